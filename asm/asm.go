@@ -1,0 +1,177 @@
+// Package asm holds the float32 kernels that BCD inference and training
+// spend their time in: dot products, axpy, matrix-vector and small
+// matrix-matrix products, clamps, and the batched unit update of block
+// coordinate descent.
+//
+// Every kernel has a pure-Go reference (always compiled) and, where the CPU
+// allows, hand-written assembly: AVX2+FMA and AVX-512 on amd64, NEON on
+// arm64. The implementation tier is chosen once at start-up from the CPU's
+// features (github.com/klauspost/cpuid/v2); the environment variable
+// LRRN_SIMD=generic|avx2|avx512|neon forces a tier (a tier the CPU lacks
+// falls back to the best available one, with a warning on stderr). CurrentTier
+// reports the tier in use.
+//
+// Matrices are row-major and densely packed (the stride of a row is its
+// number of columns). The exported functions check lengths and panic on a
+// mismatch, like the built-in copy would not: that is a programming error,
+// never a data error.
+package asm
+
+import "fmt"
+
+// Dot returns Σ x[i]·y[i]. len(x) must equal len(y).
+func Dot(x, y []float32) float32 {
+	if len(x) != len(y) {
+		panic(fmt.Sprintf("asm.Dot: len(x)=%d != len(y)=%d", len(x), len(y)))
+	}
+	if len(x) == 0 {
+		return 0
+	}
+	return impl.dot(x, y)
+}
+
+// Axpy computes y[i] += alpha·x[i]. len(x) must equal len(y).
+func Axpy(alpha float32, x, y []float32) {
+	if len(x) != len(y) {
+		panic(fmt.Sprintf("asm.Axpy: len(x)=%d != len(y)=%d", len(x), len(y)))
+	}
+	if len(x) == 0 {
+		return
+	}
+	impl.axpy(alpha, x, y)
+}
+
+// MatVec computes y = A·x, or y += A·x when acc is true, for the m×n
+// row-major matrix A (len(a) ≥ m·n, len(x) ≥ n, len(y) ≥ m).
+func MatVec(y, a []float32, m, n int, x []float32, acc bool) {
+	checkMat("MatVec", a, m, n)
+	if len(x) < n || len(y) < m {
+		panic(fmt.Sprintf("asm.MatVec: len(x)=%d < n=%d or len(y)=%d < m=%d", len(x), n, len(y), m))
+	}
+	if m == 0 {
+		return
+	}
+	if n == 0 {
+		if !acc {
+			clear(y[:m])
+		}
+		return
+	}
+	impl.matVec(y, a, m, n, x, acc)
+}
+
+// MatTVec computes y = Aᵀ·x, or y += Aᵀ·x when acc is true, for the m×n
+// row-major matrix A (len(a) ≥ m·n, len(x) ≥ m, len(y) ≥ n).
+func MatTVec(y, a []float32, m, n int, x []float32, acc bool) {
+	checkMat("MatTVec", a, m, n)
+	if len(x) < m || len(y) < n {
+		panic(fmt.Sprintf("asm.MatTVec: len(x)=%d < m=%d or len(y)=%d < n=%d", len(x), m, len(y), n))
+	}
+	if n == 0 {
+		return
+	}
+	if m == 0 {
+		if !acc {
+			clear(y[:n])
+		}
+		return
+	}
+	impl.matTVec(y, a, m, n, x, acc)
+}
+
+// Clamp sets x[i] = min(max(x[i], lo), hi) in place. lo may be −Inf and hi
+// +Inf (linear and relu activation sets). NaN elements stay NaN; −0 stays −0
+// unless lo > 0 or hi < 0. lo ≤ hi is required.
+func Clamp(x []float32, lo, hi float32) {
+	if !(lo <= hi) {
+		panic(fmt.Sprintf("asm.Clamp: lo=%v > hi=%v", lo, hi))
+	}
+	if len(x) == 0 {
+		return
+	}
+	impl.clamp(x, lo, hi)
+}
+
+// Gemm computes C = A·B, or C += A·B when acc is true, with A m×k, B k×n and
+// C m×n, all row-major and densely packed.
+func Gemm(c, a, b []float32, m, k, n int, acc bool) {
+	checkMat("Gemm A", a, m, k)
+	checkMat("Gemm B", b, k, n)
+	checkMat("Gemm C", c, m, n)
+	if m == 0 || n == 0 {
+		return
+	}
+	if k == 0 {
+		if !acc {
+			clear(c[:m*n])
+		}
+		return
+	}
+	if n == 1 { // one column: a matrix-vector product
+		impl.matVec(c, a, m, k, b, acc)
+		return
+	}
+	impl.gemm(c, a, b, m, k, n, acc)
+}
+
+// GemmNT computes C = A·Bᵀ, or C += A·Bᵀ when acc is true, with A m×k,
+// B n×k and C m×n, all row-major and densely packed.
+func GemmNT(c, a, b []float32, m, k, n int, acc bool) {
+	checkMat("GemmNT A", a, m, k)
+	checkMat("GemmNT B", b, n, k)
+	checkMat("GemmNT C", c, m, n)
+	if m == 0 || n == 0 {
+		return
+	}
+	if k == 0 {
+		if !acc {
+			clear(c[:m*n])
+		}
+		return
+	}
+	if n == 1 { // one row of B: a matrix-vector product
+		impl.matVec(c, a, m, k, b, acc)
+		return
+	}
+	impl.gemmNT(c, a, b, m, k, n, acc)
+}
+
+// UnitUpdate is one coordinate step of BCD applied across a tile of t
+// independent problems. zs is the k×t layer block (row p holds unit p for
+// all t problems), h is row `row` of the layer's matrix H (length k), ci the
+// t values of c for that unit. For every column j:
+//
+//	g = Σ_p h[p]·zs[p][j] − ci[j]
+//	zs[row][j] = clamp(zs[row][j] − g·invHii, lo, hi)
+//
+// with the semantics of Clamp.
+func UnitUpdate(zs, h, ci []float32, row, k, t int, invHii, lo, hi float32) {
+	checkMat("UnitUpdate zs", zs, k, t)
+	if len(h) < k || len(ci) < t || row < 0 || row >= k {
+		panic(fmt.Sprintf("asm.UnitUpdate: len(h)=%d k=%d len(ci)=%d t=%d row=%d", len(h), k, len(ci), t, row))
+	}
+	if !(lo <= hi) {
+		panic(fmt.Sprintf("asm.UnitUpdate: lo=%v > hi=%v", lo, hi))
+	}
+	if t == 0 {
+		return
+	}
+	if t == 1 { // a single problem: the column is contiguous
+		v := zs[row] - (impl.dot(h[:k], zs[:k])-ci[0])*invHii
+		if v < lo {
+			v = lo
+		}
+		if v > hi {
+			v = hi
+		}
+		zs[row] = v
+		return
+	}
+	impl.unitUpdate(zs, h, ci, row, k, t, invHii, lo, hi)
+}
+
+func checkMat(name string, a []float32, m, n int) {
+	if m < 0 || n < 0 || (n > 0 && m > len(a)/n) || len(a) < m*n {
+		panic(fmt.Sprintf("asm.%s: len=%d too short for %d×%d", name, len(a), m, n))
+	}
+}

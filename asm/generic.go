@@ -1,0 +1,101 @@
+package asm
+
+// The pure-Go reference kernels. They are always compiled, whatever the
+// architecture or build tags, so that tests on every machine can compare the
+// assembly against them. Products are accumulated in float32 in index order;
+// the assembly may reorder the sums (lanes), which is why tests compare dot
+// products within a rounding bound rather than bit for bit.
+
+func dotGeneric(x, y []float32) float32 {
+	var s float32
+	for i := range x {
+		s += x[i] * y[i]
+	}
+	return s
+}
+
+func axpyGeneric(alpha float32, x, y []float32) {
+	for i := range x {
+		y[i] += alpha * x[i]
+	}
+}
+
+func matVecGeneric(y, a []float32, m, n int, x []float32, acc bool) {
+	for i := 0; i < m; i++ {
+		s := dotGeneric(a[i*n:i*n+n], x)
+		if acc {
+			y[i] += s
+		} else {
+			y[i] = s
+		}
+	}
+}
+
+func matTVecGeneric(y, a []float32, m, n int, x []float32, acc bool) {
+	if !acc {
+		clear(y[:n])
+	}
+	for i := 0; i < m; i++ {
+		axpyGeneric(x[i], a[i*n:i*n+n], y[:n])
+	}
+}
+
+// clampGeneric defines the clamp semantics every tier must reproduce bit for
+// bit: x ← min(max(x, lo), hi) where a NaN element stays NaN (it is neither
+// below lo nor above hi), −0 and +0 are left as they are unless the bound
+// strictly exceeds them, and lo ≤ hi is required by the caller.
+func clampGeneric(x []float32, lo, hi float32) {
+	for i, v := range x {
+		if v < lo {
+			v = lo
+		}
+		if v > hi {
+			v = hi
+		}
+		x[i] = v
+	}
+}
+
+func gemmGeneric(c, a, b []float32, m, k, n int, acc bool) {
+	for i := 0; i < m; i++ {
+		ci := c[i*n : i*n+n]
+		if !acc {
+			clear(ci)
+		}
+		for p := 0; p < k; p++ {
+			axpyGeneric(a[i*k+p], b[p*n:p*n+n], ci)
+		}
+	}
+}
+
+func gemmNTGeneric(c, a, b []float32, m, k, n int, acc bool) {
+	for i := 0; i < m; i++ {
+		ai := a[i*k : i*k+k]
+		for j := 0; j < n; j++ {
+			s := dotGeneric(ai, b[j*k:j*k+k])
+			if acc {
+				c[i*n+j] += s
+			} else {
+				c[i*n+j] = s
+			}
+		}
+	}
+}
+
+func unitUpdateGeneric(zs, h, ci []float32, row, k, t int, invHii, lo, hi float32) {
+	zi := zs[row*t : row*t+t]
+	for j := 0; j < t; j++ {
+		var g float32
+		for p := 0; p < k; p++ {
+			g += h[p] * zs[p*t+j]
+		}
+		v := zi[j] - (g-ci[j])*invHii
+		if v < lo {
+			v = lo
+		}
+		if v > hi {
+			v = hi
+		}
+		zi[j] = v
+	}
+}

@@ -1,0 +1,7 @@
+//go:build !purego
+
+package asm
+
+// archTiers returns the amd64 tiers this CPU supports, best first.
+// Placeholder until the assembly lands: only the generic tier.
+func archTiers() []kernels { return nil }
