@@ -1,0 +1,433 @@
+package lrrn
+
+import (
+	"fmt"
+
+	"github.com/lrrn/lrrn/asm"
+)
+
+// TileSize is the number of inputs that batched inference processes
+// together: a layer block of a tile (d_k × TileSize float32) stays in the
+// first-level cache, and a unit's update across the tile is one vector
+// operation (asm.UnitUpdate).
+const TileSize = 64
+
+// layerPlan holds what BCD needs for one active layer k, precomputed per
+// model. All rows are scaled by 1/γ^{k−1}, which leaves the coordinate
+// update (Hz − c)_i / H_ii unchanged:
+//
+//	H = I + β_{k−1} W_{k−1} W_{k−1}ᵀ + [top] γ (W_kᵀ W_k + β_k I)
+//	c = P z_{k−1} + e + [top] Q z_{k+1}
+//	P = (1+β_{k−1}) W_{k−1},  Q = γ (1+β_k) W_kᵀ,  e = b_{k−1} − [top] γ W_kᵀ b_k
+type layerPlan struct {
+	k      int       // layer index, 1 … L
+	d      int       // d_k
+	h      []float32 // d×d
+	invH   []float32 // 1/H_ii
+	p      []float32 // d × d_{k−1} (k ≥ 2; layer 1 uses the per-input W_0 x)
+	q      []float32 // d × d_{k+1}, nil without the top term
+	e      []float32 // d
+	lo, hi float32
+}
+
+// plan is the ordered list of BCD blocks of one problem.
+type plan struct {
+	layers []layerPlan
+}
+
+// Solver runs BCD inference for one model. It holds everything that
+// depends only on the weights (H_k, scaled copies of W_k and W_kᵀ, …),
+// computed once by NewSolver. A Solver is read-only after construction and
+// safe for concurrent use; each goroutine needs its own Workspace.
+//
+// The Solver keeps a reference to the model's weights: do not modify the
+// model while the Solver is in use (build a new Solver after a training
+// step).
+type Solver struct {
+	m       *Model
+	reduced bool // free inference eliminates the output (ReducedOutput)
+	free    plan
+	clamped plan
+	p1      float32 // 1+β_0, the factor of W_0 x in c_1
+}
+
+// NewSolver validates m and precomputes the per-model quantities of BCD.
+func NewSolver(m *Model) (*Solver, error) {
+	if err := m.Validate(); err != nil {
+		return nil, err
+	}
+	s := &Solver{m: m, reduced: m.ReducedOutput(), p1: float32(1 + m.Beta[0])}
+	L := m.L()
+	// Free problem: blocks 1 … L, or 1 … L−1 with the output eliminated.
+	last := L
+	if s.reduced {
+		last = L - 1
+	}
+	for k := 1; k <= last; k++ {
+		s.free.layers = append(s.free.layers, s.layer(k, k < last))
+	}
+	// Clamped problem: blocks 1 … L−1, each with its top term (z_L = t).
+	for k := 1; k <= L-1; k++ {
+		s.clamped.layers = append(s.clamped.layers, s.layer(k, true))
+	}
+	return s, nil
+}
+
+// Model returns the model the solver was built for.
+func (s *Solver) Model() *Model { return s.m }
+
+// layer builds the plan of block k; top says whether the term k (z_{k+1}
+// regressed from z_k) is part of the problem.
+func (s *Solver) layer(k int, top bool) layerPlan {
+	m := s.m
+	d, dl := m.Sizes[k], m.Sizes[k-1]
+	lp := layerPlan{k: k, d: d}
+	lp.lo, lp.hi = m.Acts[k-1].Bounds()
+	Wl, bl := m.W[k-1], m.B[k-1] // d × dl
+	betaL := m.Beta[k-1]
+	H := make([]float64, d*d)
+	for i := 0; i < d; i++ {
+		H[i*d+i] = 1
+	}
+	if betaL != 0 {
+		for i := 0; i < d; i++ {
+			ri := Wl[i*dl : i*dl+dl]
+			for j := 0; j <= i; j++ {
+				rj := Wl[j*dl : j*dl+dl]
+				var sum float64
+				for p := range ri {
+					sum += float64(ri[p]) * float64(rj[p])
+				}
+				H[i*d+j] += betaL * sum
+				if j != i {
+					H[j*d+i] += betaL * sum
+				}
+			}
+		}
+	}
+	e := make([]float64, d)
+	for i := range e {
+		e[i] = float64(bl[i])
+	}
+	if k >= 2 {
+		lp.p = make([]float32, d*dl)
+		for i, w := range Wl {
+			lp.p[i] = float32((1 + betaL) * float64(w))
+		}
+	}
+	if top {
+		g := m.Gamma
+		du := m.Sizes[k+1]
+		Wu, bu := m.W[k], m.B[k] // du × d
+		betaU := m.Beta[k]
+		for i := 0; i < d; i++ {
+			for j := 0; j <= i; j++ {
+				var sum float64
+				for r := 0; r < du; r++ {
+					sum += float64(Wu[r*d+i]) * float64(Wu[r*d+j])
+				}
+				H[i*d+j] += g * sum
+				if j != i {
+					H[j*d+i] += g * sum
+				}
+			}
+			H[i*d+i] += g * betaU
+		}
+		lp.q = make([]float32, d*du)
+		for r := 0; r < du; r++ {
+			for i := 0; i < d; i++ {
+				w := float64(Wu[r*d+i])
+				lp.q[i*du+r] = float32(g * (1 + betaU) * w)
+				e[i] -= g * w * float64(bu[r])
+			}
+		}
+	}
+	lp.h = make([]float32, d*d)
+	for i, v := range H {
+		lp.h[i] = float32(v)
+	}
+	lp.invH = make([]float32, d)
+	lp.e = make([]float32, d)
+	for i := 0; i < d; i++ {
+		lp.invH[i] = float32(1 / H[i*d+i])
+		lp.e[i] = float32(e[i])
+	}
+	return lp
+}
+
+// States holds the layer activations of N inputs, input-major:
+// Z[k][i*d_k : (i+1)*d_k] is layer k of input i, for k = 1 … L (Z[0] is
+// nil: the inputs belong to the caller).
+type States struct {
+	N int
+	Z [][]float32
+}
+
+// NewStates returns states for n inputs of the model's sizes.
+func (s *Solver) NewStates(n int) *States {
+	st := &States{Z: make([][]float32, s.m.L()+1)}
+	st.resize(s.m.Sizes, n)
+	return st
+}
+
+func (st *States) resize(sizes []int, n int) {
+	st.N = n
+	for k := 1; k < len(sizes); k++ {
+		need := n * sizes[k]
+		if cap(st.Z[k]) < need {
+			st.Z[k] = make([]float32, need)
+		}
+		st.Z[k] = st.Z[k][:need]
+	}
+}
+
+// Layer returns layer k (1 … L) of input i.
+func (st *States) Layer(k, i int) []float32 {
+	d := len(st.Z[k]) / st.N
+	return st.Z[k][i*d : i*d+d]
+}
+
+// Output returns the output layer of input i.
+func (st *States) Output(i int) []float32 { return st.Layer(len(st.Z)-1, i) }
+
+// Workspace is the scratch memory of one goroutine's inference: tile
+// buffers sized for TileSize inputs. Reusing a Workspace makes inference
+// allocation-free in steady state.
+type Workspace struct {
+	z    [][]float32 // per layer, d_k × TileSize (unit-major)
+	w0x  []float32   // d_1 × TileSize: W_0 x of the tile
+	c1   []float32   // d_1 × TileSize: the input part of c_1
+	c    []float32   // max d × TileSize
+}
+
+// NewWorkspace returns a workspace for this solver's model.
+func (s *Solver) NewWorkspace() *Workspace {
+	m := s.m
+	ws := &Workspace{z: make([][]float32, m.L()+1)}
+	maxd := 0
+	for k := 1; k <= m.L(); k++ {
+		ws.z[k] = make([]float32, m.Sizes[k]*TileSize)
+		maxd = max(maxd, m.Sizes[k])
+	}
+	ws.w0x = make([]float32, m.Sizes[1]*TileSize)
+	ws.c1 = make([]float32, m.Sizes[1]*TileSize)
+	ws.c = make([]float32, maxd*TileSize)
+	return ws
+}
+
+func (s *Solver) checkInputs(x []float32, n int, st *States) error {
+	d0 := s.m.Sizes[0]
+	if n < 0 || len(x) != n*d0 {
+		return fmt.Errorf("lrrn: %d input values for %d inputs of %d: %w", len(x), n, d0, ErrShape)
+	}
+	if st == nil || len(st.Z) != s.m.L()+1 {
+		return fmt.Errorf("lrrn: states not made by this solver's NewStates: %w", ErrShape)
+	}
+	return nil
+}
+
+// Free infers the free states of n inputs x (n × d_0, input-major) with a
+// feed-forward initialisation followed by `passes` BCD passes, and writes
+// them into st (resized to n). ws may be nil (then one is allocated).
+func (s *Solver) Free(ws *Workspace, x []float32, n, passes int, st *States) error {
+	if err := s.checkInputs(x, n, st); err != nil {
+		return err
+	}
+	st.resize(s.m.Sizes, n)
+	if ws == nil {
+		ws = s.NewWorkspace()
+	}
+	for t0 := 0; t0 < n; t0 += TileSize {
+		t := min(TileSize, n-t0)
+		s.tileInput(ws, x[t0*s.m.Sizes[0]:(t0+t)*s.m.Sizes[0]], t, &s.free)
+		s.feedForward(ws, t, len(s.free.layers))
+		s.tilePasses(ws, t, passes, &s.free)
+		s.finishFree(ws, t)
+		s.storeTile(ws, st, t0, t)
+	}
+	return nil
+}
+
+// ContinueFree runs `passes` more BCD passes on the free states in st
+// (made by Free for the same x) — the adaptive mode's "keep going".
+func (s *Solver) ContinueFree(ws *Workspace, x []float32, n, passes int, st *States) error {
+	if err := s.checkInputs(x, n, st); err != nil {
+		return err
+	}
+	if st.N != n {
+		return fmt.Errorf("lrrn: states hold %d inputs, not %d: %w", st.N, n, ErrShape)
+	}
+	if ws == nil {
+		ws = s.NewWorkspace()
+	}
+	for t0 := 0; t0 < n; t0 += TileSize {
+		t := min(TileSize, n-t0)
+		s.tileInput(ws, x[t0*s.m.Sizes[0]:(t0+t)*s.m.Sizes[0]], t, &s.free)
+		s.loadTile(ws, st, t0, t)
+		s.tilePasses(ws, t, passes, &s.free)
+		s.finishFree(ws, t)
+		s.storeTile(ws, st, t0, t)
+	}
+	return nil
+}
+
+// Clamped infers the clamped states of n inputs: the output layer is held
+// at the targets (n × d_L, input-major) and layers 1 … L−1 are minimised,
+// feed-forward initialisation then `passes` passes.
+func (s *Solver) Clamped(ws *Workspace, x, targets []float32, n, passes int, st *States) error {
+	if err := s.checkInputs(x, n, st); err != nil {
+		return err
+	}
+	L := s.m.L()
+	if len(targets) != n*s.m.Sizes[L] {
+		return fmt.Errorf("lrrn: %d target values for %d inputs of %d outputs: %w", len(targets), n, s.m.Sizes[L], ErrShape)
+	}
+	st.resize(s.m.Sizes, n)
+	if ws == nil {
+		ws = s.NewWorkspace()
+	}
+	dL := s.m.Sizes[L]
+	for t0 := 0; t0 < n; t0 += TileSize {
+		t := min(TileSize, n-t0)
+		s.tileInput(ws, x[t0*s.m.Sizes[0]:(t0+t)*s.m.Sizes[0]], t, &s.clamped)
+		s.feedForward(ws, t, L-1)
+		transposeIn(ws.z[L][:dL*t], targets[t0*dL:(t0+t)*dL], t, dL)
+		s.tilePasses(ws, t, passes, &s.clamped)
+		s.storeTile(ws, st, t0, t)
+	}
+	return nil
+}
+
+// tileInput computes W_0 x for the tile (the only d_0-wide product) and the
+// input part of c_1 for problem p.
+func (s *Solver) tileInput(ws *Workspace, x []float32, t int, p *plan) {
+	m := s.m
+	d1, d0 := m.Sizes[1], m.Sizes[0]
+	w0x := ws.w0x[:d1*t]
+	asm.GemmNT(w0x, m.W[0], x, d1, d0, t, false)
+	if len(p.layers) == 0 {
+		return
+	}
+	e := p.layers[0].e
+	c1 := ws.c1[:d1*t]
+	for i := 0; i < d1; i++ {
+		row, src := c1[i*t:i*t+t], w0x[i*t:i*t+t]
+		for j, v := range src {
+			row[j] = s.p1*v + e[i]
+		}
+	}
+}
+
+// feedForward sets z_1 … z_upto of the tile to the feed-forward network
+// Π(W_k z_k + b_k), starting from W_0 x.
+func (s *Solver) feedForward(ws *Workspace, t, upto int) {
+	m := s.m
+	for k := 1; k <= upto; k++ {
+		d := m.Sizes[k]
+		z := ws.z[k][:d*t]
+		if k == 1 {
+			copy(z, ws.w0x[:d*t])
+		} else {
+			asm.Gemm(z, m.W[k-1], ws.z[k-1][:m.Sizes[k-1]*t], d, m.Sizes[k-1], t, false)
+		}
+		lo, hi := m.Acts[k-1].Bounds()
+		b := m.B[k-1]
+		for i := 0; i < d; i++ {
+			row := z[i*t : i*t+t]
+			addConst(row, b[i])
+			asm.Clamp(row, lo, hi)
+		}
+	}
+}
+
+func addConst(row []float32, v float32) {
+	for j := range row {
+		row[j] += v
+	}
+}
+
+// tilePasses runs BCD passes over the tile.
+func (s *Solver) tilePasses(ws *Workspace, t, passes int, p *plan) {
+	m := s.m
+	for pass := 0; pass < passes; pass++ {
+		for li := range p.layers {
+			lp := &p.layers[li]
+			k, d := lp.k, lp.d
+			c := ws.c[:d*t]
+			if k == 1 {
+				copy(c, ws.c1[:d*t])
+			} else {
+				for i := 0; i < d; i++ {
+					row := c[i*t : i*t+t]
+					for j := range row {
+						row[j] = lp.e[i]
+					}
+				}
+				asm.Gemm(c, lp.p, ws.z[k-1][:m.Sizes[k-1]*t], d, m.Sizes[k-1], t, true)
+			}
+			if lp.q != nil {
+				asm.Gemm(c, lp.q, ws.z[k+1][:m.Sizes[k+1]*t], d, m.Sizes[k+1], t, true)
+			}
+			z := ws.z[k][:d*t]
+			for i := 0; i < d; i++ {
+				asm.UnitUpdate(z, lp.h[i*d:i*d+d], c[i*t:i*t+t], i, d, t, lp.invH[i], lp.lo, lp.hi)
+			}
+		}
+	}
+}
+
+// finishFree computes the eliminated output z_L = W_{L−1} z_{L−1} + b_{L−1}
+// of the reduced free problem.
+func (s *Solver) finishFree(ws *Workspace, t int) {
+	if !s.reduced {
+		return
+	}
+	m := s.m
+	L := m.L()
+	dL := m.Sizes[L]
+	z := ws.z[L][:dL*t]
+	if L == 1 {
+		copy(z, ws.w0x[:dL*t])
+	} else {
+		asm.Gemm(z, m.W[L-1], ws.z[L-1][:m.Sizes[L-1]*t], dL, m.Sizes[L-1], t, false)
+	}
+	for i := 0; i < dL; i++ {
+		addConst(z[i*t:i*t+t], m.B[L-1][i])
+	}
+}
+
+// storeTile copies the tile's layers (unit-major) into st (input-major).
+func (s *Solver) storeTile(ws *Workspace, st *States, t0, t int) {
+	for k := 1; k <= s.m.L(); k++ {
+		d := s.m.Sizes[k]
+		transposeOut(st.Z[k][t0*d:(t0+t)*d], ws.z[k][:d*t], t, d)
+	}
+}
+
+// loadTile copies st's layers of inputs t0 … t0+t−1 into the tile.
+func (s *Solver) loadTile(ws *Workspace, st *States, t0, t int) {
+	for k := 1; k <= s.m.L(); k++ {
+		d := s.m.Sizes[k]
+		transposeIn(ws.z[k][:d*t], st.Z[k][t0*d:(t0+t)*d], t, d)
+	}
+}
+
+// transposeIn writes src (t × d, input-major) into dst (d × t).
+func transposeIn(dst, src []float32, t, d int) {
+	for j := 0; j < t; j++ {
+		row := src[j*d : j*d+d]
+		for i, v := range row {
+			dst[i*t+j] = v
+		}
+	}
+}
+
+// transposeOut writes src (d × t) into dst (t × d, input-major).
+func transposeOut(dst, src []float32, t, d int) {
+	for j := 0; j < t; j++ {
+		row := dst[j*d : j*d+d]
+		for i := range row {
+			row[i] = src[i*t+j]
+		}
+	}
+}

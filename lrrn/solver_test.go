@@ -1,0 +1,332 @@
+package lrrn
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"testing"
+
+	"github.com/lrrn/lrrn/internal/linalg"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+type testCase struct {
+	name  string
+	model *Model
+}
+
+// testModels covers each activation set, β mixing zero and nonzero, γ in
+// {1, 1/2, 1/8}, reduced and full output handling.
+func testModels() []testCase {
+	var out []testCase
+	seed := uint64(1)
+	for _, act := range []Activation{Linear, ReLU, HardSigmoid} {
+		for _, gamma := range []float64{1, 0.5, 0.125} {
+			for _, beta := range [][]float64{{1, 1, 0}, {0, 0.5, 0}, {2, 0, 0.5}, {0, 0, 0}} {
+				outAct := Linear
+				if beta[2] != 0 {
+					outAct = act // full output block, constrained
+				}
+				m := randomModel([]int{7, 6, 5, 3}, []Activation{act, act, outAct}, beta, gamma, seed, 1.5)
+				out = append(out, testCase{fmt.Sprintf("%s/γ=%g/β=%v", act, gamma, beta), m})
+				seed++
+			}
+		}
+	}
+	return out
+}
+
+func flatten(z [][]float32, last int) []float64 {
+	var out []float64
+	for k := 1; k <= last; k++ {
+		for _, v := range z[k] {
+			out = append(out, float64(v))
+		}
+	}
+	return out
+}
+
+func TestEnergyGradMatchesFiniteDifferences(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	for _, tc := range testModels()[:12] {
+		m := tc.model
+		x := randomInput(m.Sizes[0], rng)
+		z := make([][]float32, m.L()+1)
+		g := make([][]float64, m.L()+1)
+		for k := 1; k <= m.L(); k++ {
+			z[k] = randomInput(m.Sizes[k], rng)
+			for i := range z[k] { // on a 2^-10 grid, so that z ± 1/64 is exact
+				z[k][i] = float32(math.Round(float64(z[k][i])*1024) / 1024)
+			}
+			g[k] = make([]float64, m.Sizes[k])
+		}
+		e := m.EnergyGrad(x, z, g)
+		require.InDelta(t, m.Energy(x, z), e, 1e-12*math.Abs(e))
+		for k := 1; k <= m.L(); k++ {
+			for i := range z[k] {
+				// E is quadratic, so the central difference is exact up
+				// to rounding: use a step representable in float32.
+				h := float32(1.0 / 64)
+				v := z[k][i]
+				z[k][i] = v + h
+				ep := m.Energy(x, z)
+				z[k][i] = v - h
+				em := m.Energy(x, z)
+				z[k][i] = v
+				fd := (ep - em) / float64(2*h)
+				assert.InDelta(t, fd, g[k][i], 1e-9*(1+math.Abs(fd)), "%s layer %d unit %d", tc.name, k, i)
+			}
+		}
+	}
+}
+
+func TestEnergyNeverIncreases(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 6))
+	for _, tc := range testModels() {
+		m := tc.model
+		s, err := NewSolver(m)
+		require.NoError(t, err)
+		x := randomInput(m.Sizes[0], rng)
+		target := randomInput(m.Sizes[m.L()], rng)
+		for _, clamped := range []bool{false, true} {
+			st := s.NewStates(1)
+			var prev float64
+			for p := 0; p <= 30; p++ {
+				// p passes from the feed-forward start; comparing runs with
+				// p and p+1 passes compares consecutive passes.
+				if clamped {
+					require.NoError(t, s.Clamped(nil, x, target, 1, p, st))
+				} else {
+					require.NoError(t, s.Free(nil, x, 1, p, st))
+				}
+				e := m.Energy(x, stateOf(st, 0))
+				if p > 0 {
+					// Iterates are float32: a pass at the minimiser may
+					// move E by the rounding of the stored state, about
+					// u·(|E| + Σ|∂E/∂z||z|); allow 64 u·(1+|E|).
+					assert.LessOrEqual(t, e, prev+64*0x1p-24*(1+math.Abs(prev)), "%s clamped=%v pass %d", tc.name, clamped, p)
+				}
+				prev = e
+			}
+		}
+	}
+}
+
+// TestBCDReachesMinimiser compares BCD after many passes with an
+// independent float64 projected-gradient solver; the tolerance is
+// ‖g̃‖/μ + ‖g*‖/μ: the distance of each iterate to the unique minimiser
+// is at most its min-norm subgradient over the strong-convexity constant.
+func TestBCDReachesMinimiser(t *testing.T) {
+	rng := rand.New(rand.NewPCG(7, 8))
+	for _, tc := range testModels() {
+		m := tc.model
+		s, err := NewSolver(m)
+		require.NoError(t, err)
+		x := randomInput(m.Sizes[0], rng)
+		target := randomInput(m.Sizes[m.L()], rng)
+		for _, clamped := range []bool{false, true} {
+			p := problem{m: m, x: x, clamped: clamped}
+			st := s.NewStates(1)
+			if clamped {
+				require.NoError(t, s.Clamped(nil, x, target, 1, 400, st))
+			} else {
+				require.NoError(t, s.Free(nil, x, 1, 400, st))
+			}
+			zb := flatten(stateOf(st, 0), p.last())
+			n := p.dim()
+			ev := linalg.SymEigenvalues(p.hessian(target), n)
+			mu := ev[0]
+			require.Greater(t, mu, 0.0, "E must be strongly convex")
+			zs, res := p.solvePG(target, 1e-10, 2_000_000)
+			require.Less(t, res, 1e-9, "%s: reference solver did not converge", tc.name)
+			_, g := p.grad64(zb, target)
+			lo, hi := p.bounds()
+			gb := minNormSubgrad(g, zb, lo, hi)
+			var dist float64
+			for i := range zb {
+				dist += (zb[i] - zs[i]) * (zb[i] - zs[i])
+			}
+			dist = math.Sqrt(dist)
+			bound := (gb + res) / mu
+			assert.LessOrEqual(t, dist, bound*(1+1e-9)+1e-12, "%s clamped=%v: ‖BCD − PG‖ = %g > bound %g (μ=%g)", tc.name, clamped, dist, bound, mu)
+			// BCD must actually have converged to float32 accuracy, not
+			// merely satisfy a loose bound.
+			var scale float64
+			for _, v := range zs {
+				scale = math.Max(scale, math.Abs(v))
+			}
+			assert.Less(t, dist, 1e-4*(1+scale), "%s clamped=%v: BCD far from the minimiser", tc.name, clamped)
+		}
+	}
+}
+
+func TestClampedKeepsTargetExactly(t *testing.T) {
+	rng := rand.New(rand.NewPCG(9, 10))
+	for _, tc := range testModels() {
+		m := tc.model
+		s, err := NewSolver(m)
+		require.NoError(t, err)
+		n := 70 // more than one tile
+		x := make([]float32, 0, n*m.Sizes[0])
+		tg := make([]float32, 0, n*m.Sizes[m.L()])
+		for i := 0; i < n; i++ {
+			x = append(x, randomInput(m.Sizes[0], rng)...)
+			tg = append(tg, randomInput(m.Sizes[m.L()], rng)...)
+		}
+		st := s.NewStates(n)
+		require.NoError(t, s.Clamped(nil, x, tg, n, 5, st))
+		require.Equal(t, tg, st.Z[m.L()], tc.name)
+	}
+}
+
+// TestFeedForwardLimit: with β = 0 and tiny γ the free state is the
+// feed-forward network up to O(γ).
+func TestFeedForwardLimit(t *testing.T) {
+	rng := rand.New(rand.NewPCG(11, 12))
+	for _, act := range []Activation{Linear, ReLU, HardSigmoid} {
+		for _, gamma := range []float64{1e-2, 1e-4} {
+			m := randomModel([]int{9, 8, 6, 4}, []Activation{act, act, Linear}, []float64{0, 0, 0}, gamma, 13, 1)
+			s, err := NewSolver(m)
+			require.NoError(t, err)
+			x := randomInput(9, rng)
+			st := s.NewStates(1)
+			require.NoError(t, s.Free(nil, x, 1, 50, st))
+			// Feed-forward in float64.
+			z := make([]float64, 9)
+			for i, v := range x {
+				z[i] = float64(v)
+			}
+			for k := 0; k < m.L(); k++ {
+				rows, cols := m.Sizes[k+1], m.Sizes[k]
+				nz := make([]float64, rows)
+				lo, hi := m.Acts[k].Bounds()
+				for i := 0; i < rows; i++ {
+					v := float64(m.B[k][i])
+					for j := 0; j < cols; j++ {
+						v += float64(m.W[k][i*cols+j]) * z[j]
+					}
+					nz[i] = math.Min(math.Max(v, float64(lo)), float64(hi))
+				}
+				z = nz
+			}
+			out := st.Output(0)
+			var diff, scale float64
+			for i := range z {
+				diff = math.Max(diff, math.Abs(float64(out[i])-z[i]))
+				scale = math.Max(scale, math.Abs(z[i]))
+			}
+			// O(γ): the feedback terms carry γ; 10·γ·(1+|z|) bounds them for
+			// these unit-scale weights (measured ≈ γ·|z|).
+			assert.Less(t, diff, 10*gamma*(1+scale)+1e-5, "%s γ=%g", act, gamma)
+			t.Logf("%s γ=%g: max |free − feed-forward| = %.3g", act, gamma, diff)
+		}
+	}
+}
+
+// TestBatchMatchesSingle: tiles of many inputs give the same states as one
+// input at a time, up to float32 rounding of the reordered sums.
+func TestBatchMatchesSingle(t *testing.T) {
+	rng := rand.New(rand.NewPCG(13, 14))
+	m := randomModel([]int{20, 12, 9, 4}, []Activation{ReLU, ReLU, Linear}, []float64{1, 1, 0}, 0.125, 21, 1)
+	s, err := NewSolver(m)
+	require.NoError(t, err)
+	n := 150
+	x := make([]float32, 0, n*20)
+	for i := 0; i < n; i++ {
+		x = append(x, randomInput(20, rng)...)
+	}
+	all := s.NewStates(n)
+	require.NoError(t, s.Free(s.NewWorkspace(), x, n, 20, all))
+	one := s.NewStates(1)
+	for i := 0; i < n; i++ {
+		require.NoError(t, s.Free(nil, x[i*20:i*20+20], 1, 20, one))
+		for k := 1; k <= m.L(); k++ {
+			assert.InDeltaSlice(t, toF64(one.Layer(k, 0)), toF64(all.Layer(k, i)), 1e-5, "input %d layer %d", i, k)
+		}
+	}
+	// Continuing 20 passes equals 40 passes from the start.
+	require.NoError(t, s.ContinueFree(nil, x, n, 20, all))
+	again := s.NewStates(n)
+	require.NoError(t, s.Free(nil, x, n, 40, again))
+	require.Equal(t, again.Z, all.Z)
+}
+
+func toF64(v []float32) []float64 {
+	out := make([]float64, len(v))
+	for i, x := range v {
+		out[i] = float64(x)
+	}
+	return out
+}
+
+func TestInferenceAllocations(t *testing.T) {
+	m := mnistShaped(1)
+	s, err := NewSolver(m)
+	require.NoError(t, err)
+	rng := rand.New(rand.NewPCG(1, 1))
+	for _, n := range []int{1, 256} {
+		x := make([]float32, 0, n*784)
+		for i := 0; i < n; i++ {
+			x = append(x, randomInput(784, rng)...)
+		}
+		ws := s.NewWorkspace()
+		st := s.NewStates(n)
+		allocs := testing.AllocsPerRun(5, func() {
+			_ = s.Free(ws, x, n, 3, st)
+		})
+		assert.Zero(t, allocs, "batch %d", n)
+	}
+}
+
+func TestSolverErrors(t *testing.T) {
+	m := mnistShaped(1)
+	s, err := NewSolver(m)
+	require.NoError(t, err)
+	st := s.NewStates(1)
+	assert.ErrorIs(t, s.Free(nil, make([]float32, 783), 1, 1, st), ErrShape)
+	assert.ErrorIs(t, s.Clamped(nil, make([]float32, 784), make([]float32, 9), 1, 1, st), ErrShape)
+	m.W[1][5] = float32(math.NaN())
+	_, err = NewSolver(m)
+	assert.ErrorContains(t, err, "W_1[0,5]")
+}
+
+// mnistShaped is the benchmark model: 784-64-64-10, relu hidden, linear
+// output, β = [1,1,0], γ = 1/8.
+func mnistShaped(seed uint64) *Model {
+	m, err := NewRandom(Config{Sizes: []int{784, 64, 64, 10}, Acts: []Activation{ReLU, ReLU, Linear},
+		Beta: []float64{1, 1, 0}, Gamma: 0.125, Passes: 20}, seed)
+	if err != nil {
+		panic(err)
+	}
+	return m
+}
+
+func BenchmarkInfer(b *testing.B) {
+	m := mnistShaped(1)
+	s, err := NewSolver(m)
+	if err != nil {
+		b.Fatal(err)
+	}
+	rng := rand.New(rand.NewPCG(2, 2))
+	for _, n := range []int{1, 256} {
+		b.Run(fmt.Sprintf("batch=%d", n), func(b *testing.B) {
+			x := make([]float32, 0, n*784)
+			for i := 0; i < n; i++ {
+				x = append(x, randomInput(784, rng)...)
+			}
+			ws := s.NewWorkspace()
+			st := s.NewStates(n)
+			b.ReportAllocs()
+			b.ResetTimer()
+			for b.Loop() {
+				if err := s.Free(ws, x, n, 20, st); err != nil {
+					b.Fatal(err)
+				}
+			}
+			nsPerImage := float64(b.Elapsed().Nanoseconds()) / float64(b.N*n)
+			b.ReportMetric(nsPerImage, "ns/image")
+			b.ReportMetric(1e9/nsPerImage, "images/s")
+		})
+	}
+}
