@@ -194,10 +194,10 @@ func (st *States) Output(i int) []float32 { return st.Layer(len(st.Z)-1, i) }
 // buffers sized for TileSize inputs. Reusing a Workspace makes inference
 // allocation-free in steady state.
 type Workspace struct {
-	z    [][]float32 // per layer, d_k × TileSize (unit-major)
-	w0x  []float32   // d_1 × TileSize: W_0 x of the tile
-	c1   []float32   // d_1 × TileSize: the input part of c_1
-	c    []float32   // max d × TileSize
+	z   [][]float32 // per layer, d_k × TileSize (unit-major)
+	w0x []float32   // d_1 × TileSize: W_0 x of the tile
+	c1  []float32   // d_1 × TileSize: the input part of c_1
+	c   []float32   // max d × TileSize
 }
 
 // NewWorkspace returns a workspace for this solver's model.
