@@ -85,13 +85,21 @@ func TestFormatRoundTrip(t *testing.T) {
 	big, err := NewRandom(Config{Sizes: []int{784, 64, 64, 10}, Acts: []Activation{ReLU, ReLU, Linear}, Beta: []float64{1, 1, 0}, Gamma: 0.125, Passes: 20}, 9)
 	require.NoError(t, err)
 	cases := map[string]*Model{
-		"sample":        formatSample(t),
-		"nan-accuracy":  func() *Model { m := formatSample(t); m.Meta.TestAccuracy = math.NaN(); return m }(),
-		"nan-payload":   func() *Model { m := formatSample(t); m.Meta.TestAccuracy = nanPayload; return m }(),
-		"empty-meta":    func() *Model { m := formatSample(t); m.Meta = Meta{TestAccuracy: math.NaN()}; return m }(),
-		"max-meta":      func() *Model { m := formatSample(t); m.Meta.Dataset = strings.Repeat("d", MaxDatasetLen); m.Meta.Note = strings.Repeat("n", MaxNoteLen); return m }(),
-		"784-64-64-10":  big,
-		"single-layer":  func() *Model { m, _ := NewRandom(Config{Sizes: []int{1, 1}, Acts: []Activation{Linear}, Beta: []float64{0}, Gamma: 1, Passes: 1}, 1); return m }(),
+		"sample":       formatSample(t),
+		"nan-accuracy": func() *Model { m := formatSample(t); m.Meta.TestAccuracy = math.NaN(); return m }(),
+		"nan-payload":  func() *Model { m := formatSample(t); m.Meta.TestAccuracy = nanPayload; return m }(),
+		"empty-meta":   func() *Model { m := formatSample(t); m.Meta = Meta{TestAccuracy: math.NaN()}; return m }(),
+		"max-meta": func() *Model {
+			m := formatSample(t)
+			m.Meta.Dataset = strings.Repeat("d", MaxDatasetLen)
+			m.Meta.Note = strings.Repeat("n", MaxNoteLen)
+			return m
+		}(),
+		"784-64-64-10": big,
+		"single-layer": func() *Model {
+			m, _ := NewRandom(Config{Sizes: []int{1, 1}, Acts: []Activation{Linear}, Beta: []float64{0}, Gamma: 1, Passes: 1}, 1)
+			return m
+		}(),
 		"accuracy-ends": func() *Model { m := formatSample(t); m.Meta.TestAccuracy = 1; m.Meta.Epochs = math.MaxInt32; return m }(),
 	}
 	for name, m := range cases {
@@ -350,7 +358,10 @@ func TestFormatFieldErrors(t *testing.T) {
 		{"dataset length beyond data", putU32(70, 256), "lrrn: offset 70: length of dataset name = 256, but only", io.ErrUnexpectedEOF},
 		{"dataset UTF-8", func(b []byte) []byte { b[75] = 0xff; return b }, "lrrn: offset 74: dataset name is not valid UTF-8", nil},
 		{"note length", putU32(79, MaxNoteLen+1), "lrrn: offset 79: length of note = 65537 exceeds 65536", nil},
-		{"W NaN", func(b []byte) []byte { le.PutUint32(b[w+4*(15+1*3+2):], math.Float32bits(float32(math.NaN()))); return b }, fmt.Sprintf("lrrn: offset %d: W_1[1,2] = NaN is not finite", w+4*(15+5)), nil},
+		{"W NaN", func(b []byte) []byte {
+			le.PutUint32(b[w+4*(15+1*3+2):], math.Float32bits(float32(math.NaN())))
+			return b
+		}, fmt.Sprintf("lrrn: offset %d: W_1[1,2] = NaN is not finite", w+4*(15+5)), nil},
 		{"b Inf", func(b []byte) []byte { le.PutUint32(b[w+4*(21+1):], math.Float32bits(float32(math.Inf(-1)))); return b }, fmt.Sprintf("lrrn: offset %d: b_0[1] = -Inf is not finite", w+4*22), nil},
 		{"checksum", func(b []byte) []byte { b[len(b)-1] ^= 1; return b }, fmt.Sprintf("lrrn: offset %d: checksum is", w+4*26), ErrChecksum},
 	}
