@@ -1,0 +1,576 @@
+//go:build !purego
+
+package asm
+
+// Differential tests of the NEON tier against float64 sums (within a proven
+// rounding bound) and against clampGeneric (bit for bit), with canaries
+// around every output, misaligned starting offsets, and inputs placed against
+// an inaccessible page so that a read or write past either end faults. They
+// complement the architecture-independent tests that run every tier.
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"os"
+	"runtime"
+	"syscall"
+	"testing"
+	"unsafe"
+
+	"github.com/klauspost/cpuid/v2"
+	"github.com/stretchr/testify/require"
+)
+
+// withNEON runs f with the NEON tier in use and restores the previous tier.
+func withNEON(t *testing.T, f func()) {
+	t.Helper()
+	prev := CurrentTier()
+	require.NoError(t, SetTier(NEON))
+	defer func() { require.NoError(t, SetTier(prev)) }()
+	f()
+}
+
+const eps32 = 1.0 / (1 << 24) // unit roundoff of float32
+
+// sizes are the lengths the kernels' loops and tails change at, plus the
+// model's.
+var neonSizes = func() []int {
+	s := []int{}
+	for n := 1; n <= 40; n++ {
+		s = append(s, n)
+	}
+	return append(s, 47, 48, 63, 64, 65, 95, 127, 128, 129, 255, 257, 784)
+}()
+
+// canaryBits is a signalling-NaN pattern no kernel produces.
+const canaryBits = 0x7fa5a5a5
+
+// guarded returns a slice of n elements at offset off inside a buffer with
+// canaries before and after; check verifies the canaries.
+func guarded(rng *rand.Rand, n, off int) (s []float32, check func(t *testing.T, what string)) {
+	buf := make([]float32, off+n+8)
+	for i := range buf {
+		buf[i] = math.Float32frombits(canaryBits)
+	}
+	s = buf[off : off+n : off+n]
+	for i := range s {
+		s[i] = float32(rng.NormFloat64())
+	}
+	return s, func(t *testing.T, what string) {
+		t.Helper()
+		for i := range buf {
+			if i >= off && i < off+n {
+				continue
+			}
+			if math.Float32bits(buf[i]) != canaryBits {
+				t.Fatalf("%s: wrote outside its output: buffer index %d (output is [%d,%d))", what, i, off, off+n)
+			}
+		}
+	}
+}
+
+func dot64(x, y []float32) (s, abs float64) {
+	for i := range x {
+		p := float64(x[i]) * float64(y[i])
+		s += p
+		abs += math.Abs(p)
+	}
+	return s, abs
+}
+
+// within reports whether got is within the rounding bound of a float32 sum
+// of n products (plus an initial value) computed in any order, with or
+// without fused multiply-adds: |error| ≤ γ_{n+1}·Σ|terms|, γ_m = mε/(1−mε).
+// The bound uses n+2 to leave room for the float64 reference's own error.
+func within(got float32, exact, absSum float64, n int) bool {
+	m := float64(n + 2)
+	bound := m * eps32 / (1 - m*eps32) * absSum
+	return math.Abs(float64(got)-exact) <= bound
+}
+
+func TestNEONSelected(t *testing.T) {
+	require.Contains(t, Available(), NEON)
+	require.Equal(t, NEON, Available()[0], "NEON must be the best arm64 tier")
+	if os.Getenv(EnvVar) == "" {
+		require.Equal(t, NEON, CurrentTier(), "default tier on arm64")
+	}
+	if runtime.GOOS == "linux" {
+		// The tier does not depend on it, but the claim in tiers_arm64.go
+		// that cpuid reports ASIMD (from HWCAP, also under qemu) is checked.
+		require.True(t, cpuid.CPU.Supports(cpuid.ASIMD), "cpuid reports no ASIMD: %v", cpuid.CPU.FeatureSet())
+	}
+}
+
+func TestNEONDot(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	withNEON(t, func() {
+		for _, n := range neonSizes {
+			for off := 0; off < 4; off++ {
+				x, cx := guarded(rng, n, off)
+				y, cy := guarded(rng, n, 3-off)
+				got := Dot(x, y)
+				exact, abs := dot64(x, y)
+				if !within(got, exact, abs, n) {
+					t.Fatalf("Dot n=%d off=%d: got %v, exact %v (Σ|xy|=%v)", n, off, got, exact, abs)
+				}
+				cx(t, "Dot")
+				cy(t, "Dot")
+			}
+		}
+	})
+}
+
+func TestNEONAxpy(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	withNEON(t, func() {
+		for _, n := range neonSizes {
+			for off := 0; off < 4; off++ {
+				x, _ := guarded(rng, n, 3-off)
+				y, cy := guarded(rng, n, off)
+				y0 := append([]float32(nil), y...)
+				alpha := float32(rng.NormFloat64())
+				Axpy(alpha, x, y)
+				for i := range y {
+					exact := float64(y0[i]) + float64(alpha)*float64(x[i])
+					abs := math.Abs(float64(y0[i])) + math.Abs(float64(alpha)*float64(x[i]))
+					if !within(y[i], exact, abs, 1) {
+						t.Fatalf("Axpy n=%d i=%d: got %v, exact %v", n, i, y[i], exact)
+					}
+				}
+				cy(t, "Axpy")
+			}
+		}
+	})
+}
+
+func TestNEONMatVec(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 6))
+	ms := []int{1, 2, 3, 4, 5, 7, 8, 9, 10, 13, 64}
+	ns := []int{1, 2, 3, 4, 5, 7, 8, 9, 11, 12, 15, 16, 17, 31, 33, 64, 784}
+	withNEON(t, func() {
+		for _, m := range ms {
+			for _, n := range ns {
+				for _, acc := range []bool{false, true} {
+					a, _ := guarded(rng, m*n, 1)
+					x, _ := guarded(rng, n, 2)
+					y, cy := guarded(rng, m, 3)
+					y0 := append([]float32(nil), y...)
+					MatVec(y, a, m, n, x, acc)
+					for i := 0; i < m; i++ {
+						exact, abs := dot64(a[i*n:i*n+n], x)
+						if acc {
+							exact += float64(y0[i])
+							abs += math.Abs(float64(y0[i]))
+						}
+						if !within(y[i], exact, abs, n+1) {
+							t.Fatalf("MatVec %d×%d acc=%v row %d: got %v, exact %v", m, n, acc, i, y[i], exact)
+						}
+					}
+					cy(t, fmt.Sprintf("MatVec %d×%d", m, n))
+				}
+			}
+		}
+	})
+}
+
+func TestNEONMatTVec(t *testing.T) {
+	rng := rand.New(rand.NewPCG(7, 8))
+	ms := []int{1, 2, 3, 4, 5, 10, 64}
+	ns := []int{1, 2, 3, 4, 5, 7, 8, 15, 16, 17, 19, 20, 21, 33, 64, 784}
+	withNEON(t, func() {
+		for _, m := range ms {
+			for _, n := range ns {
+				for _, acc := range []bool{false, true} {
+					a, _ := guarded(rng, m*n, 1)
+					x, _ := guarded(rng, m, 2)
+					y, cy := guarded(rng, n, 3)
+					y0 := append([]float32(nil), y...)
+					MatTVec(y, a, m, n, x, acc)
+					for j := 0; j < n; j++ {
+						var exact, abs float64
+						if acc {
+							exact, abs = float64(y0[j]), math.Abs(float64(y0[j]))
+						}
+						for i := 0; i < m; i++ {
+							p := float64(x[i]) * float64(a[i*n+j])
+							exact += p
+							abs += math.Abs(p)
+						}
+						if !within(y[j], exact, abs, m+1) {
+							t.Fatalf("MatTVec %d×%d acc=%v col %d: got %v, exact %v", m, n, acc, j, y[j], exact)
+						}
+					}
+					cy(t, fmt.Sprintf("MatTVec %d×%d", m, n))
+				}
+			}
+		}
+	})
+}
+
+var gemmDims = []int{1, 2, 3, 4, 5, 7, 8, 10, 16, 17, 20, 33, 64}
+
+func TestNEONGemm(t *testing.T) {
+	rng := rand.New(rand.NewPCG(9, 10))
+	withNEON(t, func() {
+		for _, m := range gemmDims {
+			for _, k := range gemmDims {
+				for _, n := range gemmDims {
+					acc := (m+k+n)%2 == 0
+					a, _ := guarded(rng, m*k, 1)
+					b, _ := guarded(rng, k*n, 2)
+					c, cc := guarded(rng, m*n, 3)
+					c0 := append([]float32(nil), c...)
+					Gemm(c, a, b, m, k, n, acc)
+					for i := 0; i < m; i++ {
+						for j := 0; j < n; j++ {
+							var exact, abs float64
+							if acc {
+								exact, abs = float64(c0[i*n+j]), math.Abs(float64(c0[i*n+j]))
+							}
+							for p := 0; p < k; p++ {
+								v := float64(a[i*k+p]) * float64(b[p*n+j])
+								exact += v
+								abs += math.Abs(v)
+							}
+							if !within(c[i*n+j], exact, abs, k+1) {
+								t.Fatalf("Gemm %d×%d·%d×%d acc=%v C[%d][%d]: got %v, exact %v", m, k, k, n, acc, i, j, c[i*n+j], exact)
+							}
+						}
+					}
+					cc(t, fmt.Sprintf("Gemm %d,%d,%d", m, k, n))
+				}
+			}
+		}
+	})
+}
+
+func TestNEONGemmNT(t *testing.T) {
+	rng := rand.New(rand.NewPCG(11, 12))
+	ks := append(append([]int(nil), gemmDims...), 6, 9, 11, 784)
+	withNEON(t, func() {
+		for _, m := range gemmDims {
+			for _, k := range ks {
+				for _, n := range gemmDims {
+					acc := (m+k+n)%2 == 1
+					a, _ := guarded(rng, m*k, 1)
+					b, _ := guarded(rng, n*k, 2)
+					c, cc := guarded(rng, m*n, 3)
+					c0 := append([]float32(nil), c...)
+					GemmNT(c, a, b, m, k, n, acc)
+					for i := 0; i < m; i++ {
+						for j := 0; j < n; j++ {
+							exact, abs := dot64(a[i*k:i*k+k], b[j*k:j*k+k])
+							if acc {
+								exact += float64(c0[i*n+j])
+								abs += math.Abs(float64(c0[i*n+j]))
+							}
+							if !within(c[i*n+j], exact, abs, k+1) {
+								t.Fatalf("GemmNT %d×%d·(%d×%d)ᵀ acc=%v C[%d][%d]: got %v, exact %v", m, k, n, k, acc, i, j, c[i*n+j], exact)
+							}
+						}
+					}
+					cc(t, fmt.Sprintf("GemmNT %d,%d,%d", m, k, n))
+				}
+			}
+		}
+	})
+}
+
+func TestNEONUnitUpdate(t *testing.T) {
+	rng := rand.New(rand.NewPCG(13, 14))
+	bounds := [][2]float32{
+		{float32(math.Inf(-1)), float32(math.Inf(1))},
+		{0, float32(math.Inf(1))},
+		{0, 1},
+		{-0.25, 0.25},
+	}
+	withNEON(t, func() {
+		for _, k := range []int{1, 2, 3, 4, 5, 10, 17, 64} {
+			for _, tt := range []int{2, 3, 4, 5, 7, 8, 15, 16, 17, 20, 21, 31, 32, 33, 63, 64} {
+				for _, row := range []int{0, k / 2, k - 1} {
+					lh := bounds[(k+tt+row)%len(bounds)]
+					lo, hi := lh[0], lh[1]
+					zs, cz := guarded(rng, k*tt, 1)
+					h, _ := guarded(rng, k, 2)
+					ci, _ := guarded(rng, tt, 3)
+					inv := float32(0.5 + rng.Float64())
+					z0 := append([]float32(nil), zs...)
+					UnitUpdate(zs, h, ci, row, k, tt, inv, lo, hi)
+					for j := 0; j < tt; j++ {
+						var g, abs float64
+						for p := 0; p < k; p++ {
+							v := float64(h[p]) * float64(z0[p*tt+j])
+							g += v
+							abs += math.Abs(v)
+						}
+						g -= float64(ci[j])
+						abs += math.Abs(float64(ci[j]))
+						z := float64(z0[row*tt+j])
+						want := math.Min(math.Max(z-g*float64(inv), float64(lo)), float64(hi))
+						// Error of g (k products and one subtraction) scaled
+						// by invHii, plus two roundings of z − g·invHii; the
+						// clamp is 1-Lipschitz.
+						m := float64(k + 4)
+						bound := m * eps32 / (1 - m*eps32) * (float64(inv)*abs + math.Abs(z))
+						got := float64(zs[row*tt+j])
+						if math.Abs(got-want) > bound {
+							t.Fatalf("UnitUpdate k=%d t=%d row=%d col %d: got %v, want %v (bound %g)", k, tt, row, j, got, want, bound)
+						}
+						if got < float64(lo) || got > float64(hi) {
+							t.Fatalf("UnitUpdate k=%d t=%d row=%d col %d: %v outside [%v,%v]", k, tt, row, j, got, lo, hi)
+						}
+					}
+					for p := 0; p < k; p++ {
+						if p == row {
+							continue
+						}
+						for j := 0; j < tt; j++ {
+							require.Equal(t, math.Float32bits(z0[p*tt+j]), math.Float32bits(zs[p*tt+j]), "UnitUpdate changed row %d (updated row %d)", p, row)
+						}
+					}
+					cz(t, fmt.Sprintf("UnitUpdate k=%d t=%d", k, tt))
+				}
+			}
+		}
+	})
+}
+
+// clampSpecials are values whose clamp is easy to get wrong: both zeros, both
+// infinities, NaNs of both signs with payloads, subnormals, and values at and
+// next to common bounds.
+var clampSpecials = []float32{
+	0, float32(math.Copysign(0, -1)),
+	float32(math.Inf(1)), float32(math.Inf(-1)),
+	math.Float32frombits(0x7fc00000), math.Float32frombits(0xffc00000),
+	math.Float32frombits(0x7fc12345), math.Float32frombits(0xff812345), // quiet, signalling
+	math.Float32frombits(1), math.Float32frombits(0x80000001),
+	math.SmallestNonzeroFloat32, math.MaxFloat32, -math.MaxFloat32,
+	1, -1, 0.5, -0.5, 1.0000001, 0.99999994, 2, -2, 1e-30, -1e-30,
+}
+
+var clampBounds = [][2]float32{
+	{float32(math.Inf(-1)), float32(math.Inf(1))},
+	{0, float32(math.Inf(1))},
+	{float32(math.Copysign(0, -1)), float32(math.Inf(1))},
+	{0, 1},
+	{float32(math.Copysign(0, -1)), 0},
+	{0, 0},
+	{float32(math.Copysign(0, -1)), float32(math.Copysign(0, -1))},
+	{-1, 1},
+	{1, 1},
+	{0.5, 2},
+	{float32(math.Inf(-1)), 0},
+	{float32(math.Inf(-1)), -1},
+	{float32(math.Inf(1)), float32(math.Inf(1))},
+	{float32(math.Inf(-1)), float32(math.Inf(-1))},
+	{math.Float32frombits(1), math.Float32frombits(2)},
+}
+
+func TestNEONClampBitExact(t *testing.T) {
+	rng := rand.New(rand.NewPCG(15, 16))
+	withNEON(t, func() {
+		for _, lh := range clampBounds {
+			for _, n := range neonSizes {
+				for off := 0; off < 4; off++ {
+					x, cx := guarded(rng, n, off)
+					for i := range x {
+						if rng.IntN(2) == 0 {
+							x[i] = clampSpecials[rng.IntN(len(clampSpecials))]
+						}
+					}
+					want := append([]float32(nil), x...)
+					clampGeneric(want, lh[0], lh[1])
+					Clamp(x, lh[0], lh[1])
+					for i := range x {
+						if math.Float32bits(x[i]) != math.Float32bits(want[i]) {
+							t.Fatalf("Clamp [%v,%v] n=%d i=%d: got %#08x, want %#08x", lh[0], lh[1], n, i, math.Float32bits(x[i]), math.Float32bits(want[i]))
+						}
+					}
+					cx(t, "Clamp")
+				}
+			}
+			// Every special value in every position of a 16-, 4- and 1-wide step.
+			for _, v := range clampSpecials {
+				for _, n := range []int{1, 4, 16, 21} {
+					x := make([]float32, n)
+					for i := range x {
+						x[i] = v
+					}
+					want := append([]float32(nil), x...)
+					clampGeneric(want, lh[0], lh[1])
+					Clamp(x, lh[0], lh[1])
+					for i := range x {
+						require.Equal(t, math.Float32bits(want[i]), math.Float32bits(x[i]), "Clamp(%v) to [%v,%v], n=%d", v, lh[0], lh[1], n)
+					}
+				}
+			}
+		}
+	})
+}
+
+// TestNEONUnitUpdateClampSemantics checks the clamp inside UnitUpdate on
+// values that reach it exactly: with h = 0 and ci = 0, g = +0 and the update
+// is clamp(z − 0·invHii) = clamp(z), so −0 and the zeros of the bounds must
+// come out as clampGeneric has them. A NaN must stay NaN (arithmetic quiets a
+// signalling NaN, so its bits may change).
+func TestNEONUnitUpdateClampSemantics(t *testing.T) {
+	withNEON(t, func() {
+		for _, lh := range clampBounds {
+			for _, tt := range []int{2, 4, 5, 16, 21} {
+				for _, v := range clampSpecials {
+					if math.IsInf(float64(v), 0) {
+						continue // 0·Inf in g would be NaN
+					}
+					k := 3
+					zs := make([]float32, k*tt)
+					for j := 0; j < tt; j++ {
+						zs[1*tt+j] = v
+					}
+					want := []float32{v}
+					clampGeneric(want, lh[0], lh[1])
+					UnitUpdate(zs, make([]float32, k), make([]float32, tt), 1, k, tt, 1, lh[0], lh[1])
+					for j := 0; j < tt; j++ {
+						got := zs[tt+j]
+						if v != v {
+							require.True(t, got != got, "UnitUpdate of NaN %#08x to [%v,%v], t=%d: got %v", math.Float32bits(v), lh[0], lh[1], tt, got)
+							continue
+						}
+						require.Equal(t, math.Float32bits(want[0]), math.Float32bits(got), "UnitUpdate clamp of %v to [%v,%v], t=%d", v, lh[0], lh[1], tt)
+					}
+				}
+			}
+		}
+	})
+}
+
+// TestNEONLong covers the wrappers' splitting of long inputs into several
+// assembly calls.
+func TestNEONLong(t *testing.T) {
+	rng := rand.New(rand.NewPCG(17, 18))
+	withNEON(t, func() {
+		n := 3*neonChunk + 5
+		x, _ := guarded(rng, n, 1)
+		y, _ := guarded(rng, n, 2)
+		got := Dot(x, y)
+		exact, abs := dot64(x, y)
+		require.True(t, within(got, exact, abs, n), "Dot n=%d: got %v, exact %v", n, got, exact)
+
+		y0 := append([]float32(nil), y...)
+		Axpy(0.5, x, y)
+		for i := range y {
+			e := float64(y0[i]) + 0.5*float64(x[i])
+			require.True(t, within(y[i], e, math.Abs(float64(y0[i]))+math.Abs(0.5*float64(x[i])), 1), "Axpy i=%d", i)
+		}
+
+		want := append([]float32(nil), x...)
+		clampGeneric(want, -0.5, 0.5)
+		Clamp(x, -0.5, 0.5)
+		for i := range x {
+			require.Equal(t, math.Float32bits(want[i]), math.Float32bits(x[i]), "Clamp i=%d", i)
+		}
+
+		// 5000×37: several row blocks of rowsPerCall(37) rows.
+		m, cols := 5000, 37
+		a, _ := guarded(rng, m*cols, 0)
+		xv, _ := guarded(rng, cols, 0)
+		yv, _ := guarded(rng, m, 0)
+		MatVec(yv, a, m, cols, xv, false)
+		for i := 0; i < m; i++ {
+			e, ab := dot64(a[i*cols:i*cols+cols], xv)
+			require.True(t, within(yv[i], e, ab, cols), "MatVec row %d", i)
+		}
+		xt, _ := guarded(rng, m, 0)
+		yt, _ := guarded(rng, cols, 0)
+		yt0 := append([]float32(nil), yt...)
+		MatTVec(yt, a, m, cols, xt, true)
+		for j := 0; j < cols; j++ {
+			e, ab := float64(yt0[j]), math.Abs(float64(yt0[j]))
+			for i := 0; i < m; i++ {
+				p := float64(xt[i]) * float64(a[i*cols+j])
+				e += p
+				ab += math.Abs(p)
+			}
+			require.True(t, within(yt[j], e, ab, m+1), "MatTVec col %d: got %v, exact %v", j, yt[j], e)
+		}
+	})
+}
+
+// pageGuarded maps len(vals) float32s so that the slice ends exactly at (end
+// true) or starts exactly at (end false) an inaccessible page: any access
+// past that end of the slice faults. The returned function unmaps.
+func pageGuarded(t *testing.T, vals []float32, end bool) ([]float32, func()) {
+	t.Helper()
+	ps := os.Getpagesize()
+	nbytes := 4 * len(vals)
+	dataPages := (nbytes + ps - 1) / ps
+	mem, err := syscall.Mmap(-1, 0, (dataPages+2)*ps, syscall.PROT_READ|syscall.PROT_WRITE, syscall.MAP_ANON|syscall.MAP_PRIVATE)
+	require.NoError(t, err)
+	require.NoError(t, syscall.Mprotect(mem[:ps], syscall.PROT_NONE))
+	require.NoError(t, syscall.Mprotect(mem[(dataPages+1)*ps:], syscall.PROT_NONE))
+	start := ps // data starts right after the first guard page
+	if end {
+		start = (dataPages+1)*ps - nbytes // data ends right at the second guard page
+	}
+	s := unsafeFloat32s(mem[start : start+nbytes])
+	copy(s, vals)
+	return s, func() { require.NoError(t, syscall.Munmap(mem)) }
+}
+
+func unsafeFloat32s(b []byte) []float32 {
+	return unsafe.Slice((*float32)(unsafe.Pointer(unsafe.SliceData(b))), len(b)/4)
+}
+
+// TestNEONNoOverreach places every input and output against an inaccessible
+// page on one side or the other and runs each kernel; an access past either
+// end of a slice kills the test with SIGSEGV.
+func TestNEONNoOverreach(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("uses mmap/mprotect")
+	}
+	rng := rand.New(rand.NewPCG(19, 20))
+	randv := func(n int) []float32 {
+		v := make([]float32, n)
+		for i := range v {
+			v[i] = float32(rng.NormFloat64())
+		}
+		return v
+	}
+	withNEON(t, func() {
+		for _, end := range []bool{false, true} {
+			var frees []func()
+			g := func(n int) []float32 {
+				s, free := pageGuarded(t, randv(n), end)
+				frees = append(frees, free)
+				return s
+			}
+			release := func() {
+				for _, f := range frees {
+					f()
+				}
+				frees = frees[:0]
+			}
+			for _, n := range []int{1, 2, 3, 4, 5, 7, 8, 9, 15, 16, 17, 31, 32, 33, 35, 63, 64, 65} {
+				Dot(g(n), g(n))
+				Axpy(0.5, g(n), g(n))
+				Clamp(g(n), -0.5, 0.5)
+				release()
+			}
+			for _, m := range []int{1, 3, 4, 5, 8, 10} {
+				for _, k := range []int{1, 2, 3, 4, 5, 7, 8, 9, 17} {
+					for _, n := range []int{1, 2, 3, 4, 5, 7, 15, 16, 17, 21} {
+						MatVec(g(m), g(m*k), m, k, g(k), true)
+						MatTVec(g(k), g(m*k), m, k, g(m), true)
+						Gemm(g(m*n), g(m*k), g(k*n), m, k, n, true)
+						GemmNT(g(m*n), g(m*k), g(n*k), m, k, n, true)
+						if n >= 2 {
+							UnitUpdate(g(k*n), g(k), g(n), k-1, k, n, 0.5, -1, 1)
+							UnitUpdate(g(k*n), g(k), g(n), 0, k, n, 0.5, -1, 1)
+						}
+						release()
+					}
+				}
+			}
+		}
+	})
+}
