@@ -49,6 +49,7 @@ type Solver struct {
 	free    plan
 	clamped plan
 	p1      float32 // 1+β_0, the factor of W_0 x in c_1
+	rs      *refreshScratch
 }
 
 // NewSolver validates m and precomputes the per-model quantities of BCD.
@@ -430,4 +431,141 @@ func transposeOut(dst, src []float32, t, d int) {
 			row[i] = src[i*t+j]
 		}
 	}
+}
+
+// refreshScratch holds Refresh's per-weight-layer products, allocated on
+// the first call and reused after.
+type refreshScratch struct {
+	rows [][]float32 // rows[k] = W_k W_kᵀ (d_{k+1}×d_{k+1}), when needed
+	cols [][]float32 // cols[k] = W_kᵀ W_k (d_k×d_k), when needed
+	wt   [][]float32 // wt[k] = W_kᵀ (d_k×d_{k+1}), when cols[k] is needed
+	h    []float32   // d×d assembly of one H
+}
+
+// Refresh recomputes everything the solver precomputed from the model's
+// weights (H_k, the scaled copies of W_k and W_kᵀ, e_k) in place, after the
+// weights were changed: a training step updates the weights and refreshes
+// the solver instead of building a new one. The shapes and the
+// configuration (sizes, activations, β, γ) must not have changed.
+//
+// Refresh works in float32 over the asm kernels (the Gram products
+// W_{k−1}W_{k−1}ᵀ and W_kᵀW_k are the dominant cost), while NewSolver
+// accumulates in float64: the two agree to float32 rounding, not bit for
+// bit. Refresh is deterministic, and after the first call it does not
+// allocate. It must not run concurrently with inference on this solver.
+func (s *Solver) Refresh() {
+	m := s.m
+	L := m.L()
+	if s.rs == nil {
+		s.rs = &refreshScratch{rows: make([][]float32, L), cols: make([][]float32, L), wt: make([][]float32, L)}
+		maxd := 0
+		for k := 1; k <= L; k++ {
+			maxd = max(maxd, m.Sizes[k])
+		}
+		s.rs.h = make([]float32, maxd*maxd+maxd) // H, then W_kᵀ b_k
+	}
+	rs := s.rs
+	var haveRows, haveCols [MaxLayers]bool
+	for _, p := range []*plan{&s.free, &s.clamped} {
+		for li := range p.layers {
+			lp := &p.layers[li]
+			k, d := lp.k, lp.d
+			dl := m.Sizes[k-1]
+			betaL := float32(m.Beta[k-1])
+			Wl := m.W[k-1]
+			h := rs.h[:d*d]
+			if betaL != 0 {
+				if !haveRows[k-1] {
+					if rs.rows[k-1] == nil {
+						rs.rows[k-1] = make([]float32, d*d)
+					}
+					asm.GemmNT(rs.rows[k-1], Wl, Wl, d, dl, d, false)
+					haveRows[k-1] = true
+				}
+				g := rs.rows[k-1]
+				for i := range h {
+					h[i] = betaL * g[i]
+				}
+			} else {
+				clear(h)
+			}
+			for i := 0; i < d; i++ {
+				h[i*d+i]++
+			}
+			copy(lp.e, m.B[k-1])
+			if lp.p != nil {
+				p1 := 1 + betaL
+				for i, w := range Wl {
+					lp.p[i] = p1 * w
+				}
+			}
+			if lp.q != nil {
+				du := m.Sizes[k+1]
+				Wu := m.W[k]
+				g := float32(m.Gamma)
+				betaU := float32(m.Beta[k])
+				if !haveCols[k] {
+					if rs.cols[k] == nil {
+						rs.cols[k] = make([]float32, d*d)
+						rs.wt[k] = make([]float32, d*du)
+					}
+					wt := rs.wt[k]
+					for r := 0; r < du; r++ {
+						row := Wu[r*d : r*d+d]
+						for i, w := range row {
+							wt[i*du+r] = w
+						}
+					}
+					asm.GemmNT(rs.cols[k], wt, wt, d, du, d, false)
+					haveCols[k] = true
+				}
+				c := rs.cols[k]
+				for i := range h {
+					h[i] += g * c[i]
+				}
+				for i := 0; i < d; i++ {
+					h[i*d+i] += g * betaU
+				}
+				qs := g * (1 + betaU)
+				for i, w := range rs.wt[k] {
+					lp.q[i] = qs * w
+				}
+				// e = b_{k−1} − γ W_kᵀ b_k
+				asm.MatTVec(rs.h[d*d:d*d+d], Wu, du, d, m.B[k], false)
+				tail := rs.h[d*d : d*d+d]
+				for i := range lp.e {
+					lp.e[i] -= g * tail[i]
+				}
+			}
+			copy(lp.h, h)
+			for i := 0; i < d; i++ {
+				lp.invH[i] = 1 / h[i*d+i]
+			}
+		}
+	}
+}
+
+// Reset points the solver at m, a model with the same configuration as the
+// solver's current model (for example a copy of it), and refreshes it.
+func (s *Solver) Reset(m *Model) error {
+	if err := m.Validate(); err != nil {
+		return err
+	}
+	old := s.m
+	if len(old.Sizes) != len(m.Sizes) || old.Gamma != m.Gamma {
+		return fmt.Errorf("lrrn: Reset to a model of a different configuration: %w", ErrShape)
+	}
+	for k := range old.Sizes {
+		if old.Sizes[k] != m.Sizes[k] {
+			return fmt.Errorf("lrrn: Reset: layer %d has %d units, the solver's model %d: %w", k, m.Sizes[k], old.Sizes[k], ErrShape)
+		}
+	}
+	for k := range old.Beta {
+		if old.Beta[k] != m.Beta[k] || old.Acts[k] != m.Acts[k] {
+			return fmt.Errorf("lrrn: Reset: β or activation of layer %d differs from the solver's model: %w", k, ErrShape)
+		}
+	}
+	s.m = m
+	s.Refresh()
+	return nil
 }
