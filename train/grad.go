@@ -54,7 +54,7 @@ func (g *Grad) Zero() {
 type paramGrad struct {
 	m      *lrrn.Model
 	phases int
-	merged bool // two phases over the same inputs with signs −1, +1: the input layer's r merged
+	merged bool  // two phases over the same inputs with signs −1, +1: the input layer's r merged
 	n      []int // inputs of each phase in the current batch
 	a, b   [][]float32
 	tmp    [][]float32   // per phase, n × max d scratch
