@@ -43,15 +43,17 @@ var neonSizes = func() []int {
 	return append(s, 47, 48, 63, 64, 65, 95, 127, 128, 129, 255, 257, 784)
 }()
 
-// canaryBits is a signalling-NaN pattern no kernel produces.
-const canaryBits = 0x7fa5a5a5
+// canaryBits are the values around every output: a signalling NaN no
+// kernel produces and two finite values far outside every clamp range used,
+// so that even a clamp that wrote one element too many would change one.
+var canaryBits = [3]uint32{0x7fa5a5a5, 0x7149f2ca, 0xf149f2ca} // sNaN, ±1e30
 
 // guarded returns a slice of n elements at offset off inside a buffer with
 // canaries before and after; check verifies the canaries.
 func guarded(rng *rand.Rand, n, off int) (s []float32, check func(t *testing.T, what string)) {
 	buf := make([]float32, off+n+8)
 	for i := range buf {
-		buf[i] = math.Float32frombits(canaryBits)
+		buf[i] = math.Float32frombits(canaryBits[i%3])
 	}
 	s = buf[off : off+n : off+n]
 	for i := range s {
@@ -63,7 +65,7 @@ func guarded(rng *rand.Rand, n, off int) (s []float32, check func(t *testing.T, 
 			if i >= off && i < off+n {
 				continue
 			}
-			if math.Float32bits(buf[i]) != canaryBits {
+			if math.Float32bits(buf[i]) != canaryBits[i%3] {
 				t.Fatalf("%s: wrote outside its output: buffer index %d (output is [%d,%d))", what, i, off, off+n)
 			}
 		}
