@@ -576,3 +576,57 @@ func TestNEONNoOverreach(t *testing.T) {
 		}
 	})
 }
+
+// BenchmarkNEONHot times the model's hot shapes on the NEON tier and the
+// generic reference in one run (sub-benchmarks tier=neon and tier=generic),
+// reporting GFLOP/s. Under qemu-aarch64 the numbers only show that the
+// benchmarks run: emulated timings say nothing about real hardware.
+func BenchmarkNEONHot(b *testing.B) {
+	rng := rand.New(rand.NewPCG(21, 22))
+	randv := func(n int) []float32 {
+		v := make([]float32, n)
+		for i := range v {
+			v[i] = float32(rng.NormFloat64())
+		}
+		return v
+	}
+	type bench struct {
+		name  string
+		flops int // per call
+		bytes int // read per call
+		run   func()
+	}
+	const t = 64
+	x784, w784 := randv(784), randv(64*784)
+	x64, w64, y64 := randv(64), randv(64*64), randv(64)
+	zs, h, ci := randv(64*t), randv(64), randv(t)
+	bt := randv(64 * t)
+	c := randv(64 * t)
+	xt := randv(t * 784)
+	cases := []bench{
+		{"Dot/784", 2 * 784, 8 * 784, func() { Dot(x784, w784[:784]) }},
+		{"MatVec/64x784", 2 * 64 * 784, 4 * (64*784 + 784), func() { MatVec(y64, w784, 64, 784, x784, false) }},
+		{"MatVec/64x64", 2 * 64 * 64, 4 * (64*64 + 64), func() { MatVec(y64, w64, 64, 64, x64, false) }},
+		{"Gemm/64x64x64", 2 * 64 * 64 * t, 4 * (64*64 + 64*t), func() { Gemm(c, w64, bt, 64, 64, t, false) }},
+		{"Gemm/10x64x64", 2 * 10 * 64 * t, 4 * (10*64 + 64*t), func() { Gemm(c, w64[:10*64], bt, 10, 64, t, false) }},
+		{"GemmNT/64x784x64", 2 * 64 * 784 * t, 4 * (64*784 + t*784), func() { GemmNT(c, w784, xt, 64, 784, t, false) }},
+		{"UnitUpdate/k64t64", 2 * 64 * t, 4 * (64*t + 64 + t), func() { UnitUpdate(zs, h, ci, 5, 64, t, 0.5, 0, 1) }},
+		{"Clamp/4096", 0, 4 * 4096, func() { Clamp(w784[:4096], -0.5, 0.5) }},
+	}
+	for _, tier := range []Tier{NEON, Generic} {
+		for _, bc := range cases {
+			b.Run(fmt.Sprintf("%s/tier=%s", bc.name, tier), func(b *testing.B) {
+				prev := CurrentTier()
+				require.NoError(b, SetTier(tier))
+				defer func() { require.NoError(b, SetTier(prev)) }()
+				b.SetBytes(int64(bc.bytes))
+				for b.Loop() {
+					bc.run()
+				}
+				if bc.flops > 0 {
+					b.ReportMetric(float64(bc.flops)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+				}
+			})
+		}
+	}
+}
