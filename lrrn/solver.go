@@ -436,10 +436,41 @@ func transposeOut(dst, src []float32, t, d int) {
 // refreshScratch holds Refresh's per-weight-layer products, allocated on
 // the first call and reused after.
 type refreshScratch struct {
-	rows [][]float32 // rows[k] = W_k W_kᵀ (d_{k+1}×d_{k+1}), when needed
-	cols [][]float32 // cols[k] = W_kᵀ W_k (d_k×d_k), when needed
-	wt   [][]float32 // wt[k] = W_kᵀ (d_k×d_{k+1}), when cols[k] is needed
-	h    []float32   // d×d assembly of one H
+	needRows []bool      // needRows[k]: some H uses β_k W_k W_kᵀ
+	needCols []bool      // needCols[k]: some H uses W_kᵀ W_k
+	rows     [][]float32 // rows[k] = W_k W_kᵀ (d_{k+1}×d_{k+1})
+	cols     [][]float32 // cols[k] = W_kᵀ W_k (d_k×d_k)
+	wt       [][]float32 // wt[k] = W_kᵀ (d_k×d_{k+1})
+	h        []float32   // d×d assembly of one H, then W_kᵀ b_k
+}
+
+func (s *Solver) refreshScratch() *refreshScratch {
+	if s.rs != nil {
+		return s.rs
+	}
+	m := s.m
+	L := m.L()
+	rs := &refreshScratch{needRows: make([]bool, L), needCols: make([]bool, L),
+		rows: make([][]float32, L), cols: make([][]float32, L), wt: make([][]float32, L)}
+	maxd := 0
+	for _, p := range []*plan{&s.free, &s.clamped} {
+		for _, lp := range p.layers {
+			k, d := lp.k, lp.d
+			maxd = max(maxd, d)
+			if m.Beta[k-1] != 0 && rs.rows[k-1] == nil {
+				rs.needRows[k-1] = true
+				rs.rows[k-1] = make([]float32, d*d)
+			}
+			if lp.q != nil && rs.cols[k] == nil {
+				rs.needCols[k] = true
+				rs.cols[k] = make([]float32, d*d)
+				rs.wt[k] = make([]float32, d*m.Sizes[k+1])
+			}
+		}
+	}
+	rs.h = make([]float32, maxd*maxd+maxd)
+	s.rs = rs
+	return rs
 }
 
 // Refresh recomputes everything the solver precomputed from the model's
@@ -453,35 +484,66 @@ type refreshScratch struct {
 // accumulates in float64: the two agree to float32 rounding, not bit for
 // bit. Refresh is deterministic, and after the first call it does not
 // allocate. It must not run concurrently with inference on this solver.
+//
+// Refresh is RefreshGrams(0, 1) followed by RefreshAssemble; callers with
+// several goroutines may run RefreshGrams(part, parts) for every part in
+// parallel instead.
 func (s *Solver) Refresh() {
+	s.RefreshGrams(0, 1)
+	s.RefreshAssemble()
+}
+
+// RefreshGrams computes rows [part·d/parts, (part+1)·d/parts) of every Gram
+// product Refresh needs. Different parts write disjoint memory and may run
+// concurrently; all parts must finish before RefreshAssemble.
+func (s *Solver) RefreshGrams(part, parts int) {
 	m := s.m
-	L := m.L()
-	if s.rs == nil {
-		s.rs = &refreshScratch{rows: make([][]float32, L), cols: make([][]float32, L), wt: make([][]float32, L)}
-		maxd := 0
-		for k := 1; k <= L; k++ {
-			maxd = max(maxd, m.Sizes[k])
+	rs := s.refreshScratch()
+	for k := range rs.needRows {
+		if rs.needRows[k] {
+			d, dl := m.Sizes[k+1], m.Sizes[k]
+			lo, hi := part*d/parts, (part+1)*d/parts
+			if hi > lo {
+				asm.GemmNT(rs.rows[k][lo*d:hi*d], m.W[k][lo*dl:hi*dl], m.W[k][:d*dl], hi-lo, dl, d, false)
+			}
 		}
-		s.rs.h = make([]float32, maxd*maxd+maxd) // H, then W_kᵀ b_k
+		if rs.needCols[k] {
+			d, du := m.Sizes[k], m.Sizes[k+1]
+			lo, hi := part*d/parts, (part+1)*d/parts
+			if hi == lo {
+				continue
+			}
+			// wt rows lo … hi (columns of W_k), then those rows of wt·wtᵀ;
+			// the other rows of wt are written by the other parts, so every
+			// part transposes the whole of W_k into its own rows only and
+			// reads W_k directly for the product's right-hand side.
+			wt := rs.wt[k]
+			Wu := m.W[k]
+			for r := 0; r < du; r++ {
+				row := Wu[r*d : r*d+d]
+				for i := lo; i < hi; i++ {
+					wt[i*du+r] = row[i]
+				}
+			}
+			// (W_kᵀ W_k)[i][j] = Σ_r W[r][i] W[r][j]: rows lo … hi = wt[lo:hi] · W_k
+			asm.Gemm(rs.cols[k][lo*d:hi*d], wt[lo*du:hi*du], Wu[:du*d], hi-lo, du, d, false)
+		}
 	}
-	rs := s.rs
-	var haveRows, haveCols [MaxLayers]bool
+}
+
+// RefreshAssemble finishes Refresh after RefreshGrams: it builds every
+// layer's H, 1/H_ii, P, Q and e from the Gram products.
+func (s *Solver) RefreshAssemble() {
+	m := s.m
+	rs := s.refreshScratch()
 	for _, p := range []*plan{&s.free, &s.clamped} {
 		for li := range p.layers {
 			lp := &p.layers[li]
 			k, d := lp.k, lp.d
-			dl := m.Sizes[k-1]
 			betaL := float32(m.Beta[k-1])
 			Wl := m.W[k-1]
 			h := rs.h[:d*d]
 			if betaL != 0 {
-				if !haveRows[k-1] {
-					if rs.rows[k-1] == nil {
-						rs.rows[k-1] = make([]float32, d*d)
-					}
-					asm.GemmNT(rs.rows[k-1], Wl, Wl, d, dl, d, false)
-					haveRows[k-1] = true
-				}
 				g := rs.rows[k-1]
 				for i := range h {
 					h[i] = betaL * g[i]
@@ -504,21 +566,6 @@ func (s *Solver) Refresh() {
 				Wu := m.W[k]
 				g := float32(m.Gamma)
 				betaU := float32(m.Beta[k])
-				if !haveCols[k] {
-					if rs.cols[k] == nil {
-						rs.cols[k] = make([]float32, d*d)
-						rs.wt[k] = make([]float32, d*du)
-					}
-					wt := rs.wt[k]
-					for r := 0; r < du; r++ {
-						row := Wu[r*d : r*d+d]
-						for i, w := range row {
-							wt[i*du+r] = w
-						}
-					}
-					asm.GemmNT(rs.cols[k], wt, wt, d, du, d, false)
-					haveCols[k] = true
-				}
 				c := rs.cols[k]
 				for i := range h {
 					h[i] += g * c[i]
@@ -531,8 +578,8 @@ func (s *Solver) Refresh() {
 					lp.q[i] = qs * w
 				}
 				// e = b_{k−1} − γ W_kᵀ b_k
-				asm.MatTVec(rs.h[d*d:d*d+d], Wu, du, d, m.B[k], false)
 				tail := rs.h[d*d : d*d+d]
+				asm.MatTVec(tail, Wu, du, d, m.B[k], false)
 				for i := range lp.e {
 					lp.e[i] -= g * tail[i]
 				}

@@ -168,6 +168,7 @@ type Trainer struct {
 	epoch, batch int // position: next batch `batch` of epoch `epoch` (0-based)
 	lossSum      float64
 	lossN        int
+	lastLoss     float64
 }
 
 // New returns a trainer that updates m in place on data d.
@@ -384,15 +385,23 @@ func (t *Trainer) Step() (endOfEpoch bool, err error) {
 		t.restore()
 		return false, fmt.Errorf("train: epoch %d, batch %d: non-finite weights: %w", t.epoch+1, t.batch+1, ErrDiverged)
 	}
-	t.solver.Refresh()
+	t.run(func(w int) { t.solver.RefreshGrams(w, t.workers) })
+	t.solver.RefreshAssemble()
 	t.lossSum += loss
 	t.lossN += n
 	t.batch++
 	if t.batch == t.Batches() {
+		t.lastLoss = t.lossSum / float64(t.lossN)
+		t.epoch++
+		t.batch, t.lossSum, t.lossN = 0, 0, 0
+		t.shuffle()
 		return true, nil
 	}
 	return false, nil
 }
+
+// LastEpochLoss returns the mean loss of the last completed epoch.
+func (t *Trainer) LastEpochLoss() float64 { return t.lastLoss }
 
 // infer runs unit ui's inference and prepares its gradient blocks.
 func (t *Trainer) infer(ui int) {
@@ -495,16 +504,16 @@ func (t *Trainer) RunEpoch(ctx context.Context, progress func(Progress)) (float6
 		if err != nil {
 			return 0, err
 		}
+		if end {
+			if progress != nil {
+				progress(Progress{Epoch: t.epoch, Batch: t.Batches(), Batches: t.Batches(),
+					Examples: t.data.N, RunningLoss: t.lastLoss})
+			}
+			return t.lastLoss, nil
+		}
 		if progress != nil {
 			progress(Progress{Epoch: t.epoch + 1, Batch: t.batch, Batches: t.Batches(),
 				Examples: t.lossN, RunningLoss: t.lossSum / float64(t.lossN)})
-		}
-		if end {
-			mean := t.lossSum / float64(t.lossN)
-			t.epoch++
-			t.batch, t.lossSum, t.lossN = 0, 0, 0
-			t.shuffle()
-			return mean, nil
 		}
 	}
 }

@@ -1,0 +1,62 @@
+// Command expdriver is a TEMPORARY driver for the convention measurements
+// of docs/training.md (replaced by lrrn-train --convention).
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"time"
+
+	"github.com/lrrn/lrrn/internal/tmpdata"
+	"github.com/lrrn/lrrn/lrrn"
+	"github.com/lrrn/lrrn/train"
+)
+
+func main() {
+	conv := flag.String("convention", "mean", "")
+	lr := flag.Float64("lr", 0.4, "")
+	wd := flag.Float64("wd", 1e-5, "")
+	epochs := flag.Int("epochs", 5, "")
+	workers := flag.Int("workers", 1, "")
+	seed := flag.Uint64("seed", 1, "")
+	flag.Parse()
+	c, err := train.ParseConvention(*conv)
+	if err != nil {
+		panic(err)
+	}
+	dir := tmpdata.MNISTDir()
+	tr, err := tmpdata.Load(dir, "train")
+	if err != nil {
+		panic(err)
+	}
+	te, err := tmpdata.Load(dir, "t10k")
+	if err != nil {
+		panic(err)
+	}
+	m, err := lrrn.NewRandom(lrrn.Config{Sizes: []int{784, 64, 64, 10}, Acts: []lrrn.Activation{lrrn.ReLU, lrrn.ReLU, lrrn.Linear}, Beta: []float64{1, 1, 0}, Gamma: 0.125, Passes: 20}, *seed)
+	if err != nil {
+		panic(err)
+	}
+	t, err := train.New(m, tr, train.Options{Mode: train.Supervised, LR: *lr, Batch: 10, WeightDecay: *wd, Passes: 20, Seed: *seed, Workers: *workers, Convention: c})
+	if err != nil {
+		panic(err)
+	}
+	fmt.Printf("# convention=%s lr=%g wd=%g\nepoch,loss,acc,rho,rho_seedstyle,mean_m,median_m,median_delta,s0max,s0min,s1max,s1min,s2max,secs\n", c, *lr, *wd)
+	for e := 1; e <= *epochs; e++ {
+		t0 := time.Now()
+		loss, err := t.RunEpoch(context.Background(), nil)
+		if err != nil {
+			fmt.Println("error:", err)
+			os.Exit(1)
+		}
+		ev, err := train.Evaluate(m, te, 20, *workers)
+		if err != nil {
+			panic(err)
+		}
+		sv := train.SingularRange(m)
+		fmt.Printf("%d,%.5f,%.4f,%.4f,%.4f,%.4f,%.4f,%.4f,%.4f,%.4f,%.4f,%.4f,%.4f,%.1f\n", e, loss, ev.Accuracy, ev.Rho, ev.RhoSeedStyle, ev.MeanMargin, ev.MedianMargin, ev.MedianDelta,
+			sv[0][0], sv[0][1], sv[1][0], sv[1][1], sv[2][0], time.Since(t0).Seconds())
+	}
+}

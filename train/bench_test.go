@@ -1,0 +1,71 @@
+package train
+
+import (
+	"math/rand/v2"
+	"testing"
+
+	"github.com/lrrn/lrrn/lrrn"
+	"github.com/stretchr/testify/require"
+)
+
+// syntheticData returns n random inputs of d values in [0,1] with labels
+// 0 … classes−1 (the benchmarks time arithmetic, which does not depend on
+// what the pixels show).
+func syntheticData(n, d, classes int, seed uint64) *Data {
+	rng := rand.New(rand.NewPCG(seed, 1))
+	data := &Data{X: make([]float32, n*d), Labels: make([]uint8, n), N: n, D: d}
+	for i := range data.X {
+		if rng.IntN(5) == 0 { // MNIST-like sparsity
+			data.X[i] = float32(rng.Float64())
+		}
+	}
+	for i := range data.Labels {
+		data.Labels[i] = uint8(rng.IntN(classes))
+	}
+	return data
+}
+
+func mnistConfig(sizes []int, beta []float64) lrrn.Config {
+	acts := make([]lrrn.Activation, len(sizes)-1)
+	for k := range acts {
+		acts[k] = lrrn.ReLU
+	}
+	if beta[len(beta)-1] == 0 {
+		acts[len(acts)-1] = lrrn.Linear
+	}
+	return lrrn.Config{Sizes: sizes, Acts: acts, Beta: beta, Gamma: 0.125, Passes: 20}
+}
+
+// benchEpoch times mini-batches and reports seconds per 60,000-example
+// epoch.
+func benchEpoch(b *testing.B, mode Mode, sizes []int, beta []float64, workers int) {
+	m, err := lrrn.NewRandom(mnistConfig(sizes, beta), 1)
+	require.NoError(b, err)
+	data := syntheticData(2000, sizes[0], sizes[len(sizes)-1], 2)
+	tr, err := New(m, data, Options{Mode: mode, LR: 0.01, Batch: 10, WeightDecay: 1e-5, Passes: 20, Seed: 3, Workers: workers, Convention: DefaultConvention})
+	require.NoError(b, err)
+	defer tr.Close()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if _, err := tr.Step(); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(b.Elapsed().Seconds()/float64(b.N)*6000, "s/epoch")
+}
+
+func BenchmarkEpochSupervised(b *testing.B) {
+	for _, w := range []int{1, 2} {
+		b.Run(map[int]string{1: "workers=1", 2: "workers=2"}[w], func(b *testing.B) {
+			benchEpoch(b, Supervised, []int{784, 64, 64, 10}, []float64{1, 1, 0}, w)
+		})
+	}
+}
+
+func BenchmarkEpochUnsupervised(b *testing.B) {
+	for _, w := range []int{1, 2} {
+		b.Run(map[int]string{1: "workers=1", 2: "workers=2"}[w], func(b *testing.B) {
+			benchEpoch(b, Unsupervised, []int{784, 32, 32}, []float64{1, 1}, w)
+		})
+	}
+}
