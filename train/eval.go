@@ -172,3 +172,54 @@ func SingularRange(m *lrrn.Model) [][2]float64 {
 	}
 	return out
 }
+
+// MeanFreeEnergy returns the mean over d of F(x) = E(ž(x); x), the free
+// state inferred with `passes` passes, energies in float64.
+func MeanFreeEnergy(m *lrrn.Model, d *Data, passes, workers int) (float64, error) {
+	if err := d.Validate(); err != nil {
+		return 0, err
+	}
+	if d.D != m.Sizes[0] {
+		return 0, fmt.Errorf("train: inputs have %d values, the model's first layer %d", d.D, m.Sizes[0])
+	}
+	s, err := lrrn.NewSolver(m)
+	if err != nil {
+		return 0, err
+	}
+	workers = max(1, workers)
+	sums := make([]float64, workers)
+	errs := make([]error, workers)
+	var wg sync.WaitGroup
+	for w := 0; w < workers; w++ {
+		wg.Add(1)
+		go func(w int) {
+			defer wg.Done()
+			ws := s.NewWorkspace()
+			const chunk = 256
+			st := s.NewStates(chunk)
+			z := make([][]float32, m.L()+1)
+			for c0 := w * chunk; c0 < d.N; c0 += workers * chunk {
+				n := min(chunk, d.N-c0)
+				if err := s.Free(ws, d.X[c0*d.D:(c0+n)*d.D], n, passes, st); err != nil {
+					errs[w] = err
+					return
+				}
+				for i := 0; i < n; i++ {
+					for k := 1; k <= m.L(); k++ {
+						z[k] = st.Layer(k, i)
+					}
+					sums[w] += m.Energy(d.X[(c0+i)*d.D:(c0+i+1)*d.D], z)
+				}
+			}
+		}(w)
+	}
+	wg.Wait()
+	var sum float64
+	for w := range sums {
+		if errs[w] != nil {
+			return 0, errs[w]
+		}
+		sum += sums[w]
+	}
+	return sum / float64(d.N), nil
+}

@@ -1,0 +1,468 @@
+// Command lrrn-train trains an LRRN on MNIST, Fashion-MNIST or
+// Kuzushiji-MNIST: supervised (contrastive, the default) or unsupervised
+// (free energy), from a random initialisation or a model file, with a
+// checkpoint after every epoch. Run it with -h for the flags.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"os/signal"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/lrrn/lrrn/internal/plot"
+	"github.com/lrrn/lrrn/lrrn"
+	"github.com/lrrn/lrrn/train"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	go func() { // a second signal ends the process at once (checkpoints are atomic)
+		<-ctx.Done()
+		stop()
+	}()
+	os.Exit(run(ctx, os.Args[1:], os.Stdout, os.Stderr))
+}
+
+const usage = `lrrn-train trains a Lifted Regression/Reconstruction Network.
+
+Usage:
+  lrrn-train [flags] --out MODEL
+
+Supervised (default): contrastive training with the output clamped to the
+one-hot label. --unsupervised: minimise the free energy (for filters or
+pretraining; pass the pretrained model to a supervised run with --init).
+A checkpoint (MODEL, with the exact training state in its note) is written
+atomically after every epoch and when the run is interrupted (Ctrl-C,
+SIGTERM); --resume continues from it exactly.
+
+Examples:
+  lrrn-train --data mnist --epochs 100 --out mnist.lrrn --log mnist.csv --plot mnist.png
+  lrrn-train --unsupervised --arch 784-32-32 --beta 1,1 --lr 0.005 --out filters.lrrn --filters filters.png
+  lrrn-train --init pretrained.lrrn --out finetuned.lrrn
+  lrrn-train --resume --out mnist.lrrn --epochs 100
+
+Flags:
+`
+
+type options struct {
+	data, dataDir, arch, act, beta, init, out, log, plotPath, filters, convention string
+	gamma, lr, wd                                                                 float64
+	passes, epochs, batch, workers, evalPasses                                    int
+	seed                                                                          uint64
+	unsupervised, resume                                                          bool
+	set                                                                           map[string]bool
+}
+
+func parseFlags(args []string, stderr io.Writer) (*options, error) {
+	o := &options{}
+	fs := flag.NewFlagSet("lrrn-train", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprint(stderr, usage)
+		fs.PrintDefaults()
+	}
+	fs.StringVar(&o.data, "data", "mnist", "data set: mnist, fashion or kmnist")
+	fs.StringVar(&o.dataDir, "data-dir", "", "directory with {train,t10k}-{images-idx3,labels-idx1}-ubyte.gz (default: where the data set is installed)")
+	fs.StringVar(&o.arch, "arch", "", "layer sizes, input first (default 784-64-64-10; unsupervised 784-32-32)")
+	fs.StringVar(&o.act, "act", "relu", "activation of the hidden layers: linear, relu or hardsigmoid (the output is linear when supervised)")
+	fs.StringVar(&o.beta, "beta", "", "reconstruction prefactors β, one per weight layer (default 1,…,1,0; unsupervised 1,…,1)")
+	fs.Float64Var(&o.gamma, "gamma", 0.125, "feedback parameter γ in (0,1]")
+	fs.IntVar(&o.passes, "passes", 20, "BCD passes per phase")
+	fs.IntVar(&o.epochs, "epochs", 100, "train until this many epochs are complete")
+	fs.IntVar(&o.batch, "batch", 10, "mini-batch size")
+	fs.Float64Var(&o.lr, "lr", 0.4, "learning rate η (the seed: 0.4 MNIST/KMNIST, 0.1 Fashion, 0.005 unsupervised)")
+	fs.Float64Var(&o.wd, "weight-decay", 1e-5, "weight decay λ on the weights (not the biases)")
+	fs.StringVar(&o.convention, "convention", train.DefaultConvention.String(), "gradient convention (docs/training.md): mean|sum[,gamma][,decay=S]")
+	fs.BoolVar(&o.unsupervised, "unsupervised", false, "train the free energy instead of the contrastive loss")
+	fs.StringVar(&o.init, "init", "", "start from this model file instead of a random initialisation")
+	fs.Uint64Var(&o.seed, "seed", 1, "seed of the initialisation and the shuffling")
+	fs.StringVar(&o.out, "out", "", "model file written after every epoch (required)")
+	fs.StringVar(&o.log, "log", "", "CSV file of per-epoch metrics (appended to on --resume)")
+	fs.StringVar(&o.plotPath, "plot", "", "PNG of the loss and test-accuracy curves, redrawn after every epoch")
+	fs.StringVar(&o.filters, "filters", "", "PNG grid of the first-layer filters, redrawn after every epoch")
+	fs.BoolVar(&o.resume, "resume", false, "continue the checkpoint in --out exactly (its hyperparameters are used)")
+	fs.IntVar(&o.workers, "workers", 0, "goroutines (0: min(2, cores)); results are reproducible for a given seed and worker count")
+	fs.IntVar(&o.evalPasses, "eval-passes", 0, "BCD passes of the per-epoch evaluation (0: --passes)")
+	if err := fs.Parse(args); err != nil {
+		return nil, err
+	}
+	if fs.NArg() > 0 {
+		return nil, fmt.Errorf("unexpected argument %q (all options are flags; see -h)", fs.Arg(0))
+	}
+	o.set = map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { o.set[f.Name] = true })
+	if o.out == "" {
+		return nil, errors.New("--out MODEL is required (the model file written after every epoch)")
+	}
+	if o.unsupervised {
+		if !o.set["arch"] && o.init == "" {
+			o.arch = "784-32-32"
+		}
+	} else if o.arch == "" {
+		o.arch = "784-64-64-10"
+	}
+	return o, nil
+}
+
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	o, err := parseFlags(args, stderr)
+	if errors.Is(err, flag.ErrHelp) {
+		return 0
+	}
+	if err != nil {
+		fmt.Fprintln(stderr, "lrrn-train:", err)
+		return 2
+	}
+	if err := train1(ctx, o, stdout, stderr); err != nil {
+		fmt.Fprintln(stderr, "lrrn-train:", err)
+		if errors.Is(err, context.Canceled) {
+			return 130
+		}
+		return 1
+	}
+	return 0
+}
+
+func parseSizes(s string) ([]int, error) {
+	parts := strings.Split(s, "-")
+	out := make([]int, len(parts))
+	for i, p := range parts {
+		v, err := strconv.Atoi(strings.TrimSpace(p))
+		if err != nil || v <= 0 {
+			return nil, fmt.Errorf("--arch %q: %q is not a positive layer size (want e.g. 784-64-64-10)", s, p)
+		}
+		out[i] = v
+	}
+	if len(out) < 2 {
+		return nil, fmt.Errorf("--arch %q: need at least an input and one layer, e.g. 784-64-64-10", s)
+	}
+	return out, nil
+}
+
+func parseFloats(s string) ([]float64, error) {
+	parts := strings.Split(s, ",")
+	out := make([]float64, len(parts))
+	for i, p := range parts {
+		v, err := strconv.ParseFloat(strings.TrimSpace(p), 64)
+		if err != nil {
+			return nil, fmt.Errorf("%q is not a number", p)
+		}
+		out[i] = v
+	}
+	return out, nil
+}
+
+// newModel builds the random model the flags describe.
+func newModel(o *options) (*lrrn.Model, error) {
+	sizes, err := parseSizes(o.arch)
+	if err != nil {
+		return nil, err
+	}
+	L := len(sizes) - 1
+	act, err := lrrn.ParseActivation(o.act)
+	if err != nil {
+		return nil, fmt.Errorf("--act: %w", err)
+	}
+	acts := make([]lrrn.Activation, L)
+	for k := range acts {
+		acts[k] = act
+	}
+	var beta []float64
+	if o.beta == "" {
+		beta = make([]float64, L)
+		for k := range beta {
+			beta[k] = 1
+		}
+		if !o.unsupervised {
+			beta[L-1] = 0
+		}
+	} else if beta, err = parseFloats(o.beta); err != nil {
+		return nil, fmt.Errorf("--beta %q: %v", o.beta, err)
+	}
+	if len(beta) != L {
+		return nil, fmt.Errorf("--beta %q has %d values; --arch %s has %d weight layers, so give %d", o.beta, len(beta), o.arch, L, L)
+	}
+	if !o.unsupervised {
+		acts[L-1] = lrrn.Linear
+	}
+	return lrrn.NewRandom(lrrn.Config{Sizes: sizes, Acts: acts, Beta: beta, Gamma: o.gamma, Passes: o.passes}, o.seed)
+}
+
+func train1(ctx context.Context, o *options, stdout, stderr io.Writer) error {
+	var (
+		m     *lrrn.Model
+		st    *train.State
+		topts train.Options
+		err   error
+	)
+	if o.resume {
+		m, st, err = train.LoadCheckpoint(o.out)
+		if err != nil {
+			return fmt.Errorf("--resume: %w", err)
+		}
+		if topts, err = st.Options(); err != nil {
+			return fmt.Errorf("--resume: %s: %w", o.out, err)
+		}
+		if err := checkResumeFlags(o, st, &topts); err != nil {
+			return err
+		}
+		o.data = st.Dataset
+		o.unsupervised = topts.Mode == train.Unsupervised
+	} else {
+		conv, err := train.ParseConvention(o.convention)
+		if err != nil {
+			return fmt.Errorf("--convention: %w", err)
+		}
+		mode := train.Supervised
+		if o.unsupervised {
+			mode = train.Unsupervised
+		}
+		topts = train.Options{Mode: mode, LR: o.lr, Batch: o.batch, WeightDecay: o.wd, Passes: o.passes, Seed: o.seed, Workers: o.workers, Convention: conv}
+		if o.init != "" {
+			if m, err = lrrn.Load(o.init); err != nil {
+				return fmt.Errorf("--init: %w", err)
+			}
+			for _, f := range []string{"arch", "act", "beta", "gamma"} {
+				if o.set[f] {
+					return fmt.Errorf("--%s cannot be combined with --init (the model file fixes the architecture)", f)
+				}
+			}
+			m.Meta.Note = "" // a checkpoint note of the pretraining run does not apply
+		} else if m, err = newModel(o); err != nil {
+			return err
+		}
+	}
+	trainSet, testSet, err := loadData(o.data, o.dataDir)
+	if err != nil {
+		return err
+	}
+	if trainSet.D != m.Sizes[0] {
+		return fmt.Errorf("the model's input layer has %d units but %s images have %d pixels (use --arch %d-…)", m.Sizes[0], o.data, trainSet.D, trainSet.D)
+	}
+	if topts.Mode == train.Supervised {
+		if L := m.L(); m.Sizes[L] < 10 {
+			return fmt.Errorf("supervised training on %s needs ≥ 10 output units, the model has %d (use e.g. --arch 784-64-64-10)", o.data, m.Sizes[L])
+		}
+	}
+	tr, err := train.New(m, trainSet, topts)
+	if err != nil {
+		return err
+	}
+	defer tr.Close()
+	var hist []train.EpochRecord
+	if st != nil {
+		if err := tr.Seek(st.Epoch, st.Batch, st.LossSum, st.LossN); err != nil {
+			return fmt.Errorf("--resume: %w", err)
+		}
+		hist = st.History
+		e, b := tr.Position()
+		fmt.Fprintf(stdout, "resuming %s at epoch %d, batch %d of %d\n", o.out, e+1, b+1, tr.Batches())
+	} else if _, err := os.Stat(o.out); err == nil {
+		if _, _, cerr := train.LoadCheckpoint(o.out); cerr == nil {
+			return fmt.Errorf("%s is a checkpoint of another run: use --resume to continue it, or another --out", o.out)
+		}
+	}
+	logw, err := openLog(o.log, o.resume)
+	if err != nil {
+		return err
+	}
+	if logw != nil {
+		defer logw.Close()
+	}
+	topts = tr.Options()
+	fmt.Fprintf(stdout, "%s training of %s on %s: %d examples, batch %d, lr %g, weight decay %g, %d passes, convention %s, %d workers\n",
+		topts.Mode, archString(m), o.data, trainSet.N, topts.Batch, topts.LR, topts.WeightDecay, topts.Passes, topts.Convention, topts.Workers)
+	prog := newProgress(stdout, tr.Batches(), topts.Batch, o.epochs)
+	rc := train.RunConfig{Epochs: o.epochs, Checkpoint: o.out, Dataset: o.data, Test: testSet, EvalPasses: o.evalPasses,
+		History: hist, Progress: prog.update}
+	rc.OnEpoch = func(r train.EpochRecord) {
+		prog.epochDone(r)
+		if logw != nil {
+			logw.write(r)
+		}
+		hist = append(hist, r)
+		if o.plotPath != "" {
+			if err := plot.Curves(o.plotPath, hist, topts.Mode == train.Unsupervised); err != nil {
+				fmt.Fprintln(stderr, "lrrn-train: --plot:", err)
+			}
+		}
+		if o.filters != "" {
+			if err := plot.Filters(o.filters, m, 0); err != nil {
+				fmt.Fprintln(stderr, "lrrn-train: --filters:", err)
+			}
+		}
+	}
+	_, err = train.Run(ctx, tr, rc)
+	prog.finish()
+	var div *train.DivergedError
+	switch {
+	case errors.As(err, &div):
+		last := "no checkpoint was written by this run"
+		if div.LastGood > 0 {
+			last = fmt.Sprintf("the last good checkpoint %s (after epoch %d) is unchanged", o.out, div.LastGood)
+		}
+		return fmt.Errorf("%v; stopped, %s (try a smaller --lr)", err, last)
+	case errors.Is(err, context.Canceled):
+		e, b := tr.Position()
+		return fmt.Errorf("interrupted: checkpoint %s written at epoch %d, batch %d; continue with --resume --out %s", o.out, e+1, b+1, o.out)
+	case err != nil:
+		return err
+	}
+	fmt.Fprintf(stdout, "done: %s\n", o.out)
+	return nil
+}
+
+// checkResumeFlags refuses flags that contradict the checkpoint, and takes
+// --workers when given.
+func checkResumeFlags(o *options, st *train.State, topts *train.Options) error {
+	conflict := func(name, have string) error {
+		return fmt.Errorf("--resume: --%s differs from the checkpoint's %s (a resumed run keeps its hyperparameters; start a new run with --init to change them)", name, have)
+	}
+	for _, f := range []string{"arch", "act", "beta", "gamma", "init"} {
+		if o.set[f] {
+			return fmt.Errorf("--resume cannot be combined with --%s (the checkpoint fixes the model)", f)
+		}
+	}
+	if o.set["data"] && o.data != st.Dataset {
+		return conflict("data", st.Dataset)
+	}
+	if o.set["lr"] && o.lr != st.LR {
+		return conflict("lr", fmt.Sprint(st.LR))
+	}
+	if o.set["batch"] && o.batch != st.BatchSize {
+		return conflict("batch", fmt.Sprint(st.BatchSize))
+	}
+	if o.set["weight-decay"] && o.wd != st.WeightDecay {
+		return conflict("weight-decay", fmt.Sprint(st.WeightDecay))
+	}
+	if o.set["passes"] && o.passes != st.Passes {
+		return conflict("passes", fmt.Sprint(st.Passes))
+	}
+	if o.set["seed"] && o.seed != st.Seed {
+		return conflict("seed", fmt.Sprint(st.Seed))
+	}
+	if o.set["convention"] && o.convention != st.Convention {
+		return conflict("convention", st.Convention)
+	}
+	if o.set["unsupervised"] && (st.Mode == "unsupervised") != o.unsupervised {
+		return conflict("unsupervised", st.Mode)
+	}
+	if o.set["workers"] {
+		topts.Workers = o.workers
+	}
+	return nil
+}
+
+func archString(m *lrrn.Model) string {
+	s := make([]string, len(m.Sizes))
+	for i, d := range m.Sizes {
+		s[i] = strconv.Itoa(d)
+	}
+	return strings.Join(s, "-")
+}
+
+// csvLog appends one line per epoch.
+type csvLog struct{ f *os.File }
+
+const csvHeader = "epoch,loss,test_loss,test_acc,rho,rho_seed_style,mean_margin,median_margin,median_delta,seconds\n"
+
+func openLog(path string, resume bool) (*csvLog, error) {
+	if path == "" {
+		return nil, nil
+	}
+	flags := os.O_CREATE | os.O_WRONLY | os.O_TRUNC
+	if resume {
+		flags = os.O_CREATE | os.O_WRONLY | os.O_APPEND
+	}
+	f, err := os.OpenFile(path, flags, 0o644)
+	if err != nil {
+		return nil, fmt.Errorf("--log: %w", err)
+	}
+	if fi, err := f.Stat(); err == nil && fi.Size() == 0 {
+		if _, err := f.WriteString(csvHeader); err != nil {
+			f.Close()
+			return nil, fmt.Errorf("--log: %w", err)
+		}
+	}
+	return &csvLog{f}, nil
+}
+
+func num(v float64) string {
+	if math.IsNaN(v) {
+		return ""
+	}
+	return strconv.FormatFloat(v, 'g', 6, 64)
+}
+
+func (l *csvLog) write(r train.EpochRecord) {
+	fmt.Fprintf(l.f, "%d,%s,%s,%s,%s,%s,%s,%s,%s,%.1f\n", r.Epoch, num(r.Loss), num(r.TestLoss), num(r.Accuracy), num(r.Rho),
+		num(r.RhoSeedStyle), num(r.MeanMargin), num(r.MedianMargin), num(r.MedianDelta), r.Seconds)
+}
+
+func (l *csvLog) Close() error { return l.f.Close() }
+
+// progress shows a live line on a terminal and one plain line per epoch
+// otherwise.
+type progress struct {
+	w                io.Writer
+	tty              bool
+	batches, batch   int
+	epochs           int
+	start, lastDraw  time.Time
+	epochStart       time.Time
+	curEpoch, doneEx int
+}
+
+func newProgress(w io.Writer, batches, batch, epochs int) *progress {
+	p := &progress{w: w, batches: batches, batch: batch, epochs: epochs, start: time.Now()}
+	if f, ok := w.(*os.File); ok {
+		if fi, err := f.Stat(); err == nil && fi.Mode()&os.ModeCharDevice != 0 {
+			p.tty = true
+		}
+	}
+	return p
+}
+
+func (p *progress) update(pr train.Progress) {
+	if pr.Epoch != p.curEpoch {
+		p.curEpoch, p.epochStart, p.doneEx = pr.Epoch, time.Now(), 0
+	}
+	if !p.tty || time.Since(p.lastDraw) < 200*time.Millisecond {
+		return
+	}
+	p.lastDraw = time.Now()
+	el := time.Since(p.epochStart).Seconds()
+	rate := float64(pr.Batch*p.batch) / el
+	left := float64(p.batches-pr.Batch) * float64(p.batch) / rate
+	fmt.Fprintf(p.w, "\r\x1b[Kepoch %d/%d  batch %d/%d  %.0f examples/s  loss %.5f  epoch ETA %s",
+		pr.Epoch, p.epochs, pr.Batch, pr.Batches, rate, pr.RunningLoss, (time.Duration(left) * time.Second).Round(time.Second))
+}
+
+func (p *progress) epochDone(r train.EpochRecord) {
+	if p.tty {
+		fmt.Fprint(p.w, "\r\x1b[K")
+	}
+	line := fmt.Sprintf("epoch %d/%d  loss %.5f", r.Epoch, p.epochs, r.Loss)
+	if !math.IsNaN(r.Accuracy) {
+		line += fmt.Sprintf("  test acc %.2f%%  ρ %.4f (σ_max-only %.4f)  median m %.4f  median δ %.4f", 100*r.Accuracy, r.Rho, r.RhoSeedStyle, r.MedianMargin, r.MedianDelta)
+	} else {
+		line += fmt.Sprintf("  test F %.5f  ρ %.4f", r.TestLoss, r.Rho)
+	}
+	line += fmt.Sprintf("  %.1fs", r.Seconds)
+	fmt.Fprintln(p.w, line)
+}
+
+func (p *progress) finish() {
+	if p.tty {
+		fmt.Fprint(p.w, "\r\x1b[K")
+	}
+}

@@ -1,0 +1,310 @@
+package train
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"strings"
+	"time"
+
+	"github.com/lrrn/lrrn/lrrn"
+)
+
+// EpochRecord is the evaluation after one epoch. Fields that do not apply
+// (accuracy and margins of unsupervised training) are NaN, which JSON
+// stores as null.
+type EpochRecord struct {
+	Epoch        int     `json:"epoch"`
+	Loss         float64 `json:"loss"`           // mean training loss: J (supervised) or F (unsupervised)
+	TestLoss     float64 `json:"test_loss"`      // unsupervised: mean free energy of the test set
+	Accuracy     float64 `json:"acc"`            // test accuracy
+	Rho          float64 `json:"rho"`            // ρ, sound (σ_min and σ_max)
+	RhoSeedStyle float64 `json:"rho_seed_style"` // ρ from σ_max only
+	MeanMargin   float64 `json:"mean_m"`
+	MedianMargin float64 `json:"median_m"`
+	MedianDelta  float64 `json:"median_delta"`
+	Seconds      float64 `json:"secs"` // training time of the epoch
+}
+
+func (r EpochRecord) MarshalJSON() ([]byte, error) {
+	type plain EpochRecord
+	p := plain(r)
+	// JSON has no NaN: store null via pointers.
+	f := func(v float64) *float64 {
+		if math.IsNaN(v) || math.IsInf(v, 0) {
+			return nil
+		}
+		return &v
+	}
+	return json.Marshal(struct {
+		Epoch        int      `json:"epoch"`
+		Loss         *float64 `json:"loss"`
+		TestLoss     *float64 `json:"test_loss"`
+		Accuracy     *float64 `json:"acc"`
+		Rho          *float64 `json:"rho"`
+		RhoSeedStyle *float64 `json:"rho_seed_style"`
+		MeanMargin   *float64 `json:"mean_m"`
+		MedianMargin *float64 `json:"median_m"`
+		MedianDelta  *float64 `json:"median_delta"`
+		Seconds      *float64 `json:"secs"`
+	}{p.Epoch, f(p.Loss), f(p.TestLoss), f(p.Accuracy), f(p.Rho), f(p.RhoSeedStyle), f(p.MeanMargin), f(p.MedianMargin), f(p.MedianDelta), f(p.Seconds)})
+}
+
+func (r *EpochRecord) UnmarshalJSON(b []byte) error {
+	var v struct {
+		Epoch        int      `json:"epoch"`
+		Loss         *float64 `json:"loss"`
+		TestLoss     *float64 `json:"test_loss"`
+		Accuracy     *float64 `json:"acc"`
+		Rho          *float64 `json:"rho"`
+		RhoSeedStyle *float64 `json:"rho_seed_style"`
+		MeanMargin   *float64 `json:"mean_m"`
+		MedianMargin *float64 `json:"median_m"`
+		MedianDelta  *float64 `json:"median_delta"`
+		Seconds      *float64 `json:"secs"`
+	}
+	if err := json.Unmarshal(b, &v); err != nil {
+		return err
+	}
+	g := func(p *float64) float64 {
+		if p == nil {
+			return math.NaN()
+		}
+		return *p
+	}
+	*r = EpochRecord{v.Epoch, g(v.Loss), g(v.TestLoss), g(v.Accuracy), g(v.Rho), g(v.RhoSeedStyle), g(v.MeanMargin), g(v.MedianMargin), g(v.MedianDelta), g(v.Seconds)}
+	return nil
+}
+
+// State is what a checkpoint stores beside the weights so that training
+// resumes exactly: the position, the running loss of a partial epoch, the
+// hyperparameters and the history of evaluations.
+type State struct {
+	Version     int           `json:"v"`
+	Mode        string        `json:"mode"`
+	Dataset     string        `json:"data"`
+	Epoch       int           `json:"epoch"` // next epoch (0-based) …
+	Batch       int           `json:"batch"` // … and next batch in it
+	LossSum     float64       `json:"loss_sum"`
+	LossN       int           `json:"loss_n"`
+	Seed        uint64        `json:"seed"`
+	LR          float64       `json:"lr"`
+	BatchSize   int           `json:"batch_size"`
+	WeightDecay float64       `json:"weight_decay"`
+	Passes      int           `json:"passes"`
+	Convention  string        `json:"convention"`
+	Workers     int           `json:"workers"`
+	Dropped     int           `json:"history_dropped,omitempty"` // oldest records left out to fit
+	History     []EpochRecord `json:"history"`
+}
+
+// notePrefix starts the model note of a checkpoint; the JSON State follows.
+const notePrefix = "lrrn-train checkpoint v1\n"
+
+// StateOf returns the state of trainer t with the given data-set name and
+// history.
+func StateOf(t *Trainer, dataset string, history []EpochRecord) *State {
+	o := t.Options()
+	e, b := t.Position()
+	sum, n := t.EpochLoss()
+	return &State{Version: 1, Mode: o.Mode.String(), Dataset: dataset, Epoch: e, Batch: b, LossSum: sum, LossN: n,
+		Seed: o.Seed, LR: o.LR, BatchSize: o.Batch, WeightDecay: o.WeightDecay, Passes: o.Passes,
+		Convention: o.Convention.String(), Workers: o.Workers, History: history}
+}
+
+// Options returns the trainer options the state was written with.
+func (s *State) Options() (Options, error) {
+	c, err := ParseConvention(s.Convention)
+	if err != nil {
+		return Options{}, err
+	}
+	mode := Supervised
+	switch s.Mode {
+	case "supervised":
+	case "unsupervised":
+		mode = Unsupervised
+	default:
+		return Options{}, fmt.Errorf("unknown mode %q", s.Mode)
+	}
+	return Options{Mode: mode, LR: s.LR, Batch: s.BatchSize, WeightDecay: s.WeightDecay, Passes: s.Passes,
+		Seed: s.Seed, Workers: s.Workers, Convention: c}, nil
+}
+
+// SaveCheckpoint writes m with st in its note to path, atomically
+// ((*lrrn.Model).Save): a crash leaves the previous file intact. m's note
+// is replaced; its other metadata are set from st.
+func SaveCheckpoint(path string, m *lrrn.Model, st *State) error {
+	c := *m // shallow: shares the weights, own Meta
+	hist := st.History
+	dropped := st.Dropped
+	for {
+		s := *st
+		s.History, s.Dropped = hist, dropped
+		b, err := json.Marshal(&s)
+		if err != nil {
+			return err
+		}
+		if len(notePrefix)+len(b) <= lrrn.MaxNoteLen {
+			c.Meta.Note = notePrefix + string(b)
+			break
+		}
+		if len(hist) == 0 {
+			return errors.New("train: checkpoint state does not fit the model note")
+		}
+		drop := max(1, len(hist)/8)
+		hist, dropped = hist[drop:], dropped+drop
+	}
+	c.Meta.Dataset = st.Dataset
+	c.Meta.Epochs = st.Epoch
+	c.Meta.TestAccuracy = math.NaN()
+	if n := len(st.History); n > 0 && !math.IsNaN(st.History[n-1].Accuracy) {
+		c.Meta.TestAccuracy = st.History[n-1].Accuracy
+	}
+	return c.Save(path)
+}
+
+// ErrNoState is returned by LoadCheckpoint for a model file that was not
+// written as a checkpoint by this package.
+var ErrNoState = errors.New("model file holds no lrrn-train checkpoint state")
+
+// LoadCheckpoint reads a model and its checkpoint state.
+func LoadCheckpoint(path string) (*lrrn.Model, *State, error) {
+	m, err := lrrn.Load(path)
+	if err != nil {
+		return nil, nil, err
+	}
+	st, err := StateFromNote(m.Meta.Note)
+	if err != nil {
+		return m, nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return m, st, nil
+}
+
+// StateFromNote parses the checkpoint state in a model note.
+func StateFromNote(note string) (*State, error) {
+	if !strings.HasPrefix(note, notePrefix) {
+		return nil, ErrNoState
+	}
+	var st State
+	if err := json.Unmarshal([]byte(note[len(notePrefix):]), &st); err != nil {
+		return nil, fmt.Errorf("checkpoint state: %w", err)
+	}
+	if st.Version != 1 {
+		return nil, fmt.Errorf("checkpoint state version %d, this build reads 1", st.Version)
+	}
+	return &st, nil
+}
+
+// RunConfig says how Run trains, evaluates and checkpoints.
+type RunConfig struct {
+	Epochs     int    // train until this many epochs are complete
+	Checkpoint string // model path written after every epoch and on interruption ("" = none)
+	Dataset    string // data-set name stored in checkpoints
+	Test       *Data  // evaluated after every epoch (nil: no evaluation)
+	EvalPasses int    // BCD passes of the evaluation (0: the trainer's)
+	History    []EpochRecord
+	Progress   func(Progress)
+	OnEpoch    func(EpochRecord)
+}
+
+// DivergedError reports a non-finite loss: the epoch it happened in and
+// the last epoch whose checkpoint is intact.
+type DivergedError struct {
+	Epoch, Batch int // 1-based
+	LastGood     int // completed epochs in the last checkpoint (0: none written by this run)
+	Err          error
+}
+
+func (e *DivergedError) Error() string {
+	return fmt.Sprintf("training diverged in epoch %d (batch %d): %v", e.Epoch, e.Batch, e.Err)
+}
+func (e *DivergedError) Unwrap() error { return e.Err }
+
+// Run trains t until rc.Epochs epochs are complete, evaluating and
+// checkpointing after every epoch. When ctx is cancelled it stops between
+// mini-batches, writes a checkpoint at that position and returns
+// ctx.Err(). When a batch diverges it returns a *DivergedError without
+// writing: the checkpoint of the last completed epoch stays as it was.
+// It returns the history (rc.History plus the new epochs).
+func Run(ctx context.Context, t *Trainer, rc RunConfig) ([]EpochRecord, error) {
+	hist := rc.History
+	lastGood := 0
+	if e, _ := t.Position(); e > 0 {
+		lastGood = e
+	}
+	save := func() error {
+		if rc.Checkpoint == "" {
+			return nil
+		}
+		return SaveCheckpoint(rc.Checkpoint, t.Model(), StateOf(t, rc.Dataset, hist))
+	}
+	for {
+		e, _ := t.Position()
+		if e >= rc.Epochs {
+			return hist, nil
+		}
+		start := time.Now()
+		loss, err := t.RunEpoch(ctx, rc.Progress)
+		if err != nil {
+			if errors.Is(err, ErrDiverged) {
+				e, b := t.Position()
+				return hist, &DivergedError{Epoch: e + 1, Batch: b + 1, LastGood: lastGood, Err: err}
+			}
+			if ctx.Err() != nil && errors.Is(err, ctx.Err()) {
+				if serr := save(); serr != nil {
+					return hist, fmt.Errorf("interrupted, and the checkpoint could not be written: %w", serr)
+				}
+				return hist, err
+			}
+			return hist, err
+		}
+		rec := EpochRecord{Epoch: e + 1, Loss: loss, Seconds: time.Since(start).Seconds()}
+		if rc.Test != nil {
+			passes := rc.EvalPasses
+			if passes == 0 {
+				passes = t.Options().Passes
+			}
+			if err := evaluateInto(&rec, t, rc.Test, passes); err != nil {
+				return hist, err
+			}
+		} else {
+			rec.TestLoss, rec.Accuracy, rec.MeanMargin, rec.MedianMargin, rec.MedianDelta = nan(), nan(), nan(), nan(), nan()
+			rec.Rho, rec.RhoSeedStyle = Lipschitz(t.Model())
+		}
+		hist = append(hist, rec)
+		if err := save(); err != nil {
+			return hist, err
+		}
+		lastGood = e + 1
+		if rc.OnEpoch != nil {
+			rc.OnEpoch(rec)
+		}
+	}
+}
+
+func nan() float64 { return math.NaN() }
+
+func evaluateInto(rec *EpochRecord, t *Trainer, test *Data, passes int) error {
+	m := t.Model()
+	o := t.Options()
+	if o.Mode == Unsupervised {
+		f, err := MeanFreeEnergy(m, test, passes, o.Workers)
+		if err != nil {
+			return err
+		}
+		rec.TestLoss = f
+		rec.Accuracy, rec.MeanMargin, rec.MedianMargin, rec.MedianDelta = nan(), nan(), nan(), nan()
+		rec.Rho, rec.RhoSeedStyle = Lipschitz(m)
+		return nil
+	}
+	ev, err := Evaluate(m, test, passes, o.Workers)
+	if err != nil {
+		return err
+	}
+	rec.TestLoss = nan()
+	rec.Accuracy, rec.Rho, rec.RhoSeedStyle = ev.Accuracy, ev.Rho, ev.RhoSeedStyle
+	rec.MeanMargin, rec.MedianMargin, rec.MedianDelta = ev.MeanMargin, ev.MedianMargin, ev.MedianDelta
+	return nil
+}
