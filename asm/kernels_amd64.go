@@ -1,0 +1,286 @@
+//go:build !purego
+
+package asm
+
+// Declarations of the assembly in avx2_amd64.s and avx512_amd64.s, and the Go
+// wrappers that do their safety work: the exported functions have checked
+// the lengths; the wrappers pass only pointers to elements that exist, cut
+// matrices into the panels the assembly handles (at most 64 columns for
+// AVX-512, 16 or 32 for AVX2) and split long calls, because a goroutine
+// cannot be preempted inside assembly.
+
+// maxStream is the most elements one assembly call of a streaming kernel
+// (dot, axpy, clamp, one row of a matrix-vector product) handles; maxWork
+// the most multiply-adds one call of a matrix kernel does (about 10 µs at
+// peak). Variables so that tests can make them small and exercise the
+// splitting on small inputs.
+var (
+	maxStream = 1 << 16
+	maxWork   = 1 << 20
+)
+
+//go:noescape
+func dotAVX512(x, y *float32, n int) float32
+
+//go:noescape
+func axpyAVX512(alpha float32, x, y *float32, n int)
+
+//go:noescape
+func clampAVX512(x *float32, n int, lo, hi float32)
+
+//go:noescape
+func matVecAVX512(y, a, x *float32, m, n, lda int, acc bool)
+
+//go:noescape
+func matTVecAVX512(y, a, x *float32, m, n, lda int, acc bool)
+
+//go:noescape
+func gemmAVX512(c, a, b *float32, m, k, lda, ldb, ldc int, masks uint64, nv int, acc bool)
+
+//go:noescape
+func gemmNTAVX512(c, a, b *float32, rv, k, n, lda, ldb, ldc int, acc bool)
+
+//go:noescape
+func unitUpdateAVX512(zs, h, ci, zrow *float32, k, ldz int, masks uint64, nv int, invHii, lo, hi float32)
+
+//go:noescape
+func dotAVX2(x, y *float32, n int) float32
+
+//go:noescape
+func axpyAVX2(alpha float32, x, y *float32, n int)
+
+//go:noescape
+func clampAVX2(x *float32, n int, lo, hi float32)
+
+//go:noescape
+func matVecAVX2(y, a, x *float32, m, n, lda int, acc bool)
+
+//go:noescape
+func matTVecAVX2(y, a, x *float32, m, n, lda int, acc bool)
+
+//go:noescape
+func gemmAVX2(c, a, b *float32, m, k, lda, ldb, ldc, w int, acc bool)
+
+//go:noescape
+func gemmNTAVX2(c, a, b *float32, rv, k, n, lda, ldb, ldc int, acc bool)
+
+//go:noescape
+func unitUpdateAVX2(zs, h, ci, zrow *float32, k, ldz, w int, invHii, lo, hi float32)
+
+var avx512Kernels = kernels{
+	tier:       AVX512,
+	dot:        func(x, y []float32) float32 { return dotSplit(dotAVX512, x, y) },
+	axpy:       func(alpha float32, x, y []float32) { axpySplit(axpyAVX512, alpha, x, y) },
+	matVec:     func(y, a []float32, m, n int, x []float32, acc bool) { matVecSplit(matVecAVX512, y, a, m, n, x, acc) },
+	matTVec:    func(y, a []float32, m, n int, x []float32, acc bool) { matTVecSplit(matTVecAVX512, y, a, m, n, x, acc) },
+	clamp:      func(x []float32, lo, hi float32) { clampSplit(clampAVX512, x, lo, hi) },
+	gemm:       gemm512,
+	gemmNT:     func(c, a, b []float32, m, k, n int, acc bool) { gemmNTSplit(gemmNTAVX512, c, a, b, m, k, n, acc) },
+	unitUpdate: unitUpdate512,
+}
+
+var avx2Kernels = kernels{
+	tier:       AVX2,
+	dot:        func(x, y []float32) float32 { return dotSplit(dotAVX2, x, y) },
+	axpy:       func(alpha float32, x, y []float32) { axpySplit(axpyAVX2, alpha, x, y) },
+	matVec:     func(y, a []float32, m, n int, x []float32, acc bool) { matVecSplit(matVecAVX2, y, a, m, n, x, acc) },
+	matTVec:    func(y, a []float32, m, n int, x []float32, acc bool) { matTVecSplit(matTVecAVX2, y, a, m, n, x, acc) },
+	clamp:      func(x []float32, lo, hi float32) { clampSplit(clampAVX2, x, lo, hi) },
+	gemm:       gemm256,
+	gemmNT:     func(c, a, b []float32, m, k, n int, acc bool) { gemmNTSplit(gemmNTAVX2, c, a, b, m, k, n, acc) },
+	unitUpdate: unitUpdate256,
+}
+
+func dotSplit(f func(x, y *float32, n int) float32, x, y []float32) float32 {
+	n := len(x)
+	y = y[:n]
+	if n <= maxStream {
+		return f(&x[0], &y[0], n)
+	}
+	var s float32
+	for i := 0; i < n; i += maxStream {
+		s += f(&x[i], &y[i], min(maxStream, n-i))
+	}
+	return s
+}
+
+func axpySplit(f func(alpha float32, x, y *float32, n int), alpha float32, x, y []float32) {
+	n := len(x)
+	y = y[:n]
+	for i := 0; i < n; i += maxStream {
+		f(alpha, &x[i], &y[i], min(maxStream, n-i))
+	}
+}
+
+func clampSplit(f func(x *float32, n int, lo, hi float32), x []float32, lo, hi float32) {
+	for i := 0; i < len(x); i += maxStream {
+		f(&x[i], min(maxStream, len(x)-i), lo, hi)
+	}
+}
+
+// matVecSplit: y (+)= A·x in blocks of at most maxStream columns × maxWork
+// multiply-adds; column blocks after the first accumulate.
+func matVecSplit(f func(y, a, x *float32, m, n, lda int, acc bool), y, a []float32, m, n int, x []float32, acc bool) {
+	cols := min(n, maxStream)
+	rows := max(1, maxWork/cols)
+	for c0 := 0; c0 < n; c0 += cols {
+		w := min(cols, n-c0)
+		for r0 := 0; r0 < m; r0 += rows {
+			f(&y[r0], &a[r0*n+c0], &x[c0], min(rows, m-r0), w, n, acc)
+		}
+		acc = true
+	}
+}
+
+// matTVecSplit: y (+)= Aᵀ·x in blocks of at most maxStream columns ×
+// maxWork multiply-adds; row blocks after the first accumulate.
+func matTVecSplit(f func(y, a, x *float32, m, n, lda int, acc bool), y, a []float32, m, n int, x []float32, acc bool) {
+	cols := min(n, maxStream)
+	rows := max(1, maxWork/cols)
+	for c0 := 0; c0 < n; c0 += cols {
+		w := min(cols, n-c0)
+		acc := acc
+		for r0 := 0; r0 < m; r0 += rows {
+			f(&y[c0], &a[r0*n+c0], &x[r0], min(rows, m-r0), w, n, acc)
+			acc = true
+		}
+	}
+}
+
+// gemmBlocks splits a panel of width w of C (m×n) += A (m×k) · B (k×n) into
+// row and k blocks of at most maxWork multiply-adds and calls f on each with
+// (row offset, rows, k offset, k length, acc).
+func gemmBlocks(m, k, w int, acc bool, f func(r0, rows, k0, kk int, acc bool)) {
+	kc := min(k, max(1, maxWork/(4*w)))
+	rc := max(4, maxWork/(kc*w)&^3)
+	for r0 := 0; r0 < m; r0 += rc {
+		a := acc
+		for k0 := 0; k0 < k; k0 += kc {
+			f(r0, min(rc, m-r0), k0, min(kc, k-k0), a)
+			a = true
+		}
+	}
+}
+
+// panelMasks512 returns the 16-bit lane masks of the four vectors of a panel
+// of w ≤ 64 columns, packed low to high, and the number of vectors in use.
+func panelMasks512(w int) (masks uint64, nv int) {
+	for v := 0; v < 4; v++ {
+		lanes := min(max(w-16*v, 0), 16)
+		masks |= uint64(1<<lanes-1) << (16 * v)
+	}
+	return masks, (w + 15) / 16
+}
+
+func gemm512(c, a, b []float32, m, k, n int, acc bool) {
+	for j0 := 0; j0 < n; j0 += 64 {
+		w := min(64, n-j0)
+		masks, nv := panelMasks512(w)
+		gemmBlocks(m, k, w, acc, func(r0, rows, k0, kk int, acc bool) {
+			gemmAVX512(&c[r0*n+j0], &a[r0*k+k0], &b[k0*n+j0], rows, kk, k, n, n, masks, nv, acc)
+		})
+	}
+}
+
+func gemm256(c, a, b []float32, m, k, n int, acc bool) {
+	for j0 := 0; j0 < n; j0 += 16 {
+		w := min(16, n-j0)
+		gemmBlocks(m, k, w, acc, func(r0, rows, k0, kk int, acc bool) {
+			gemmAVX2(&c[r0*n+j0], &a[r0*k+k0], &b[k0*n+j0], rows, kk, k, n, n, w, acc)
+		})
+	}
+}
+
+// gemmNTSplit: C (+)= A·Bᵀ, one assembly call per block of four rows of C,
+// with the columns and k cut so that a call does at most about maxWork
+// multiply-adds; k blocks after the first accumulate.
+func gemmNTSplit(f func(c, a, b *float32, rv, k, n, lda, ldb, ldc int, acc bool), c, a, b []float32, m, k, n int, acc bool) {
+	kc := min(k, maxStream)
+	nc := max(4, maxWork/(4*kc)&^3)
+	for i0 := 0; i0 < m; i0 += 4 {
+		rv := min(4, m-i0)
+		for j0 := 0; j0 < n; j0 += nc {
+			a2 := acc
+			for k0 := 0; k0 < k; k0 += kc {
+				f(&c[i0*n+j0], &a[i0*k+k0], &b[j0*k+k0], rv, min(kc, k-k0), min(nc, n-j0), k, k, n, a2)
+				a2 = true
+			}
+		}
+	}
+}
+
+func unitUpdate512(zs, h, ci []float32, row, k, t int, invHii, lo, hi float32) {
+	if k*min(t, 64) > maxWork {
+		unitUpdateLongK(hz512, zs, h, ci, row, k, t, invHii, lo, hi)
+		return
+	}
+	for j0 := 0; j0 < t; j0 += 64 {
+		masks, nv := panelMasks512(min(64, t-j0))
+		unitUpdateAVX512(&zs[j0], &h[0], &ci[j0], &zs[row*t+j0], k, t, masks, nv, invHii, lo, hi)
+	}
+}
+
+func unitUpdate256(zs, h, ci []float32, row, k, t int, invHii, lo, hi float32) {
+	if k*min(t, 32) > maxWork {
+		unitUpdateLongK(hz256, zs, h, ci, row, k, t, invHii, lo, hi)
+		return
+	}
+	for j0 := 0; j0 < t; j0 += 32 {
+		unitUpdateAVX2(&zs[j0], &h[0], &ci[j0], &zs[row*t+j0], k, t, min(32, t-j0), invHii, lo, hi)
+	}
+}
+
+// unitUpdateLongK is the unit update for a k so long that one panel would
+// run too long in one call: g = hᵀ·zs is computed 64 columns at a time by
+// the tier's gemm kernel (hz, which splits k), and the clamp step done in Go.
+func unitUpdateLongK(hz func(g, h, b []float32, k, ldb, w int), zs, h, ci []float32, row, k, t int, invHii, lo, hi float32) {
+	var g [64]float32
+	zi := zs[row*t : row*t+t]
+	for j0 := 0; j0 < t; j0 += 64 {
+		w := min(64, t-j0)
+		hz(g[:w], h[:k], zs[j0:], k, t, w)
+		for j := 0; j < w; j++ {
+			v := zi[j0+j] - (g[j]-ci[j0+j])*invHii
+			if v < lo {
+				v = lo
+			}
+			if v > hi {
+				v = hi
+			}
+			zi[j0+j] = v
+		}
+	}
+}
+
+// hz512 sets g[:w] = Σ_p h[p]·b[p*ldb : p*ldb+w] (w ≤ 64) in k blocks.
+func hz512(g, h, b []float32, k, ldb, w int) {
+	masks, nv := panelMasks512(w)
+	kc := max(1, maxWork/w)
+	acc := false
+	for k0 := 0; k0 < k; k0 += kc {
+		gemmAVX512(&g[0], &h[k0], &b[k0*ldb], 1, min(kc, k-k0), k, ldb, w, masks, nv, acc)
+		acc = true
+	}
+}
+
+// hz256 is hz512 for AVX2, in panels of 16 columns.
+func hz256(g, h, b []float32, k, ldb, w int) {
+	kc := max(1, maxWork/16)
+	for j0 := 0; j0 < w; j0 += 16 {
+		ww := min(16, w-j0)
+		acc := false
+		for k0 := 0; k0 < k; k0 += kc {
+			gemmAVX2(&g[j0], &h[k0], &b[k0*ldb+j0], 1, min(kc, k-k0), k, ldb, ww, ww, acc)
+			acc = true
+		}
+	}
+}
+
+// The peak-FMA loops (register-only FMAs) used by the benchmarks to state
+// each kernel as a fraction of the machine's peak.
+//
+//go:noescape
+func peakFMAAVX2(n int)
+
+//go:noescape
+func peakFMAAVX512(n int)

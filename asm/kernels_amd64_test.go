@@ -1,0 +1,80 @@
+//go:build !purego
+
+package asm
+
+import (
+	"os"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/klauspost/cpuid/v2"
+	"github.com/stretchr/testify/require"
+)
+
+func init() {
+	if cpuid.CPU.Supports(cpuid.AVX2, cpuid.FMA3) {
+		peakLoops = append(peakLoops, peakLoop{tier: AVX2, flopsPerIter: 24 * 8 * 2, run: peakFMAAVX2})
+	}
+	if cpuid.CPU.Supports(cpuid.AVX2, cpuid.FMA3, cpuid.AVX512F, cpuid.AVX512VL) {
+		peakLoops = append(peakLoops, peakLoop{tier: AVX512, flopsPerIter: 24 * 16 * 2, run: peakFMAAVX512})
+	}
+}
+
+// TestTiersMatchCPU: the tiers offered are exactly those cpuid allows, so a
+// CPU with AVX-512 can never silently run AVX2 or generic code.
+func TestTiersMatchCPU(t *testing.T) {
+	var want []Tier
+	if cpuid.CPU.Supports(cpuid.AVX2, cpuid.FMA3, cpuid.AVX512F, cpuid.AVX512VL) {
+		want = append(want, AVX512)
+	}
+	if cpuid.CPU.Supports(cpuid.AVX2, cpuid.FMA3) {
+		want = append(want, AVX2)
+	}
+	want = append(want, Generic)
+	require.Equal(t, want, Available(), "CPU: %s, features %v", cpuid.CPU.BrandName, cpuid.CPU.FeatureSet())
+	t.Logf("CPU %s: tiers %v", cpuid.CPU.BrandName, Available())
+}
+
+// TestAVX2SourceIsAVX2Only lints avx2_amd64.s: no ZMM or opmask registers,
+// no registers 16…31, no EVEX-only suffixes or instructions. (The AVX2 tier
+// runs on CPUs without AVX-512, where any of these is SIGILL.)
+func TestAVX2SourceIsAVX2Only(t *testing.T) {
+	src, err := os.ReadFile("avx2_amd64.s")
+	require.NoError(t, err)
+	bad := []*regexp.Regexp{
+		regexp.MustCompile(`\b[ZK][0-9]+\b`),
+		regexp.MustCompile(`\b[XY](1[6-9]|2[0-9]|3[01])\b`),
+		regexp.MustCompile(`\.(Z|BCST|SAE|RN_SAE|RD_SAE|RU_SAE|RZ_SAE)\b`),
+		regexp.MustCompile(`\b(K[A-Z]+[BWDQ]|V[A-Z0-9]*(32X[248]|64X[24])|VP(XOR|AND|OR|ANDN)[DQ]|VMOVDQ[AU](8|16|32|64)|VPTERNLOG[DQ]|VPERM[IT]2[A-Z]+|VCOMPRESS[A-Z]+|VEXPAND[A-Z]+|VRNDSCALE[A-Z]+|VSCALEF[A-Z]+|VGETEXP[A-Z]+|VRANGE[A-Z]+|VREDUCE[A-Z]+|VFIXUPIMM[A-Z]+)\b`),
+	}
+	for i, line := range strings.Split(string(src), "\n") {
+		code, _, _ := strings.Cut(line, "//")
+		for _, re := range bad {
+			if m := re.FindString(code); m != "" {
+				t.Errorf("avx2_amd64.s:%d uses %q, an AVX-512 encoding: %s", i+1, m, strings.TrimSpace(line))
+			}
+		}
+	}
+}
+
+// TestSplitting makes the call-size limits tiny so that every splitting path
+// of the wrappers (column and row blocks, k blocks, the long-k unit update)
+// runs on the ordinary test shapes.
+func TestSplitting(t *testing.T) {
+	savedStream, savedWork := maxStream, maxWork
+	defer func() { maxStream, maxWork = savedStream, savedWork }()
+	for _, lim := range [][2]int{{37, 300}, {16, 64}, {1, 1}} {
+		maxStream, maxWork = lim[0], lim[1]
+		t.Run("dot", TestDot)
+		t.Run("axpy", TestAxpy)
+		t.Run("clamp", TestClamp)
+		t.Run("matVec", TestMatVec)
+		t.Run("matTVec", TestMatTVec)
+		if lim[1] > 1 { // {1, 1} makes the big products take too long
+			t.Run("gemm", TestGemm)
+			t.Run("gemmNT", TestGemmNT)
+		}
+		t.Run("unitUpdate", TestUnitUpdate)
+	}
+}

@@ -1,0 +1,692 @@
+package asm
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"os"
+	"slices"
+	"sort"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+)
+
+// Every kernel is run on every tier of Available() through the exported
+// functions (SetTier, then restore) and compared with the pure-Go reference
+// on the same inputs: clamp bit for bit, sums within the rounding bound below.
+//
+// Rounding bound. Any evaluation order of s = Σ_{i<n} t_i (products t_i =
+// a_i·b_i rounded once, or fused) satisfies |ŝ − s| ≤ γ_n·Σ|t_i| with
+// γ_n = n·u/(1 − n·u), u = 2⁻²⁴, when nothing overflows; underflow adds at
+// most 2⁻¹⁵⁰ per rounded product. Both the reference and the tier are within
+// that of the exact s, so they are within twice that of each other; the test
+// computes Σ|t_i| in float64, where the products are exact.
+
+const (
+	unitRoundoff = 0x1p-24
+	underflowEta = 0x1p-149 // twice the largest underflow error of one product
+)
+
+func gamma(n int) float64 {
+	nu := float64(n) * unitRoundoff
+	return nu / (1 - nu)
+}
+
+// sumRef accumulates, in float64, the exact terms of one float32 sum.
+type sumRef struct {
+	exact float64 // Σ t_i with IEEE semantics (Inf, NaN)
+	abs   float64 // Σ |t_i| over the finite terms
+	n     int     // number of terms
+}
+
+func (r *sumRef) prod(a, b float32) { r.term(float64(a) * float64(b)) }
+
+func (r *sumRef) term(t float64) {
+	r.exact += t
+	if !math.IsInf(t, 0) && !math.IsNaN(t) {
+		r.abs += math.Abs(t)
+	}
+	r.n++
+}
+
+// overflowPossible: some partial sum or product of the finite terms could
+// reach the float32 range's end, in some order.
+func (r *sumRef) overflowPossible() bool { return r.abs >= math.MaxFloat32/4 }
+
+// bound on |tier − reference|.
+func (r *sumRef) bound() float64 {
+	return 2 * (gamma(r.n)*r.abs + float64(r.n)*underflowEta)
+}
+
+// checkSum compares a tier's sum with the reference's. When the exact sum is
+// NaN both must be NaN (a NaN or Inf·0 or Inf−Inf among the terms is NaN in
+// any order). When no overflow is possible the result is determined: an
+// infinite exact sum must come out as that infinity in both, a finite one
+// finite and within the bound. When overflow is possible the order decides
+// whether it happens, so only two finite results are compared.
+func checkSum(t *testing.T, got, want float32, r *sumRef, format string, args ...any) {
+	t.Helper()
+	what := func() string { return fmt.Sprintf(format, args...) }
+	g, w := float64(got), float64(want)
+	switch {
+	case math.IsNaN(r.exact):
+		if !math.IsNaN(g) || !math.IsNaN(w) {
+			t.Fatalf("%s: exact sum is NaN, got %v, reference %v", what(), got, want)
+		}
+	case !r.overflowPossible() && math.IsInf(r.exact, 0):
+		if g != r.exact || w != r.exact {
+			t.Fatalf("%s: exact sum is %v, got %v, reference %v", what(), r.exact, got, want)
+		}
+	case !r.overflowPossible():
+		if math.IsInf(g, 0) || math.IsNaN(g) || math.IsInf(w, 0) || math.IsNaN(w) {
+			t.Fatalf("%s: exact sum %v is finite without possible overflow, got %v, reference %v", what(), r.exact, got, want)
+		}
+		if d := math.Abs(g - w); d > r.bound() {
+			t.Fatalf("%s: got %v, reference %v, |diff| %g > bound %g (n=%d, Σ|t|=%g)", what(), got, want, d, r.bound(), r.n, r.abs)
+		}
+	default:
+		if !math.IsInf(g, 0) && !math.IsNaN(g) && !math.IsInf(w, 0) && !math.IsNaN(w) {
+			if d := math.Abs(g - w); d > r.bound() {
+				t.Fatalf("%s: got %v, reference %v, |diff| %g > bound %g (n=%d, Σ|t|=%g)", what(), got, want, d, r.bound(), r.n, r.abs)
+			}
+		}
+	}
+}
+
+// --- buffers with canaries ---------------------------------------------------
+
+// canary is a signalling NaN with a payload no kernel produces.
+const canary = 0x7fa5c3e1
+
+const guardLen = 19
+
+// guarded is a slice of n floats at offset off of a larger buffer whose other
+// elements hold canaries.
+type guarded struct {
+	buf []float32
+	off int
+	n   int
+}
+
+func newGuarded(n, off int) *guarded {
+	g := &guarded{buf: make([]float32, off+n+guardLen), off: off, n: n}
+	for i := range g.buf {
+		g.buf[i] = math.Float32frombits(canary)
+	}
+	return g
+}
+
+func (g *guarded) s() []float32 { return g.buf[g.off : g.off+g.n : g.off+g.n] }
+
+func (g *guarded) check(t *testing.T, what string) {
+	t.Helper()
+	for i, v := range g.buf {
+		if i >= g.off && i < g.off+g.n {
+			continue
+		}
+		if math.Float32bits(v) != canary {
+			t.Fatalf("%s: canary at %d (slice [%d:%d]) overwritten with %#x", what, i, g.off, g.off+g.n, math.Float32bits(v))
+		}
+	}
+}
+
+// guardedCopy puts a copy of v in a guarded buffer at offset off.
+func guardedCopy(v []float32, off int) *guarded {
+	g := newGuarded(len(v), off)
+	copy(g.s(), v)
+	return g
+}
+
+// --- tiers -------------------------------------------------------------------
+
+var (
+	tierRunsMu sync.Mutex
+	tierRuns   = map[string]map[Tier]bool{} // kernel → tiers that ran
+)
+
+// forEachTier runs f with each available tier set, restoring the tier in
+// use afterwards, and records which tiers ran for TestMain's check.
+func forEachTier(t *testing.T, kernel string, f func(t *testing.T)) {
+	t.Helper()
+	saved := CurrentTier()
+	defer func() { require.NoError(t, SetTier(saved)) }()
+	for _, tier := range Available() {
+		require.NoError(t, SetTier(tier))
+		ok := t.Run(string(tier), f)
+		tierRunsMu.Lock()
+		if tierRuns[kernel] == nil {
+			tierRuns[kernel] = map[Tier]bool{}
+		}
+		tierRuns[kernel][tier] = true
+		tierRunsMu.Unlock()
+		if !ok {
+			return
+		}
+	}
+}
+
+// TestMain fails the run when a kernel test ran but not on every tier of
+// Available() (e.g. a tier vanished from the loop above).
+func TestMain(m *testing.M) {
+	code := m.Run()
+	var missing []string
+	for kernel, ran := range tierRuns {
+		for _, tier := range Available() {
+			if !ran[tier] {
+				missing = append(missing, kernel+"/"+string(tier))
+			}
+		}
+	}
+	if len(missing) > 0 {
+		sort.Strings(missing)
+		fmt.Fprintf(os.Stderr, "FAIL: kernel tests did not run on tiers: %v\n", missing)
+		if code == 0 {
+			code = 1
+		}
+	}
+	os.Exit(code)
+}
+
+// RequireTiersEnv names tiers (comma-separated) that must be available, so
+// that a CI machine with AVX-512 fails loudly if the build or the CPU
+// detection silently lost the tier.
+const RequireTiersEnv = "LRRN_REQUIRE_TIERS"
+
+func TestRequiredTiersAvailable(t *testing.T) {
+	want := strings.TrimSpace(os.Getenv(RequireTiersEnv))
+	if want == "" {
+		t.Skipf("%s not set; available: %v", RequireTiersEnv, Available())
+	}
+	for _, name := range strings.Split(want, ",") {
+		tier := Tier(strings.ToLower(strings.TrimSpace(name)))
+		require.Contains(t, Available(), tier, "%s demands tier %q", RequireTiersEnv, tier)
+	}
+}
+
+func TestAvailableEndsWithGeneric(t *testing.T) {
+	av := Available()
+	require.NotEmpty(t, av)
+	require.Equal(t, Generic, av[len(av)-1])
+	require.Equal(t, av[0], tiers[0].tier)
+	seen := map[Tier]bool{}
+	for _, tier := range av {
+		require.False(t, seen[tier], "tier %s listed twice", tier)
+		seen[tier] = true
+	}
+	require.Error(t, SetTier("sse9"))
+}
+
+// --- data --------------------------------------------------------------------
+
+func randVec(rng *rand.Rand, n int) []float32 {
+	v := make([]float32, n)
+	for i := range v {
+		v[i] = float32(rng.Float64()*2 - 1)
+	}
+	return v
+}
+
+var testLengths = func() []int {
+	var l []int
+	for n := 0; n <= 33; n++ {
+		l = append(l, n)
+	}
+	return append(l, 63, 64, 65, 127, 128, 129, 255, 256, 257, 784, 1000)
+}()
+
+var testWidths = func() []int {
+	var w []int
+	for n := 1; n <= 17; n++ {
+		w = append(w, n)
+	}
+	return append(w, 31, 32, 33, 63, 64)
+}()
+
+// testShapes are the matrix shapes m×n (m×k for products) of the model and
+// odd ones.
+var testShapes = [][2]int{{64, 784}, {64, 64}, {10, 64}, {784, 64}, {1, 1}, {3, 17}, {17, 3}}
+
+func isBig(m, n int) bool { return m*n > 10000 }
+
+// widthsFor keeps all tile widths for small matrices and a subset (still
+// covering every panel remainder class) for the two big ones.
+func widthsFor(m, k int) []int {
+	if isBig(m, k) {
+		return []int{1, 2, 3, 7, 10, 16, 17, 33, 64}
+	}
+	return append(slices.Clone(testWidths), 65, 100, 129)
+}
+
+// --- tests -------------------------------------------------------------------
+
+func TestDot(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	forEachTier(t, "dot", func(t *testing.T) {
+		for _, n := range testLengths {
+			for off := 0; off < 8; off++ {
+				x, y := randVec(rng, n), randVec(rng, n)
+				gx, gy := guardedCopy(x, off), guardedCopy(y, 7-off)
+				got := Dot(gx.s(), gy.s())
+				want := dotGeneric(x, y)
+				var r sumRef
+				for i := range x {
+					r.prod(x[i], y[i])
+				}
+				checkSum(t, got, want, &r, "Dot n=%d off=%d", n, off)
+				require.Equal(t, x, gx.s(), "Dot changed x")
+				require.Equal(t, y, gy.s(), "Dot changed y")
+				gx.check(t, "Dot x")
+				gy.check(t, "Dot y")
+			}
+		}
+	})
+}
+
+func TestAxpy(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	forEachTier(t, "axpy", func(t *testing.T) {
+		for _, n := range testLengths {
+			for off := 0; off < 8; off++ {
+				alpha := float32(rng.Float64()*4 - 2)
+				x, y := randVec(rng, n), randVec(rng, n)
+				gx, gy := guardedCopy(x, 7-off), guardedCopy(y, off)
+				Axpy(alpha, gx.s(), gy.s())
+				want := slices.Clone(y)
+				axpyGeneric(alpha, x, want)
+				for i := range y {
+					var r sumRef
+					r.term(float64(y[i]))
+					r.prod(alpha, x[i])
+					checkSum(t, gy.s()[i], want[i], &r, "Axpy n=%d off=%d i=%d", n, off, i)
+				}
+				require.Equal(t, x, gx.s(), "Axpy changed x")
+				gx.check(t, "Axpy x")
+				gy.check(t, "Axpy y")
+			}
+		}
+	})
+}
+
+// clampValues mixes ordinary values with every special the semantics care
+// about: NaNs (quiet, signalling, negative, with payloads), ±0, ±Inf,
+// subnormals and the bounds themselves.
+func clampValues(rng *rand.Rand, n int, lo, hi float32) []float32 {
+	specials := []float32{
+		float32(math.NaN()), math.Float32frombits(0x7f800001), math.Float32frombits(0xffc00123),
+		math.Float32frombits(0x7fbfffff), 0, float32(math.Copysign(0, -1)),
+		float32(math.Inf(1)), float32(math.Inf(-1)), math.SmallestNonzeroFloat32,
+		-math.SmallestNonzeroFloat32, math.MaxFloat32, -math.MaxFloat32, lo, hi,
+		math.Nextafter32(lo, float32(math.Inf(1))), math.Nextafter32(hi, float32(math.Inf(-1))),
+	}
+	v := make([]float32, n)
+	for i := range v {
+		if rng.IntN(3) == 0 {
+			v[i] = specials[rng.IntN(len(specials))]
+		} else {
+			v[i] = float32(rng.Float64()*4 - 2)
+		}
+	}
+	return v
+}
+
+var clampBounds = [][2]float32{
+	{-1, 1}, {0, 1}, {0, float32(math.Inf(1))}, {float32(math.Inf(-1)), float32(math.Inf(1))},
+	{float32(math.Inf(-1)), 0}, {float32(math.Copysign(0, -1)), 0}, {0, 0},
+	{float32(math.Copysign(0, -1)), float32(math.Copysign(0, -1))}, {0.5, 0.5},
+	{float32(math.Inf(1)), float32(math.Inf(1))}, {float32(math.Inf(-1)), float32(math.Inf(-1))},
+	{math.SmallestNonzeroFloat32, 1}, {-1, -math.SmallestNonzeroFloat32},
+}
+
+func TestClamp(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 6))
+	forEachTier(t, "clamp", func(t *testing.T) {
+		for _, b := range clampBounds {
+			for _, n := range testLengths {
+				off := rng.IntN(8)
+				x := clampValues(rng, n, b[0], b[1])
+				gx := guardedCopy(x, off)
+				Clamp(gx.s(), b[0], b[1])
+				want := slices.Clone(x)
+				clampGeneric(want, b[0], b[1])
+				for i := range want {
+					if math.Float32bits(gx.s()[i]) != math.Float32bits(want[i]) {
+						t.Fatalf("Clamp(lo=%v, hi=%v) n=%d: x[%d]=%#x → %#x, reference %#x", b[0], b[1], n, i,
+							math.Float32bits(x[i]), math.Float32bits(gx.s()[i]), math.Float32bits(want[i]))
+					}
+				}
+				gx.check(t, "Clamp")
+			}
+		}
+	})
+}
+
+// TestClampSemantics pins the reference itself: NaN kept bit for bit, −0
+// kept unless a bound exceeds it strictly, infinite bounds.
+func TestClampSemantics(t *testing.T) {
+	negZero := float32(math.Copysign(0, -1))
+	inf := float32(math.Inf(1))
+	snan := math.Float32frombits(0x7f800001)
+	cases := []struct {
+		x, lo, hi, want float32
+	}{
+		{negZero, 0, 1, negZero},
+		{0, negZero, negZero, 0},
+		{negZero, math.SmallestNonzeroFloat32, 1, math.SmallestNonzeroFloat32},
+		{negZero, -1, -math.SmallestNonzeroFloat32, -math.SmallestNonzeroFloat32},
+		{snan, 0, 1, snan},
+		{-inf, 0, inf, 0},
+		{inf, -inf, 1, 1},
+		{inf, -inf, inf, inf},
+	}
+	forEachTier(t, "clamp", func(t *testing.T) {
+		for _, c := range cases {
+			for n := 1; n <= 40; n += 13 {
+				x := make([]float32, n)
+				for i := range x {
+					x[i] = c.x
+				}
+				Clamp(x, c.lo, c.hi)
+				for i := range x {
+					require.Equal(t, math.Float32bits(c.want), math.Float32bits(x[i]),
+						"clamp(%v, %v, %v) n=%d i=%d", c.x, c.lo, c.hi, n, i)
+				}
+			}
+		}
+	})
+}
+
+func TestMatVec(t *testing.T) {
+	rng := rand.New(rand.NewPCG(7, 8))
+	forEachTier(t, "matVec", func(t *testing.T) {
+		for ci, sh := range testShapes {
+			for _, acc := range []bool{false, true} {
+				m, n := sh[0], sh[1]
+				a, x, y := randVec(rng, m*n), randVec(rng, n), randVec(rng, m)
+				off := (ci*3 + 1) % 8
+				ga, gx, gy := guardedCopy(a, off), guardedCopy(x, 7-off), guardedCopy(y, (off+2)%8)
+				MatVec(gy.s(), ga.s(), m, n, gx.s(), acc)
+				want := slices.Clone(y)
+				matVecGeneric(want, a, m, n, x, acc)
+				for i := 0; i < m; i++ {
+					var r sumRef
+					if acc {
+						r.term(float64(y[i]))
+					}
+					for j := 0; j < n; j++ {
+						r.prod(a[i*n+j], x[j])
+					}
+					checkSum(t, gy.s()[i], want[i], &r, "MatVec %dx%d acc=%v row %d", m, n, acc, i)
+				}
+				gy.check(t, "MatVec y")
+				ga.check(t, "MatVec a")
+				gx.check(t, "MatVec x")
+			}
+		}
+	})
+}
+
+func TestMatTVec(t *testing.T) {
+	rng := rand.New(rand.NewPCG(9, 10))
+	forEachTier(t, "matTVec", func(t *testing.T) {
+		shapes := append(slices.Clone(testShapes), [2]int{5, 1000}, [2]int{2, 129}, [2]int{7, 65})
+		for ci, sh := range shapes {
+			for _, acc := range []bool{false, true} {
+				m, n := sh[0], sh[1]
+				a, x, y := randVec(rng, m*n), randVec(rng, m), randVec(rng, n)
+				off := (ci*5 + 2) % 8
+				ga, gx, gy := guardedCopy(a, off), guardedCopy(x, 7-off), guardedCopy(y, (off+3)%8)
+				MatTVec(gy.s(), ga.s(), m, n, gx.s(), acc)
+				want := slices.Clone(y)
+				matTVecGeneric(want, a, m, n, x, acc)
+				for j := 0; j < n; j++ {
+					var r sumRef
+					if acc {
+						r.term(float64(y[j]))
+					}
+					for i := 0; i < m; i++ {
+						r.prod(x[i], a[i*n+j])
+					}
+					checkSum(t, gy.s()[j], want[j], &r, "MatTVec %dx%d acc=%v col %d", m, n, acc, j)
+				}
+				gy.check(t, "MatTVec y")
+			}
+		}
+	})
+}
+
+// gemmCase runs Gemm (nt=false: B is k×n) or GemmNT (nt: B is n×k) on one
+// shape against the reference.
+func gemmCase(t *testing.T, rng *rand.Rand, m, k, n int, nt, acc bool, off int) {
+	t.Helper()
+	a, b, c := randVec(rng, m*k), randVec(rng, k*n), randVec(rng, m*n)
+	ga, gb, gc := guardedCopy(a, off), guardedCopy(b, (off+5)%8), guardedCopy(c, 7-off)
+	want := slices.Clone(c)
+	name := "Gemm"
+	if nt {
+		name = "GemmNT"
+		GemmNT(gc.s(), ga.s(), gb.s(), m, k, n, acc)
+		gemmNTGeneric(want, a, b, m, k, n, acc)
+	} else {
+		Gemm(gc.s(), ga.s(), gb.s(), m, k, n, acc)
+		gemmGeneric(want, a, b, m, k, n, acc)
+	}
+	for i := 0; i < m; i++ {
+		for j := 0; j < n; j++ {
+			var r sumRef
+			if acc {
+				r.term(float64(c[i*n+j]))
+			}
+			for p := 0; p < k; p++ {
+				if nt {
+					r.prod(a[i*k+p], b[j*k+p])
+				} else {
+					r.prod(a[i*k+p], b[p*n+j])
+				}
+			}
+			checkSum(t, gc.s()[i*n+j], want[i*n+j], &r, "%s m=%d k=%d n=%d acc=%v C[%d][%d]", name, m, k, n, acc, i, j)
+		}
+	}
+	gc.check(t, name+" C")
+	ga.check(t, name+" A")
+	gb.check(t, name+" B")
+	require.Equal(t, a, ga.s())
+	require.Equal(t, b, gb.s())
+}
+
+func TestGemm(t *testing.T) {
+	rng := rand.New(rand.NewPCG(11, 12))
+	forEachTier(t, "gemm", func(t *testing.T) {
+		for ci, sh := range testShapes {
+			for wi, n := range widthsFor(sh[0], sh[1]) {
+				acc := (ci+wi)%2 == 0
+				gemmCase(t, rng, sh[0], sh[1], n, false, acc, (ci+wi)%8)
+				if !isBig(sh[0], sh[1]) {
+					gemmCase(t, rng, sh[0], sh[1], n, false, !acc, (ci+wi+3)%8)
+				}
+			}
+		}
+		// k and n both 1, m and n transposed shapes.
+		gemmCase(t, rng, 5, 1, 70, false, true, 1)
+		gemmCase(t, rng, 1, 64, 64, false, false, 2)
+	})
+}
+
+func TestGemmNT(t *testing.T) {
+	rng := rand.New(rand.NewPCG(13, 14))
+	forEachTier(t, "gemmNT", func(t *testing.T) {
+		for ci, sh := range testShapes {
+			for wi, n := range widthsFor(sh[0], sh[1]) {
+				acc := (ci+wi)%2 == 1
+				gemmCase(t, rng, sh[0], sh[1], n, true, acc, (ci+wi)%8)
+				if !isBig(sh[0], sh[1]) {
+					gemmCase(t, rng, sh[0], sh[1], n, true, !acc, (ci+wi+5)%8)
+				}
+			}
+		}
+		gemmCase(t, rng, 5, 1, 7, true, true, 1)
+		gemmCase(t, rng, 6, 1000, 5, true, false, 3)
+	})
+}
+
+// unitRef is the float64 picture of one column of a unit update: g = Σ h·z −
+// c, v = z_row − g·inv, and the per-implementation error bound of v.
+type unitRef struct {
+	g      sumRef
+	v      float64
+	z      float64
+	ovf    bool
+	bound2 float64 // bound on |tier − reference|
+}
+
+func newUnitRef(zs, h, ci []float32, row, k, t, j int, inv float32) unitRef {
+	var u unitRef
+	for p := 0; p < k; p++ {
+		u.g.prod(h[p], zs[p*t+j])
+	}
+	u.g.term(-float64(ci[j]))
+	u.z = float64(zs[row*t+j])
+	fi := math.Abs(float64(inv))
+	u.v = u.z - u.g.exact*float64(inv)
+	G := u.g.abs
+	u.ovf = G >= math.MaxFloat32/4 || G*fi >= math.MaxFloat32/4 ||
+		(!math.IsInf(u.z, 0) && math.Abs(u.z) >= math.MaxFloat32/4)
+	gk := gamma(k + 1)
+	e := fi*gk*G + gamma(2)*(math.Abs(u.z)+fi*G*(1+gk)) + (fi*float64(k+1)+2)*underflowEta
+	u.bound2 = 2 * e
+	return u
+}
+
+// check applies the rules of checkSum to v and then the clamp, which is
+// 1-Lipschitz, so the bound on v bounds the clamped values too.
+func (u *unitRef) check(t *testing.T, what string, got, want, lo, hi float32) {
+	t.Helper()
+	g, w := float64(got), float64(want)
+	fin := func(x float64) bool { return !math.IsInf(x, 0) && !math.IsNaN(x) }
+	switch {
+	case math.IsNaN(u.v):
+		if !math.IsNaN(g) || !math.IsNaN(w) {
+			t.Fatalf("%s: exact v is NaN, got %v, reference %v", what, got, want)
+		}
+	case u.ovf:
+		// Whether an intermediate overflows depends on the order, and the
+		// clamp may hide it: nothing more is determined.
+	case math.IsInf(u.v, 0):
+		e := []float32{float32(u.v)}
+		clampGeneric(e, lo, hi)
+		if math.Float32bits(got) != math.Float32bits(e[0]) || math.Float32bits(want) != math.Float32bits(e[0]) {
+			t.Fatalf("%s: exact v=%v clamps to %v, got %v, reference %v", what, u.v, e[0], got, want)
+		}
+	default:
+		if !fin(g) || !fin(w) {
+			// Only an infinite bound can give an infinite result here.
+			if g != w {
+				t.Fatalf("%s: v=%v finite, got %v, reference %v", what, u.v, got, want)
+			}
+			return
+		}
+		if d := math.Abs(g - w); d > u.bound2 {
+			t.Fatalf("%s: got %v, reference %v, |diff| %g > bound %g", what, got, want, d, u.bound2)
+		}
+	}
+}
+
+func unitCase(t *testing.T, rng *rand.Rand, k, tw, row int, inv, lo, hi float32, off int) {
+	t.Helper()
+	zs, h, ci := randVec(rng, k*tw), randVec(rng, k), randVec(rng, tw)
+	gz, gh, gc := guardedCopy(zs, off), guardedCopy(h, (off+3)%8), guardedCopy(ci, 7-off)
+	want := slices.Clone(zs)
+	unitUpdateGeneric(want, h, ci, row, k, tw, inv, lo, hi)
+	UnitUpdate(gz.s(), gh.s(), gc.s(), row, k, tw, inv, lo, hi)
+	for j := 0; j < tw; j++ {
+		u := newUnitRef(zs, h, ci, row, k, tw, j, inv)
+		u.check(t, fmt.Sprintf("UnitUpdate k=%d t=%d row=%d col %d", k, tw, row, j), gz.s()[row*tw+j], want[row*tw+j], lo, hi)
+	}
+	for p := 0; p < k; p++ {
+		if p == row {
+			continue
+		}
+		for j := 0; j < tw; j++ {
+			if math.Float32bits(gz.s()[p*tw+j]) != math.Float32bits(zs[p*tw+j]) {
+				t.Fatalf("UnitUpdate k=%d t=%d row=%d changed zs[%d][%d]", k, tw, row, p, j)
+			}
+		}
+	}
+	gz.check(t, "UnitUpdate zs")
+	gh.check(t, "UnitUpdate h")
+	gc.check(t, "UnitUpdate ci")
+}
+
+func TestUnitUpdate(t *testing.T) {
+	rng := rand.New(rand.NewPCG(15, 16))
+	inf := float32(math.Inf(1))
+	bounds := [][2]float32{{-inf, inf}, {0, inf}, {0, 1}, {-0.1, 0.1}}
+	widths := append(slices.Clone(testWidths), 65, 100, 129)
+	forEachTier(t, "unitUpdate", func(t *testing.T) {
+		i := 0
+		for _, k := range []int{64, 1, 2, 3, 5, 10, 17, 784} {
+			for _, tw := range widths {
+				if k == 784 && tw > 17 && tw != 64 {
+					continue
+				}
+				for _, row := range []int{0, k / 2, k - 1} {
+					b := bounds[i%len(bounds)]
+					inv := float32(0.1 + rng.Float64()*2)
+					unitCase(t, rng, k, tw, row, inv, b[0], b[1], i%8)
+					i++
+				}
+			}
+		}
+	})
+}
+
+// TestBCDSweep runs whole sweeps (every row in turn, so each update reads
+// the rows the previous ones wrote) on tiles of the model's shape and checks
+// that each tier stays close to the reference, with the difference bounded
+// step by step.
+func TestBCDSweep(t *testing.T) {
+	const k = 64
+	rng := rand.New(rand.NewPCG(17, 18))
+	forEachTier(t, "unitUpdate", func(t *testing.T) {
+		for _, tw := range []int{10, 64, 37} {
+			zs, H, c := randVec(rng, k*tw), randVec(rng, k*k), randVec(rng, k*tw)
+			for i := 0; i < k; i++ {
+				H[i*k+i] = 8 // diagonally dominant: the sweep contracts
+			}
+			got, want := slices.Clone(zs), slices.Clone(zs)
+			for row := 0; row < k; row++ {
+				h := H[row*k : row*k+k]
+				ci := c[row*tw : row*tw+tw]
+				UnitUpdate(got, h, ci, row, k, tw, 1.0/8, 0, float32(math.Inf(1)))
+				unitUpdateGeneric(want, h, ci, row, k, tw, 1.0/8, 0, float32(math.Inf(1)))
+			}
+			// The per-step bound is ~1e-6 relative; errors propagate through
+			// a contraction, so 64 steps stay far below 1e-4.
+			for i := range got {
+				require.InDelta(t, want[i], got[i], 1e-4, "t=%d element %d", tw, i)
+			}
+		}
+	})
+}
+
+// TestWrapperRouting checks the exported functions' special cases (n == 1
+// and t == 1 routes, empty sizes) on every tier.
+func TestWrapperRouting(t *testing.T) {
+	rng := rand.New(rand.NewPCG(19, 20))
+	forEachTier(t, "routing", func(t *testing.T) {
+		for _, acc := range []bool{false, true} {
+			gemmCase(t, rng, 7, 33, 1, false, acc, 3)
+			gemmCase(t, rng, 7, 33, 1, true, acc, 4)
+		}
+		unitCase(t, rng, 64, 1, 5, 0.5, -1, 1, 2)
+		c := []float32{1, 2}
+		Gemm(c, nil, nil, 1, 0, 2, true)
+		require.Equal(t, []float32{1, 2}, c)
+		Gemm(c, nil, nil, 1, 0, 2, false)
+		require.Equal(t, []float32{0, 0}, c)
+		require.Zero(t, Dot(nil, nil))
+		require.Panics(t, func() { Dot(make([]float32, 2), make([]float32, 3)) })
+	})
+}
