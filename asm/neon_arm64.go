@@ -89,7 +89,7 @@ func clampNEONGo(x []float32, lo, hi float32) {
 // rowsPerCall is how many rows of an m×n matrix one call may take: a
 // multiple of 4, at least 4, about neonChunk elements.
 func rowsPerCall(n int) int {
-	return max(4, neonChunk/n&^3)
+	return max(4, neonChunk/max(n, 1)&^3)
 }
 
 func matVecNEONGo(y, a []float32, m, n int, x []float32, acc bool) {
@@ -103,6 +103,12 @@ func matVecNEONGo(y, a []float32, m, n int, x []float32, acc bool) {
 
 func matTVecNEONGo(y, a []float32, m, n int, x []float32, acc bool) {
 	a, x, y = a[:m*n], x[:m], y[:n]
+	if m == 0 {
+		if !acc {
+			clear(y)
+		}
+		return
+	}
 	step := rowsPerCall(n)
 	for i := 0; i < m; i += step {
 		r := min(step, m-i)

@@ -810,6 +810,7 @@ g4_1k:
 	ADD	R7, R12, R13
 	MOVD	R14, R19
 	MOVD	R3, R20
+	CBZ	R20, g4_1store
 
 g4_1loop:
 	FMOVS	(R19), F4
@@ -824,6 +825,8 @@ g4_1loop:
 	FMADDS	F4, F28, F3, F28
 	SUB	$1, R20
 	CBNZ	R20, g4_1loop
+
+g4_1store:
 	FMOVS	F16, (R9)
 	FMOVS	F20, (R15)
 	FMOVS	F24, (R16)
@@ -986,6 +989,7 @@ g1_1k:
 	MOVD	R1, R10
 	MOVD	R14, R19
 	MOVD	R3, R20
+	CBZ	R20, g1_1store
 
 g1_1loop:
 	FMOVS	(R19), F4
@@ -994,6 +998,8 @@ g1_1loop:
 	FMADDS	F4, F16, F0, F16
 	SUB	$1, R20
 	CBNZ	R20, g1_1loop
+
+g1_1store:
 	FMOVS.P	F16, 4(R9)
 	ADD	$4, R14
 	SUB	$1, R8

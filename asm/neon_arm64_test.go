@@ -31,7 +31,7 @@ func withNEON(t *testing.T, f func()) {
 	f()
 }
 
-const eps32 = 1.0 / (1 << 24) // unit roundoff of float32
+const neonEps = 1.0 / (1 << 24) // unit roundoff of float32
 
 // sizes are the lengths the kernels' loops and tails change at, plus the
 // model's.
@@ -43,17 +43,17 @@ var neonSizes = func() []int {
 	return append(s, 47, 48, 63, 64, 65, 95, 127, 128, 129, 255, 257, 784)
 }()
 
-// canaryBits are the values around every output: a signalling NaN no
+// neonCanaryBits are the values around every output: a signalling NaN no
 // kernel produces and two finite values far outside every clamp range used,
 // so that even a clamp that wrote one element too many would change one.
-var canaryBits = [3]uint32{0x7fa5a5a5, 0x7149f2ca, 0xf149f2ca} // sNaN, ±1e30
+var neonCanaryBits = [3]uint32{0x7fa5a5a5, 0x7149f2ca, 0xf149f2ca} // sNaN, ±1e30
 
 // guarded returns a slice of n elements at offset off inside a buffer with
 // canaries before and after; check verifies the canaries.
-func guarded(rng *rand.Rand, n, off int) (s []float32, check func(t *testing.T, what string)) {
+func neonGuarded(rng *rand.Rand, n, off int) (s []float32, check func(t *testing.T, what string)) {
 	buf := make([]float32, off+n+8)
 	for i := range buf {
-		buf[i] = math.Float32frombits(canaryBits[i%3])
+		buf[i] = math.Float32frombits(neonCanaryBits[i%3])
 	}
 	s = buf[off : off+n : off+n]
 	for i := range s {
@@ -65,14 +65,14 @@ func guarded(rng *rand.Rand, n, off int) (s []float32, check func(t *testing.T, 
 			if i >= off && i < off+n {
 				continue
 			}
-			if math.Float32bits(buf[i]) != canaryBits[i%3] {
+			if math.Float32bits(buf[i]) != neonCanaryBits[i%3] {
 				t.Fatalf("%s: wrote outside its output: buffer index %d (output is [%d,%d))", what, i, off, off+n)
 			}
 		}
 	}
 }
 
-func dot64(x, y []float32) (s, abs float64) {
+func neonDot64(x, y []float32) (s, abs float64) {
 	for i := range x {
 		p := float64(x[i]) * float64(y[i])
 		s += p
@@ -85,9 +85,9 @@ func dot64(x, y []float32) (s, abs float64) {
 // of n products (plus an initial value) computed in any order, with or
 // without fused multiply-adds: |error| ≤ γ_{n+1}·Σ|terms|, γ_m = mε/(1−mε).
 // The bound uses n+2 to leave room for the float64 reference's own error.
-func within(got float32, exact, absSum float64, n int) bool {
+func neonWithin(got float32, exact, absSum float64, n int) bool {
 	m := float64(n + 2)
-	bound := m * eps32 / (1 - m*eps32) * absSum
+	bound := m * neonEps / (1 - m*neonEps) * absSum
 	return math.Abs(float64(got)-exact) <= bound
 }
 
@@ -109,11 +109,11 @@ func TestNEONDot(t *testing.T) {
 	withNEON(t, func() {
 		for _, n := range neonSizes {
 			for off := 0; off < 4; off++ {
-				x, cx := guarded(rng, n, off)
-				y, cy := guarded(rng, n, 3-off)
+				x, cx := neonGuarded(rng, n, off)
+				y, cy := neonGuarded(rng, n, 3-off)
 				got := Dot(x, y)
-				exact, abs := dot64(x, y)
-				if !within(got, exact, abs, n) {
+				exact, abs := neonDot64(x, y)
+				if !neonWithin(got, exact, abs, n) {
 					t.Fatalf("Dot n=%d off=%d: got %v, exact %v (Σ|xy|=%v)", n, off, got, exact, abs)
 				}
 				cx(t, "Dot")
@@ -128,15 +128,15 @@ func TestNEONAxpy(t *testing.T) {
 	withNEON(t, func() {
 		for _, n := range neonSizes {
 			for off := 0; off < 4; off++ {
-				x, _ := guarded(rng, n, 3-off)
-				y, cy := guarded(rng, n, off)
+				x, _ := neonGuarded(rng, n, 3-off)
+				y, cy := neonGuarded(rng, n, off)
 				y0 := append([]float32(nil), y...)
 				alpha := float32(rng.NormFloat64())
 				Axpy(alpha, x, y)
 				for i := range y {
 					exact := float64(y0[i]) + float64(alpha)*float64(x[i])
 					abs := math.Abs(float64(y0[i])) + math.Abs(float64(alpha)*float64(x[i]))
-					if !within(y[i], exact, abs, 1) {
+					if !neonWithin(y[i], exact, abs, 1) {
 						t.Fatalf("Axpy n=%d i=%d: got %v, exact %v", n, i, y[i], exact)
 					}
 				}
@@ -154,18 +154,18 @@ func TestNEONMatVec(t *testing.T) {
 		for _, m := range ms {
 			for _, n := range ns {
 				for _, acc := range []bool{false, true} {
-					a, _ := guarded(rng, m*n, 1)
-					x, _ := guarded(rng, n, 2)
-					y, cy := guarded(rng, m, 3)
+					a, _ := neonGuarded(rng, m*n, 1)
+					x, _ := neonGuarded(rng, n, 2)
+					y, cy := neonGuarded(rng, m, 3)
 					y0 := append([]float32(nil), y...)
 					MatVec(y, a, m, n, x, acc)
 					for i := 0; i < m; i++ {
-						exact, abs := dot64(a[i*n:i*n+n], x)
+						exact, abs := neonDot64(a[i*n:i*n+n], x)
 						if acc {
 							exact += float64(y0[i])
 							abs += math.Abs(float64(y0[i]))
 						}
-						if !within(y[i], exact, abs, n+1) {
+						if !neonWithin(y[i], exact, abs, n+1) {
 							t.Fatalf("MatVec %d×%d acc=%v row %d: got %v, exact %v", m, n, acc, i, y[i], exact)
 						}
 					}
@@ -184,9 +184,9 @@ func TestNEONMatTVec(t *testing.T) {
 		for _, m := range ms {
 			for _, n := range ns {
 				for _, acc := range []bool{false, true} {
-					a, _ := guarded(rng, m*n, 1)
-					x, _ := guarded(rng, m, 2)
-					y, cy := guarded(rng, n, 3)
+					a, _ := neonGuarded(rng, m*n, 1)
+					x, _ := neonGuarded(rng, m, 2)
+					y, cy := neonGuarded(rng, n, 3)
 					y0 := append([]float32(nil), y...)
 					MatTVec(y, a, m, n, x, acc)
 					for j := 0; j < n; j++ {
@@ -199,7 +199,7 @@ func TestNEONMatTVec(t *testing.T) {
 							exact += p
 							abs += math.Abs(p)
 						}
-						if !within(y[j], exact, abs, m+1) {
+						if !neonWithin(y[j], exact, abs, m+1) {
 							t.Fatalf("MatTVec %d×%d acc=%v col %d: got %v, exact %v", m, n, acc, j, y[j], exact)
 						}
 					}
@@ -219,9 +219,9 @@ func TestNEONGemm(t *testing.T) {
 			for _, k := range gemmDims {
 				for _, n := range gemmDims {
 					acc := (m+k+n)%2 == 0
-					a, _ := guarded(rng, m*k, 1)
-					b, _ := guarded(rng, k*n, 2)
-					c, cc := guarded(rng, m*n, 3)
+					a, _ := neonGuarded(rng, m*k, 1)
+					b, _ := neonGuarded(rng, k*n, 2)
+					c, cc := neonGuarded(rng, m*n, 3)
 					c0 := append([]float32(nil), c...)
 					Gemm(c, a, b, m, k, n, acc)
 					for i := 0; i < m; i++ {
@@ -235,7 +235,7 @@ func TestNEONGemm(t *testing.T) {
 								exact += v
 								abs += math.Abs(v)
 							}
-							if !within(c[i*n+j], exact, abs, k+1) {
+							if !neonWithin(c[i*n+j], exact, abs, k+1) {
 								t.Fatalf("Gemm %d×%d·%d×%d acc=%v C[%d][%d]: got %v, exact %v", m, k, k, n, acc, i, j, c[i*n+j], exact)
 							}
 						}
@@ -255,19 +255,19 @@ func TestNEONGemmNT(t *testing.T) {
 			for _, k := range ks {
 				for _, n := range gemmDims {
 					acc := (m+k+n)%2 == 1
-					a, _ := guarded(rng, m*k, 1)
-					b, _ := guarded(rng, n*k, 2)
-					c, cc := guarded(rng, m*n, 3)
+					a, _ := neonGuarded(rng, m*k, 1)
+					b, _ := neonGuarded(rng, n*k, 2)
+					c, cc := neonGuarded(rng, m*n, 3)
 					c0 := append([]float32(nil), c...)
 					GemmNT(c, a, b, m, k, n, acc)
 					for i := 0; i < m; i++ {
 						for j := 0; j < n; j++ {
-							exact, abs := dot64(a[i*k:i*k+k], b[j*k:j*k+k])
+							exact, abs := neonDot64(a[i*k:i*k+k], b[j*k:j*k+k])
 							if acc {
 								exact += float64(c0[i*n+j])
 								abs += math.Abs(float64(c0[i*n+j]))
 							}
-							if !within(c[i*n+j], exact, abs, k+1) {
+							if !neonWithin(c[i*n+j], exact, abs, k+1) {
 								t.Fatalf("GemmNT %d×%d·(%d×%d)ᵀ acc=%v C[%d][%d]: got %v, exact %v", m, k, n, k, acc, i, j, c[i*n+j], exact)
 							}
 						}
@@ -293,9 +293,9 @@ func TestNEONUnitUpdate(t *testing.T) {
 				for _, row := range []int{0, k / 2, k - 1} {
 					lh := bounds[(k+tt+row)%len(bounds)]
 					lo, hi := lh[0], lh[1]
-					zs, cz := guarded(rng, k*tt, 1)
-					h, _ := guarded(rng, k, 2)
-					ci, _ := guarded(rng, tt, 3)
+					zs, cz := neonGuarded(rng, k*tt, 1)
+					h, _ := neonGuarded(rng, k, 2)
+					ci, _ := neonGuarded(rng, tt, 3)
 					inv := float32(0.5 + rng.Float64())
 					z0 := append([]float32(nil), zs...)
 					UnitUpdate(zs, h, ci, row, k, tt, inv, lo, hi)
@@ -314,7 +314,7 @@ func TestNEONUnitUpdate(t *testing.T) {
 						// by invHii, plus two roundings of z − g·invHii; the
 						// clamp is 1-Lipschitz.
 						m := float64(k + 4)
-						bound := m * eps32 / (1 - m*eps32) * (float64(inv)*abs + math.Abs(z))
+						bound := m * neonEps / (1 - m*neonEps) * (float64(inv)*abs + math.Abs(z))
 						got := float64(zs[row*tt+j])
 						if math.Abs(got-want) > bound {
 							t.Fatalf("UnitUpdate k=%d t=%d row=%d col %d: got %v, want %v (bound %g)", k, tt, row, j, got, want, bound)
@@ -338,10 +338,10 @@ func TestNEONUnitUpdate(t *testing.T) {
 	})
 }
 
-// clampSpecials are values whose clamp is easy to get wrong: both zeros, both
+// neonClampSpecials are values whose clamp is easy to get wrong: both zeros, both
 // infinities, NaNs of both signs with payloads, subnormals, and values at and
 // next to common bounds.
-var clampSpecials = []float32{
+var neonClampSpecials = []float32{
 	0, float32(math.Copysign(0, -1)),
 	float32(math.Inf(1)), float32(math.Inf(-1)),
 	math.Float32frombits(0x7fc00000), math.Float32frombits(0xffc00000),
@@ -351,7 +351,7 @@ var clampSpecials = []float32{
 	1, -1, 0.5, -0.5, 1.0000001, 0.99999994, 2, -2, 1e-30, -1e-30,
 }
 
-var clampBounds = [][2]float32{
+var neonClampBounds = [][2]float32{
 	{float32(math.Inf(-1)), float32(math.Inf(1))},
 	{0, float32(math.Inf(1))},
 	{float32(math.Copysign(0, -1)), float32(math.Inf(1))},
@@ -372,13 +372,13 @@ var clampBounds = [][2]float32{
 func TestNEONClampBitExact(t *testing.T) {
 	rng := rand.New(rand.NewPCG(15, 16))
 	withNEON(t, func() {
-		for _, lh := range clampBounds {
+		for _, lh := range neonClampBounds {
 			for _, n := range neonSizes {
 				for off := 0; off < 4; off++ {
-					x, cx := guarded(rng, n, off)
+					x, cx := neonGuarded(rng, n, off)
 					for i := range x {
 						if rng.IntN(2) == 0 {
-							x[i] = clampSpecials[rng.IntN(len(clampSpecials))]
+							x[i] = neonClampSpecials[rng.IntN(len(neonClampSpecials))]
 						}
 					}
 					want := append([]float32(nil), x...)
@@ -393,7 +393,7 @@ func TestNEONClampBitExact(t *testing.T) {
 				}
 			}
 			// Every special value in every position of a 16-, 4- and 1-wide step.
-			for _, v := range clampSpecials {
+			for _, v := range neonClampSpecials {
 				for _, n := range []int{1, 4, 16, 21} {
 					x := make([]float32, n)
 					for i := range x {
@@ -418,9 +418,9 @@ func TestNEONClampBitExact(t *testing.T) {
 // signalling NaN, so its bits may change).
 func TestNEONUnitUpdateClampSemantics(t *testing.T) {
 	withNEON(t, func() {
-		for _, lh := range clampBounds {
+		for _, lh := range neonClampBounds {
 			for _, tt := range []int{2, 4, 5, 16, 21} {
-				for _, v := range clampSpecials {
+				for _, v := range neonClampSpecials {
 					if math.IsInf(float64(v), 0) {
 						continue // 0·Inf in g would be NaN
 					}
@@ -452,17 +452,17 @@ func TestNEONLong(t *testing.T) {
 	rng := rand.New(rand.NewPCG(17, 18))
 	withNEON(t, func() {
 		n := 3*neonChunk + 5
-		x, _ := guarded(rng, n, 1)
-		y, _ := guarded(rng, n, 2)
+		x, _ := neonGuarded(rng, n, 1)
+		y, _ := neonGuarded(rng, n, 2)
 		got := Dot(x, y)
-		exact, abs := dot64(x, y)
-		require.True(t, within(got, exact, abs, n), "Dot n=%d: got %v, exact %v", n, got, exact)
+		exact, abs := neonDot64(x, y)
+		require.True(t, neonWithin(got, exact, abs, n), "Dot n=%d: got %v, exact %v", n, got, exact)
 
 		y0 := append([]float32(nil), y...)
 		Axpy(0.5, x, y)
 		for i := range y {
 			e := float64(y0[i]) + 0.5*float64(x[i])
-			require.True(t, within(y[i], e, math.Abs(float64(y0[i]))+math.Abs(0.5*float64(x[i])), 1), "Axpy i=%d", i)
+			require.True(t, neonWithin(y[i], e, math.Abs(float64(y0[i]))+math.Abs(0.5*float64(x[i])), 1), "Axpy i=%d", i)
 		}
 
 		want := append([]float32(nil), x...)
@@ -474,16 +474,16 @@ func TestNEONLong(t *testing.T) {
 
 		// 5000×37: several row blocks of rowsPerCall(37) rows.
 		m, cols := 5000, 37
-		a, _ := guarded(rng, m*cols, 0)
-		xv, _ := guarded(rng, cols, 0)
-		yv, _ := guarded(rng, m, 0)
+		a, _ := neonGuarded(rng, m*cols, 0)
+		xv, _ := neonGuarded(rng, cols, 0)
+		yv, _ := neonGuarded(rng, m, 0)
 		MatVec(yv, a, m, cols, xv, false)
 		for i := 0; i < m; i++ {
-			e, ab := dot64(a[i*cols:i*cols+cols], xv)
-			require.True(t, within(yv[i], e, ab, cols), "MatVec row %d", i)
+			e, ab := neonDot64(a[i*cols:i*cols+cols], xv)
+			require.True(t, neonWithin(yv[i], e, ab, cols), "MatVec row %d", i)
 		}
-		xt, _ := guarded(rng, m, 0)
-		yt, _ := guarded(rng, cols, 0)
+		xt, _ := neonGuarded(rng, m, 0)
+		yt, _ := neonGuarded(rng, cols, 0)
 		yt0 := append([]float32(nil), yt...)
 		MatTVec(yt, a, m, cols, xt, true)
 		for j := 0; j < cols; j++ {
@@ -493,7 +493,7 @@ func TestNEONLong(t *testing.T) {
 				e += p
 				ab += math.Abs(p)
 			}
-			require.True(t, within(yt[j], e, ab, m+1), "MatTVec col %d: got %v, exact %v", j, yt[j], e)
+			require.True(t, neonWithin(yt[j], e, ab, m+1), "MatTVec col %d: got %v, exact %v", j, yt[j], e)
 		}
 	})
 }
@@ -501,7 +501,7 @@ func TestNEONLong(t *testing.T) {
 // pageGuarded maps len(vals) float32s so that the slice ends exactly at (end
 // true) or starts exactly at (end false) an inaccessible page: any access
 // past that end of the slice faults. The returned function unmaps.
-func pageGuarded(t *testing.T, vals []float32, end bool) ([]float32, func()) {
+func neonPageGuarded(t *testing.T, vals []float32, end bool) ([]float32, func()) {
 	t.Helper()
 	ps := os.Getpagesize()
 	nbytes := 4 * len(vals)
@@ -514,12 +514,12 @@ func pageGuarded(t *testing.T, vals []float32, end bool) ([]float32, func()) {
 	if end {
 		start = (dataPages+1)*ps - nbytes // data ends right at the second guard page
 	}
-	s := unsafeFloat32s(mem[start : start+nbytes])
+	s := neonFloat32s(mem[start : start+nbytes])
 	copy(s, vals)
 	return s, func() { require.NoError(t, syscall.Munmap(mem)) }
 }
 
-func unsafeFloat32s(b []byte) []float32 {
+func neonFloat32s(b []byte) []float32 {
 	return unsafe.Slice((*float32)(unsafe.Pointer(unsafe.SliceData(b))), len(b)/4)
 }
 
@@ -542,7 +542,7 @@ func TestNEONNoOverreach(t *testing.T) {
 		for _, end := range []bool{false, true} {
 			var frees []func()
 			g := func(n int) []float32 {
-				s, free := pageGuarded(t, randv(n), end)
+				s, free := neonPageGuarded(t, randv(n), end)
 				frees = append(frees, free)
 				return s
 			}
@@ -627,6 +627,51 @@ func BenchmarkNEONHot(b *testing.B) {
 					b.ReportMetric(float64(bc.flops)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
 				}
 			})
+		}
+	}
+}
+
+// TestNEONKernelsEmpty calls the NEON table directly (below the exported
+// functions, which filter empty sizes out) with zero lengths and inner
+// dimensions: the assembly must neither loop nor touch memory it was not
+// given, and must give the reference's results.
+func TestNEONKernelsEmpty(t *testing.T) {
+	k := neonKernels
+	require.Equal(t, float32(0), k.dot(nil, nil))
+	k.axpy(2, nil, nil)
+	k.clamp(nil, 0, 1)
+	for _, acc := range []bool{false, true} {
+		for _, m := range []int{1, 3, 4, 5} {
+			for _, n := range []int{1, 3, 4, 5, 16, 17} {
+				fill := func(n int) []float32 {
+					v := make([]float32, n)
+					for i := range v {
+						v[i] = float32(i + 1)
+					}
+					return v
+				}
+				// Inner dimension 0: C = 0, or C unchanged with acc.
+				want := fill(m * n)
+				if !acc {
+					clear(want)
+				}
+				c := fill(m * n)
+				k.gemm(c, []float32{}, []float32{}, m, 0, n, acc)
+				require.Equal(t, want, c, "gemm %d×0·0×%d acc=%v", m, n, acc)
+				c = fill(m * n)
+				k.gemmNT(c, []float32{}, []float32{}, m, 0, n, acc)
+				require.Equal(t, want, c, "gemmNT %d×0·(%d×0)ᵀ acc=%v", m, n, acc)
+				y := fill(m)
+				k.matVec(y, []float32{}, m, 0, []float32{}, acc)
+				require.Equal(t, want[:m:m], y[:m:m], "matVec %d×0", m)
+			}
+		}
+		y := []float32{1, 2, 3}
+		k.matTVec(y, []float32{}, 0, 3, []float32{}, acc)
+		if acc {
+			require.Equal(t, []float32{1, 2, 3}, y)
+		} else {
+			require.Equal(t, []float32{0, 0, 0}, y)
 		}
 	}
 }
