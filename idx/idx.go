@@ -368,6 +368,16 @@ func (s *source) elements(t Type, n int, u8 func([]byte), f32 func([]float32)) e
 	return nil
 }
 
+// capacity returns the capacity to allocate up front for n elements: all
+// of them when the header has been checked against the data's length,
+// otherwise none (grow then follows the data read).
+func (s *source) capacity(n int) int {
+	if s.known >= 0 {
+		return n
+	}
+	return 0
+}
+
 func fileSize(f *os.File) int64 {
 	if fi, err := f.Stat(); err == nil && fi.Mode().IsRegular() {
 		return fi.Size()
@@ -426,6 +436,11 @@ func readArray(s *source) (*Array, error) {
 	}
 	a := &Array{Type: t, Dims: dims}
 	n := a.Len()
+	if t == Uint8 {
+		a.U8 = make([]uint8, 0, s.capacity(n))
+	} else {
+		a.F32 = make([]float32, 0, s.capacity(n))
+	}
 	err = s.elements(t, n,
 		func(p []byte) { a.U8 = append(grow(a.U8, len(p), n), p...) },
 		func(f []float32) { a.F32 = append(grow(a.F32, len(f), n), f...) })
@@ -455,11 +470,15 @@ func readImages(s *source) (*Images, error) {
 	}
 	im := &Images{N: dims[0], Rows: dims[1], Cols: dims[2]}
 	n := im.N * im.Rows * im.Cols
+	im.Pixels = make([]float32, 0, s.capacity(n))
 	err = s.elements(t, n,
 		func(p []byte) {
 			im.Pixels = grow(im.Pixels, len(p), n)
-			for _, b := range p {
-				im.Pixels = append(im.Pixels, byteScale[b])
+			base := len(im.Pixels)
+			im.Pixels = im.Pixels[:base+len(p)]
+			dst := im.Pixels[base:]
+			for i, b := range p {
+				dst[i] = byteScale[b]
 			}
 		},
 		func(f []float32) { im.Pixels = append(grow(im.Pixels, len(f), n), f...) })
@@ -489,7 +508,7 @@ func readLabels(s *source) ([]uint8, error) {
 	if len(dims) != 1 {
 		return nil, s.errorf(3, nil, "rank %d, but labels need rank 1", len(dims))
 	}
-	var labels []uint8
+	labels := make([]uint8, 0, s.capacity(dims[0]))
 	err = s.elements(t, dims[0], func(p []byte) { labels = append(grow(labels, len(p), dims[0]), p...) }, nil)
 	if err != nil {
 		return nil, err
