@@ -1,0 +1,345 @@
+package asm
+
+import (
+	"encoding/binary"
+	"math"
+	"math/rand/v2"
+	"slices"
+	"testing"
+)
+
+// Differential fuzz targets: each picks a tier (among the SIMD tiers of this
+// machine; generic where there are none), a length or shape, a starting
+// offset and values, and compares the tier with the generic reference by the
+// rules of kernels_test.go (checkSum, unitRef.check; clamp bit for bit).
+//
+// Values: the first len(raw)/4 come from raw as float32 bits (the fuzzer
+// mutates them into NaN payloads, infinities, subnormals…); the rest from a
+// generator seeded by seed whose distribution mode selects: 0 uniform in
+// [−1, 1), 1 any exponent from subnormal to overflow, 2 uniform with
+// specials mixed in, 3 small integers.
+//
+//	go test ./asm -run XXX -fuzz FuzzDot -fuzztime 60s
+
+type fuzzSrc struct {
+	raw  []byte
+	rng  *rand.Rand
+	mode uint8
+}
+
+func newFuzzSrc(mode uint8, seed uint64, raw []byte) *fuzzSrc {
+	return &fuzzSrc{raw: raw, rng: rand.New(rand.NewPCG(seed, uint64(mode))), mode: mode}
+}
+
+var fuzzSpecials = []float32{
+	0, float32(math.Copysign(0, -1)), float32(math.Inf(1)), float32(math.Inf(-1)), float32(math.NaN()),
+	math.MaxFloat32, -math.MaxFloat32, math.SmallestNonzeroFloat32, -math.SmallestNonzeroFloat32,
+	0x1p-126, 1e-30, 1e30, 1, -1,
+}
+
+func (s *fuzzSrc) float() float32 {
+	if len(s.raw) >= 4 {
+		v := math.Float32frombits(binary.LittleEndian.Uint32(s.raw))
+		s.raw = s.raw[4:]
+		return v
+	}
+	r := s.rng
+	switch s.mode % 4 {
+	case 1:
+		e := r.IntN(280) - 151 // 2^-151 … 2^128: underflow to 0 through overflow to Inf
+		v := float32(math.Ldexp(1+r.Float64(), e))
+		if r.IntN(2) == 0 {
+			v = -v
+		}
+		return v
+	case 2:
+		if r.IntN(8) == 0 {
+			return fuzzSpecials[r.IntN(len(fuzzSpecials))]
+		}
+		return float32(r.Float64()*2 - 1)
+	case 3:
+		return float32(r.IntN(17) - 8)
+	}
+	return float32(r.Float64()*2 - 1)
+}
+
+func (s *fuzzSrc) vec(n int) []float32 {
+	v := make([]float32, n)
+	for i := range v {
+		v[i] = s.float()
+	}
+	return v
+}
+
+// bounds returns lo ≤ hi from the source (NaN replaced by −Inf / +Inf).
+func (s *fuzzSrc) bounds() (lo, hi float32) {
+	lo, hi = s.float(), s.float()
+	if lo != lo {
+		lo = float32(math.Inf(-1))
+	}
+	if hi != hi {
+		hi = float32(math.Inf(1))
+	}
+	if lo > hi {
+		lo, hi = hi, lo
+	}
+	return lo, hi
+}
+
+// fuzzTier sets the tier to test and returns a function restoring the
+// previous one.
+func fuzzTier(t *testing.T, sel uint8) func() {
+	var simd []Tier
+	for _, tier := range Available() {
+		if tier != Generic {
+			simd = append(simd, tier)
+		}
+	}
+	tier := Generic
+	if len(simd) > 0 {
+		tier = simd[int(sel)%len(simd)]
+	}
+	saved := CurrentTier()
+	if err := SetTier(tier); err != nil {
+		t.Fatal(err)
+	}
+	return func() { _ = SetTier(saved) }
+}
+
+var fuzzRaw = []byte{
+	0x00, 0x00, 0x80, 0x7f, // +Inf
+	0x01, 0x00, 0x00, 0x00, // smallest subnormal
+	0xff, 0xff, 0x7f, 0x7f, // MaxFloat32
+	0x01, 0x00, 0xc0, 0xff, // NaN with payload
+	0x00, 0x00, 0x00, 0x80, // −0
+}
+
+func addSeeds(f *testing.F, shapes ...uint32) {
+	for i, sh := range shapes {
+		for mode := uint8(0); mode < 4; mode++ {
+			f.Add(uint8(i), sh, uint8(i+int(mode)), mode|uint8(i%2)<<4, uint64(i)*7+uint64(mode), []byte(nil))
+		}
+		f.Add(uint8(i), sh, uint8(3), uint8(2), uint64(i), fuzzRaw)
+	}
+}
+
+func FuzzDot(f *testing.F) {
+	addSeeds(f, 0, 1, 15, 17, 33, 64, 65, 784, 1000)
+	f.Fuzz(func(t *testing.T, sel uint8, shape uint32, off uint8, mode uint8, seed uint64, raw []byte) {
+		defer fuzzTier(t, sel)()
+		n, o := int(shape%1100), int(off%8)
+		s := newFuzzSrc(mode, seed, raw)
+		x, y := s.vec(n), s.vec(n)
+		gx, gy := guardedCopy(x, o), guardedCopy(y, 7-o)
+		got := Dot(gx.s(), gy.s())
+		var r sumRef
+		for i := range x {
+			r.prod(x[i], y[i])
+		}
+		checkSum(t, got, dotGeneric(x, y), &r, "Dot n=%d", n)
+		gx.check(t, "Dot x")
+		gy.check(t, "Dot y")
+	})
+}
+
+func FuzzAxpy(f *testing.F) {
+	addSeeds(f, 0, 1, 15, 17, 33, 64, 65, 784)
+	f.Fuzz(func(t *testing.T, sel uint8, shape uint32, off uint8, mode uint8, seed uint64, raw []byte) {
+		defer fuzzTier(t, sel)()
+		n, o := int(shape%1100), int(off%8)
+		s := newFuzzSrc(mode, seed, raw)
+		alpha := s.float()
+		x, y := s.vec(n), s.vec(n)
+		gx, gy := guardedCopy(x, o), guardedCopy(y, 7-o)
+		Axpy(alpha, gx.s(), gy.s())
+		want := slices.Clone(y)
+		axpyGeneric(alpha, x, want)
+		for i := range y {
+			var r sumRef
+			r.term(float64(y[i]))
+			r.prod(alpha, x[i])
+			checkSum(t, gy.s()[i], want[i], &r, "Axpy n=%d alpha=%v i=%d", n, alpha, i)
+		}
+		gx.check(t, "Axpy x")
+		gy.check(t, "Axpy y")
+	})
+}
+
+func FuzzClamp(f *testing.F) {
+	addSeeds(f, 0, 1, 15, 17, 33, 64, 65, 784)
+	f.Fuzz(func(t *testing.T, sel uint8, shape uint32, off uint8, mode uint8, seed uint64, raw []byte) {
+		defer fuzzTier(t, sel)()
+		n, o := int(shape%1100), int(off%8)
+		s := newFuzzSrc(mode, seed, raw)
+		lo, hi := s.bounds()
+		x := s.vec(n)
+		gx := guardedCopy(x, o)
+		Clamp(gx.s(), lo, hi)
+		want := slices.Clone(x)
+		clampGeneric(want, lo, hi)
+		for i := range want {
+			if math.Float32bits(gx.s()[i]) != math.Float32bits(want[i]) {
+				t.Fatalf("Clamp(lo=%v, hi=%v) n=%d: x[%d]=%#x → %#x, reference %#x", lo, hi, n, i,
+					math.Float32bits(x[i]), math.Float32bits(gx.s()[i]), math.Float32bits(want[i]))
+			}
+		}
+		gx.check(t, "Clamp")
+	})
+}
+
+// matShape decodes m×n with m*n ≤ 60000.
+func matShape(shape uint32) (m, n int) {
+	m = 1 + int(shape%70)
+	n = 1 + int(shape/70%800)
+	for m*n > 60000 {
+		n /= 2
+	}
+	return m, n
+}
+
+func FuzzMatVec(f *testing.F) {
+	addSeeds(f, 63+70*783, 63+70*63, 9+70*63, 2+70*16, 0)
+	f.Fuzz(func(t *testing.T, sel uint8, shape uint32, off uint8, mode uint8, seed uint64, raw []byte) {
+		defer fuzzTier(t, sel)()
+		m, n := matShape(shape)
+		o, acc := int(off%8), mode&0x10 != 0
+		s := newFuzzSrc(mode, seed, raw)
+		a, x, y := s.vec(m*n), s.vec(n), s.vec(m)
+		ga, gx, gy := guardedCopy(a, o), guardedCopy(x, 7-o), guardedCopy(y, (o+3)%8)
+		MatVec(gy.s(), ga.s(), m, n, gx.s(), acc)
+		want := slices.Clone(y)
+		matVecGeneric(want, a, m, n, x, acc)
+		for i := 0; i < m; i++ {
+			var r sumRef
+			if acc {
+				r.term(float64(y[i]))
+			}
+			for j := 0; j < n; j++ {
+				r.prod(a[i*n+j], x[j])
+			}
+			checkSum(t, gy.s()[i], want[i], &r, "MatVec %dx%d acc=%v row %d", m, n, acc, i)
+		}
+		gy.check(t, "MatVec y")
+	})
+}
+
+func FuzzMatTVec(f *testing.F) {
+	addSeeds(f, 63+70*783, 63+70*63, 9+70*63, 2+70*16, 0)
+	f.Fuzz(func(t *testing.T, sel uint8, shape uint32, off uint8, mode uint8, seed uint64, raw []byte) {
+		defer fuzzTier(t, sel)()
+		m, n := matShape(shape)
+		o, acc := int(off%8), mode&0x10 != 0
+		s := newFuzzSrc(mode, seed, raw)
+		a, x, y := s.vec(m*n), s.vec(m), s.vec(n)
+		ga, gx, gy := guardedCopy(a, o), guardedCopy(x, 7-o), guardedCopy(y, (o+3)%8)
+		MatTVec(gy.s(), ga.s(), m, n, gx.s(), acc)
+		want := slices.Clone(y)
+		matTVecGeneric(want, a, m, n, x, acc)
+		for j := 0; j < n; j++ {
+			var r sumRef
+			if acc {
+				r.term(float64(y[j]))
+			}
+			for i := 0; i < m; i++ {
+				r.prod(x[i], a[i*n+j])
+			}
+			checkSum(t, gy.s()[j], want[j], &r, "MatTVec %dx%d acc=%v col %d", m, n, acc, j)
+		}
+		gy.check(t, "MatTVec y")
+	})
+}
+
+// gemmShape decodes m, k, n with m·k·n ≤ 300000 (k up to kmax).
+func gemmShape(shape uint32, kmax int) (m, k, n int) {
+	m = 1 + int(shape%67)
+	k = 1 + int(shape/67%uint32(kmax))
+	n = 1 + int(shape/67/uint32(kmax)%140)
+	for m*k*n > 300000 {
+		k = (k + 1) / 2
+	}
+	return m, k, n
+}
+
+func fuzzGemm(t *testing.T, nt bool, sel uint8, shape uint32, off uint8, mode uint8, seed uint64, raw []byte) {
+	defer fuzzTier(t, sel)()
+	kmax := 130
+	if nt {
+		kmax = 800
+	}
+	m, k, n := gemmShape(shape, kmax)
+	o, acc := int(off%8), mode&0x10 != 0
+	s := newFuzzSrc(mode, seed, raw)
+	a, b, c := s.vec(m*k), s.vec(k*n), s.vec(m*n)
+	ga, gb, gc := guardedCopy(a, o), guardedCopy(b, (o+5)%8), guardedCopy(c, 7-o)
+	want := slices.Clone(c)
+	if nt {
+		GemmNT(gc.s(), ga.s(), gb.s(), m, k, n, acc)
+		gemmNTGeneric(want, a, b, m, k, n, acc)
+	} else {
+		Gemm(gc.s(), ga.s(), gb.s(), m, k, n, acc)
+		gemmGeneric(want, a, b, m, k, n, acc)
+	}
+	for i := 0; i < m; i++ {
+		for j := 0; j < n; j++ {
+			var r sumRef
+			if acc {
+				r.term(float64(c[i*n+j]))
+			}
+			for p := 0; p < k; p++ {
+				if nt {
+					r.prod(a[i*k+p], b[j*k+p])
+				} else {
+					r.prod(a[i*k+p], b[p*n+j])
+				}
+			}
+			checkSum(t, gc.s()[i*n+j], want[i*n+j], &r, "Gemm(nt=%v) m=%d k=%d n=%d acc=%v C[%d][%d]", nt, m, k, n, acc, i, j)
+		}
+	}
+	gc.check(t, "Gemm C")
+}
+
+func FuzzGemm(f *testing.F) {
+	addSeeds(f, 63+67*63+67*130*63, 9+67*63+67*130*63, 63+67*63+67*130*9, 2+67*16+67*130*2, 0)
+	f.Fuzz(func(t *testing.T, sel uint8, shape uint32, off uint8, mode uint8, seed uint64, raw []byte) {
+		fuzzGemm(t, false, sel, shape, off, mode, seed, raw)
+	})
+}
+
+func FuzzGemmNT(f *testing.F) {
+	addSeeds(f, 63+67*783+67*800*63, 63+67*783+67*800*9, 3+67*16+67*800*4, 0)
+	f.Fuzz(func(t *testing.T, sel uint8, shape uint32, off uint8, mode uint8, seed uint64, raw []byte) {
+		fuzzGemm(t, true, sel, shape, off, mode, seed, raw)
+	})
+}
+
+func FuzzUnitUpdate(f *testing.F) {
+	addSeeds(f, 63+80*63, 63+80*9, 63+80*31+80*140*5, 2+80*70, 0)
+	f.Fuzz(func(t *testing.T, sel uint8, shape uint32, off uint8, mode uint8, seed uint64, raw []byte) {
+		defer fuzzTier(t, sel)()
+		k := 1 + int(shape%80)
+		tw := 1 + int(shape/80%140)
+		row := int(shape/80/140) % k
+		o := int(off % 8)
+		s := newFuzzSrc(mode, seed, raw)
+		inv := s.float()
+		if math.IsInf(float64(inv), 0) || inv != inv {
+			inv = 0.5 // 1/H_ii of a positive definite H is finite
+		}
+		lo, hi := s.bounds()
+		zs, h, ci := s.vec(k*tw), s.vec(k), s.vec(tw)
+		gz, gh, gc := guardedCopy(zs, o), guardedCopy(h, (o+3)%8), guardedCopy(ci, 7-o)
+		want := slices.Clone(zs)
+		unitUpdateGeneric(want, h, ci, row, k, tw, inv, lo, hi)
+		UnitUpdate(gz.s(), gh.s(), gc.s(), row, k, tw, inv, lo, hi)
+		for j := 0; j < tw; j++ {
+			u := newUnitRef(zs, h, ci, row, k, tw, j, inv)
+			u.check(t, "UnitUpdate", gz.s()[row*tw+j], want[row*tw+j], lo, hi)
+		}
+		for i := range zs {
+			if i/tw != row && math.Float32bits(gz.s()[i]) != math.Float32bits(zs[i]) {
+				t.Fatalf("UnitUpdate k=%d t=%d row=%d changed zs[%d]", k, tw, row, i)
+			}
+		}
+		gz.check(t, "UnitUpdate zs")
+	})
+}
