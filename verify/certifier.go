@@ -1,0 +1,1088 @@
+package verify
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"runtime"
+	"sync"
+	"sync/atomic"
+
+	"github.com/lrrn/lrrn/asm"
+	"github.com/lrrn/lrrn/lrrn"
+)
+
+// Options configure a Certifier. The zero value is usable.
+type Options struct {
+	// Passes is the number of BCD passes per input; 0 uses the model's
+	// default (Config.Passes).
+	Passes int
+	// Workers is the number of goroutines a batch is spread over; 0 uses
+	// runtime.GOMAXPROCS(0).
+	Workers int
+	// Adaptive keeps running passes (lrrn.Solver.ContinueFree) on inputs
+	// whose certificate is still limited by the inference error, until it
+	// costs less than AdaptiveTol of the margin, the residual reaches the
+	// rounding floor, or MaxPasses passes ran.
+	Adaptive bool
+	// MaxPasses caps the passes per input in adaptive mode; 0 means 2000.
+	MaxPasses int
+	// AdaptiveTol is the fraction of |margin| below which the inference
+	// error no longer counts as limiting; 0 means 0.01.
+	AdaptiveTol float64
+}
+
+// Certificate is the result for one input. Radii are ℓ2 distances in the
+// units of the input (pixels scaled to [0,1]).
+type Certificate struct {
+	// Label is the class the certificate is about: the given label, or the
+	// prediction when no label was given (then LabelGiven is false).
+	Label      int
+	LabelGiven bool
+	// Pred is the iterate's prediction, argmax of its output.
+	Pred int
+	// Margin is the iterate's margin ž̃_L[Label] − max_{j≠Label} z̃_L[j],
+	// evaluated in float64 (negative when Pred ≠ Label).
+	Margin float64
+	// MarginLower is a certified lower bound on the exact model's margin at
+	// this input: Margin minus the inference error and rounding bounds.
+	MarginLower float64
+	// Radius is the certified radius δ = MarginLower/(√2ρ) of the exact
+	// model, 0 when not certified: every x' with ‖x' − x‖₂ < Radius is
+	// classified as Label.
+	Radius float64
+	// PairRadius is the certified pairwise radius δ_pair (linear output
+	// with β_{L−1} = 0 only; NaN otherwise), 0 when not certified. It is
+	// also sound, and at least Radius.
+	PairRadius float64
+	// Certified reports MarginLower > 0: the exact model's prediction at x
+	// is Label.
+	Certified bool
+	// StateError is a certified bound on ‖z̃ − ž‖ for the layer that
+	// determines the output (z_{L−1} in the reduced form, z_L otherwise);
+	// +Inf when no bound could be proved.
+	StateError float64
+	// Residual is ‖g‖_{D⁻¹}, the float64 norm of the min-norm subgradient
+	// at the iterate in the block scaling used for StateError.
+	Residual float64
+	// Passes is the number of BCD passes the iterate received.
+	Passes int
+}
+
+// ErrInput is matched (errors.Is) by every error about the caller's
+// inputs: sizes, labels, non-finite values.
+var ErrInput = errors.New("invalid input")
+
+// LayerBound describes one weight layer's contribution to ρ.
+type LayerBound struct {
+	Rows, Cols int     // W_k is Rows×Cols (d_{k+1}×d_k)
+	Beta       float64 // β_k
+	SingularBounds
+	// Ell is a certified upper bound of ℓ(β_k, W_k).
+	Ell float64
+	// EllSeed is the seed-style estimate (formula at the power-iteration
+	// σ_max only). NOT SOUND.
+	EllSeed float64
+}
+
+// Bounds are the per-model quantities of the certificates.
+type Bounds struct {
+	Layers []LayerBound
+	// Rho is a certified upper bound of the Lipschitz constant of the exact
+	// model's output x ↦ ž_L(x): Π_k Ell.
+	Rho float64
+	// RhoPre is Π_{k<L−1} Ell, a certified Lipschitz bound of x ↦ ž_{L−1}
+	// used by the pairwise radius.
+	RhoPre float64
+	// RhoSeed = Π_k EllSeed, the seed-style estimate. NOT SOUND: power
+	// iteration underestimates σ_max, and the formula at σ_max misses the
+	// peak (1+β)/(2√β) when σ_min < 1/√β < σ_max.
+	RhoSeed float64
+	// Reduced reports a linear output with β_{L−1} = 0: the output is
+	// eliminated from the free problem and PairRadius is available.
+	Reduced bool
+	// Blocks is K, the number of variable layers of the free problem.
+	Blocks int
+	// Mu is the certified smallest eigenvalue of the block-scaled Hessian
+	// with D_k = γ^{k−1} (τ = 1); MuBest the one of the scaling that gives
+	// the smallest error factor. 0 means none could be proved (then every
+	// certificate abstains).
+	Mu, MuBest float64
+}
+
+// block holds the per-model data of one variable block k of the free
+// problem, for the residual g̃_k = Hs_k z_k − p·W_{k−1}z_{k−1} − e_k −
+// q·W_kᵀz_{k+1} (W_0 z_0 is the input part v = W_0 x).
+type block struct {
+	k, d   int
+	lo, hi float32
+	h      []float32 // Hs_k rounded to float32, d×d
+	p      float64   // 1+β_{k−1}
+	wlT    []float32 // W_{k−1}ᵀ, d_{k−1}×d (k ≥ 2)
+	q      float64   // γ(1+β_k), 0 without the top term
+	wu     []float32 // W_k, d_{k+1}×d (top term only)
+	e      []float64 // b_{k−1} − [top] γW_kᵀb_k
+	// ‖error of the computed g̃_k‖ ≤ cz‖z_k‖ + cl‖z_{k−1}‖ (‖x‖ for k=1)
+	// + cu‖z_{k+1}‖ + c0.
+	cz, cl, cu, c0 float64
+}
+
+// tauCand is one block scaling: per-block weights w_k ≥ γ^{k−1}/τ_k of
+// ‖g̃_k‖² in ‖g‖²_{D⁻¹}, and F ≥ 1/(μ√D_K).
+type tauCand struct {
+	w  []float64
+	F  float64
+	mu float64
+}
+
+// inputChunk is the number of input columns summed in float32 before the
+// partial sums of W_0 x are accumulated in float64 (error γ_chunk in
+// float32 instead of γ_{d_0}).
+const inputChunk = 64
+
+// Certifier certifies inputs of one model. Build it once with New: all
+// per-model work (spectral bounds, ρ, μ, the solver) happens there. It is
+// safe for concurrent use; per-input work does not allocate in steady
+// state.
+type Certifier struct {
+	m       *lrrn.Model
+	solver  *lrrn.Solver
+	opts    Options
+	bounds  Bounds
+	L, K    int
+	reduced bool
+	d0, d1  int
+	dL      int
+	blocks  []block
+	taus    []tauCand
+
+	chunk, nchunk int
+	w0c           []float32 // nchunk blocks of chunk×d1 (W_0ᵀ rows, zero-padded)
+	cvx, cv0      float64   // ‖Δv‖ ≤ cvx‖x‖ + cv0
+	xnFactor      float64   // ‖x‖² ≤ float32 Dot · xnFactor + xnAbs
+	xnAbs         float64
+
+	wout       []float32 // W_{L−1} (reduced)
+	woutT      []float32 // W_{L−1}ᵀ
+	bout       []float64 // b_{L−1} (reduced)
+	outA, outB float64   // output pair error ≤ outA·‖z_{L−1}‖ (‖x‖ if K=0) + outB
+	wd         []float64 // dL×dL: ‖w_y − w_j‖ upper bounds (reduced)
+	invS2Rho   float64   // ≤ 1/(√2ρ)
+	invRhoPre  float64   // ≤ 1/RhoPre
+	maxPasses  int
+	tol        float64
+	zeros      []float32 // a zero row for blocks without a top term
+
+	free chan *scratch
+}
+
+// New builds a Certifier for m. The model must not change while the
+// Certifier is in use.
+func New(m *lrrn.Model, opts Options) (*Certifier, error) {
+	if m == nil {
+		return nil, errors.New("verify: nil model")
+	}
+	if err := m.Validate(); err != nil {
+		return nil, err
+	}
+	L := m.L()
+	if m.Sizes[L] < 2 {
+		return nil, fmt.Errorf("verify: the output layer has %d unit(s); a classifier needs at least 2", m.Sizes[L])
+	}
+	if opts.Passes < 0 || opts.Workers < 0 || opts.MaxPasses < 0 || opts.AdaptiveTol < 0 || math.IsNaN(opts.AdaptiveTol) {
+		return nil, fmt.Errorf("verify: negative option in %+v", opts)
+	}
+	if opts.Passes == 0 {
+		opts.Passes = m.Passes
+	}
+	if opts.Workers == 0 {
+		opts.Workers = runtime.GOMAXPROCS(0)
+	}
+	if opts.MaxPasses == 0 {
+		opts.MaxPasses = 2000
+	}
+	opts.MaxPasses = max(opts.MaxPasses, opts.Passes)
+	if opts.AdaptiveTol == 0 {
+		opts.AdaptiveTol = 0.01
+	}
+	solver, err := lrrn.NewSolver(m)
+	if err != nil {
+		return nil, err
+	}
+	c := &Certifier{m: m, solver: solver, opts: opts, L: L, reduced: m.ReducedOutput(),
+		d0: m.Sizes[0], d1: m.Sizes[1], dL: m.Sizes[L], maxPasses: opts.MaxPasses, tol: opts.AdaptiveTol}
+	c.K = L
+	if c.reduced {
+		c.K = L - 1
+	}
+	fro2 := make([]float64, L)
+	maxW := make([]float64, L)
+	for k := 0; k < L; k++ {
+		var s float64
+		for _, w := range m.W[k] {
+			s += float64(w) * float64(w)
+			maxW[k] = max(maxW[k], math.Abs(float64(w)))
+		}
+		fro2[k] = mulUp(s, 1+gamma(len(m.W[k]), u64))
+	}
+	if err := c.lipschitz(); err != nil {
+		return nil, err
+	}
+	c.buildBlocks(fro2, maxW)
+	c.buildTaus(fro2)
+	c.buildInput(fro2, maxW)
+	c.buildOutput(maxW)
+	c.zeros = make([]float32, 0)
+	c.free = make(chan *scratch, opts.Workers+2)
+	return c, nil
+}
+
+// Model returns the model.
+func (c *Certifier) Model() *lrrn.Model { return c.m }
+
+// Options returns the options in effect (defaults filled in).
+func (c *Certifier) Options() Options { return c.opts }
+
+// Bounds returns the per-model bounds (ρ, its parts, μ).
+func (c *Certifier) Bounds() Bounds {
+	b := c.bounds
+	b.Layers = append([]LayerBound(nil), b.Layers...)
+	return b
+}
+
+func (c *Certifier) lipschitz() error {
+	m := c.m
+	b := Bounds{Reduced: c.reduced, Blocks: c.K, Rho: 1, RhoPre: 1, RhoSeed: 1}
+	for k := 0; k < c.L; k++ {
+		rows, cols := m.Sizes[k+1], m.Sizes[k]
+		need := -1.0 // full σ_min bound for small matrices, for the report
+		if min(rows, cols) > 256 {
+			need = minNeeded(m.Beta[k])
+		}
+		sb, err := singularBounds(m.W[k], rows, cols, need)
+		if err != nil {
+			return fmt.Errorf("verify: W_%d: %w", k, err)
+		}
+		lb := LayerBound{Rows: rows, Cols: cols, Beta: m.Beta[k], SingularBounds: sb}
+		lb.Ell = ellUpper(m.Beta[k], sb.MinLower, sb.MaxUpper)
+		lb.EllSeed = ellSeed(m.Beta[k], sb.MaxEstimate)
+		b.Layers = append(b.Layers, lb)
+		b.Rho = mulUp(b.Rho, lb.Ell)
+		if k < c.L-1 {
+			b.RhoPre = mulUp(b.RhoPre, lb.Ell)
+		}
+		b.RhoSeed *= lb.EllSeed
+	}
+	c.bounds = b
+	c.invS2Rho = divDown(1, mulUp(math.Sqrt2*(1+u64), b.Rho))
+	c.invRhoPre = divDown(1, b.RhoPre)
+	return nil
+}
+
+// buildBlocks precomputes the residual data of every variable block, with
+// the error coefficients derived as follows (u = 2^-24 for float32 products,
+// which the asm kernels compute as n-term float32 dot products in some
+// order, fused or not: error ≤ γ_n Σ|a_i b_i| ≤ γ_n‖a‖‖b‖, plus n·2^-126
+// per product for underflow and flushed subnormals):
+//
+//   - Hs_k is formed in float64 with ‖ΔHs‖₂ ≤ γ_{m+8}(1 + γβ_k +
+//     β_{k−1}‖W_{k−1}‖_F² + γ‖W_k‖_F²) (see scaledHessian) and rounded to
+//     float32 (‖Δ‖₂ ≤ u32‖Ĥ‖_F): together εH.
+//   - fl32(Ĥz) errs by ≤ γ_d‖Ĥ‖_F‖z‖ in norm, fl32(W_{k−1}z_{k−1}) by
+//     ≤ γ_{d_{k−1}}‖W_{k−1}‖_F‖z_{k−1}‖, fl32(W_kᵀz_{k+1}) likewise.
+//   - e_k is formed in float64: ‖Δe‖ ≤ γ_{d_{k+1}+4}(‖b_{k−1}‖ + γ‖W_k‖_F‖b_k‖).
+//   - The float64 combination h − p·l − e − q·t (two products, three
+//     subtractions, and the rounding of p and q) errs by at most γ_8 times
+//     the sum of the terms' magnitudes, each bounded by its matrix norm
+//     times the vector norm.
+func (c *Certifier) buildBlocks(fro2, maxW []float64) {
+	m := c.m
+	g := m.Gamma
+	g8 := gamma(8, u64)
+	for k := 1; k <= c.K; k++ {
+		top := k < c.K
+		d := m.Sizes[k]
+		bl := block{k: k, d: d, p: 1 + m.Beta[k-1]}
+		bl.lo, bl.hi = m.Acts[k-1].Bounds()
+		hs := hsBlock(m, k, top)
+		bl.h = make([]float32, d*d)
+		var hf2, h32f2, maxH float64
+		for i, v := range hs {
+			bl.h[i] = float32(v)
+			hf2 += v * v
+			h32 := float64(bl.h[i])
+			h32f2 += h32 * h32
+			maxH = max(maxH, math.Abs(h32))
+		}
+		hF := sqrtUp(mulUp(hf2, 1+gamma(d*d, u64)))
+		h32F := sqrtUp(mulUp(h32f2, 1+gamma(d*d, u64)))
+		mk := m.Sizes[k-1]
+		mag := 1 + m.Beta[k-1]*fro2[k-1]
+		if top {
+			mk = max(mk, m.Sizes[k+1])
+			mag += g * (fro2[k] + m.Beta[k])
+		}
+		epsH := addUp(mulUp(gamma(mk+8, u64), mag*(1+1e-15)), mulUp(u32, hF))
+		bl.cz = addUp(epsH, mulUp(addUp(gamma(d, u32), g8), h32F))
+		bl.c0 = mulUp(float64(d)*math.Sqrt(float64(d))*(1+maxH), tiny32)
+		if k >= 2 {
+			dl := m.Sizes[k-1]
+			bl.wlT = transpose(m.W[k-1], d, dl)
+			bl.cl = mulUp(bl.p*(1+1e-15), mulUp(addUp(gamma(dl, u32), g8), sqrtUp(fro2[k-1])))
+			bl.c0 = addUp(bl.c0, mulUp(bl.p*float64(dl)*math.Sqrt(float64(d))*(1+maxW[k-1]), tiny32))
+		} else {
+			bl.cl = 0 // set by buildInput: the input part's error
+		}
+		bl.e = make([]float64, d)
+		var bnorm2 float64
+		for i := range bl.e {
+			bl.e[i] = float64(m.B[k-1][i])
+			bnorm2 += bl.e[i] * bl.e[i]
+		}
+		epsE := 0.0
+		if top {
+			du := m.Sizes[k+1]
+			bl.q = g * (1 + m.Beta[k])
+			Wu, bu := m.W[k], m.B[k]
+			bl.wu = Wu
+			var bu2 float64
+			for r := 0; r < du; r++ {
+				bu2 += float64(bu[r]) * float64(bu[r])
+			}
+			for i := 0; i < d; i++ {
+				var s float64
+				for r := 0; r < du; r++ {
+					s += float64(Wu[r*d+i]) * float64(bu[r])
+				}
+				bl.e[i] -= g * s
+			}
+			epsE = mulUp(gamma(du+4, u64), addUp(sqrtUp(bnorm2*(1+1e-14)), g*sqrtUp(fro2[k])*sqrtUp(bu2*(1+1e-14))*(1+1e-14)))
+			bl.cu = mulUp(bl.q*(1+1e-15), mulUp(addUp(gamma(du, u32), g8), sqrtUp(fro2[k])))
+			bl.c0 = addUp(bl.c0, mulUp(bl.q*float64(du)*math.Sqrt(float64(d))*(1+maxW[k]), tiny32))
+		}
+		var e2 float64
+		for _, v := range bl.e {
+			e2 += v * v
+		}
+		bl.c0 = addUp(bl.c0, addUp(epsE, mulUp(g8, sqrtUp(e2*(1+1e-14)))))
+		bl.cz = mulUp(bl.cz, safety)
+		bl.cu = mulUp(bl.cu, safety)
+		bl.c0 = mulUp(bl.c0, safety)
+		c.blocks = append(c.blocks, bl)
+	}
+}
+
+// buildTaus certifies μ for each candidate block scaling and keeps the
+// scalings with a positive μ.
+func (c *Certifier) buildTaus(fro2 []float64) {
+	if c.K == 0 {
+		c.bounds.Mu, c.bounds.MuBest = math.Inf(1), math.Inf(1)
+		return
+	}
+	g := c.m.Gamma
+	best := math.Inf(1)
+	for i, tau := range tauCandidates(c.K) {
+		mu := certifiedMu(c.m, c.K, tau, fro2)
+		if i == 0 {
+			c.bounds.Mu = mu
+		}
+		if !(mu > 0) {
+			continue
+		}
+		tc := tauCand{w: make([]float64, c.K), mu: mu}
+		gUp, gDown := 1.0, 1.0 // bounds of γ^{k−1}
+		for k := 1; k <= c.K; k++ {
+			if k > 1 {
+				gUp, gDown = mulUp(gUp, g), mulDown(gDown, g)
+			}
+			tc.w[k-1] = divUp(gUp, tau[k-1])
+		}
+		dK := mulDown(gDown, tau[c.K-1])
+		tc.F = divUp(1, mulDown(mu, sqrtDown(dK)))
+		// Rank the scalings by the bound they give for a residual spread
+		// evenly over the blocks.
+		var sw float64
+		for _, w := range tc.w {
+			sw += w
+		}
+		score := tc.F * math.Sqrt(sw)
+		if score < best {
+			best = score
+			c.bounds.MuBest = mu
+			c.taus = append([]tauCand{tc}, c.taus...)
+		} else {
+			c.taus = append(c.taus, tc)
+		}
+	}
+}
+
+// buildInput packs W_0 in column chunks for the input part v = W_0 x and
+// derives its error: each chunk is a float32 dot product of ≤ chunk terms
+// (error γ_chunk Σ|w_ip x_p|), the nchunk partial sums are added in float64
+// (error γ_nchunk times their magnitudes), so per unit i the error is at
+// most (γ_chunk + 2γ_nchunk)‖w_i‖‖x‖ and ‖Δv‖ ≤ (γ_chunk + 2γ_nchunk)‖W_0‖_F‖x‖
+// (+ underflow terms).
+func (c *Certifier) buildInput(fro2, maxW []float64) {
+	m := c.m
+	d0, d1 := c.d0, c.d1
+	c.chunk = min(inputChunk, d0)
+	c.nchunk = (d0 + c.chunk - 1) / c.chunk
+	C := c.chunk
+	c.w0c = make([]float32, c.nchunk*d1*C)
+	for ch := 0; ch < c.nchunk; ch++ {
+		blk := c.w0c[ch*d1*C : (ch+1)*d1*C]
+		for i := 0; i < d1; i++ {
+			for p := 0; p < C; p++ {
+				col := ch*C + p
+				if col < d0 {
+					blk[p*d1+i] = m.W[0][i*d0+col]
+				}
+			}
+		}
+	}
+	rel := addUp(gamma(C, u32), 2*gamma(c.nchunk+1, u64))
+	c.cvx = mulUp(mulUp(rel, sqrtUp(fro2[0])), safety)
+	c.cv0 = mulUp(2*float64(d0)*math.Sqrt(float64(d1))*(1+maxW[0]), tiny32)
+	// ‖x‖² from a float32 dot product of nonnegative terms x_p²: the
+	// computed value is ≥ (1−γ_{d0})·(true − d0·tiny32).
+	c.xnFactor = divUp(1, down(1-gamma(d0, u32)))
+	c.xnAbs = float64(d0) * tiny32
+	if c.K >= 1 {
+		b := &c.blocks[0]
+		g8 := gamma(8, u64)
+		b.cl = mulUp(mulUp(b.p*(1+1e-15), addUp(c.cvx, mulUp(g8, sqrtUp(fro2[0])))), safety)
+		b.c0 = addUp(b.c0, mulUp(mulUp(b.p, c.cv0), safety))
+	}
+}
+
+// buildOutput precomputes the output map of the reduced form and the
+// error of the output differences.
+func (c *Certifier) buildOutput(maxW []float64) {
+	m := c.m
+	L, dL := c.L, c.dL
+	if !c.reduced {
+		return
+	}
+	n := m.Sizes[L-1]
+	c.wout = m.W[L-1]
+	c.woutT = transpose(c.wout, dL, n)
+	c.bout = make([]float64, dL)
+	var maxB, maxRow float64
+	rowNorm := make([]float64, dL)
+	for i := range c.bout {
+		c.bout[i] = float64(m.B[L-1][i])
+		maxB = max(maxB, math.Abs(c.bout[i]))
+		var s float64
+		for _, w := range c.wout[i*n : i*n+n] {
+			s += float64(w) * float64(w)
+		}
+		rowNorm[i] = sqrtUp(mulUp(s, 1+gamma(n, u64)))
+		maxRow = max(maxRow, rowNorm[i])
+	}
+	g3 := gamma(3, u64)
+	if c.K == 0 {
+		// Output = v + b: v's per-unit error is ≤ (γ_chunk + 2γ_nchunk)‖w_i‖‖x‖.
+		rel := addUp(gamma(c.chunk, u32), 2*gamma(c.nchunk+1, u64))
+		c.outA = mulUp(mulUp(addUp(rel, 2*g3), 2*maxRow), safety)
+		c.outB = mulUp(addUp(mulUp(2*g3, maxB), 2*c.cv0), safety)
+	} else {
+		// o_i = fl32(w_i·z) (error ≤ γ_n‖w_i‖‖z‖ + n·tiny32·(1+max|w|)), then
+		// + b_i and the difference in float64 (γ_3 of the magnitudes).
+		c.outA = mulUp(mulUp(addUp(gamma(n, u32), 2*g3), 2*maxRow), safety)
+		c.outB = mulUp(addUp(mulUp(2*g3, maxB), 2*float64(n)*(1+maxW[L-1])*tiny32), safety)
+	}
+	c.wd = make([]float64, dL*dL)
+	gn := gamma(n+4, u64)
+	for y := 0; y < dL; y++ {
+		for j := 0; j < dL; j++ {
+			if j == y {
+				continue
+			}
+			var s float64
+			a, b := c.wout[y*n:y*n+n], c.wout[j*n:j*n+n]
+			for p := range a {
+				d := float64(a[p]) - float64(b[p])
+				s += d * d
+			}
+			c.wd[y*dL+j] = sqrtUp(mulUp(s, 1+gn))
+		}
+	}
+}
+
+// transpose returns the cols×rows transpose of the rows×cols matrix a.
+func transpose(a []float32, rows, cols int) []float32 {
+	t := make([]float32, rows*cols)
+	for i := 0; i < rows; i++ {
+		for j := 0; j < cols; j++ {
+			t[j*rows+i] = a[i*cols+j]
+		}
+	}
+	return t
+}
+
+// scratch is one goroutine's working memory.
+type scratch struct {
+	ws      *lrrn.Workspace
+	st      *lrrn.States
+	xc      []float32   // TileSize×chunk
+	vp      []float32   // TileSize×d1
+	v       []float64   // TileSize×d1
+	xn      []float64   // TileSize
+	hz      [][]float32 // per block index: TileSize×d_k
+	lz      [][]float32
+	uz      [][]float32
+	out     []float32 // TileSize×dL
+	aux     []aux
+	sub     lrrn.States
+	subX    []float32
+	subV    []float64
+	subXn   []float64
+	subLab  []int
+	subOut  []Certificate
+	subAux  []aux
+	zrow    [][]float32 // per layer views for one input (reused)
+	wide    []float64   // outputs of models with many classes
+	pending []int
+}
+
+// aux carries what the adaptive mode needs per input.
+type aux struct {
+	eRes, eErr float64 // parts of StateError from the residual and from rounding
+	loss       float64 // margin lost to StateError at the binding class pair
+}
+
+func (c *Certifier) newScratch() *scratch {
+	T := lrrn.TileSize
+	m := c.m
+	sc := &scratch{ws: c.solver.NewWorkspace(), st: c.solver.NewStates(T)}
+	sc.xc = make([]float32, T*c.chunk)
+	sc.vp = make([]float32, T*c.d1)
+	sc.v = make([]float64, T*c.d1)
+	sc.xn = make([]float64, T)
+	sc.hz = make([][]float32, c.K+1)
+	sc.lz = make([][]float32, c.K+1)
+	sc.uz = make([][]float32, c.K+1)
+	for k := 1; k <= c.K; k++ {
+		d := m.Sizes[k]
+		sc.hz[k] = make([]float32, T*d)
+		if k >= 2 {
+			sc.lz[k] = make([]float32, T*d)
+		}
+		if k < c.K {
+			sc.uz[k] = make([]float32, T*d)
+		}
+	}
+	sc.out = make([]float32, T*c.dL)
+	sc.aux = make([]aux, T)
+	sc.sub = lrrn.States{Z: make([][]float32, c.L+1)}
+	for k := 1; k <= c.L; k++ {
+		sc.sub.Z[k] = make([]float32, T*m.Sizes[k])
+	}
+	sc.subX = make([]float32, T*c.d0)
+	sc.subV = make([]float64, T*c.d1)
+	sc.subXn = make([]float64, T)
+	sc.subLab = make([]int, T)
+	sc.subOut = make([]Certificate, T)
+	sc.subAux = make([]aux, T)
+	sc.pending = make([]int, T)
+	return sc
+}
+
+func (c *Certifier) getScratch() *scratch {
+	select {
+	case sc := <-c.free:
+		return sc
+	default:
+		return c.newScratch()
+	}
+}
+
+func (c *Certifier) putScratch(sc *scratch) {
+	select {
+	case c.free <- sc:
+	default:
+	}
+}
+
+// Certify certifies one input x (d_0 values). label is the true class, or
+// −1 to certify the predicted class.
+func (c *Certifier) Certify(x []float32, label int) (Certificate, error) {
+	if len(x) != c.d0 {
+		return Certificate{}, fmt.Errorf("verify: input has %d values, the model takes %d: %w", len(x), c.d0, ErrInput)
+	}
+	if label < -1 || label >= c.dL {
+		return Certificate{}, fmt.Errorf("verify: label %d outside 0 … %d: %w", label, c.dL-1, ErrInput)
+	}
+	sc := c.getScratch()
+	defer c.putScratch(sc)
+	var out [1]Certificate
+	lab := [1]int{label}
+	if bad := c.tile(sc, x, lab[:], 1, out[:]); bad >= 0 {
+		return out[0], fmt.Errorf("verify: input has a value that is not finite: %w", ErrInput)
+	}
+	return out[0], nil
+}
+
+// CertifyBatch certifies len(out) inputs stored one after another in x
+// (len(out)·d_0 values). labels is nil (certify the predictions) or holds
+// one class per input (−1 for none). The batch is split in tiles of
+// lrrn.TileSize inputs spread over the configured workers; ctx is checked
+// between tiles, and on cancellation CertifyBatch returns ctx.Err() with
+// out partly filled.
+func (c *Certifier) CertifyBatch(ctx context.Context, x []float32, labels []int, out []Certificate) error {
+	n := len(out)
+	if len(x) != n*c.d0 {
+		return fmt.Errorf("verify: %d input values for %d inputs of %d: %w", len(x), n, c.d0, ErrInput)
+	}
+	if labels != nil {
+		if len(labels) != n {
+			return fmt.Errorf("verify: %d labels for %d inputs: %w", len(labels), n, ErrInput)
+		}
+		for i, l := range labels {
+			if l < -1 || l >= c.dL {
+				return fmt.Errorf("verify: label %d of input %d outside 0 … %d: %w", l, i, c.dL-1, ErrInput)
+			}
+		}
+	}
+	T := lrrn.TileSize
+	ntiles := (n + T - 1) / T
+	workers := min(c.opts.Workers, ntiles)
+	var firstBad atomic.Int64
+	firstBad.Store(math.MaxInt64)
+	run := func(sc *scratch, t int) {
+		i0 := t * T
+		cnt := min(T, n-i0)
+		var lab []int
+		if labels != nil {
+			lab = labels[i0 : i0+cnt]
+		}
+		if bad := c.tile(sc, x[i0*c.d0:(i0+cnt)*c.d0], lab, cnt, out[i0:i0+cnt]); bad >= 0 {
+			for {
+				cur := firstBad.Load()
+				if int64(i0+bad) >= cur || firstBad.CompareAndSwap(cur, int64(i0+bad)) {
+					break
+				}
+			}
+		}
+	}
+	if workers <= 1 {
+		sc := c.getScratch()
+		defer c.putScratch(sc)
+		for t := 0; t < ntiles; t++ {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+			run(sc, t)
+		}
+	} else {
+		var next atomic.Int64
+		var wg sync.WaitGroup
+		wg.Add(workers)
+		for w := 0; w < workers; w++ {
+			go func() {
+				defer wg.Done()
+				sc := c.getScratch()
+				defer c.putScratch(sc)
+				for ctx.Err() == nil {
+					t := int(next.Add(1) - 1)
+					if t >= ntiles {
+						return
+					}
+					run(sc, t)
+				}
+			}()
+		}
+		wg.Wait()
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+	}
+	if b := firstBad.Load(); b != math.MaxInt64 {
+		return fmt.Errorf("verify: input %d has a value that is not finite: %w", b, ErrInput)
+	}
+	return nil
+}
+
+// tile certifies n ≤ TileSize inputs and returns the index of the first
+// input with a non-finite value, or −1.
+func (c *Certifier) tile(sc *scratch, x []float32, labels []int, n int, out []Certificate) int {
+	passes := c.opts.Passes
+	if c.K > 0 {
+		if err := c.solver.Free(sc.ws, x, n, passes, sc.st); err != nil {
+			panic(err) // sizes were checked: a programming error
+		}
+	} else {
+		passes = 0
+	}
+	bad := c.inputPart(sc, x, n, sc.v, sc.xn)
+	c.evaluate(sc, sc.st, sc.v, sc.xn, labels, n, out, passes, sc.aux)
+	if c.opts.Adaptive && c.K > 0 && len(c.taus) > 0 {
+		c.adapt(sc, x, labels, n, out, passes)
+	}
+	return bad
+}
+
+// inputPart computes v = W_0 x (float32 chunks summed in float64) and a
+// bound on ‖x‖ for each input; it returns the first input with a
+// non-finite value (its ‖x‖ is NaN), or −1.
+func (c *Certifier) inputPart(sc *scratch, x []float32, n int, v []float64, xn []float64) int {
+	d0, d1, C := c.d0, c.d1, c.chunk
+	bad := -1
+	for j := 0; j < n; j++ {
+		xj := x[j*d0 : j*d0+d0]
+		s := float64(asm.Dot(xj, xj))
+		if math.IsInf(s, 0) || math.IsNaN(s) {
+			// float32 overflow or a non-finite value: redo in float64.
+			s = 0
+			for _, t := range xj {
+				s += float64(t) * float64(t)
+			}
+			s *= 1 + gamma(d0, u64)
+			if math.IsInf(s, 0) || math.IsNaN(s) {
+				if bad < 0 {
+					bad = j
+				}
+				xn[j] = math.NaN()
+				continue
+			}
+		} else {
+			s = s*c.xnFactor + c.xnAbs
+		}
+		xn[j] = math.Sqrt(s) * relUp
+	}
+	vv := v[:n*d1]
+	clear(vv)
+	xc := sc.xc[:n*C]
+	vp := sc.vp[:n*d1]
+	for ch := 0; ch < c.nchunk; ch++ {
+		c0 := ch * C
+		w := min(C, d0-c0)
+		for j := 0; j < n; j++ {
+			dst := xc[j*C : j*C+C]
+			copy(dst, x[j*d0+c0:j*d0+c0+w])
+			clear(dst[w:])
+		}
+		asm.Gemm(vp, xc, c.w0c[ch*d1*C:(ch+1)*d1*C], n, C, d1, false)
+		for i, p := range vp {
+			vv[i] += float64(p)
+		}
+	}
+	return bad
+}
+
+// evaluate computes the certificates of the n inputs whose states are in
+// st, given their input parts v and norm bounds xn.
+func (c *Certifier) evaluate(sc *scratch, st *lrrn.States, v, xn []float64, labels []int, n int, out []Certificate, passes int, ax []aux) {
+	m := c.m
+	for bi := range c.blocks {
+		b := &c.blocks[bi]
+		k, d := b.k, b.d
+		// Row-major products C = Z·Mᵀ with Mᵀ stored: Hs_k is symmetric.
+		asm.Gemm(sc.hz[k][:n*d], st.Z[k][:n*d], b.h, n, d, d, false)
+		if k >= 2 {
+			dl := m.Sizes[k-1]
+			asm.Gemm(sc.lz[k][:n*d], st.Z[k-1][:n*dl], b.wlT, n, dl, d, false)
+		}
+		if b.q != 0 {
+			du := m.Sizes[k+1]
+			asm.Gemm(sc.uz[k][:n*d], st.Z[k+1][:n*du], b.wu, n, du, d, false)
+		}
+	}
+	dL := c.dL
+	if c.reduced && c.K >= 1 {
+		dn := m.Sizes[c.L-1]
+		asm.Gemm(sc.out[:n*dL], st.Z[c.L-1][:n*dn], c.woutT, n, dn, dL, false)
+	}
+	var zn, gn [lrrn.MaxLayers + 2]float64
+	var o [maxOutputsStack]float64
+	for j := 0; j < n; j++ {
+		cert := &out[j]
+		*cert = Certificate{Passes: passes, Pred: -1, Label: -1, PairRadius: math.NaN(), StateError: math.Inf(1)}
+		if math.IsNaN(xn[j]) {
+			continue
+		}
+		feasible := true
+		for bi := range c.blocks {
+			b := &c.blocks[bi]
+			k, d := b.k, b.d
+			z := st.Z[k][j*d : j*d+d]
+			h := sc.hz[k][j*d : j*d+d]
+			var gs, zs float64
+			lo, hi := b.lo, b.hi
+			e := b.e[:d]
+			if k == 1 {
+				l := v[j*c.d1 : j*c.d1+d]
+				var u []float32
+				if b.q != 0 {
+					u = sc.uz[k][j*d : j*d+d]
+				}
+				for i, zi := range z {
+					if !(zi >= lo && zi <= hi) {
+						feasible = false
+					}
+					g := float64(h[i]) - b.p*l[i] - e[i]
+					if u != nil {
+						g -= b.q * float64(u[i])
+					}
+					if (zi <= lo && g > 0) || (zi >= hi && g < 0) {
+						g = 0
+					}
+					gs += g * g
+					zs += float64(zi) * float64(zi)
+				}
+			} else {
+				l := sc.lz[k][j*d : j*d+d]
+				var u []float32
+				if b.q != 0 {
+					u = sc.uz[k][j*d : j*d+d]
+				}
+				for i, zi := range z {
+					if !(zi >= lo && zi <= hi) {
+						feasible = false
+					}
+					g := float64(h[i]) - b.p*float64(l[i]) - e[i]
+					if u != nil {
+						g -= b.q * float64(u[i])
+					}
+					if (zi <= lo && g > 0) || (zi >= hi && g < 0) {
+						g = 0
+					}
+					gs += g * g
+					zs += float64(zi) * float64(zi)
+				}
+			}
+			zn[k] = math.Sqrt(zs*(1+gamma(d, u64))) * relUp
+			gn[k] = math.Sqrt(gs) * relUp
+		}
+		// State error: the smallest bound over the block scalings.
+		E, eRes, eErr, res := math.Inf(1), math.Inf(1), math.Inf(1), math.Inf(1)
+		if feasible && c.K > 0 {
+			for ti := range c.taus {
+				tc := &c.taus[ti]
+				var sAll, sRes, sErr float64
+				for bi := range c.blocks {
+					b := &c.blocks[bi]
+					k := b.k
+					err := b.cz*zn[k] + b.c0
+					if k == 1 {
+						err += b.cl * xn[j]
+					} else {
+						err += b.cl * zn[k-1]
+					}
+					if b.q != 0 {
+						err += b.cu * zn[k+1]
+					}
+					err *= relUp
+					a := gn[k] + err
+					sAll += tc.w[bi] * a * a
+					sRes += tc.w[bi] * gn[k] * gn[k]
+					sErr += tc.w[bi] * err * err
+				}
+				if e := tc.F * math.Sqrt(sAll) * relUp; e < E {
+					E = e
+					eRes = tc.F * math.Sqrt(sRes)
+					eErr = tc.F * math.Sqrt(sErr)
+					res = math.Sqrt(sRes)
+				}
+			}
+		} else if feasible {
+			E, eRes, eErr, res = 0, 0, 0, 0
+		}
+		if math.IsNaN(E) {
+			E = math.Inf(1)
+		}
+		cert.StateError, cert.Residual = E, res
+		// Output in float64.
+		var outs []float64
+		if dL <= len(o) {
+			outs = o[:dL]
+		} else {
+			outs = sc.outBuf(dL)
+		}
+		var outErr float64
+		switch {
+		case c.reduced && c.K >= 1:
+			row := sc.out[j*dL : j*dL+dL]
+			for i := range outs {
+				outs[i] = float64(row[i]) + c.bout[i]
+			}
+			outErr = c.outA*zn[c.K] + c.outB
+		case c.reduced:
+			row := v[j*c.d1 : j*c.d1+dL]
+			for i := range outs {
+				outs[i] = row[i] + c.bout[i]
+			}
+			outErr = c.outA*xn[j] + c.outB
+		default:
+			row := st.Z[c.L][j*dL : j*dL+dL]
+			var mx float64
+			for i := range outs {
+				outs[i] = float64(row[i])
+				mx = max(mx, math.Abs(outs[i]))
+			}
+			outErr = 4 * u64 * mx
+		}
+		pred := 0
+		for i := 1; i < dL; i++ {
+			if outs[i] > outs[pred] {
+				pred = i
+			}
+		}
+		y := pred
+		if labels != nil && labels[j] >= 0 {
+			y = labels[j]
+			cert.LabelGiven = true
+		}
+		cert.Pred, cert.Label = pred, y
+		margin := math.Inf(1)
+		lower := math.Inf(1)
+		pair := math.Inf(1)
+		loss := 0.0
+		for i := 0; i < dL; i++ {
+			if i == y {
+				continue
+			}
+			mi := outs[y] - outs[i]
+			if math.IsNaN(mi) {
+				mi = math.Inf(-1)
+			}
+			margin = min(margin, mi)
+			var inf float64
+			if c.reduced {
+				inf = c.wd[y*dL+i] * E
+				if c.K == 0 {
+					inf = 0
+				}
+			} else {
+				inf = math.Sqrt2 * E
+			}
+			t := (outErr + inf) * relUp
+			lo := mi - t - 2*u64*(math.Abs(mi)+t)
+			if math.IsNaN(lo) {
+				lo = math.Inf(-1)
+			}
+			if lo < lower {
+				lower = lo
+				loss = inf
+			}
+			if c.reduced {
+				var r float64
+				switch {
+				case !(lo > 0):
+					r = 0
+				case c.wd[y*dL+i] == 0:
+					r = math.Inf(1)
+				default:
+					r = lo / c.wd[y*dL+i] * c.invRhoPre * (1 - 4*u64)
+				}
+				pair = min(pair, r)
+			}
+		}
+		cert.Margin = margin
+		cert.MarginLower = lower
+		cert.Certified = lower > 0
+		if cert.Certified {
+			cert.Radius = lower * c.invS2Rho * (1 - 2*u64)
+		}
+		if c.reduced {
+			cert.PairRadius = pair
+			if !cert.Certified {
+				cert.PairRadius = 0
+			}
+		}
+		ax[j] = aux{eRes: eRes, eErr: eErr, loss: loss}
+	}
+}
+
+// maxOutputsStack is the number of classes whose outputs fit in a stack
+// buffer; wider outputs use a scratch slice.
+const maxOutputsStack = 256
+
+func (sc *scratch) outBuf(d int) []float64 {
+	if cap(sc.wide) < d { // never for models with ≤ 256 classes
+		sc.wide = make([]float64, d)
+	}
+	return sc.wide[:d]
+}
+
+// adapt keeps running passes on the inputs whose certificate is still
+// limited by the inference error.
+func (c *Certifier) adapt(sc *scratch, x []float32, labels []int, n int, out []Certificate, passes int) {
+	m := c.m
+	need := func(cert *Certificate, a *aux) bool {
+		if math.IsInf(cert.StateError, 0) || cert.Pred < 0 {
+			return false
+		}
+		return a.eRes > a.eErr && a.loss > c.tol*math.Abs(cert.Margin)
+	}
+	// First round: gather from the tile's states.
+	cnt := 0
+	for j := 0; j < n; j++ {
+		if need(&out[j], &sc.aux[j]) {
+			sc.pending[cnt] = j
+			cnt++
+		}
+	}
+	if cnt == 0 || passes >= c.maxPasses {
+		return
+	}
+	d0, d1 := c.d0, c.d1
+	for i := 0; i < cnt; i++ {
+		j := sc.pending[i]
+		copy(sc.subX[i*d0:i*d0+d0], x[j*d0:j*d0+d0])
+		copy(sc.subV[i*d1:i*d1+d1], sc.v[j*d1:j*d1+d1])
+		sc.subXn[i] = sc.xn[j]
+		sc.subLab[i] = -1
+		if labels != nil {
+			sc.subLab[i] = labels[j]
+		}
+		for k := 1; k <= c.L; k++ {
+			d := m.Sizes[k]
+			copy(sc.sub.Z[k][i*d:i*d+d], sc.st.Z[k][j*d:j*d+d])
+		}
+	}
+	total := passes
+	for cnt > 0 && total < c.maxPasses {
+		step := min(max(total, 1), c.maxPasses-total)
+		sub := lrrn.States{N: cnt, Z: sc.zviews(&sc.sub, cnt, m.Sizes)}
+		if err := c.solver.ContinueFree(sc.ws, sc.subX[:cnt*d0], cnt, step, &sub); err != nil {
+			panic(err)
+		}
+		total += step
+		c.evaluate(sc, &sub, sc.subV, sc.subXn, sc.subLab[:cnt], cnt, sc.subOut, total, sc.subAux)
+		// Scatter and compact the inputs that still need passes.
+		next := 0
+		for i := 0; i < cnt; i++ {
+			j := sc.pending[i]
+			out[j] = sc.subOut[i]
+			if need(&sc.subOut[i], &sc.subAux[i]) {
+				if next != i {
+					sc.pending[next] = j
+					copy(sc.subX[next*d0:next*d0+d0], sc.subX[i*d0:i*d0+d0])
+					copy(sc.subV[next*d1:next*d1+d1], sc.subV[i*d1:i*d1+d1])
+					sc.subXn[next] = sc.subXn[i]
+					sc.subLab[next] = sc.subLab[i]
+					for k := 1; k <= c.L; k++ {
+						d := m.Sizes[k]
+						copy(sc.sub.Z[k][next*d:next*d+d], sc.sub.Z[k][i*d:i*d+d])
+					}
+				}
+				next++
+			}
+		}
+		cnt = next
+	}
+}
+
+// zviews returns per-layer views of the first cnt inputs of s, reusing the
+// scratch's slice header array.
+func (sc *scratch) zviews(s *lrrn.States, cnt int, sizes []int) [][]float32 {
+	if sc.zrow == nil {
+		sc.zrow = make([][]float32, len(s.Z))
+	}
+	for k := 1; k < len(s.Z); k++ {
+		sc.zrow[k] = s.Z[k][:cnt*sizes[k]]
+	}
+	return sc.zrow
+}
