@@ -18,6 +18,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/lrrn/lrrn/dataset"
 	"github.com/lrrn/lrrn/internal/plot"
 	"github.com/lrrn/lrrn/lrrn"
 	"github.com/lrrn/lrrn/train"
@@ -70,8 +71,8 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 		fmt.Fprint(stderr, usage)
 		fs.PrintDefaults()
 	}
-	fs.StringVar(&o.data, "data", "mnist", "data set: mnist, fashion or kmnist")
-	fs.StringVar(&o.dataDir, "data-dir", "", "directory with {train,t10k}-{images-idx3,labels-idx1}-ubyte.gz (default: where the data set is installed)")
+	fs.StringVar(&o.data, "data", "mnist", "data set: mnist, fashion (Fashion-MNIST) or kmnist (Kuzushiji-MNIST)")
+	fs.StringVar(&o.dataDir, "data-dir", "", "directory with {train,t10k}-{images-idx3,labels-idx1}-ubyte.gz (default: MNIST from the Go module cache, Fashion-MNIST from /usr/share/datasets/fashion-mnist, KMNIST from ../shared/data/kmnist)")
 	fs.StringVar(&o.arch, "arch", "", "layer sizes, input first (default 784-64-64-10; unsupervised 784-32-32)")
 	fs.StringVar(&o.act, "act", "relu", "activation of the hidden layers: linear, relu or hardsigmoid (the output is linear when supervised)")
 	fs.StringVar(&o.beta, "beta", "", "reconstruction prefactors β, one per weight layer (default 1,…,1,0; unsupervised 1,…,1)")
@@ -241,10 +242,11 @@ func train1(ctx context.Context, o *options, stdout, stderr io.Writer) error {
 			return err
 		}
 	}
-	trainSet, testSet, err := loadData(o.data, o.dataDir)
+	trainSet, testSet, canon, err := loadData(o.data, o.dataDir)
 	if err != nil {
 		return err
 	}
+	o.data = canon
 	if trainSet.D != m.Sizes[0] {
 		return fmt.Errorf("the model's input layer has %d units but %s images have %d pixels (use --arch %d-…)", m.Sizes[0], o.data, trainSet.D, trainSet.D)
 	}
@@ -332,8 +334,10 @@ func checkResumeFlags(o *options, st *train.State, topts *train.Options) error {
 			return fmt.Errorf("--resume cannot be combined with --%s (the checkpoint fixes the model)", f)
 		}
 	}
-	if o.set["data"] && o.data != st.Dataset {
-		return conflict("data", st.Dataset)
+	if o.set["data"] {
+		if c, err := dataset.Canonical(o.data); err != nil || c != st.Dataset {
+			return conflict("data", st.Dataset)
+		}
 	}
 	if o.set["lr"] && o.lr != st.LR {
 		return conflict("lr", fmt.Sprint(st.LR))
