@@ -169,6 +169,7 @@ type Trainer struct {
 	lossSum      float64
 	lossN        int
 	lastLoss     float64
+	finite       []bool // per worker: the last update left finite weights
 }
 
 // New returns a trainer that updates m in place on data d.
@@ -237,6 +238,7 @@ func New(m *lrrn.Model, d *Data, o Options) (*Trainer, error) {
 	if o.Mode == Supervised && o.Convention.GammaDiv {
 		t.coef = float32(1 / math.Pow(m.Gamma, float64(L-1)))
 	}
+	t.finite = make([]bool, t.workers)
 	if t.workers > 1 {
 		t.pool = newPool(t.workers)
 	}
@@ -379,9 +381,9 @@ func (t *Trainer) Step() (endOfEpoch bool, err error) {
 	lr := float32(o.LR)
 	t.run(func(w int) {
 		t.pg.accumulate(t.grad, w, t.workers)
-		t.update(w, t.workers, decay, lr)
+		t.finite[w] = t.update(w, t.workers, decay, lr)
 	})
-	if !t.finiteWeights() {
+	if !allTrue(t.finite) {
 		t.restore()
 		return false, fmt.Errorf("train: epoch %d, batch %d: non-finite weights: %w", t.epoch+1, t.batch+1, ErrDiverged)
 	}
@@ -422,36 +424,36 @@ func (t *Trainer) infer(ui int) {
 }
 
 // update applies the SGD step to rows part/parts of every layer, keeping
-// a copy of the old values for restore.
-func (t *Trainer) update(part, parts int, decay, lr float32) {
+// a copy of the old values for restore, and reports whether the new values
+// are all finite.
+func (t *Trainer) update(part, parts int, decay, lr float32) bool {
 	m := t.m
+	var bad float32 // v − v is 0 for finite v and NaN otherwise
 	for k := 0; k < m.L(); k++ {
 		du, dl := m.Sizes[k+1], m.Sizes[k]
 		lo, hi := part*du/parts, (part+1)*du/parts
 		W, G, Bk := m.W[k][lo*dl:hi*dl], t.grad.W[k][lo*dl:hi*dl], t.backup.W[k][lo*dl:hi*dl]
 		copy(Bk, W)
 		for i, g := range G {
-			W[i] = decay*W[i] - lr*g
+			v := decay*W[i] - lr*g
+			W[i] = v
+			bad += v - v
 		}
 		b, gb := m.B[k][lo:hi], t.grad.B[k][lo:hi]
 		copy(t.backup.B[k][lo:hi], b)
 		for i, g := range gb {
-			b[i] -= lr * g
+			v := b[i] - lr*g
+			b[i] = v
+			bad += v - v
 		}
 	}
+	return bad == 0
 }
 
-func (t *Trainer) finiteWeights() bool {
-	for k := range t.m.W {
-		for _, v := range t.m.W[k] {
-			if v-v != 0 {
-				return false
-			}
-		}
-		for _, v := range t.m.B[k] {
-			if v-v != 0 {
-				return false
-			}
+func allTrue(v []bool) bool {
+	for _, b := range v {
+		if !b {
+			return false
 		}
 	}
 	return true
