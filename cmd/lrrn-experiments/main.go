@@ -1,0 +1,438 @@
+// Command lrrn-experiments runs the seed's experiments (docs/math.md, "The
+// seed's experiments") by name, each on its own and resumable, writing into
+// results/<experiment>/: the model (model.bin), metrics.csv, curves.png,
+// filters.png, the lrrn-verify --json output and commands.log (every
+// command it ran, with the date). It drives the lrrn-train and lrrn-verify
+// binaries (looked for beside this executable, then on PATH): build them
+// together with
+//
+//	go build -o bin/ ./cmd/...
+//
+// Run it with -h for the subcommands.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/lrrn/lrrn/lrrn"
+	"github.com/lrrn/lrrn/train"
+)
+
+const usage = `lrrn-experiments runs the seed's experiments by name.
+
+Usage:
+  lrrn-experiments [flags] list                 the configurations
+  lrrn-experiments [flags] commands NAME...     print the commands a run would execute
+  lrrn-experiments [flags] run NAME...          train (or resume), then verify
+  lrrn-experiments [flags] verify NAME...       only lrrn-verify --json of a finished model
+  lrrn-experiments [flags] status [NAME...]     epochs done per experiment
+  lrrn-experiments sparsity MODEL...            first-layer filter sparsity of model files
+
+A run resumes an interrupted checkpoint (lrrn-train --resume) and skips
+stages whose checkpoint has all its epochs; run it again after a crash or
+Ctrl-C. Every executed command is appended, with the date, to
+results/NAME/commands.log.
+
+Flags:
+`
+
+type runner struct {
+	results, bin, dataDir string
+	workers               int
+	stdout, stderr        io.Writer
+	dry                   bool
+}
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	os.Exit(run(ctx, os.Args[1:], os.Stdout, os.Stderr))
+}
+
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("lrrn-experiments", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprint(stderr, usage)
+		fs.PrintDefaults()
+	}
+	r := &runner{stdout: stdout, stderr: stderr}
+	fs.StringVar(&r.results, "results", "results", "directory of the per-experiment result directories")
+	fs.StringVar(&r.bin, "bin", "", "directory holding lrrn-train and lrrn-verify (default: beside this executable, else PATH)")
+	fs.StringVar(&r.dataDir, "kmnist-dir", "", "directory of the KMNIST files (default: where package dataset finds them)")
+	fs.IntVar(&r.workers, "workers", 1, "lrrn-train --workers (2 cores: one per concurrent run)")
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
+		return 2
+	}
+	if fs.NArg() == 0 {
+		fs.Usage()
+		return 2
+	}
+	if err := r.dispatch(ctx, fs.Arg(0), fs.Args()[1:]); err != nil {
+		fmt.Fprintln(stderr, "lrrn-experiments:", err)
+		if errors.Is(err, context.Canceled) {
+			return 130
+		}
+		return 1
+	}
+	return 0
+}
+
+func (r *runner) dispatch(ctx context.Context, cmd string, args []string) error {
+	ex := experiments()
+	pick := func() ([]experiment, error) {
+		if len(args) == 0 {
+			return nil, fmt.Errorf("%s: name at least one experiment (see list)", cmd)
+		}
+		var out []experiment
+		for _, a := range args {
+			e, ok := ex[a]
+			if !ok {
+				return nil, fmt.Errorf("unknown experiment %q; the configurations are: %s", a, strings.Join(names(ex), ", "))
+			}
+			out = append(out, e)
+		}
+		return out, nil
+	}
+	switch cmd {
+	case "list":
+		for _, n := range names(ex) {
+			fmt.Fprintf(r.stdout, "%-32s %s\n%-32s seed: %s\n", n, ex[n].what, "", ex[n].seed)
+		}
+		return nil
+	case "commands", "run", "verify":
+		es, err := pick()
+		if err != nil {
+			return err
+		}
+		r.dry = cmd == "commands"
+		for _, e := range es {
+			if cmd != "verify" {
+				if err := r.train(ctx, e); err != nil {
+					return fmt.Errorf("%s: %w", e.name, err)
+				}
+			}
+			if e.verify {
+				if err := r.verify(ctx, e); err != nil {
+					return fmt.Errorf("%s: %w", e.name, err)
+				}
+			}
+		}
+		return nil
+	case "status":
+		if len(args) == 0 {
+			args = names(ex)
+		}
+		es, err := pick()
+		if err != nil {
+			return err
+		}
+		for _, e := range es {
+			fmt.Fprintf(r.stdout, "%-32s %s\n", e.name, r.status(e))
+		}
+		return nil
+	case "sparsity":
+		return sparsityCmd(r.stdout, args)
+	}
+	return fmt.Errorf("unknown subcommand %q (list, commands, run, verify, status, sparsity)", cmd)
+}
+
+func (r *runner) dir(e experiment) string { return filepath.Join(r.results, e.name) }
+
+func (r *runner) file(e experiment, s stage, name string) string {
+	return filepath.Join(r.dir(e), s.prefix+name)
+}
+
+// progress reports how many of a stage's epochs its checkpoint holds:
+// (done, true) for a checkpoint, (0, false) when there is none.
+func progress(path string) (int, bool, error) {
+	if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
+		return 0, false, nil
+	}
+	_, st, err := train.LoadCheckpoint(path)
+	if err != nil {
+		return 0, false, err
+	}
+	return st.Epoch, true, nil
+}
+
+func (r *runner) status(e experiment) string {
+	var parts []string
+	for _, s := range e.stages {
+		done, ok, err := progress(r.file(e, s, "model.bin"))
+		label := strings.TrimSuffix(s.prefix, "-")
+		if label == "" {
+			label = "train"
+		}
+		switch {
+		case err != nil:
+			parts = append(parts, fmt.Sprintf("%s: %v", label, err))
+		case !ok:
+			parts = append(parts, label+": not started")
+		default:
+			parts = append(parts, fmt.Sprintf("%s: %d/%d epochs", label, done, s.epochs))
+		}
+	}
+	if e.verify {
+		if _, err := os.Stat(filepath.Join(r.dir(e), "verify.json")); err == nil {
+			parts = append(parts, "verify.json written")
+		}
+	}
+	return strings.Join(parts, "; ")
+}
+
+// trainArgs returns lrrn-train's arguments for stage s, resuming when a
+// checkpoint exists.
+func (r *runner) trainArgs(e experiment, s stage, resume bool) []string {
+	a := []string{}
+	if resume {
+		a = append(a, "--resume")
+	} else {
+		if s.unsupervised {
+			a = append(a, "--unsupervised")
+		}
+		a = append(a, "--data", s.data)
+		switch {
+		case s.initRandom:
+			a = append(a, "--init", r.file(e, s, "init.bin"))
+		case s.initFrom != "":
+			a = append(a, "--init", filepath.Join(r.dir(e), s.initFrom+"model.bin"))
+		default:
+			a = append(a, "--arch", s.arch, "--act", s.act, "--beta", s.beta, "--gamma", fmtF(gamma))
+		}
+		a = append(a, "--lr", fmtF(s.lr), "--batch", strconv.Itoa(batch), "--weight-decay", fmtF(s.wd),
+			"--passes", strconv.Itoa(passes), "--seed", strconv.FormatUint(s.seed, 10))
+		if !s.unsupervised {
+			a = append(a, "--convention", s.convention)
+		}
+	}
+	if s.data == "kmnist" && r.dataDir != "" {
+		a = append(a, "--data-dir", r.dataDir)
+	}
+	a = append(a, "--epochs", strconv.Itoa(s.epochs), "--workers", strconv.Itoa(r.workers),
+		"--out", r.file(e, s, "model.bin"), "--log", r.file(e, s, "metrics.csv"),
+		"--plot", r.file(e, s, "curves.png"), "--filters", r.file(e, s, "filters.png"))
+	return a
+}
+
+func fmtF(v float64) string { return strconv.FormatFloat(v, 'g', -1, 64) }
+
+func (r *runner) train(ctx context.Context, e experiment) error {
+	if !r.dry {
+		if err := os.MkdirAll(r.dir(e), 0o755); err != nil {
+			return err
+		}
+	}
+	for _, s := range e.stages {
+		out := r.file(e, s, "model.bin")
+		done, ok, err := progress(out)
+		if err != nil {
+			return fmt.Errorf("%s exists but is not a checkpoint of this runner (%v); move it away to start over", out, err)
+		}
+		if ok && done >= s.epochs {
+			fmt.Fprintf(r.stdout, "%s: %s has %d/%d epochs, skipping\n", e.name, out, done, s.epochs)
+			continue
+		}
+		if !ok && s.initRandom {
+			if err := r.initModel(e, s); err != nil {
+				return err
+			}
+		}
+		if err := r.exec(ctx, e, "lrrn-train", r.trainArgs(e, s, ok)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// initModel writes the random 784-64-64-10 model a pretraining stage starts
+// from: relu hidden layers and a linear output with β = [1,1,0], exactly
+// the model lrrn-train builds for supervised training with the same seed
+// (lrrn.NewRandom). lrrn-train --unsupervised would make every layer,
+// the output included, use --act; with a linear output and β_{L−1} = 0 the
+// output layer receives no unsupervised gradient and sends no feedback
+// (docs/math.md, "Pretraining then fine-tuning").
+func (r *runner) initModel(e experiment, s stage) error {
+	path := r.file(e, s, "init.bin")
+	sizes, err := parseSizes(s.arch)
+	if err != nil {
+		return err
+	}
+	beta, err := parseFloats(s.beta)
+	if err != nil {
+		return err
+	}
+	act, err := lrrn.ParseActivation(s.act)
+	if err != nil {
+		return err
+	}
+	L := len(sizes) - 1
+	acts := make([]lrrn.Activation, L)
+	for k := range acts {
+		acts[k] = act
+	}
+	acts[L-1] = lrrn.Linear
+	cmd := fmt.Sprintf("(runner) lrrn.NewRandom(sizes %s, acts %v, β %s, γ %g, passes %d, seed %d) → %s", s.arch, acts, s.beta, gamma, passes, s.seed, path)
+	if r.dry {
+		fmt.Fprintln(r.stdout, cmd)
+		return nil
+	}
+	m, err := lrrn.NewRandom(lrrn.Config{Sizes: sizes, Acts: acts, Beta: beta, Gamma: gamma, Passes: passes}, s.seed)
+	if err != nil {
+		return err
+	}
+	m.Meta.Note = "random initialisation of " + e.name + " (lrrn-experiments)"
+	if err := m.Save(path); err != nil {
+		return err
+	}
+	return r.logCmd(e, cmd)
+}
+
+func parseSizes(s string) ([]int, error) {
+	var out []int
+	for _, p := range strings.Split(s, "-") {
+		v, err := strconv.Atoi(p)
+		if err != nil || v <= 0 {
+			return nil, fmt.Errorf("bad layer size %q in %q", p, s)
+		}
+		out = append(out, v)
+	}
+	return out, nil
+}
+
+func parseFloats(s string) ([]float64, error) {
+	var out []float64
+	for _, p := range strings.Split(s, ",") {
+		v, err := strconv.ParseFloat(p, 64)
+		if err != nil {
+			return nil, fmt.Errorf("bad number %q in %q", p, s)
+		}
+		out = append(out, v)
+	}
+	return out, nil
+}
+
+// verifyArgs returns lrrn-verify's arguments for the final model of e: the
+// full test set, JSON output.
+func (r *runner) verifyArgs(e experiment) []string {
+	s := e.stages[len(e.stages)-1]
+	a := []string{"--json", "--data", s.data}
+	if s.data == "kmnist" && r.dataDir != "" {
+		a = append(a, "--data-dir", r.dataDir)
+	}
+	return append(a, r.file(e, s, "model.bin"))
+}
+
+func (r *runner) verify(ctx context.Context, e experiment) error {
+	s := e.stages[len(e.stages)-1]
+	out := filepath.Join(r.dir(e), "verify.json")
+	if !r.dry {
+		done, ok, err := progress(r.file(e, s, "model.bin"))
+		if err != nil {
+			return err
+		}
+		if !ok || done < s.epochs {
+			return fmt.Errorf("verify: the model has %d/%d epochs; finish the run first", done, s.epochs)
+		}
+	}
+	return r.execTo(ctx, e, "lrrn-verify", r.verifyArgs(e), out)
+}
+
+func (r *runner) binary(name string) (string, error) {
+	if r.bin != "" {
+		return filepath.Join(r.bin, name), nil
+	}
+	if exe, err := os.Executable(); err == nil {
+		p := filepath.Join(filepath.Dir(exe), name)
+		if fi, err := os.Stat(p); err == nil && !fi.IsDir() {
+			return p, nil
+		}
+	}
+	p, err := exec.LookPath(name)
+	if err != nil {
+		return "", fmt.Errorf("%s not found beside lrrn-experiments or on PATH: build it with `go build -o DIR/ ./cmd/...` and pass --bin DIR", name)
+	}
+	return p, nil
+}
+
+func (r *runner) exec(ctx context.Context, e experiment, name string, args []string) error {
+	return r.execTo(ctx, e, name, args, "")
+}
+
+// execTo runs a binary with args, its standard output going to outFile
+// (written atomically on success) or to the runner's own.
+func (r *runner) execTo(ctx context.Context, e experiment, name string, args []string, outFile string) error {
+	line := name + " " + strings.Join(args, " ")
+	if outFile != "" {
+		line += " > " + outFile
+	}
+	if r.dry {
+		fmt.Fprintln(r.stdout, line)
+		return nil
+	}
+	bin, err := r.binary(name)
+	if err != nil {
+		return err
+	}
+	if err := r.logCmd(e, line); err != nil {
+		return err
+	}
+	fmt.Fprintln(r.stdout, "+", line)
+	cmd := exec.CommandContext(ctx, bin, args...)
+	cmd.Cancel = func() error { return cmd.Process.Signal(syscall.SIGTERM) } // lrrn-train checkpoints on SIGTERM
+	cmd.WaitDelay = time.Minute
+	cmd.Stderr = r.stderr
+	var f *os.File
+	if outFile != "" {
+		if f, err = os.CreateTemp(filepath.Dir(outFile), ".verify-*.json"); err != nil {
+			return err
+		}
+		defer os.Remove(f.Name())
+		cmd.Stdout = f
+	} else {
+		cmd.Stdout = r.stdout
+	}
+	if err := cmd.Run(); err != nil {
+		if f != nil {
+			f.Close()
+		}
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		return fmt.Errorf("%s: %w", line, err)
+	}
+	if f != nil {
+		if err := f.Close(); err != nil {
+			return err
+		}
+		return os.Rename(f.Name(), outFile)
+	}
+	return nil
+}
+
+func (r *runner) logCmd(e experiment, line string) error {
+	f, err := os.OpenFile(filepath.Join(r.dir(e), "commands.log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	if err != nil {
+		return err
+	}
+	_, err = fmt.Fprintf(f, "%s  %s\n", time.Now().UTC().Format(time.RFC3339), line)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}

@@ -1,0 +1,82 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"math"
+
+	"github.com/lrrn/lrrn/lrrn"
+)
+
+// nearZeroRel is the threshold of "near zero": a filter weight is near zero
+// when |w| ≤ nearZeroRel·max|w| over the same filter (scale-free, so filters
+// of different norms compare).
+const nearZeroRel = 0.05
+
+// Sparsity summarises the first-layer filters (rows of W_0) of a model.
+type Sparsity struct {
+	Filters  int
+	NearZero float64 // mean over filters of the fraction of weights with |w| ≤ nearZeroRel·max|w|
+	Hoyer    float64 // mean over filters of (√n − ‖w‖₁/‖w‖₂)/(√n − 1): 0 for a constant filter, 1 for a single nonzero
+	Dead     int     // filters that are exactly zero (left out of the means)
+}
+
+// FilterSparsity computes Sparsity of W_0.
+func FilterSparsity(m *lrrn.Model) (Sparsity, error) {
+	if m.L() < 1 {
+		return Sparsity{}, errors.New("model has no weight layer")
+	}
+	d, units := m.Sizes[0], m.Sizes[1]
+	W := m.W[0]
+	var s Sparsity
+	n := float64(d)
+	for u := 0; u < units; u++ {
+		f := W[u*d : (u+1)*d]
+		var amax, l1, l2 float64
+		for _, v := range f {
+			a := math.Abs(float64(v))
+			amax = math.Max(amax, a)
+			l1 += a
+			l2 += a * a
+		}
+		if amax == 0 {
+			s.Dead++
+			continue
+		}
+		near := 0
+		for _, v := range f {
+			if math.Abs(float64(v)) <= nearZeroRel*amax {
+				near++
+			}
+		}
+		s.NearZero += float64(near) / n
+		s.Hoyer += (math.Sqrt(n) - l1/math.Sqrt(l2)) / (math.Sqrt(n) - 1)
+		s.Filters++
+	}
+	if s.Filters > 0 {
+		s.NearZero /= float64(s.Filters)
+		s.Hoyer /= float64(s.Filters)
+	}
+	return s, nil
+}
+
+func sparsityCmd(w io.Writer, paths []string) error {
+	if len(paths) == 0 {
+		return errors.New("sparsity: give at least one model file")
+	}
+	fmt.Fprintf(w, "%-60s %8s %10s %8s %5s\n", "model", "filters", "near-zero", "Hoyer", "dead")
+	for _, p := range paths {
+		m, err := lrrn.Load(p)
+		if err != nil {
+			return err
+		}
+		s, err := FilterSparsity(m)
+		if err != nil {
+			return fmt.Errorf("%s: %w", p, err)
+		}
+		fmt.Fprintf(w, "%-60s %8d %9.1f%% %8.3f %5d\n", p, s.Filters, 100*s.NearZero, s.Hoyer, s.Dead)
+	}
+	fmt.Fprintf(w, "near-zero: |w| ≤ %g·max|w| of the filter, averaged over filters; Hoyer: (√n − ‖w‖₁/‖w‖₂)/(√n − 1), averaged\n", nearZeroRel)
+	return nil
+}
