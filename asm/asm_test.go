@@ -9,6 +9,7 @@ import (
 	"os"
 	"syscall"
 	"testing"
+	"time"
 	"unsafe"
 
 	"github.com/stretchr/testify/require"
@@ -21,6 +22,17 @@ import (
 // any tier kills the test binary ("unexpected fault address", with the stack
 // of the kernel call that faulted). Faults inside assembly cannot be turned
 // into panics (debug.SetPanicOnFault covers Go code only), hence the crash.
+
+func init() {
+	threadCPUTime = func() time.Duration {
+		var ts syscall.Timespec
+		const clockThreadCPUTimeID = 3
+		if _, _, e := syscall.Syscall(syscall.SYS_CLOCK_GETTIME, clockThreadCPUTimeID, uintptr(unsafe.Pointer(&ts)), 0); e != 0 {
+			return 0
+		}
+		return time.Duration(ts.Nano())
+	}
+}
 
 type guardArena struct {
 	mem []byte // whole mapping: PROT_NONE page, rw pages, PROT_NONE page
