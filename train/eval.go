@@ -1,32 +1,35 @@
 package train
 
 import (
+	"context"
 	"fmt"
 	"math"
 	"slices"
 	"sync"
 
-	"github.com/lrrn/lrrn/internal/linalg"
 	"github.com/lrrn/lrrn/lrrn"
+	"github.com/lrrn/lrrn/verify"
 )
 
-// Eval is the evaluation of a model on a labelled set.
+// Eval is the evaluation of a model on a labelled set. ρ, the margins and
+// the radii come from package verify (the project's one implementation of
+// them).
 type Eval struct {
 	Accuracy     float64 // fraction of inputs whose argmax ž_L is the label
-	Rho          float64 // Lipschitz bound ρ = Π ℓ(β_k, W_k) over [σ_min, σ_max]
-	RhoSeedStyle float64 // Π over σ_max only: (1+β)σ_max/(1+βσ_max²), see docs/training.md
+	Rho          float64 // certified Lipschitz bound ρ = Π ℓ(β_k, W_k) (verify.Bounds.Rho)
+	RhoSeedStyle float64 // seed-style estimate from σ_max only, NOT sound (verify.Bounds.RhoSeed)
 	MeanMargin   float64 // mean of m = ž_L[y] − max_{j≠y} ž_L[j]
 	MedianMargin float64
-	MedianDelta  float64 // median(m) / (√2 ρ)
+	MedianDelta  float64 // the seed's median δ: median(m) / (√2 ρ)
+	// MedianRadius is the median certified radius of verify (0 for inputs
+	// that are misclassified or not certified).
+	MedianRadius float64
+	Bounds       verify.Bounds
 }
 
 // Evaluate runs free inference (passes BCD passes) on every input of d
-// with `workers` goroutines and returns accuracy, margins and ρ.
-//
-// TEMPORARY: ρ and the margins are computed here only until package verify
-// lands; then they come from verify (one implementation of margins and ρ
-// in the project). The singular values come from a float64 Jacobi
-// eigen-solver (accurate, but not a certified bound).
+// with `workers` goroutines through verify's Certifier and returns the
+// accuracy, margins, radii and ρ.
 func Evaluate(m *lrrn.Model, d *Data, passes, workers int) (Eval, error) {
 	if err := d.Validate(); err != nil {
 		return Eval{}, err
@@ -34,77 +37,40 @@ func Evaluate(m *lrrn.Model, d *Data, passes, workers int) (Eval, error) {
 	if d.D != m.Sizes[0] {
 		return Eval{}, fmt.Errorf("train: test inputs have %d values, the model's first layer %d", d.D, m.Sizes[0])
 	}
-	s, err := lrrn.NewSolver(m)
+	c, err := verify.New(m, verify.Options{Passes: passes, Workers: max(1, workers)})
 	if err != nil {
 		return Eval{}, err
 	}
-	workers = max(1, workers)
+	labels := make([]int, d.N)
+	for i, y := range d.Labels {
+		labels[i] = int(y)
+	}
+	certs := make([]verify.Certificate, d.N)
+	if err := c.CertifyBatch(context.Background(), d.X, labels, certs); err != nil {
+		return Eval{}, err
+	}
+	ev := Eval{Bounds: c.Bounds()}
+	ev.Rho, ev.RhoSeedStyle = ev.Bounds.Rho, ev.Bounds.RhoSeed
 	margins := make([]float64, d.N)
-	correct := make([]int, workers)
-	errs := make([]error, workers)
-	L := m.L()
-	dL := m.Sizes[L]
-	var wg sync.WaitGroup
-	for w := 0; w < workers; w++ {
-		wg.Add(1)
-		go func(w int) {
-			defer wg.Done()
-			ws := s.NewWorkspace()
-			const chunk = 256
-			st := s.NewStates(chunk)
-			for c0 := w * chunk; c0 < d.N; c0 += workers * chunk {
-				n := min(chunk, d.N-c0)
-				if err := s.Free(ws, d.X[c0*d.D:(c0+n)*d.D], n, passes, st); err != nil {
-					errs[w] = err
-					return
-				}
-				for i := 0; i < n; i++ {
-					out := st.Z[L][i*dL : (i+1)*dL]
-					y := int(d.Labels[c0+i])
-					mg, pred := margin(out, y)
-					margins[c0+i] = mg
-					if pred == y {
-						correct[w]++
-					}
-				}
-			}
-		}(w)
-	}
-	wg.Wait()
-	var ev Eval
-	for w := range errs {
-		if errs[w] != nil {
-			return ev, errs[w]
-		}
-		ev.Accuracy += float64(correct[w])
-	}
-	ev.Accuracy /= float64(d.N)
+	radii := make([]float64, d.N)
 	var sum float64
-	for _, v := range margins {
-		sum += v
+	correct := 0
+	for i, ct := range certs {
+		margins[i] = ct.Margin
+		radii[i] = ct.Radius
+		sum += ct.Margin
+		if ct.Pred == labels[i] {
+			correct++
+		}
 	}
+	ev.Accuracy = float64(correct) / float64(d.N)
 	ev.MeanMargin = sum / float64(d.N)
 	slices.Sort(margins)
+	slices.Sort(radii)
 	ev.MedianMargin = median(margins)
-	ev.Rho, ev.RhoSeedStyle = Lipschitz(m)
+	ev.MedianRadius = median(radii)
 	ev.MedianDelta = ev.MedianMargin / (math.Sqrt2 * ev.Rho)
 	return ev, nil
-}
-
-// margin returns out[y] − max_{j≠y} out[j] in float64 and the argmax.
-func margin(out []float32, y int) (float64, int) {
-	best, pred := math.Inf(-1), 0
-	other := math.Inf(-1)
-	for j, v := range out {
-		f := float64(v)
-		if f > best {
-			best, pred = f, j
-		}
-		if j != y && f > other {
-			other = f
-		}
-	}
-	return float64(out[y]) - other, pred
 }
 
 func median(sorted []float64) float64 {
@@ -118,59 +84,14 @@ func median(sorted []float64) float64 {
 	return 0.5 * (sorted[n/2-1] + sorted[n/2])
 }
 
-// Lipschitz returns ρ = Π_k ℓ(β_k, W_k) with ℓ maximised over
-// [σ_min, σ_max] (docs/math.md), and the "seed-style" product that
-// evaluates ℓ at σ_max only. TEMPORARY until package verify lands (see
-// Evaluate).
-func Lipschitz(m *lrrn.Model) (rho, seedStyle float64) {
-	rho, seedStyle = 1, 1
-	for k := 0; k < m.L(); k++ {
-		rows, cols := m.Sizes[k+1], m.Sizes[k]
-		w := make([]float64, rows*cols)
-		for i, v := range m.W[k] {
-			w[i] = float64(v)
-		}
-		sv := linalg.SingularValues(w, rows, cols)
-		smax := sv[0]
-		smin := 0.0
-		if rows <= cols {
-			smin = sv[len(sv)-1]
-		}
-		beta := m.Beta[k]
-		if beta == 0 {
-			rho *= smax
-			seedStyle *= smax
-			continue
-		}
-		f := func(s float64) float64 { return (1 + beta) * s / (1 + beta*s*s) }
-		peak := 1 / math.Sqrt(beta)
-		l := max(f(smin), f(smax))
-		if smin <= peak && peak <= smax {
-			l = f(peak)
-		}
-		rho *= l
-		seedStyle *= f(smax)
+// Lipschitz returns verify's certified ρ and the seed-style estimate.
+func Lipschitz(m *lrrn.Model) (rho, seedStyle float64, err error) {
+	c, err := verify.New(m, verify.Options{Workers: 1})
+	if err != nil {
+		return math.NaN(), math.NaN(), err
 	}
-	return rho, seedStyle
-}
-
-// SingularRange returns [σ_max, σ_min] of every W_k (σ_min = 0 when W_k
-// has more rows than columns). TEMPORARY with Lipschitz.
-func SingularRange(m *lrrn.Model) [][2]float64 {
-	out := make([][2]float64, m.L())
-	for k := 0; k < m.L(); k++ {
-		rows, cols := m.Sizes[k+1], m.Sizes[k]
-		w := make([]float64, rows*cols)
-		for i, v := range m.W[k] {
-			w[i] = float64(v)
-		}
-		sv := linalg.SingularValues(w, rows, cols)
-		out[k][0] = sv[0]
-		if rows <= cols {
-			out[k][1] = sv[len(sv)-1]
-		}
-	}
-	return out
+	b := c.Bounds()
+	return b.Rho, b.RhoSeed, nil
 }
 
 // MeanFreeEnergy returns the mean over d of F(x) = E(ž(x); x), the free

@@ -25,7 +25,8 @@ type EpochRecord struct {
 	MeanMargin   float64 `json:"mean_m"`
 	MedianMargin float64 `json:"median_m"`
 	MedianDelta  float64 `json:"median_delta"`
-	Seconds      float64 `json:"secs"` // training time of the epoch
+	MedianRadius float64 `json:"median_radius"` // median certified radius (verify)
+	Seconds      float64 `json:"secs"`          // training time of the epoch
 }
 
 func (r EpochRecord) MarshalJSON() ([]byte, error) {
@@ -48,8 +49,9 @@ func (r EpochRecord) MarshalJSON() ([]byte, error) {
 		MeanMargin   *float64 `json:"mean_m"`
 		MedianMargin *float64 `json:"median_m"`
 		MedianDelta  *float64 `json:"median_delta"`
+		MedianRadius *float64 `json:"median_radius"`
 		Seconds      *float64 `json:"secs"`
-	}{p.Epoch, f(p.Loss), f(p.TestLoss), f(p.Accuracy), f(p.Rho), f(p.RhoSeedStyle), f(p.MeanMargin), f(p.MedianMargin), f(p.MedianDelta), f(p.Seconds)})
+	}{p.Epoch, f(p.Loss), f(p.TestLoss), f(p.Accuracy), f(p.Rho), f(p.RhoSeedStyle), f(p.MeanMargin), f(p.MedianMargin), f(p.MedianDelta), f(p.MedianRadius), f(p.Seconds)})
 }
 
 func (r *EpochRecord) UnmarshalJSON(b []byte) error {
@@ -63,6 +65,7 @@ func (r *EpochRecord) UnmarshalJSON(b []byte) error {
 		MeanMargin   *float64 `json:"mean_m"`
 		MedianMargin *float64 `json:"median_m"`
 		MedianDelta  *float64 `json:"median_delta"`
+		MedianRadius *float64 `json:"median_radius"`
 		Seconds      *float64 `json:"secs"`
 	}
 	if err := json.Unmarshal(b, &v); err != nil {
@@ -74,7 +77,7 @@ func (r *EpochRecord) UnmarshalJSON(b []byte) error {
 		}
 		return *p
 	}
-	*r = EpochRecord{v.Epoch, g(v.Loss), g(v.TestLoss), g(v.Accuracy), g(v.Rho), g(v.RhoSeedStyle), g(v.MeanMargin), g(v.MedianMargin), g(v.MedianDelta), g(v.Seconds)}
+	*r = EpochRecord{v.Epoch, g(v.Loss), g(v.TestLoss), g(v.Accuracy), g(v.Rho), g(v.RhoSeedStyle), g(v.MeanMargin), g(v.MedianMargin), g(v.MedianDelta), g(v.MedianRadius), g(v.Seconds)}
 	return nil
 }
 
@@ -271,7 +274,10 @@ func Run(ctx context.Context, t *Trainer, rc RunConfig) ([]EpochRecord, error) {
 			}
 		} else {
 			rec.TestLoss, rec.Accuracy, rec.MeanMargin, rec.MedianMargin, rec.MedianDelta = nan(), nan(), nan(), nan(), nan()
-			rec.Rho, rec.RhoSeedStyle = Lipschitz(t.Model())
+			rec.MedianRadius = nan()
+			if rec.Rho, rec.RhoSeedStyle, err = Lipschitz(t.Model()); err != nil {
+				return hist, err
+			}
 		}
 		hist = append(hist, rec)
 		if err := save(); err != nil {
@@ -295,9 +301,9 @@ func evaluateInto(rec *EpochRecord, t *Trainer, test *Data, passes int) error {
 			return err
 		}
 		rec.TestLoss = f
-		rec.Accuracy, rec.MeanMargin, rec.MedianMargin, rec.MedianDelta = nan(), nan(), nan(), nan()
-		rec.Rho, rec.RhoSeedStyle = Lipschitz(m)
-		return nil
+		rec.Accuracy, rec.MeanMargin, rec.MedianMargin, rec.MedianDelta, rec.MedianRadius = nan(), nan(), nan(), nan(), nan()
+		rec.Rho, rec.RhoSeedStyle, err = Lipschitz(m)
+		return err
 	}
 	ev, err := Evaluate(m, test, passes, o.Workers)
 	if err != nil {
@@ -305,6 +311,6 @@ func evaluateInto(rec *EpochRecord, t *Trainer, test *Data, passes int) error {
 	}
 	rec.TestLoss = nan()
 	rec.Accuracy, rec.Rho, rec.RhoSeedStyle = ev.Accuracy, ev.Rho, ev.RhoSeedStyle
-	rec.MeanMargin, rec.MedianMargin, rec.MedianDelta = ev.MeanMargin, ev.MedianMargin, ev.MedianDelta
+	rec.MeanMargin, rec.MedianMargin, rec.MedianDelta, rec.MedianRadius = ev.MeanMargin, ev.MedianMargin, ev.MedianDelta, ev.MedianRadius
 	return nil
 }

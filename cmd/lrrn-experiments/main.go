@@ -234,7 +234,7 @@ func fmtF(v float64) string { return strconv.FormatFloat(v, 'g', -1, 64) }
 
 func (r *runner) train(ctx context.Context, e experiment) error {
 	if !r.dry {
-		if err := os.MkdirAll(r.dir(e), 0o755); err != nil {
+		if err := mkdir(r.dir(e)); err != nil {
 			return err
 		}
 	}
@@ -436,3 +436,5 @@ func (r *runner) logCmd(e experiment, line string) error {
 	}
 	return err
 }
+
+func mkdir(d string) error { return os.MkdirAll(d, 0o755) }

@@ -377,7 +377,7 @@ func archString(m *lrrn.Model) string {
 // csvLog appends one line per epoch.
 type csvLog struct{ f *os.File }
 
-const csvHeader = "epoch,loss,test_loss,test_acc,rho,rho_seed_style,mean_margin,median_margin,median_delta,seconds\n"
+const csvHeader = "epoch,loss,test_loss,test_acc,rho,rho_seed_style,mean_margin,median_margin,median_delta,median_certified_radius,seconds\n"
 
 func openLog(path string, resume bool) (*csvLog, error) {
 	if path == "" {
@@ -408,8 +408,8 @@ func num(v float64) string {
 }
 
 func (l *csvLog) write(r train.EpochRecord) {
-	fmt.Fprintf(l.f, "%d,%s,%s,%s,%s,%s,%s,%s,%s,%.1f\n", r.Epoch, num(r.Loss), num(r.TestLoss), num(r.Accuracy), num(r.Rho),
-		num(r.RhoSeedStyle), num(r.MeanMargin), num(r.MedianMargin), num(r.MedianDelta), r.Seconds)
+	fmt.Fprintf(l.f, "%d,%s,%s,%s,%s,%s,%s,%s,%s,%s,%.1f\n", r.Epoch, num(r.Loss), num(r.TestLoss), num(r.Accuracy), num(r.Rho),
+		num(r.RhoSeedStyle), num(r.MeanMargin), num(r.MedianMargin), num(r.MedianDelta), num(r.MedianRadius), r.Seconds)
 }
 
 func (l *csvLog) Close() error { return l.f.Close() }
@@ -457,7 +457,7 @@ func (p *progress) epochDone(r train.EpochRecord) {
 	}
 	line := fmt.Sprintf("epoch %d/%d  loss %.5f", r.Epoch, p.epochs, r.Loss)
 	if !math.IsNaN(r.Accuracy) {
-		line += fmt.Sprintf("  test acc %.2f%%  ρ %.4f (σ_max-only %.4f)  median m %.4f  median δ %.4f", 100*r.Accuracy, r.Rho, r.RhoSeedStyle, r.MedianMargin, r.MedianDelta)
+		line += fmt.Sprintf("  test acc %.2f%%  ρ %.4f (seed-style %.4f)  median m %.4f  median δ %.4f (certified %.4f)", 100*r.Accuracy, r.Rho, r.RhoSeedStyle, r.MedianMargin, r.MedianDelta, r.MedianRadius)
 	} else {
 		line += fmt.Sprintf("  test F %.5f  ρ %.4f", r.TestLoss, r.Rho)
 	}

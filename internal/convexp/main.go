@@ -44,7 +44,7 @@ func main() {
 	if err != nil {
 		panic(err)
 	}
-	fmt.Printf("# convention=%s lr=%g wd=%g\nepoch,loss,acc,rho,rho_seedstyle,mean_m,median_m,median_delta,s0max,s0min,s1max,s1min,s2max,secs\n", c, *lr, *wd)
+	fmt.Printf("# convention=%s lr=%g wd=%g\nepoch,loss,acc,rho,rho_seedstyle,mean_m,median_m,median_delta,s0max_upper,s0min_lower,s1max_upper,s1min_lower,s2max_upper,secs\n", c, *lr, *wd)
 	for e := 1; e <= *epochs; e++ {
 		t0 := time.Now()
 		loss, err := t.RunEpoch(context.Background(), nil)
@@ -56,8 +56,8 @@ func main() {
 		if err != nil {
 			panic(err)
 		}
-		sv := train.SingularRange(m)
+		lb := ev.Bounds.Layers
 		fmt.Printf("%d,%.5f,%.4f,%.4f,%.4f,%.4f,%.4f,%.4f,%.4f,%.4f,%.4f,%.4f,%.4f,%.1f\n", e, loss, ev.Accuracy, ev.Rho, ev.RhoSeedStyle, ev.MeanMargin, ev.MedianMargin, ev.MedianDelta,
-			sv[0][0], sv[0][1], sv[1][0], sv[1][1], sv[2][0], time.Since(t0).Seconds())
+			lb[0].MaxUpper, lb[0].MinLower, lb[1].MaxUpper, lb[1].MinLower, lb[2].MaxUpper, time.Since(t0).Seconds())
 	}
 }
