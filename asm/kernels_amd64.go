@@ -165,12 +165,20 @@ func gemmBlocks(m, k, w int, acc bool, f func(r0, rows, k0, kk int, acc bool)) {
 // panelMasks512 returns the 16-bit lane masks of the four vectors of a panel
 // of w ≤ 64 columns, packed low to high, and the number of vectors in use.
 func panelMasks512(w int) (masks uint64, nv int) {
-	for v := 0; v < 4; v++ {
-		lanes := min(max(w-16*v, 0), 16)
-		masks |= uint64(1<<lanes-1) << (16 * v)
-	}
-	return masks, (w + 15) / 16
+	return masks512[w], (w + 15) / 16
 }
+
+// masks512[w] is panelMasks512's table, built once (the unit update is
+// called 64 times per layer and pass: no loop on its path).
+var masks512 = func() (t [65]uint64) {
+	for w := range t {
+		for v := 0; v < 4; v++ {
+			lanes := min(max(w-16*v, 0), 16)
+			t[w] |= uint64(1<<lanes-1) << (16 * v)
+		}
+	}
+	return t
+}()
 
 func gemm512(c, a, b []float32, m, k, n int, acc bool) {
 	for j0 := 0; j0 < n; j0 += 64 {
@@ -212,6 +220,10 @@ func gemmNTSplit(f func(c, a, b *float32, rv, k, n, lda, ldb, ldc int, acc bool)
 func unitUpdate512(zs, h, ci []float32, row, k, t int, invHii, lo, hi float32) {
 	if k*min(t, 64) > maxWork {
 		unitUpdateLongK(hz512, zs, h, ci, row, k, t, invHii, lo, hi)
+		return
+	}
+	if t <= 64 { // the common case: one panel
+		unitUpdateAVX512(&zs[0], &h[0], &ci[0], &zs[row*t], k, t, masks512[t], (t+15)/16, invHii, lo, hi)
 		return
 	}
 	for j0 := 0; j0 < t; j0 += 64 {
