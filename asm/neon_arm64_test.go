@@ -4,9 +4,10 @@ package asm
 
 // Differential tests of the NEON tier against float64 sums (within a proven
 // rounding bound) and against clampGeneric (bit for bit), with canaries
-// around every output, misaligned starting offsets, and inputs placed against
-// an inaccessible page so that a read or write past either end faults. They
-// complement the architecture-independent tests that run every tier.
+// around every output and misaligned starting offsets; on Linux,
+// neon_linux_arm64_test.go also places inputs against inaccessible pages so
+// that a read or write past either end faults. They complement the
+// architecture-independent tests (kernels_test.go) that run every tier.
 
 import (
 	"fmt"
