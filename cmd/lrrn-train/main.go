@@ -48,6 +48,7 @@ SIGTERM); --resume continues from it exactly.
 Examples:
   lrrn-train --data mnist --epochs 100 --out mnist.lrrn --log mnist.csv --plot mnist.png
   lrrn-train --unsupervised --arch 784-32-32 --beta 1,1 --lr 0.005 --out filters.lrrn --filters filters.png
+  lrrn-train --unsupervised --arch 784-64-64-10 --beta 1,1,0 --lr 0.005 --epochs 20 --out pretrained.lrrn
   lrrn-train --init pretrained.lrrn --out finetuned.lrrn
   lrrn-train --resume --out mnist.lrrn --epochs 100
 
@@ -55,7 +56,7 @@ Flags:
 `
 
 type options struct {
-	data, dataDir, arch, act, beta, init, out, log, plotPath, filters, convention string
+	data, dataDir, arch, act, outAct, beta, init, out, log, plotPath, filters, convention string
 	gamma, lr, wd                                                                 float64
 	passes, epochs, batch, workers, evalPasses                                    int
 	seed                                                                          uint64
@@ -75,6 +76,7 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	fs.StringVar(&o.dataDir, "data-dir", "", "directory with {train,t10k}-{images-idx3,labels-idx1}-ubyte.gz (default: MNIST from the Go module cache, Fashion-MNIST from /usr/share/datasets/fashion-mnist, KMNIST from ../shared/data/kmnist)")
 	fs.StringVar(&o.arch, "arch", "", "layer sizes, input first (default 784-64-64-10; unsupervised 784-32-32)")
 	fs.StringVar(&o.act, "act", "relu", "activation of the hidden layers: linear, relu or hardsigmoid (the output is linear when supervised)")
+	fs.StringVar(&o.outAct, "out-act", "", "activation of the last layer (default: linear when supervised or when its β is 0, else --act)")
 	fs.StringVar(&o.beta, "beta", "", "reconstruction prefactors β, one per weight layer (default 1,…,1,0; unsupervised 1,…,1)")
 	fs.Float64Var(&o.gamma, "gamma", 0.125, "feedback parameter γ in (0,1]")
 	fs.IntVar(&o.passes, "passes", 20, "BCD passes per phase")
@@ -192,7 +194,12 @@ func newModel(o *options) (*lrrn.Model, error) {
 	if len(beta) != L {
 		return nil, fmt.Errorf("--beta %q has %d values; --arch %s has %d weight layers, so give %d", o.beta, len(beta), o.arch, L, L)
 	}
-	if !o.unsupervised {
+	switch {
+	case o.outAct != "":
+		if acts[L-1], err = lrrn.ParseActivation(o.outAct); err != nil {
+			return nil, fmt.Errorf("--out-act: %w", err)
+		}
+	case !o.unsupervised || beta[L-1] == 0:
 		acts[L-1] = lrrn.Linear
 	}
 	return lrrn.NewRandom(lrrn.Config{Sizes: sizes, Acts: acts, Beta: beta, Gamma: o.gamma, Passes: o.passes}, o.seed)
@@ -232,7 +239,7 @@ func train1(ctx context.Context, o *options, stdout, stderr io.Writer) error {
 			if m, err = lrrn.Load(o.init); err != nil {
 				return fmt.Errorf("--init: %w", err)
 			}
-			for _, f := range []string{"arch", "act", "beta", "gamma"} {
+			for _, f := range []string{"arch", "act", "out-act", "beta", "gamma"} {
 				if o.set[f] {
 					return fmt.Errorf("--%s cannot be combined with --init (the model file fixes the architecture)", f)
 				}
@@ -329,7 +336,7 @@ func checkResumeFlags(o *options, st *train.State, topts *train.Options) error {
 	conflict := func(name, have string) error {
 		return fmt.Errorf("--resume: --%s differs from the checkpoint's %s (a resumed run keeps its hyperparameters; start a new run with --init to change them)", name, have)
 	}
-	for _, f := range []string{"arch", "act", "beta", "gamma", "init"} {
+	for _, f := range []string{"arch", "act", "out-act", "beta", "gamma", "init"} {
 		if o.set[f] {
 			return fmt.Errorf("--resume cannot be combined with --%s (the checkpoint fixes the model)", f)
 		}

@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/lrrn/lrrn/idx"
+	"github.com/lrrn/lrrn/lrrn"
 	"github.com/lrrn/lrrn/train"
 	"github.com/stretchr/testify/require"
 )
@@ -120,4 +121,43 @@ func TestCommandErrors(t *testing.T) {
 	code, _, errs := runCmd("-h")
 	require.Equal(t, 0, code)
 	require.Contains(t, errs, "Usage:")
+}
+
+// TestPretrainThenFineTune: unsupervised pretraining of a network with a
+// linear output and β_{L−1} = 0 leaves the output layer untouched (it gets
+// no gradient), then supervised training starts from the saved model.
+func TestPretrainThenFineTune(t *testing.T) {
+	data := fixtureDir(t)
+	dir := t.TempDir()
+	pre := filepath.Join(dir, "pre.lrrn")
+	code, out, errs := runCmd("--unsupervised", "--data-dir", data, "--arch", "784-16-16-10", "--beta", "1,1,0", "--lr", "0.005", "--epochs", "2", "--out", pre)
+	require.Equal(t, 0, code, "stdout:\n%s\nstderr:\n%s", out, errs)
+	require.Contains(t, out, "test F")
+	pm, st, err := train.LoadCheckpoint(pre)
+	require.NoError(t, err)
+	require.Equal(t, "unsupervised", st.Mode)
+	require.Equal(t, "linear", pm.Acts[2].String())
+	init, err := lrrn.NewRandom(pm.Config, 1)
+	require.NoError(t, err)
+	require.NotEqual(t, init.W[0], pm.W[0], "pretraining changed W_0")
+	// The output layer got no data gradient, only weight decay: W_2 =
+	// c·W_2(init), up to one float32 rounding per step (80 steps: relative
+	// error ≤ 80·2⁻²⁴ ≈ 5e-6 on each side).
+	ratio := pm.W[2][0] / init.W[2][0]
+	require.Less(t, ratio, float32(1))
+	for i := range pm.W[2] {
+		require.InEpsilon(t, ratio*init.W[2][i], pm.W[2][i], 1.2e-5)
+	}
+
+	fine := filepath.Join(dir, "fine.lrrn")
+	code, out, errs = runCmd("--init", pre, "--data-dir", data, "--epochs", "1", "--lr", "0.1", "--out", fine)
+	require.Equal(t, 0, code, "stdout:\n%s\nstderr:\n%s", out, errs)
+	require.Contains(t, out, "supervised training of 784-16-16-10")
+	_, st, err = train.LoadCheckpoint(fine)
+	require.NoError(t, err)
+	require.Equal(t, "supervised", st.Mode)
+	require.Equal(t, 1, st.Epoch)
+	code, _, errs = runCmd("--init", pre, "--arch", "784-16-10", "--data-dir", data, "--out", filepath.Join(dir, "x.lrrn"))
+	require.Equal(t, 1, code)
+	require.Contains(t, errs, "--arch cannot be combined with --init")
 }
