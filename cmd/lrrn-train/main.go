@@ -57,11 +57,11 @@ Flags:
 
 type options struct {
 	data, dataDir, arch, act, outAct, beta, init, out, log, plotPath, filters, convention string
-	gamma, lr, wd                                                                 float64
-	passes, epochs, batch, workers, evalPasses                                    int
-	seed                                                                          uint64
-	unsupervised, resume                                                          bool
-	set                                                                           map[string]bool
+	gamma, lr, wd                                                                         float64
+	passes, epochs, batch, workers, evalPasses                                            int
+	seed                                                                                  uint64
+	unsupervised, resume                                                                  bool
+	set                                                                                   map[string]bool
 }
 
 func parseFlags(args []string, stderr io.Writer) (*options, error) {
