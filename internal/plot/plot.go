@@ -33,6 +33,9 @@ func writePNG(path string, img image.Image) error {
 		err = cerr
 	}
 	if err == nil {
+		err = os.Chmod(f.Name(), 0o644)
+	}
+	if err == nil {
 		err = os.Rename(f.Name(), path)
 	}
 	if err != nil {
@@ -118,8 +121,8 @@ func panel(img *image.RGBA, r image.Rectangle, title string, xs, ys []float64, c
 		}
 		text(img, r.Min.X+2, y-3, fmt.Sprintf(yfmt, lv), black, 1)
 	}
-	for i := 0; i <= 4; i++ { // x ticks
-		v := xmin + float64(i)/4*(xmax-xmin)
+	step := math.Max(1, math.Ceil((xmax-xmin)/5)) // integer epochs
+	for v := math.Ceil(xmin); v <= xmax; v += step { // x ticks
 		x := int(X(v))
 		fill(img, image.Rect(x, plotR.Max.Y, x+1, plotR.Max.Y+5), black)
 		text(img, x-6, plotR.Max.Y+8, fmt.Sprintf("%.0f", v), black, 1)
