@@ -121,7 +121,7 @@ func panel(img *image.RGBA, r image.Rectangle, title string, xs, ys []float64, c
 		}
 		text(img, r.Min.X+2, y-3, fmt.Sprintf(yfmt, lv), black, 1)
 	}
-	step := math.Max(1, math.Ceil((xmax-xmin)/5)) // integer epochs
+	step := math.Max(1, math.Ceil((xmax-xmin)/5))    // integer epochs
 	for v := math.Ceil(xmin); v <= xmax; v += step { // x ticks
 		x := int(X(v))
 		fill(img, image.Rect(x, plotR.Max.Y, x+1, plotR.Max.Y+5), black)
