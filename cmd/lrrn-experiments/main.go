@@ -35,7 +35,8 @@ const usage = `lrrn-experiments runs the seed's experiments by name.
 Usage:
   lrrn-experiments [flags] list                 the configurations
   lrrn-experiments [flags] commands NAME...     print the commands a run would execute
-  lrrn-experiments [flags] run NAME...          train (or resume), then verify
+  lrrn-experiments [flags] run NAME...          train (or resume), then evaluate and verify
+  lrrn-experiments [flags] evaluate NAME...     only summary.json and certified.png of a finished model
   lrrn-experiments [flags] verify NAME...       only lrrn-verify --json of a finished model
   lrrn-experiments [flags] status [NAME...]     epochs done per experiment
   lrrn-experiments sparsity MODEL...            first-layer filter sparsity of model files
@@ -127,11 +128,34 @@ func (r *runner) dispatch(ctx context.Context, cmd string, args []string) error 
 					return fmt.Errorf("%s: %w", e.name, err)
 				}
 			}
+			if e.verify && cmd != "verify" {
+				if r.dry {
+					fmt.Fprintf(r.stdout, "(runner) evaluate %s → %s, %s\n", e.name,
+						filepath.Join(r.dir(e), "summary.json"), filepath.Join(r.dir(e), "certified.png"))
+				} else if _, err := r.evaluate(ctx, e); err != nil {
+					return fmt.Errorf("%s: %w", e.name, err)
+				}
+			}
 			if e.verify {
 				if err := r.verify(ctx, e); err != nil {
 					return fmt.Errorf("%s: %w", e.name, err)
 				}
 			}
+		}
+		return nil
+	case "evaluate":
+		es, err := pick()
+		if err != nil {
+			return err
+		}
+		for _, e := range es {
+			sum, err := r.evaluate(ctx, e)
+			if err != nil {
+				return fmt.Errorf("%s: %w", e.name, err)
+			}
+			fmt.Fprintf(r.stdout, "%s: acc %.2f%%  ρ %.4f  m mean %.4f median %.4f std %.4f  median δ %.3f  median radius %.3f  pair %.3f  cert acc ε=0.5 %.1f%% (pair %.1f%%) ε=1 %.1f%% (pair %.1f%%)\n",
+				e.name, 100*sum.Accuracy, sum.Rho, sum.MeanMargin, sum.MedianMargin, sum.StdMargin, sum.MedianDelta, sum.MedianRadius,
+				sum.MedianPairRadius, 100*sum.CertAcc["0.5"], 100*sum.CertAccPair["0.5"], 100*sum.CertAcc["1.0"], 100*sum.CertAccPair["1.0"])
 		}
 		return nil
 	case "status":
@@ -149,7 +173,7 @@ func (r *runner) dispatch(ctx context.Context, cmd string, args []string) error 
 	case "sparsity":
 		return sparsityCmd(r.stdout, args)
 	}
-	return fmt.Errorf("unknown subcommand %q (list, commands, run, verify, status, sparsity)", cmd)
+	return fmt.Errorf("unknown subcommand %q (list, commands, run, evaluate, verify, status, sparsity)", cmd)
 }
 
 func (r *runner) dir(e experiment) string { return filepath.Join(r.results, e.name) }
