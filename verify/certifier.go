@@ -126,6 +126,7 @@ type block struct {
 	// ‖error of the computed g̃_k‖ ≤ cz‖z_k‖ + cl‖z_{k−1}‖ (‖x‖ for k=1)
 	// + cu‖z_{k+1}‖ + c0.
 	cz, cl, cu, c0 float64
+	znFactor       float64 // 1+γ_d: ‖z_k‖² ≤ computed sum · znFactor
 }
 
 // tauCand is one block scaling: per-block weights w_k ≥ γ^{k−1}/τ_k of
@@ -303,7 +304,7 @@ func (c *Certifier) buildBlocks(fro2, maxW []float64) {
 	for k := 1; k <= c.K; k++ {
 		top := k < c.K
 		d := m.Sizes[k]
-		bl := block{k: k, d: d, p: 1 + m.Beta[k-1]}
+		bl := block{k: k, d: d, p: 1 + m.Beta[k-1], znFactor: 1 + gamma(d, u64)}
 		bl.lo, bl.hi = m.Acts[k-1].Bounds()
 		hs := hsBlock(m, k, top)
 		bl.h = make([]float32, d*d)
@@ -543,7 +544,14 @@ type scratch struct {
 	subAux  []aux
 	zrow    [][]float32 // per layer views for one input (reused)
 	wide    []float64   // outputs of models with many classes
+	dbg     *debugInfo  // tests: per-block residual norms of the last input
 	pending []int
+}
+
+// debugInfo receives, when set, the per-block residual norms ‖ĝ_k‖ and
+// their rounding error bounds of the last input evaluated.
+type debugInfo struct {
+	gn, err []float64
 }
 
 // aux carries what the adaptive mode needs per input.
@@ -794,7 +802,7 @@ func (c *Certifier) evaluate(sc *scratch, st *lrrn.States, v, xn []float64, labe
 		dn := m.Sizes[c.L-1]
 		asm.Gemm(sc.out[:n*dL], st.Z[c.L-1][:n*dn], c.woutT, n, dn, dL, false)
 	}
-	var zn, gn [lrrn.MaxLayers + 2]float64
+	var zn, gn, ek [lrrn.MaxLayers + 2]float64
 	var o [maxOutputsStack]float64
 	for j := 0; j < n; j++ {
 		cert := &out[j]
@@ -852,8 +860,27 @@ func (c *Certifier) evaluate(sc *scratch, st *lrrn.States, v, xn []float64, labe
 					zs += float64(zi) * float64(zi)
 				}
 			}
-			zn[k] = math.Sqrt(zs*(1+gamma(d, u64))) * relUp
+			zn[k] = math.Sqrt(zs*b.znFactor) * relUp
 			gn[k] = math.Sqrt(gs) * relUp
+		}
+		// Rounding error bound of each block's computed residual.
+		for bi := range c.blocks {
+			b := &c.blocks[bi]
+			k := b.k
+			err := b.cz*zn[k] + b.c0
+			if k == 1 {
+				err += b.cl * xn[j]
+			} else {
+				err += b.cl * zn[k-1]
+			}
+			if b.q != 0 {
+				err += b.cu * zn[k+1]
+			}
+			ek[k] = err * relUp
+		}
+		if sc.dbg != nil {
+			sc.dbg.gn = append(sc.dbg.gn[:0], gn[1:c.K+1]...)
+			sc.dbg.err = append(sc.dbg.err[:0], ek[1:c.K+1]...)
 		}
 		// State error: the smallest bound over the block scalings.
 		E, eRes, eErr, res := math.Inf(1), math.Inf(1), math.Inf(1), math.Inf(1)
@@ -862,22 +889,12 @@ func (c *Certifier) evaluate(sc *scratch, st *lrrn.States, v, xn []float64, labe
 				tc := &c.taus[ti]
 				var sAll, sRes, sErr float64
 				for bi := range c.blocks {
-					b := &c.blocks[bi]
-					k := b.k
-					err := b.cz*zn[k] + b.c0
-					if k == 1 {
-						err += b.cl * xn[j]
-					} else {
-						err += b.cl * zn[k-1]
-					}
-					if b.q != 0 {
-						err += b.cu * zn[k+1]
-					}
-					err *= relUp
-					a := gn[k] + err
-					sAll += tc.w[bi] * a * a
-					sRes += tc.w[bi] * gn[k] * gn[k]
-					sErr += tc.w[bi] * err * err
+					k := c.blocks[bi].k
+					a := gn[k] + ek[k]
+					w := tc.w[bi]
+					sAll += w * a * a
+					sRes += w * gn[k] * gn[k]
+					sErr += w * ek[k] * ek[k]
 				}
 				if e := tc.F * math.Sqrt(sAll) * relUp; e < E {
 					E = e
@@ -1056,6 +1073,10 @@ func (c *Certifier) adapt(sc *scratch, x []float32, labels []int, n int, out []C
 		for i := 0; i < cnt; i++ {
 			j := sc.pending[i]
 			out[j] = sc.subOut[i]
+			for k := 1; k <= c.L; k++ { // the tile's states end as the final iterates
+				d := m.Sizes[k]
+				copy(sc.st.Z[k][j*d:j*d+d], sc.sub.Z[k][i*d:i*d+d])
+			}
 			if need(&sc.subOut[i], &sc.subAux[i]) {
 				if next != i {
 					sc.pending[next] = j

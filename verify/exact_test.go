@@ -126,11 +126,39 @@ func (p *exactProblem) minNorm(z, g []float64) float64 {
 	return math.Sqrt(s)
 }
 
+// rhs returns c(x) with ∇E(z) = H z − c(x): the gradient at z = 0, negated.
+func (p *exactProblem) rhs(x []float64) []float64 {
+	c := p.grad(x, make([]float64, p.N))
+	for i := range c {
+		c[i] = -c[i]
+	}
+	return c
+}
+
+// gradAt returns H z − c.
+func (p *exactProblem) gradAt(c, z []float64) []float64 {
+	N := p.N
+	g := make([]float64, N)
+	for i := 0; i < N; i++ {
+		row := p.H[i*N : i*N+N]
+		s := -c[i]
+		for j, h := range row {
+			s += h * z[j]
+		}
+		g[i] = s
+	}
+	return g
+}
+
 // solve returns the minimiser for input x (float64), warm-started from
 // warm when not nil, and a bound on its distance to the exact minimiser
 // (‖g‖/λ_min, up to float64 rounding).
 func (p *exactProblem) solve(x []float64, warm []float64) ([]float64, float64) {
 	N := p.N
+	if N == 0 {
+		return nil, 0
+	}
+	c := p.rhs(x)
 	z := make([]float64, N)
 	if warm != nil {
 		copy(z, warm)
@@ -138,26 +166,11 @@ func (p *exactProblem) solve(x []float64, warm []float64) ([]float64, float64) {
 	for i := range z {
 		z[i] = math.Min(math.Max(z[i], p.lo[i]), p.hi[i])
 	}
-	g := p.grad(x, z)
-	var res float64
-	for round := 0; round < 200; round++ {
-		// A few BCD passes with an incrementally updated gradient.
-		for pass := 0; pass < 20; pass++ {
-			for i := 0; i < N; i++ {
-				hii := p.H[i*N+i]
-				nz := math.Min(math.Max(z[i]-g[i]/hii, p.lo[i]), p.hi[i])
-				if dz := nz - z[i]; dz != 0 {
-					z[i] = nz
-					col := p.H[i*N : i*N+N] // symmetric: row i = column i
-					for j, h := range col {
-						g[j] += h * dz
-					}
-				}
-			}
-		}
-		g = p.grad(x, z)
+	g := p.gradAt(c, z)
+	res := p.minNorm(z, g)
+	for round := 0; round < 200 && res >= 1e-13; round++ {
 		// Active-set Newton polish.
-		for it := 0; it < 5; it++ {
+		for it := 0; it < 8; it++ {
 			var free []int
 			for i := range z {
 				if (z[i] <= p.lo[i] && g[i] > 0) || (z[i] >= p.hi[i] && g[i] < 0) {
@@ -175,18 +188,33 @@ func (p *exactProblem) solve(x []float64, warm []float64) ([]float64, float64) {
 					nz[i] = math.Min(math.Max(nz[i], p.lo[i]), p.hi[i])
 				}
 			}
-			ng := p.grad(x, nz)
-			if p.minNorm(nz, ng) <= p.minNorm(z, g) {
-				z, g = nz, ng
+			ng := p.gradAt(c, nz)
+			if nr := p.minNorm(nz, ng); nr <= res {
+				z, g, res = nz, ng, nr
 			}
-			if !ok {
+			if !ok || res < 1e-13 {
 				break
 			}
 		}
-		res = p.minNorm(z, g)
 		if res < 1e-13 {
 			break
 		}
+		// A few BCD passes with an incrementally updated gradient.
+		for pass := 0; pass < 10; pass++ {
+			for i := 0; i < N; i++ {
+				hii := p.H[i*N+i]
+				nz := math.Min(math.Max(z[i]-g[i]/hii, p.lo[i]), p.hi[i])
+				if dz := nz - z[i]; dz != 0 {
+					z[i] = nz
+					col := p.H[i*N : i*N+N] // symmetric: row i = column i
+					for j, h := range col {
+						g[j] += h * dz
+					}
+				}
+			}
+		}
+		g = p.gradAt(c, z)
+		res = p.minNorm(z, g)
 	}
 	return z, res / p.lamMin
 }
@@ -256,40 +284,21 @@ func (p *exactProblem) output(x, z []float64) []float64 {
 	return o
 }
 
-// marginGrad returns ∂(o_y − o_j)/∂x at the minimiser z (active set taken
-// from z and its gradient g): the implicit function of the minimiser on its
-// current face.
-func (p *exactProblem) marginGrad(x, z []float64, y, j int) []float64 {
+// gradX returns ∂(aᵀz)/∂x at the minimiser z for a direction a on the
+// state: the implicit function of the minimiser on its current face (the
+// coordinates at a bound are held there), dz_F/dx = H_FF⁻¹(1+β_0)W_0 on the
+// free units of block 1.
+func (p *exactProblem) gradX(x, z, a []float64) []float64 {
 	m := p.m
-	L := m.L()
 	g := p.grad(x, z)
 	var free []int
-	isFree := make([]bool, p.N)
 	for i := range z {
-		if (z[i] <= p.lo[i] && g[i] > 0) || (z[i] >= p.hi[i] && g[i] < 0) {
-			continue
-		}
 		if z[i] <= p.lo[i] || z[i] >= p.hi[i] {
-			// at a bound with zero multiplier: treat as active (degenerate)
-			continue
+			continue // at a bound: held there on this face
 		}
 		free = append(free, i)
-		isFree[i] = true
 	}
-	// a = ∂(o_y − o_j)/∂z.
-	a := make([]float64, p.N)
-	var direct []float64 // ∂/∂x directly (K = 0 not used here)
-	if p.K == L {
-		a[p.offs[L]+y] += 1
-		a[p.offs[L]+j] -= 1
-	} else {
-		cols := m.Sizes[L-1]
-		for c := 0; c < cols; c++ {
-			a[p.offs[L-1]+c] = float64(m.W[L-1][y*cols+c]) - float64(m.W[L-1][j*cols+c])
-		}
-	}
-	_ = direct
-	// λ = H_FF^{-1} a_F; dz_F/dx = H_FF^{-1}(1+β_0)W_0 (rows of block 1).
+	_ = g
 	n := len(free)
 	af := make([]float64, n)
 	hff := make([]float64, n*n)
@@ -315,10 +324,113 @@ func (p *exactProblem) marginGrad(x, z []float64, y, j int) []float64 {
 	return gx
 }
 
+// outputDir returns a on the state such that aᵀz = o_i(z) − (bias), the
+// derivative of output unit i with respect to the state.
+func (p *exactProblem) outputDir(i int) []float64 {
+	m := p.m
+	L := m.L()
+	a := make([]float64, p.N)
+	if p.K == L {
+		a[p.offs[L]+i] = 1
+		return a
+	}
+	cols := m.Sizes[L-1]
+	for c := 0; c < cols; c++ {
+		a[p.offs[L-1]+c] = float64(m.W[L-1][i*cols+c])
+	}
+	return a
+}
+
+// marginGrad returns ∂(o_y − o_j)/∂x at the minimiser z.
+func (p *exactProblem) marginGrad(x, z []float64, y, j int) []float64 {
+	ay, aj := p.outputDir(y), p.outputDir(j)
+	for i := range ay {
+		ay[i] -= aj[i]
+	}
+	return p.gradX(x, z, ay)
+}
+
 func f64(v []float32) []float64 {
 	out := make([]float64, len(v))
 	for i, x := range v {
 		out[i] = float64(x)
 	}
 	return out
+}
+
+// face is the minimiser's current face at (x, z): the free units (strictly
+// inside their bounds) and the Cholesky factor of H_FF, for derivatives of
+// the minimiser with respect to x.
+type face struct {
+	p    *exactProblem
+	free []int
+	l    []float64 // Cholesky factor of H_FF (lower, row-major)
+}
+
+func (p *exactProblem) face(z []float64) *face {
+	f := &face{p: p}
+	for i := range z {
+		if z[i] > p.lo[i] && z[i] < p.hi[i] {
+			f.free = append(f.free, i)
+		}
+	}
+	n := len(f.free)
+	a := make([]float64, n*n)
+	for r, i := range f.free {
+		for c, k := range f.free {
+			a[r*n+c] = p.H[i*p.N+k]
+		}
+	}
+	for j := 0; j < n; j++ {
+		for k := 0; k < j; k++ {
+			a[j*n+j] -= a[j*n+k] * a[j*n+k]
+		}
+		a[j*n+j] = math.Sqrt(a[j*n+j])
+		for i := j + 1; i < n; i++ {
+			s := a[i*n+j]
+			for k := 0; k < j; k++ {
+				s -= a[i*n+k] * a[j*n+k]
+			}
+			a[i*n+j] = s / a[j*n+j]
+		}
+	}
+	f.l = a
+	return f
+}
+
+// gradX returns ∂(aᵀz)/∂x on this face.
+func (f *face) gradX(a []float64) []float64 {
+	p, m := f.p, f.p.m
+	n := len(f.free)
+	lam := make([]float64, n)
+	for r, i := range f.free {
+		lam[r] = a[i]
+	}
+	l := f.l
+	for i := 0; i < n; i++ {
+		for k := 0; k < i; k++ {
+			lam[i] -= l[i*n+k] * lam[k]
+		}
+		lam[i] /= l[i*n+i]
+	}
+	for i := n - 1; i >= 0; i-- {
+		for k := i + 1; k < n; k++ {
+			lam[i] -= l[k*n+i] * lam[k]
+		}
+		lam[i] /= l[i*n+i]
+	}
+	d0 := m.Sizes[0]
+	gx := make([]float64, d0)
+	scale := 1 + m.Beta[0]
+	for r, i := range f.free {
+		if i >= m.Sizes[1] || lam[r] == 0 {
+			continue
+		}
+		row := m.W[0][i*d0 : i*d0+d0]
+		for c, w := range row {
+			gx[c] += scale * lam[r] * float64(w)
+		}
+	}
+	_ = p
+	return gx
 }

@@ -1,0 +1,349 @@
+package verify
+
+import (
+	"math"
+	"math/rand/v2"
+	"os"
+	"sort"
+	"sync"
+	"testing"
+
+	"github.com/lrrn/lrrn/internal/linalg"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+func norm(v []float64) float64 {
+	var s float64
+	for _, x := range v {
+		s += x * x
+	}
+	return math.Sqrt(s)
+}
+
+func addScaled(x []float64, a float64, d []float64) []float64 {
+	out := make([]float64, len(x))
+	for i := range x {
+		out[i] = x[i] + a*d[i]
+	}
+	return out
+}
+
+// attacker runs attacks on the exact model (float64 minimiser, gradients
+// by the implicit function on the minimiser's face).
+type attacker struct {
+	ex *exactProblem
+}
+
+// eval returns the exact output at x (warm-started) and the minimiser.
+func (a *attacker) eval(x, warm []float64) ([]float64, []float64, float64) {
+	z, acc := a.ex.solve(x, warm)
+	return a.ex.output(x, z), z, acc
+}
+
+// marginTo returns o_y − max_{j≠y} o_j and the maximising j.
+func marginTo(o []float64, y int) (float64, int) {
+	m, arg := math.Inf(1), -1
+	for j := range o {
+		if j != y && o[y]-o[j] < m {
+			m, arg = o[y]-o[j], j
+		}
+	}
+	return m, arg
+}
+
+// pgd runs projected gradient descent on the margin within the ℓ2 ball of
+// radius r around x (not clipped to [0,1]: the certificate covers all of
+// R^d) from start δ0, and returns the smallest exact margin it reached
+// (with the accuracy of that evaluation).
+func (a *attacker) pgd(x []float64, y int, r float64, delta []float64, steps int, warm []float64) (float64, float64) {
+	best, bestAcc := math.Inf(1), 0.0
+	z := warm
+	for s := 0; s <= steps; s++ {
+		xp := addScaled(x, 1, delta)
+		o, nz, acc := a.eval(xp, z)
+		z = nz
+		m, j := marginTo(o, y)
+		if m < best {
+			best, bestAcc = m, acc
+		}
+		if s == steps || m < 0 {
+			break
+		}
+		dir := a.ex.outputDir(y)
+		dj := a.ex.outputDir(j)
+		for i := range dir {
+			dir[i] -= dj[i]
+		}
+		g := a.ex.face(z).gradX(dir)
+		gn := norm(g)
+		if gn == 0 {
+			break
+		}
+		step := 2.5 * r / float64(steps)
+		for i := range delta {
+			delta[i] -= step * g[i] / gn
+		}
+		if dn := norm(delta); dn > r {
+			for i := range delta {
+				delta[i] *= r / dn
+			}
+		}
+	}
+	return best, bestAcc
+}
+
+// minAdversarial searches for a small perturbation that changes the exact
+// prediction (DeepFool-style linearised steps towards the nearest class
+// boundary, then bisection along the found direction). It returns the
+// distance and the margin at the found point, or +Inf.
+func (a *attacker) minAdversarial(x []float64, y int, warm []float64, iters int) (float64, float64) {
+	delta := make([]float64, len(x))
+	z := warm
+	for it := 0; it < iters; it++ {
+		xp := addScaled(x, 1, delta)
+		o, nz, _ := a.eval(xp, z)
+		z = nz
+		if m, _ := marginTo(o, y); m < 0 {
+			// Bisection on t·δ for the smallest t that still flips.
+			lo, hi := 0.0, 1.0
+			mHi := m
+			for b := 0; b < 30; b++ {
+				mid := (lo + hi) / 2
+				om, _, _ := a.eval(addScaled(x, mid, delta), z)
+				if mm, _ := marginTo(om, y); mm < 0 {
+					hi, mHi = mid, mm
+				} else {
+					lo = mid
+				}
+			}
+			return hi * norm(delta), mHi
+		}
+		f := a.ex.face(z)
+		dy := a.ex.outputDir(y)
+		bestStep, bestJ := math.Inf(1), []float64(nil)
+		for j := range o {
+			if j == y {
+				continue
+			}
+			dir := a.ex.outputDir(j)
+			for i := range dir {
+				dir[i] = dy[i] - dir[i]
+			}
+			g := f.gradX(dir)
+			gn := norm(g)
+			if gn == 0 {
+				continue
+			}
+			if s := (o[y] - o[j]) / gn; s < bestStep {
+				bestStep = s
+				bestJ = make([]float64, len(g))
+				for i := range g {
+					bestJ[i] = g[i] / gn
+				}
+			}
+		}
+		if bestJ == nil {
+			break
+		}
+		for i := range delta {
+			delta[i] -= 1.05 * (bestStep + 1e-4) * bestJ[i]
+		}
+	}
+	return math.Inf(1), math.NaN()
+}
+
+// TestAttackCannotBreakCertificates runs ℓ2 attacks on the exact model at
+// the certified radii of real MNIST test images: projected gradient
+// descent (one run from the centre, two from random points of the sphere)
+// at 0.999·δ and at 0.999·δ_pair must not change the prediction, and the
+// smallest adversarial perturbation found must be longer than both radii.
+// It reports the tightness ratio (smallest adversarial distance ÷ radius).
+// LRRN_ATTACK_FULL=1 attacks all 500 fixture images with more steps.
+func TestAttackCannotBreakCertificates(t *testing.T) {
+	m, path := trainedModel(t)
+	im, labels := mnistFixture(t)
+	nImages, steps := 200, 10
+	if os.Getenv("LRRN_ATTACK_FULL") != "" {
+		nImages, steps = im.N, 40
+	} else if testing.Short() {
+		nImages, steps = 40, 6
+	}
+	c, err := New(m, Options{Passes: 20})
+	require.NoError(t, err)
+	ex := newExact(m)
+	a := &attacker{ex: ex}
+	certs := make([]Certificate, nImages)
+	require.NoError(t, c.CertifyBatch(t.Context(), im.Pixels[:nImages*784], labels[:nImages], certs))
+
+	type result struct {
+		i                 int
+		dist              float64
+		pgdMin, pgdPairMn float64
+	}
+	var mu sync.Mutex
+	var results []result
+	var wg sync.WaitGroup
+	next := make(chan int)
+	for w := 0; w < 2; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range next {
+				cert := certs[i]
+				x := f64(im.Image(i))
+				y := cert.Label
+				_, z0, _ := a.eval(x, nil)
+				rng := rand.New(rand.NewPCG(uint64(i), 77))
+				res := result{i: i, pgdMin: math.Inf(1), pgdPairMn: math.Inf(1)}
+				for ri, r := range []float64{0.999 * cert.Radius, 0.999 * cert.PairRadius} {
+					for start := 0; start < 3; start++ {
+						delta := make([]float64, len(x))
+						if start > 0 {
+							for k := range delta {
+								delta[k] = rng.NormFloat64()
+							}
+							s := r / norm(delta)
+							for k := range delta {
+								delta[k] *= s
+							}
+						}
+						mg, acc := a.pgd(x, y, r, delta, steps, z0)
+						// acc bounds the evaluation's state error; the margin's
+						// error is at most max‖w_y − w_j‖ times it.
+						if !assert.Greater(t, mg, -2*maxPairFactor(c)*acc, "image %d: PGD at radius %.4g (%s) changed the prediction (margin %.3g)", i, r, []string{"δ", "δ_pair"}[ri], mg) {
+							continue
+						}
+						if ri == 0 {
+							res.pgdMin = min(res.pgdMin, mg)
+						} else {
+							res.pgdPairMn = min(res.pgdPairMn, mg)
+						}
+					}
+				}
+				res.dist, _ = a.minAdversarial(x, y, z0, 60)
+				mu.Lock()
+				results = append(results, res)
+				mu.Unlock()
+			}
+		}()
+	}
+	attacked := 0
+	for i := 0; i < nImages; i++ {
+		if certs[i].Certified && certs[i].Label == certs[i].Pred {
+			next <- i
+			attacked++
+		}
+	}
+	close(next)
+	wg.Wait()
+	require.Greater(t, attacked, nImages/2, "too few certified images to attack")
+	var ratio, ratioPair []float64
+	found := 0
+	for _, r := range results {
+		cert := certs[r.i]
+		if math.IsInf(r.dist, 1) {
+			continue
+		}
+		found++
+		assert.Greater(t, r.dist, cert.PairRadius, "image %d: adversarial at distance %.4g inside the pairwise radius %.4g", r.i, r.dist, cert.PairRadius)
+		assert.Greater(t, r.dist, cert.Radius, "image %d: adversarial at distance %.4g inside the radius %.4g", r.i, r.dist, cert.Radius)
+		ratio = append(ratio, r.dist/cert.Radius)
+		ratioPair = append(ratioPair, r.dist/cert.PairRadius)
+	}
+	sort.Float64s(ratio)
+	sort.Float64s(ratioPair)
+	t.Logf("model %s: %d of %d images certified and attacked (%d PGD steps, 3 starts, 2 radii); adversarial found for %d",
+		path, attacked, nImages, steps, found)
+	if found > 0 {
+		t.Logf("tightness (smallest adversarial distance ÷ radius): δ: min %.3f median %.3f; δ_pair: min %.3f median %.3f",
+			ratio[0], median(ratio), ratioPair[0], median(ratioPair))
+	}
+}
+
+// TestLipschitzUpperBound checks ρ against the exact model: the local
+// Jacobian's spectral norm (x ↦ ž_L and x ↦ ž_{L−1}, on the minimiser's
+// face) at real images, and difference quotients for random pairs of
+// images and for small perturbations of them. It reports the largest
+// ratio seen.
+func TestLipschitzUpperBound(t *testing.T) {
+	m, path := trainedModel(t)
+	im, _ := mnistFixture(t)
+	c, err := New(m, Options{Passes: 20})
+	require.NoError(t, err)
+	b := c.Bounds()
+	ex := newExact(m)
+	a := &attacker{ex: ex}
+	n := 100
+	if testing.Short() {
+		n = 20
+	}
+	rng := rand.New(rand.NewPCG(3, 3))
+	L := m.L()
+	dL := m.Sizes[L]
+	var maxJ, maxJpre, maxPair, maxPert float64
+	outs := make([][]float64, n)
+	states := make([][]float64, n)
+	for i := 0; i < n; i++ {
+		x := f64(im.Image(i))
+		o, z, _ := a.eval(x, nil)
+		outs[i], states[i] = o, z
+		f := ex.face(z)
+		jac := make([]float64, 0, dL*784)
+		for u := 0; u < dL; u++ {
+			jac = append(jac, f.gradX(ex.outputDir(u))...)
+		}
+		sj := linalg.SingularValues(jac, dL, 784)[0]
+		require.LessOrEqual(t, sj, b.Rho, "image %d: local Jacobian norm above ρ", i)
+		maxJ = max(maxJ, sj/b.Rho)
+		if c.reduced && ex.K >= 1 {
+			dk := m.Sizes[ex.K]
+			js := make([]float64, 0, dk*784)
+			for u := 0; u < dk; u++ {
+				e := make([]float64, ex.N)
+				e[ex.offs[ex.K]+u] = 1
+				js = append(js, f.gradX(e)...)
+			}
+			sp := linalg.SingularValues(js, dk, 784)[0]
+			require.LessOrEqual(t, sp, b.RhoPre, "image %d: local Jacobian of ž_{L−1} above Π_{j<L−1}ℓ_j", i)
+			maxJpre = max(maxJpre, sp/b.RhoPre)
+		}
+		// Small perturbations.
+		for _, eps := range []float64{1e-3, 1e-1, 1} {
+			d := make([]float64, 784)
+			for k := range d {
+				d[k] = rng.NormFloat64()
+			}
+			s := eps / norm(d)
+			xp := addScaled(x, s, d)
+			op, _, acc := a.eval(xp, z)
+			diff := make([]float64, dL)
+			for k := range diff {
+				diff[k] = op[k] - o[k]
+			}
+			r := norm(diff) / eps
+			require.LessOrEqual(t, r, b.Rho+4*acc/eps, "image %d ε=%g", i, eps)
+			maxPert = max(maxPert, r/b.Rho)
+		}
+	}
+	for p := 0; p < 4*n; p++ {
+		i, j := rng.IntN(n), rng.IntN(n)
+		if i == j {
+			continue
+		}
+		xi, xj := f64(im.Image(i)), f64(im.Image(j))
+		dx := make([]float64, 784)
+		for k := range dx {
+			dx[k] = xi[k] - xj[k]
+		}
+		do := make([]float64, dL)
+		for k := range do {
+			do[k] = outs[i][k] - outs[j][k]
+		}
+		r := norm(do) / norm(dx)
+		require.LessOrEqual(t, r, b.Rho*(1+1e-9), "images %d, %d", i, j)
+		maxPair = max(maxPair, r/b.Rho)
+	}
+	t.Logf("model %s: ρ = %.4f (seed-style estimate %.4f, NOT sound); largest ratio ÷ ρ: local Jacobian %.3f, pairs %.3f, perturbations %.3f; Jacobian of ž_{L−1} ÷ Π_{j<L−1}ℓ_j %.3f",
+		path, b.Rho, b.RhoSeed, maxJ, maxPair, maxPert, maxJpre)
+}

@@ -1,0 +1,306 @@
+package verify
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"sort"
+	"testing"
+
+	"github.com/lrrn/lrrn/lrrn"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// certifyWithStates certifies the n inputs of x tile by tile and returns
+// the certificates and the iterates the certifier used (block K of each
+// input, float64).
+func certifyWithStates(t testing.TB, c *Certifier, x []float32, labels []int, n int) ([]Certificate, [][]float64) {
+	out := make([]Certificate, n)
+	states := make([][]float64, n)
+	sc := c.newScratch()
+	T := lrrn.TileSize
+	d0 := c.d0
+	for i0 := 0; i0 < n; i0 += T {
+		cnt := min(T, n-i0)
+		var lab []int
+		if labels != nil {
+			lab = labels[i0 : i0+cnt]
+		}
+		bad := c.tile(sc, x[i0*d0:(i0+cnt)*d0], lab, cnt, out[i0:i0+cnt])
+		require.Equal(t, -1, bad)
+		for j := 0; j < cnt; j++ {
+			states[i0+j] = stateVec(c, sc.st, j)
+		}
+	}
+	return out, states
+}
+
+// stateVec returns the stacked variable blocks 1 … K of input j.
+func stateVec(c *Certifier, st *lrrn.States, j int) []float64 {
+	var z []float64
+	for k := 1; k <= c.K; k++ {
+		z = append(z, f64(st.Layer(k, j))...)
+	}
+	return z
+}
+
+// exactRef holds the exact model's results for a set of inputs.
+type exactRef struct {
+	z      [][]float64 // minimisers (stacked blocks)
+	acc    []float64   // bound on the minimiser's error
+	margin []float64   // exact margin w.r.t. the label
+	pred   []int
+}
+
+func exactResults(t testing.TB, ex *exactProblem, s *lrrn.Solver, x []float32, labels []int, n int) exactRef {
+	d0 := ex.m.Sizes[0]
+	st := s.NewStates(n)
+	require.NoError(t, s.Free(nil, x[:n*d0], n, 2000, st)) // long float32 solve as warm start
+	r := exactRef{z: make([][]float64, n), acc: make([]float64, n), margin: make([]float64, n), pred: make([]int, n)}
+	for i := 0; i < n; i++ {
+		var warm []float64
+		for k := 1; k <= ex.K; k++ {
+			warm = append(warm, f64(st.Layer(k, i))...)
+		}
+		xi := f64(x[i*d0 : (i+1)*d0])
+		z, acc := ex.solve(xi, warm)
+		require.Less(t, acc, 1e-9, "input %d: reference solve did not converge (λ_min %g)", i, ex.lamMin)
+		o := ex.output(xi, z)
+		r.z[i], r.acc[i] = z, acc
+		r.pred[i], r.margin[i] = argmaxMargin(o, labels, i)
+	}
+	return r
+}
+
+func argmaxMargin(o []float64, labels []int, i int) (int, float64) {
+	pred := 0
+	for j := range o {
+		if o[j] > o[pred] {
+			pred = j
+		}
+	}
+	y := pred
+	if labels != nil && labels[i] >= 0 {
+		y = labels[i]
+	}
+	m := math.Inf(1)
+	for j := range o {
+		if j != y {
+			m = min(m, o[y]-o[j])
+		}
+	}
+	return pred, m
+}
+
+// maxPairFactor bounds how much one unit of state error moves a margin:
+// max ‖w_y − w_j‖ (reduced form) or √2.
+func maxPairFactor(c *Certifier) float64 {
+	if !c.reduced {
+		return math.Sqrt2
+	}
+	var mx float64
+	for _, v := range c.wd {
+		mx = max(mx, v)
+	}
+	return mx
+}
+
+// checkSound asserts that every certificate is sound for the exact model:
+// the iterate is within StateError of the minimiser, the exact margin is
+// at least MarginLower, and a certified input is classified as its label.
+func checkSound(t *testing.T, c *Certifier, certs []Certificate, states [][]float64, ref exactRef, what string) (certified int, ratios []float64) {
+	blockOff := 0
+	for k := 1; k < c.K; k++ {
+		blockOff += c.m.Sizes[k]
+	}
+	f := maxPairFactor(c)
+	for i, cert := range certs {
+		var d2 float64
+		if c.K > 0 {
+			a, b := states[i][blockOff:], ref.z[i][blockOff:]
+			for j := range a {
+				d2 += (a[j] - b[j]) * (a[j] - b[j])
+			}
+		}
+		actual := math.Sqrt(d2)
+		if !assert.LessOrEqual(t, actual, cert.StateError+ref.acc[i], "%s input %d: state error", what, i) ||
+			!assert.GreaterOrEqual(t, ref.margin[i], cert.MarginLower-2*f*ref.acc[i], "%s input %d: margin", what, i) {
+			return
+		}
+		if cert.Certified {
+			certified++
+			require.Equal(t, cert.Label, ref.pred[i], "%s input %d: certified class is not the exact prediction", what, i)
+		}
+		if cert.StateError > 0 && !math.IsInf(cert.StateError, 0) {
+			ratios = append(ratios, actual/cert.StateError)
+		}
+	}
+	return certified, ratios
+}
+
+func median(v []float64) float64 {
+	if len(v) == 0 {
+		return math.NaN()
+	}
+	s := append([]float64(nil), v...)
+	sort.Float64s(s)
+	if len(s)%2 == 1 {
+		return s[len(s)/2]
+	}
+	return (s[len(s)/2-1] + s[len(s)/2]) / 2
+}
+
+// TestInexactInferenceSound: with 1, 2, 5 and 20 passes (and adaptively
+// from 1) the certificates of a trained model on real MNIST test images
+// shrink or abstain but stay sound, checked against the exact minimiser
+// (a 2000-pass solve polished in float64 to a residual below 1e-13).
+func TestInexactInferenceSound(t *testing.T) {
+	m, path := trainedModel(t)
+	t.Logf("model %s", path)
+	im, labels := mnistFixture(t)
+	n := im.N
+	if testing.Short() {
+		n = 128
+	}
+	ex := newExact(m)
+	c0, err := New(m, Options{Workers: 1})
+	require.NoError(t, err)
+	ref := exactResults(t, ex, c0.solver, im.Pixels, labels, n)
+	for _, o := range []Options{{Passes: 1}, {Passes: 2}, {Passes: 5}, {Passes: 20}, {Passes: 1, Adaptive: true}} {
+		o.Workers = 1
+		c, err := New(m, o)
+		require.NoError(t, err)
+		certs, states := certifyWithStates(t, c, im.Pixels, labels, n)
+		what := fmt.Sprintf("passes=%d adaptive=%v", o.Passes, o.Adaptive)
+		certified, ratios := checkSound(t, c, certs, states, ref, what)
+		var radii, passes []float64
+		for _, ct := range certs {
+			radii = append(radii, ct.Radius)
+			passes = append(passes, float64(ct.Passes))
+		}
+		t.Logf("%s: %d/%d certified, median δ %.4f, median actual/bound state error %.2g, median passes %g",
+			what, certified, n, median(radii), median(ratios), median(passes))
+	}
+}
+
+// TestResidualRoundingBound compares the certifier's float64 residual
+// norms per block with the reference gradient (written independently from
+// the energy's definition, full-width float64 products): they must agree
+// within the rounding bound the certifier adds.
+func TestResidualRoundingBound(t *testing.T) {
+	m, _ := trainedModel(t)
+	im, labels := mnistFixture(t)
+	ex := newExact(m)
+	for _, passes := range []int{1, 3, 20} {
+		c, err := New(m, Options{Passes: passes, Workers: 1})
+		require.NoError(t, err)
+		sc := c.newScratch()
+		sc.dbg = &debugInfo{}
+		var worst float64
+		for i := 0; i < 50; i++ {
+			x := im.Image(i)
+			var out [1]Certificate
+			require.Equal(t, -1, c.tile(sc, x, labels[i:i+1], 1, out[:]))
+			z := stateVec(c, sc.st, 0)
+			g := ex.grad(f64(x), z)
+			gk := 1.0
+			for k := 1; k <= c.K; k++ {
+				var s float64
+				for idx := ex.offs[k]; idx < ex.offs[k+1]; idx++ {
+					v := g[idx] / gk
+					if (z[idx] <= ex.lo[idx] && v > 0) || (z[idx] >= ex.hi[idx] && v < 0) {
+						v = 0
+					}
+					s += v * v
+				}
+				ref := math.Sqrt(s)
+				diff := math.Abs(sc.dbg.gn[k-1] - ref)
+				// The reference's own rounding is far below 1e-12 relative.
+				require.LessOrEqual(t, diff, sc.dbg.err[k-1]+1e-12*ref, "passes %d input %d block %d", passes, i, k)
+				worst = max(worst, diff/sc.dbg.err[k-1])
+				gk *= m.Gamma
+			}
+		}
+		t.Logf("passes %d: largest |‖ĝ‖ − ‖g‖| / rounding bound = %.2g", passes, worst)
+	}
+}
+
+// randomVariants covers activation sets, β with zeros, γ, and the output
+// handling (reduced, full block, no hidden layer).
+func randomVariants() []*lrrn.Model {
+	var out []*lrrn.Model
+	seed := uint64(100)
+	mk := func(sizes []int, acts []lrrn.Activation, beta []float64, gamma, wscale float64) {
+		m, err := lrrn.NewRandom(lrrn.Config{Sizes: sizes, Acts: acts, Beta: beta, Gamma: gamma, Passes: 20}, seed)
+		if err != nil {
+			panic(err)
+		}
+		rng := rand.New(rand.NewPCG(seed, 9))
+		for k := range m.W {
+			for i := range m.W[k] {
+				m.W[k][i] *= float32(wscale)
+			}
+			for i := range m.B[k] {
+				m.B[k][i] = float32(0.3 * rng.NormFloat64())
+			}
+		}
+		seed++
+		out = append(out, m)
+	}
+	R, H, Lin := lrrn.ReLU, lrrn.HardSigmoid, lrrn.Linear
+	for _, act := range []lrrn.Activation{R, H, Lin} {
+		for _, g := range []float64{1, 0.5, 0.125} {
+			mk([]int{30, 12, 9, 5}, []lrrn.Activation{act, act, Lin}, []float64{1, 1, 0}, g, 1.5)
+			mk([]int{30, 12, 9, 5}, []lrrn.Activation{act, act, act}, []float64{0.5, 2, 0.7}, g, 1.2) // full output block
+			mk([]int{30, 12, 9, 5}, []lrrn.Activation{act, act, Lin}, []float64{0, 0, 0}, g, 2)
+		}
+	}
+	mk([]int{30, 5}, []lrrn.Activation{Lin}, []float64{0}, 0.125, 1)             // no hidden layer: output exact
+	mk([]int{30, 7}, []lrrn.Activation{R}, []float64{1}, 0.125, 1)               // one block, the output itself
+	mk([]int{30, 40, 6}, []lrrn.Activation{R, Lin}, []float64{3, 0}, 0.125, 1)   // wide hidden layer (W_0 taller than wide)
+	mk([]int{30, 12, 9, 8, 4}, []lrrn.Activation{R, H, R, Lin}, []float64{1, 0.3, 1, 0}, 0.25, 1.3) // L = 4
+	return out
+}
+
+func TestSoundRandomModels(t *testing.T) {
+	rng := rand.New(rand.NewPCG(21, 22))
+	for mi, m := range randomVariants() {
+		m := m
+		ex := newExact(m)
+		n := 70 // more than a tile
+		x := make([]float32, n*m.Sizes[0])
+		for i := range x {
+			x[i] = float32(rng.Float64())
+		}
+		labels := make([]int, n)
+		for i := range labels {
+			labels[i] = rng.IntN(m.Sizes[m.L()]+1) - 1 // some unlabelled (−1)
+		}
+		c0, err := New(m, Options{Workers: 1})
+		require.NoError(t, err)
+		ref := exactResults(t, ex, c0.solver, x, labels, n)
+		for _, o := range []Options{{Passes: 1}, {Passes: 3}, {Passes: 20}, {Passes: 2, Adaptive: true}} {
+			o.Workers = 1
+			c, err := New(m, o)
+			require.NoError(t, err)
+			certs, states := certifyWithStates(t, c, x, labels, n)
+			what := fmt.Sprintf("model %d (%v %v β=%v γ=%g) passes=%d adaptive=%v", mi, m.Sizes, m.Acts, m.Beta, m.Gamma, o.Passes, o.Adaptive)
+			certified, _ := checkSound(t, c, certs, states, ref, what)
+			if o.Adaptive && c.bounds.Mu > 0 {
+				// Run until converged, every input whose exact margin clears
+				// the rounding floor is certified.
+				o.MaxPasses = 20000
+				c, err := New(m, o)
+				require.NoError(t, err)
+				certs, _ := certifyWithStates(t, c, x, labels, n)
+				for i, ct := range certs {
+					if ref.margin[i] > 0.05 {
+						assert.True(t, ct.Certified, "%s input %d: exact margin %.3g, lower bound %.3g", what, i, ref.margin[i], ct.MarginLower)
+					}
+				}
+			}
+			_ = certified
+		}
+	}
+}
