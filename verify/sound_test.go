@@ -256,9 +256,9 @@ func randomVariants() []*lrrn.Model {
 			mk([]int{30, 12, 9, 5}, []lrrn.Activation{act, act, Lin}, []float64{0, 0, 0}, g, 2)
 		}
 	}
-	mk([]int{30, 5}, []lrrn.Activation{Lin}, []float64{0}, 0.125, 1)             // no hidden layer: output exact
-	mk([]int{30, 7}, []lrrn.Activation{R}, []float64{1}, 0.125, 1)               // one block, the output itself
-	mk([]int{30, 40, 6}, []lrrn.Activation{R, Lin}, []float64{3, 0}, 0.125, 1)   // wide hidden layer (W_0 taller than wide)
+	mk([]int{30, 5}, []lrrn.Activation{Lin}, []float64{0}, 0.125, 1)                                // no hidden layer: output exact
+	mk([]int{30, 7}, []lrrn.Activation{R}, []float64{1}, 0.125, 1)                                  // one block, the output itself
+	mk([]int{30, 40, 6}, []lrrn.Activation{R, Lin}, []float64{3, 0}, 0.125, 1)                      // wide hidden layer (W_0 taller than wide)
 	mk([]int{30, 12, 9, 8, 4}, []lrrn.Activation{R, H, R, Lin}, []float64{1, 0.3, 1, 0}, 0.25, 1.3) // L = 4
 	return out
 }
