@@ -656,57 +656,77 @@ func (c *Certifier) CertifyBatch(ctx context.Context, x []float32, labels []int,
 	T := lrrn.TileSize
 	ntiles := (n + T - 1) / T
 	workers := min(c.opts.Workers, ntiles)
-	var firstBad atomic.Int64
-	firstBad.Store(math.MaxInt64)
-	run := func(sc *scratch, t int) {
-		i0 := t * T
-		cnt := min(T, n-i0)
-		var lab []int
-		if labels != nil {
-			lab = labels[i0 : i0+cnt]
-		}
-		if bad := c.tile(sc, x[i0*c.d0:(i0+cnt)*c.d0], lab, cnt, out[i0:i0+cnt]); bad >= 0 {
-			for {
-				cur := firstBad.Load()
-				if int64(i0+bad) >= cur || firstBad.CompareAndSwap(cur, int64(i0+bad)) {
-					break
-				}
-			}
-		}
-	}
 	if workers <= 1 {
+		// Inline, without goroutines or closures: no allocation.
+		j := batchJob{c: c, x: x, labels: labels, out: out, n: n}
+		j.firstBad.Store(math.MaxInt64)
 		sc := c.getScratch()
 		defer c.putScratch(sc)
 		for t := 0; t < ntiles; t++ {
 			if err := ctx.Err(); err != nil {
 				return err
 			}
-			run(sc, t)
+			j.runTile(sc, t)
 		}
-	} else {
-		var next atomic.Int64
-		var wg sync.WaitGroup
-		wg.Add(workers)
-		for w := 0; w < workers; w++ {
-			go func() {
-				defer wg.Done()
-				sc := c.getScratch()
-				defer c.putScratch(sc)
-				for ctx.Err() == nil {
-					t := int(next.Add(1) - 1)
-					if t >= ntiles {
-						return
-					}
-					run(sc, t)
+		return j.err()
+	}
+	j := &batchJob{c: c, x: x, labels: labels, out: out, n: n}
+	j.firstBad.Store(math.MaxInt64)
+	var wg sync.WaitGroup
+	wg.Add(workers)
+	for w := 0; w < workers; w++ {
+		go func() {
+			defer wg.Done()
+			sc := c.getScratch()
+			defer c.putScratch(sc)
+			for ctx.Err() == nil {
+				t := int(j.next.Add(1) - 1)
+				if t >= ntiles {
+					return
 				}
-			}()
-		}
-		wg.Wait()
-		if err := ctx.Err(); err != nil {
-			return err
+				j.runTile(sc, t)
+			}
+		}()
+	}
+	wg.Wait()
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	return j.err()
+}
+
+// batchJob is one CertifyBatch call shared by its workers.
+type batchJob struct {
+	c        *Certifier
+	x        []float32
+	labels   []int
+	out      []Certificate
+	n        int
+	next     atomic.Int64 // next tile to take
+	firstBad atomic.Int64 // first input with a non-finite value
+}
+
+func (j *batchJob) runTile(sc *scratch, t int) {
+	c := j.c
+	T := lrrn.TileSize
+	i0 := t * T
+	cnt := min(T, j.n-i0)
+	var lab []int
+	if j.labels != nil {
+		lab = j.labels[i0 : i0+cnt]
+	}
+	if bad := c.tile(sc, j.x[i0*c.d0:(i0+cnt)*c.d0], lab, cnt, j.out[i0:i0+cnt]); bad >= 0 {
+		for {
+			cur := j.firstBad.Load()
+			if int64(i0+bad) >= cur || j.firstBad.CompareAndSwap(cur, int64(i0+bad)) {
+				break
+			}
 		}
 	}
-	if b := firstBad.Load(); b != math.MaxInt64 {
+}
+
+func (j *batchJob) err() error {
+	if b := j.firstBad.Load(); b != math.MaxInt64 {
 		return fmt.Errorf("verify: input %d has a value that is not finite: %w", b, ErrInput)
 	}
 	return nil
