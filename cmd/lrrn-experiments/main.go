@@ -40,6 +40,7 @@ Usage:
   lrrn-experiments [flags] verify NAME...       only lrrn-verify --json of a finished model
   lrrn-experiments [flags] status [NAME...]     epochs done per experiment
   lrrn-experiments sparsity MODEL...            first-layer filter sparsity of model files
+  lrrn-experiments [flags] tables               markdown tables (seed vs ours) for results/README.md
 
 A run resumes an interrupted checkpoint (lrrn-train --resume) and skips
 stages whose checkpoint has all its epochs; run it again after a crash or
@@ -172,8 +173,10 @@ func (r *runner) dispatch(ctx context.Context, cmd string, args []string) error 
 		return nil
 	case "sparsity":
 		return sparsityCmd(r.stdout, args)
+	case "tables":
+		return r.tables(r.stdout)
 	}
-	return fmt.Errorf("unknown subcommand %q (list, commands, run, evaluate, verify, status, sparsity)", cmd)
+	return fmt.Errorf("unknown subcommand %q (list, commands, run, evaluate, verify, status, sparsity, tables)", cmd)
 }
 
 func (r *runner) dir(e experiment) string { return filepath.Join(r.results, e.name) }

@@ -1,0 +1,192 @@
+package main
+
+import (
+	"encoding/csv"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"path/filepath"
+	"strconv"
+
+	"github.com/lrrn/lrrn/lrrn"
+)
+
+// seedRow is one row of the seed's Table 1 or 2.
+type seedRow struct{ rho, meanM, medM, stdM, delta, acc float64 }
+
+var seedTables = map[string]map[string]seedRow{
+	"1e-5": {
+		"mnist":   {0.9387, 0.8299, 0.9270, 0.2592, 0.698, 97.2},
+		"kmnist":  {0.9548, 0.6195, 0.6827, 0.3442, 0.506, 85.6},
+		"fashion": {1.0716, 0.6318, 0.6913, 0.3397, 0.456, 85.7},
+	},
+	"1e-4": {
+		"mnist":   {0.4604, 0.6581, 0.7038, 0.2899, 1.0810, 95.5},
+		"kmnist":  {0.4174, 0.4402, 0.4101, 0.3051, 0.6948, 80.5},
+		"fashion": {0.4142, 0.5006, 0.4776, 0.3267, 0.8153, 82.4},
+	},
+}
+
+var seedAcc = map[string]map[string]float64{
+	"scratch":  {"mnist": 97.2, "kmnist": 85.8, "fashion": 86.4},
+	"pretrain": {"mnist": 97.76, "kmnist": 87.91, "fashion": 86.66},
+	"wd1e-4":   {"mnist": 95.5, "kmnist": 80.5, "fashion": 82.4},
+}
+
+// curve is the per-epoch test accuracy of a run's metrics.csv.
+type curve struct {
+	epochs    int
+	final     float64
+	best      float64
+	bestEpoch int
+}
+
+func readCurve(path string) (curve, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return curve{}, err
+	}
+	defer f.Close()
+	rows, err := csv.NewReader(f).ReadAll()
+	if err != nil {
+		return curve{}, fmt.Errorf("%s: %w", path, err)
+	}
+	if len(rows) < 2 {
+		return curve{}, fmt.Errorf("%s: no epochs", path)
+	}
+	col := map[string]int{}
+	for i, h := range rows[0] {
+		col[h] = i
+	}
+	ie, ok1 := col["epoch"]
+	ia, ok2 := col["test_acc"]
+	if !ok1 || !ok2 {
+		return curve{}, fmt.Errorf("%s: no epoch/test_acc columns", path)
+	}
+	c := curve{best: math.Inf(-1)}
+	for _, r := range rows[1:] {
+		if len(r) <= ia || r[0] == "epoch" {
+			continue
+		}
+		e, err1 := strconv.Atoi(r[ie])
+		a, err2 := strconv.ParseFloat(r[ia], 64)
+		if err1 != nil || err2 != nil {
+			continue
+		}
+		c.epochs, c.final = e, 100*a
+		if 100*a > c.best {
+			c.best, c.bestEpoch = 100*a, e
+		}
+	}
+	return c, nil
+}
+
+func readSummary(path string) (*Summary, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	var s Summary
+	if err := json.Unmarshal(b, &s); err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return &s, nil
+}
+
+// tables prints the markdown tables of results/README.md from the
+// experiments' metrics.csv and summary.json files (missing runs are
+// marked "not run").
+func (r *runner) tables(w io.Writer) error {
+	ex := experiments()
+	fmt.Fprintln(w, "### Test accuracy (%), seed vs ours")
+	fmt.Fprintln(w)
+	fmt.Fprintln(w, "| experiment | seed | ours, final epoch | ours, best epoch (epoch) | epochs run |")
+	fmt.Fprintln(w, "|---|---|---|---|---|")
+	for _, kind := range []string{"scratch", "pretrain", "wd1e-4"} {
+		for _, data := range []string{"mnist", "kmnist", "fashion"} {
+			names := []string{kind + "-" + data}
+			if kind == "scratch" {
+				names = append(names, kind+"-"+data+"-seed2", kind+"-"+data+"-seed3")
+			}
+			for _, n := range names {
+				e := ex[n]
+				c, err := readCurve(filepath.Join(r.dir(e), "metrics.csv"))
+				if errors.Is(err, os.ErrNotExist) {
+					if n == names[0] {
+						fmt.Fprintf(w, "| %s | %.2f | not run | | |\n", n, seedAcc[kind][data])
+					}
+					continue
+				}
+				if err != nil {
+					return err
+				}
+				want := e.stages[len(e.stages)-1].epochs
+				note := ""
+				if c.epochs < want {
+					note = fmt.Sprintf(" (of %d: NOT the seed's configuration)", want)
+				}
+				fmt.Fprintf(w, "| %s | %.2f | %.2f | %.2f (%d) | %d%s |\n", n, seedAcc[kind][data], c.final, c.best, c.bestEpoch, c.epochs, note)
+			}
+		}
+	}
+	for _, t := range []struct{ wd, prefix, title string }{{"1e-5", "scratch-", "Table 1 (weight decay 1e-5)"}, {"1e-4", "wd1e-4-", "Table 2 (weight decay 1e-4)"}} {
+		fmt.Fprintf(w, "\n### %s: seed / ours\n\n", t.title)
+		fmt.Fprintln(w, "| run | ρ | mean(m) | median(m) | std(m) | median δ | accuracy % | ρ seed-style | median certified radius | median pairwise radius | cert. acc. ε=0.5 (δ / δ_pair) | cert. acc. ε=1.0 (δ / δ_pair) |")
+		fmt.Fprintln(w, "|---|---|---|---|---|---|---|---|---|---|---|---|")
+		for _, data := range []string{"mnist", "kmnist", "fashion"} {
+			sr := seedTables[t.wd][data]
+			names := []string{t.prefix + data}
+			if t.prefix == "scratch-" {
+				names = append(names, t.prefix+data+"-seed2", t.prefix+data+"-seed3")
+			}
+			for i, n := range names {
+				s, err := readSummary(filepath.Join(r.dir(ex[n]), "summary.json"))
+				if errors.Is(err, os.ErrNotExist) {
+					if i == 0 {
+						fmt.Fprintf(w, "| %s | %.4f / — | %.4f / — | %.4f / — | %.4f / — | %.3f / — | %.1f / — | not run | | | | |\n",
+							n, sr.rho, sr.meanM, sr.medM, sr.stdM, sr.delta, sr.acc)
+					}
+					continue
+				}
+				if err != nil {
+					return err
+				}
+				seed := func(f string, v float64) string {
+					if i > 0 {
+						return "—"
+					}
+					return fmt.Sprintf(f, v)
+				}
+				fmt.Fprintf(w, "| %s | %s / %.4f | %s / %.4f | %s / %.4f | %s / %.4f | %s / %.3f | %s / %.2f | %.4f | %.3f | %.3f | %.1f%% / %.1f%% | %.1f%% / %.1f%% |\n",
+					n, seed("%.4f", sr.rho), s.Rho, seed("%.4f", sr.meanM), s.MeanMargin, seed("%.4f", sr.medM), s.MedianMargin,
+					seed("%.4f", sr.stdM), s.StdMargin, seed("%.3f", sr.delta), s.MedianDelta, seed("%.1f", sr.acc), 100*s.Accuracy,
+					s.RhoSeedStyle, s.MedianRadius, s.MedianPairRadius,
+					100*s.CertAcc["0.5"], 100*s.CertAccPair["0.5"], 100*s.CertAcc["1.0"], 100*s.CertAccPair["1.0"])
+			}
+		}
+	}
+	fmt.Fprintf(w, "\n### First-layer filter sparsity (784-32-32, unsupervised)\n\n")
+	fmt.Fprintln(w, "| experiment | epochs | near-zero weights (abs w ≤ 5% of the filter's max abs) | Hoyer sparsity | dead filters |")
+	fmt.Fprintln(w, "|---|---|---|---|---|")
+	for _, n := range []string{"unsup-filters-linear-mnist", "unsup-filters-relu-mnist", "unsup-filters-hardsigmoid-mnist", "unsup-filters-relu-kmnist", "unsup-filters-relu-fashion"} {
+		e := ex[n]
+		path := r.file(e, e.stages[0], "model.bin")
+		m, err := lrrn.Load(path)
+		if errors.Is(err, os.ErrNotExist) {
+			fmt.Fprintf(w, "| %s | not run | | | |\n", n)
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		s, err := FilterSparsity(m)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(w, "| %s | %d | %.1f%% | %.3f | %d |\n", n, m.Meta.Epochs, 100*s.NearZero, s.Hoyer, s.Dead)
+	}
+	return nil
+}
