@@ -246,12 +246,18 @@ func New(m *lrrn.Model, d *Data, o Options) (*Trainer, error) {
 	return t, nil
 }
 
+// minChunk is the smallest piece of a batch that unsupervised training
+// gives a worker of its own.
+const minChunk = 16
+
 // buildUnits splits a batch's inference into units: supervised, the free
 // and the clamped phase of the whole batch (they run in parallel with two
 // workers; a unit update across the batch is one vector operation, so
 // halving the batch would not halve the time), then with more workers each
 // phase is split into row ranges; unsupervised, the free phase split into
-// `workers` row ranges.
+// up to `workers` row ranges of at least minChunk inputs. The gradient
+// products, the update and the solver refresh are split across all
+// workers by rows in either case.
 func (t *Trainer) buildUnits() {
 	B := t.opts.Batch
 	chunks := t.workers
@@ -261,6 +267,10 @@ func (t *Trainer) buildUnits() {
 		chunks = max(1, t.workers/2)
 	} else {
 		kinds = []bool{false}
+		// A unit update across a tile is one vector operation of up to
+		// 16 lanes: halving a small batch does not halve its cost, so a
+		// batch is split only into pieces of at least minChunk inputs.
+		chunks = min(chunks, max(1, B/minChunk))
 	}
 	chunks = min(chunks, B)
 	for _, clamped := range kinds {
