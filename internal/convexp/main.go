@@ -15,6 +15,7 @@ import (
 	"github.com/lrrn/lrrn/dataset"
 	"github.com/lrrn/lrrn/lrrn"
 	"github.com/lrrn/lrrn/train"
+	"github.com/lrrn/lrrn/verify"
 )
 
 func main() {
@@ -24,7 +25,27 @@ func main() {
 	epochs := flag.Int("epochs", 5, "")
 	workers := flag.Int("workers", 1, "")
 	seed := flag.Uint64("seed", 1, "")
+	inspect := flag.String("inspect", "", "print the per-layer bounds of this model file and exit")
 	flag.Parse()
+	if *inspect != "" {
+		m, err := lrrn.Load(*inspect)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
+		c, err := verify.New(m, verify.Options{})
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
+		b := c.Bounds()
+		for k, l := range b.Layers {
+			fmt.Printf("W_%d %dx%d β=%g: σ_max ≤ %.4f (estimate %.4f), σ_min ≥ %.4f, ℓ ≤ %.4f, seed-style ℓ %.4f\n",
+				k, l.Rows, l.Cols, l.Beta, l.MaxUpper, l.MaxEstimate, l.MinLower, l.Ell, l.EllSeed)
+		}
+		fmt.Printf("ρ ≤ %.4f, seed-style %.4f (epochs %d)\n", b.Rho, b.RhoSeed, m.Meta.Epochs)
+		return
+	}
 	c, err := train.ParseConvention(*conv)
 	if err != nil {
 		panic(err)
