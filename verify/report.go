@@ -1,0 +1,107 @@
+package verify
+
+import (
+	"math"
+
+	"github.com/lrrn/lrrn/asm"
+)
+
+// The JSON forms of the model bounds and of certificates, shared by the
+// lrrn-verify command and the HTTP service. Numbers that are not finite
+// (an unbounded radius when ρ = 0, a state error that could not be
+// bounded, a pairwise radius that does not apply) are null.
+
+// Num returns &x for a finite x and nil otherwise, for JSON.
+func Num(x float64) *float64 {
+	if math.IsNaN(x) || math.IsInf(x, 0) {
+		return nil
+	}
+	return &x
+}
+
+// LayerInfo is the JSON form of a LayerBound.
+type LayerInfo struct {
+	Rows             int      `json:"rows"`
+	Cols             int      `json:"cols"`
+	Beta             float64  `json:"beta"`
+	SigmaMaxUpper    *float64 `json:"sigma_max_upper"`
+	SigmaMinLower    *float64 `json:"sigma_min_lower"`
+	SigmaMaxEstimate *float64 `json:"sigma_max_power_iteration_not_sound"`
+	Ell              *float64 `json:"ell"`
+	EllSeedEstimate  *float64 `json:"ell_seed_style_not_sound"`
+}
+
+// ModelInfo describes a model and the certifier's per-model bounds.
+type ModelInfo struct {
+	Sizes        []int       `json:"sizes"`
+	Activations  []string    `json:"activations"`
+	Beta         []float64   `json:"beta"`
+	Gamma        float64     `json:"gamma"`
+	Passes       int         `json:"passes"`
+	Adaptive     bool        `json:"adaptive"`
+	MaxPasses    int         `json:"max_passes,omitempty"`
+	Dataset      string      `json:"dataset,omitempty"`
+	Epochs       int         `json:"epochs"`
+	TestAccuracy *float64    `json:"test_accuracy"`
+	Rho          *float64    `json:"rho"`
+	RhoPre       *float64    `json:"rho_pre"`
+	RhoSeed      *float64    `json:"rho_seed_style_not_sound"`
+	Mu           *float64    `json:"mu"`
+	Reduced      bool        `json:"reduced_output"`
+	Layers       []LayerInfo `json:"layers"`
+	SIMD         string      `json:"simd"`
+}
+
+// Info returns the certifier's model description and bounds.
+func (c *Certifier) Info() ModelInfo {
+	m := c.m
+	b := c.bounds
+	in := ModelInfo{
+		Sizes: append([]int(nil), m.Sizes...), Beta: append([]float64(nil), m.Beta...),
+		Gamma: m.Gamma, Passes: c.opts.Passes, Adaptive: c.opts.Adaptive,
+		Dataset: m.Meta.Dataset, Epochs: m.Meta.Epochs, TestAccuracy: Num(m.Meta.TestAccuracy),
+		Rho: Num(b.Rho), RhoPre: Num(b.RhoPre), RhoSeed: Num(b.RhoSeed), Mu: Num(b.MuBest),
+		Reduced: b.Reduced, SIMD: string(asm.CurrentTier()),
+	}
+	if c.opts.Adaptive {
+		in.MaxPasses = c.opts.MaxPasses
+	}
+	for _, a := range m.Acts {
+		in.Activations = append(in.Activations, a.String())
+	}
+	for _, l := range b.Layers {
+		in.Layers = append(in.Layers, LayerInfo{
+			Rows: l.Rows, Cols: l.Cols, Beta: l.Beta,
+			SigmaMaxUpper: Num(l.MaxUpper), SigmaMinLower: Num(l.MinLower), SigmaMaxEstimate: Num(l.MaxEstimate),
+			Ell: Num(l.Ell), EllSeedEstimate: Num(l.EllSeed),
+		})
+	}
+	return in
+}
+
+// Record is the JSON form of one certificate.
+type Record struct {
+	Index       int      `json:"index"`
+	Label       *int     `json:"label"` // null when none was given
+	Prediction  int      `json:"prediction"`
+	Margin      *float64 `json:"margin"`
+	MarginLower *float64 `json:"margin_lower"`
+	Radius      *float64 `json:"radius"`
+	PairRadius  *float64 `json:"pair_radius"`
+	Certified   bool     `json:"certified"`
+	StateError  *float64 `json:"state_error"`
+	Residual    *float64 `json:"residual"`
+	Passes      int      `json:"passes"`
+}
+
+// NewRecord returns the JSON form of certificate c of input index.
+func NewRecord(index int, c Certificate) Record {
+	r := Record{Index: index, Prediction: c.Pred, Margin: Num(c.Margin), MarginLower: Num(c.MarginLower),
+		Radius: Num(c.Radius), PairRadius: Num(c.PairRadius), Certified: c.Certified,
+		StateError: Num(c.StateError), Residual: Num(c.Residual), Passes: c.Passes}
+	if c.LabelGiven {
+		l := c.Label
+		r.Label = &l
+	}
+	return r
+}
