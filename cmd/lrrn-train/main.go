@@ -322,7 +322,11 @@ func train1(ctx context.Context, o *options, stdout, stderr io.Writer) error {
 		return fmt.Errorf("%v; stopped, %s (try a smaller --lr)", err, last)
 	case errors.Is(err, context.Canceled):
 		e, b := tr.Position()
-		return fmt.Errorf("interrupted: checkpoint %s written at epoch %d, batch %d; continue with --resume --out %s", o.out, e+1, b+1, o.out)
+		where := fmt.Sprintf("after epoch %d", e)
+		if b > 0 {
+			where = fmt.Sprintf("after batch %d of %d of epoch %d", b, tr.Batches(), e+1)
+		}
+		return fmt.Errorf("interrupted: checkpoint %s written %s; continue with --resume --out %s: %w", o.out, where, o.out, err)
 	case err != nil:
 		return err
 	}
