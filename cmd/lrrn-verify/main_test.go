@@ -1,0 +1,341 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/lrrn/lrrn/asm"
+	"github.com/lrrn/lrrn/idx"
+	"github.com/lrrn/lrrn/lrrn"
+	"github.com/lrrn/lrrn/verify"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+const (
+	modelPath  = "../../verify/testdata/mnist-784-64-64-10-10ep.lrrn"
+	imagesPath = "../../testdata/mnist-t500-images-idx3-ubyte.gz"
+	labelsPath = "../../testdata/mnist-t500-labels-idx1-ubyte.gz"
+	tinyModel  = "../../testdata/tiny-5-4-3.bin"
+)
+
+var (
+	binOnce sync.Once
+	binPath string
+	binErr  error
+)
+
+// binary builds lrrn-verify once into a temporary directory.
+func binary(t *testing.T) string {
+	binOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "lrrn-verify-test")
+		if err != nil {
+			binErr = err
+			return
+		}
+		binPath = filepath.Join(dir, "lrrn-verify")
+		out, err := exec.Command("go", "build", "-o", binPath, ".").CombinedOutput()
+		if err != nil {
+			binErr = fmt.Errorf("go build: %v\n%s", err, out)
+		}
+	})
+	require.NoError(t, binErr)
+	return binPath
+}
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if binPath != "" {
+		os.RemoveAll(filepath.Dir(binPath))
+	}
+	os.Exit(code)
+}
+
+type result struct {
+	stdout, stderr string
+	code           int
+}
+
+func runBin(t *testing.T, args ...string) result {
+	t.Helper()
+	cmd := exec.Command(binary(t), args...)
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	err := cmd.Run()
+	code := 0
+	if ee, ok := err.(*exec.ExitError); ok {
+		code = ee.ExitCode()
+	} else {
+		require.NoError(t, err)
+	}
+	return result{out.String(), errb.String(), code}
+}
+
+func TestTextOutput(t *testing.T) {
+	r := runBin(t, "--labels", labelsPath, modelPath, imagesPath)
+	require.Equal(t, 0, r.code, r.stderr)
+	assert.Empty(t, r.stderr)
+	lines := strings.Split(r.stdout, "\n")
+	rows := 0
+	row := regexp.MustCompile(`^\s+\d+\s+\d\s+\d\s+-?\d+\.\d{4}\s+\d+\.\d{4}\s+\d+\.\d{4}\s+(yes|no)\s+20$`)
+	for _, l := range lines {
+		if row.MatchString(l) {
+			rows++
+		}
+	}
+	assert.Equal(t, 500, rows, "one table row per image")
+	for _, want := range []string{"ρ ≤ 2.18", "seed-style estimate", "NOT sound", "median(m)", "test accuracy", "certified accuracy", "1.58", "images/s", "SIMD " + string(asm.CurrentTier())} {
+		assert.Contains(t, r.stdout, want)
+	}
+	summary := regexp.MustCompile(`summary\s+2\.18\d\d\s+0\.\d{4}\s+0\.\d{4}\s+0\.\d{4}\s+0\.\d{4}\s+9\d\.\d\d%`)
+	assert.Regexp(t, summary, r.stdout)
+
+	// --quiet, --limit, --eps: the summary only, over 10 images, 2 radii.
+	r = runBin(t, "--quiet", "--limit", "10", "--eps", "0.05,0.2", "--labels", labelsPath, modelPath, imagesPath)
+	require.Equal(t, 0, r.code, r.stderr)
+	assert.NotContains(t, r.stdout, "index")
+	assert.Contains(t, r.stdout, "of 10;")
+	assert.Regexp(t, `\n\s+0\.05\s+\d+\.\d\d%`, r.stdout)
+	assert.NotContains(t, r.stdout, "1.58")
+	// No labels: margins w.r.t. the predictions, no accuracy.
+	r = runBin(t, "--limit", "5", modelPath, imagesPath)
+	require.Equal(t, 0, r.code, r.stderr)
+	assert.Contains(t, r.stdout, "w.r.t. the predictions")
+	assert.NotContains(t, r.stdout, "certified accuracy")
+}
+
+func TestJSONOutput(t *testing.T) {
+	r := runBin(t, "--json", "--labels", labelsPath, "--passes", "5", "--workers", "2", modelPath, imagesPath)
+	require.Equal(t, 0, r.code, r.stderr)
+	var out struct {
+		Model   verify.ModelInfo `json:"model"`
+		Inputs  []verify.Record  `json:"inputs"`
+		Summary map[string]any   `json:"summary"`
+	}
+	dec := json.NewDecoder(strings.NewReader(r.stdout))
+	dec.DisallowUnknownFields()
+	require.NoError(t, dec.Decode(&out))
+	assert.Equal(t, []int{784, 64, 64, 10}, out.Model.Sizes)
+	assert.Equal(t, 5, out.Model.Passes)
+	require.Len(t, out.Inputs, 500)
+	for _, k := range []string{"images", "rho", "mean_margin", "median_margin", "std_margin", "median_delta_seed_style", "test_accuracy", "certified", "median_certified_radius", "median_certified_pair_radius", "certified_accuracy", "seconds", "images_per_second", "passes"} {
+		assert.Contains(t, out.Summary, k)
+	}
+	assert.Len(t, out.Summary["certified_accuracy"], 5)
+
+	// The records are the library's certificates.
+	m, err := lrrn.Load(modelPath)
+	require.NoError(t, err)
+	c, err := verify.New(m, verify.Options{Passes: 5, Workers: 2})
+	require.NoError(t, err)
+	im, err := idx.ReadImages(imagesPath)
+	require.NoError(t, err)
+	lb, err := idx.ReadLabels(labelsPath)
+	require.NoError(t, err)
+	labels := make([]int, len(lb))
+	for i, l := range lb {
+		labels[i] = int(l)
+	}
+	certs := make([]verify.Certificate, im.N)
+	require.NoError(t, c.CertifyBatch(context.Background(), im.Pixels, labels, certs))
+	for i, ct := range certs {
+		require.Equal(t, verify.NewRecord(i, ct), out.Inputs[i], "input %d", i)
+	}
+	assert.EqualValues(t, 500, out.Summary["images"])
+
+	r = runBin(t, "--json", "--quiet", "--adaptive", "--passes", "1", "--limit", "20", modelPath, imagesPath)
+	require.Equal(t, 0, r.code, r.stderr)
+	var q struct {
+		Inputs  []verify.Record `json:"inputs"`
+		Model   verify.ModelInfo
+		Summary struct{ Passes struct{ Min, Max int } }
+	}
+	require.NoError(t, json.Unmarshal([]byte(r.stdout), &q))
+	assert.Empty(t, q.Inputs)
+	assert.True(t, q.Model.Adaptive)
+	assert.Greater(t, q.Summary.Passes.Max, 1, "adaptive mode ran more passes")
+}
+
+func TestVersionAndHelp(t *testing.T) {
+	r := runBin(t, "-version")
+	require.Equal(t, 0, r.code)
+	assert.Contains(t, r.stdout, "lrrn-verify")
+	assert.Contains(t, r.stdout, "SIMD "+string(asm.CurrentTier()))
+	r = runBin(t, "-h")
+	assert.Equal(t, 0, r.code)
+	assert.Contains(t, r.stderr, "Usage:")
+	assert.Contains(t, r.stderr, "-labels")
+	r = runBin(t, "serve", "-h")
+	assert.Equal(t, 0, r.code)
+	assert.Contains(t, r.stderr, "-addr")
+}
+
+func writeFile(t *testing.T, name string, data []byte) string {
+	p := filepath.Join(t.TempDir(), name)
+	require.NoError(t, os.WriteFile(p, data, 0o644))
+	return p
+}
+
+func writeIDX(t *testing.T, name string, a *idx.Array) string {
+	p := filepath.Join(t.TempDir(), name)
+	require.NoError(t, idx.WriteFile(p, a))
+	return p
+}
+
+func TestBadInputs(t *testing.T) {
+	modelBytes, err := os.ReadFile(modelPath)
+	require.NoError(t, err)
+	corrupt := append([]byte(nil), modelBytes...)
+	corrupt[len(corrupt)/2] ^= 0x40
+	labels499 := writeIDX(t, "l499.gz", &idx.Array{Type: idx.Uint8, Dims: []int{499}, U8: make([]uint8, 499)})
+	big := make([]uint8, 500)
+	big[7] = 12
+	labelsBig := writeIDX(t, "lbig.gz", &idx.Array{Type: idx.Uint8, Dims: []int{500}, U8: big})
+	px := make([]float32, 2*784)
+	px[800] = 2
+	badPixels := writeIDX(t, "px.idx", &idx.Array{Type: idx.Float32, Dims: []int{2, 28, 28}, F32: px})
+	gz := writeFile(t, "corrupt.gz", append([]byte{0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 0xff}, bytes.Repeat([]byte{0xde, 0xad}, 100)...))
+	cases := []struct {
+		name string
+		args []string
+		msg  string
+	}{
+		{"missing model", []string{"nope.lrrn", imagesPath}, "nope.lrrn"},
+		{"missing images", []string{modelPath, "nope.gz"}, "nope.gz"},
+		{"missing labels", []string{"--labels", "nolabels.gz", modelPath, imagesPath}, "nolabels.gz"},
+		{"images not IDX", []string{modelPath, modelPath}, "images:"},
+		{"model not a model", []string{imagesPath, imagesPath}, "model:"},
+		{"corrupt gzip", []string{modelPath, gz}, "images:"},
+		{"image size", []string{tinyModel, imagesPath}, "takes 5 inputs"},
+		{"labels count", []string{"--labels", labels499, modelPath, imagesPath}, "499 labels, but"},
+		{"label value", []string{"--labels", labelsBig, modelPath, imagesPath}, "label 7 is 12"},
+		{"corrupt model", []string{writeFile(t, "c.lrrn", corrupt), imagesPath}, "checksum"},
+		{"truncated model", []string{writeFile(t, "t.lrrn", modelBytes[:1000]), imagesPath}, "truncated"},
+		{"pixel out of range", []string{modelPath, badPixels}, "image 1 pixel 16 is 2"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			r := runBin(t, tc.args...)
+			assert.Equal(t, 1, r.code, r.stderr)
+			assert.Empty(t, r.stdout)
+			lines := strings.Split(strings.TrimSpace(r.stderr), "\n")
+			assert.Len(t, lines, 1, "one line on stderr: %q", r.stderr)
+			assert.True(t, strings.HasPrefix(r.stderr, "lrrn-verify: "), r.stderr)
+			assert.Contains(t, r.stderr, tc.msg)
+		})
+	}
+}
+
+func TestUsageErrors(t *testing.T) {
+	for _, args := range [][]string{
+		{},
+		{modelPath},
+		{modelPath, imagesPath, "extra"},
+		{"--bogus", modelPath, imagesPath},
+		{"--eps", "0.1,abc", modelPath, imagesPath},
+		{"--eps", "-1", modelPath, imagesPath},
+		{"--passes", "-3", modelPath, imagesPath},
+		{"--workers", "-1", modelPath, imagesPath},
+		{"--limit", "-1", modelPath, imagesPath},
+		{"serve"},
+		{"serve", "--model", modelPath, "extra"},
+	} {
+		r := runBin(t, args...)
+		assert.Equal(t, 2, r.code, "%q: %s", args, r.stderr)
+		assert.Contains(t, r.stderr, "lrrn-verify", "%q", args)
+	}
+}
+
+// TestServe runs the service binary on a free port, checks it answers,
+// then sends SIGTERM while a large request is in flight: the request is
+// answered completely and the process exits 0.
+func TestServe(t *testing.T) {
+	cmd := exec.Command(binary(t), "serve", "--model", modelPath, "--addr", "127.0.0.1:0")
+	stderr, err := cmd.StderrPipe()
+	require.NoError(t, err)
+	require.NoError(t, cmd.Start())
+	defer cmd.Process.Kill()
+	sc := bufio.NewScanner(stderr)
+	require.True(t, sc.Scan(), "no startup line")
+	m := regexp.MustCompile(`on (http://127\.0\.0\.1:\d+)`).FindStringSubmatch(sc.Text())
+	require.NotNil(t, m, sc.Text())
+	url := m[1]
+	var rest bytes.Buffer
+	restDone := make(chan struct{})
+	go func() {
+		for sc.Scan() {
+			rest.WriteString(sc.Text() + "\n")
+		}
+		close(restDone)
+	}()
+
+	resp, err := http.Get(url + "/healthz")
+	require.NoError(t, err)
+	resp.Body.Close()
+	assert.Equal(t, http.StatusOK, resp.StatusCode)
+	resp, err = http.Get(url + "/v1/model")
+	require.NoError(t, err)
+	var info verify.ModelInfo
+	require.NoError(t, json.NewDecoder(resp.Body).Decode(&info))
+	resp.Body.Close()
+	assert.Equal(t, string(asm.CurrentTier()), info.SIMD)
+
+	im, err := idx.ReadImages(imagesPath)
+	require.NoError(t, err)
+	var batch [][]float64
+	for rep := 0; rep < 2; rep++ {
+		for i := 0; i < im.N; i++ {
+			px := make([]float64, 784)
+			for j, v := range im.Image(i) {
+				px[j] = float64(v)
+			}
+			batch = append(batch, px)
+		}
+	}
+	body, err := json.Marshal(map[string]any{"batch": batch[:1000]})
+	require.NoError(t, err)
+	type answer struct {
+		status int
+		n      int
+		err    error
+	}
+	done := make(chan answer)
+	go func() {
+		resp, err := http.Post(url+"/v1/certify", "application/json", bytes.NewReader(body))
+		if err != nil {
+			done <- answer{err: err}
+			return
+		}
+		defer resp.Body.Close()
+		b, err := io.ReadAll(resp.Body)
+		var got struct{ Certificates []verify.Record }
+		if err == nil {
+			err = json.Unmarshal(b, &got)
+		}
+		done <- answer{resp.StatusCode, len(got.Certificates), err}
+	}()
+	time.Sleep(150 * time.Millisecond) // the request is being read or certified
+	require.NoError(t, cmd.Process.Signal(syscall.SIGTERM))
+	a := <-done
+	require.NoError(t, a.err)
+	assert.Equal(t, http.StatusOK, a.status)
+	assert.Equal(t, 1000, a.n)
+	require.NoError(t, cmd.Wait(), "exit status")
+	<-restDone
+	assert.Contains(t, rest.String(), "shutting down")
+	assert.Contains(t, rest.String(), "stopped")
+}
