@@ -241,3 +241,21 @@ func TestBadOptions(t *testing.T) {
 	_, _, err = LoadCheckpoint(filepath.Join(t.TempDir(), "absent"))
 	require.True(t, errors.Is(err, os.ErrNotExist), "%v", err)
 }
+
+func TestStepAllocations(t *testing.T) {
+	for _, workers := range []int{1, 2} {
+		m, d := tinySetup(t, 3)
+		tr, err := New(m, d, tinyOptions(workers))
+		require.NoError(t, err)
+		_, err = tr.Step() // first call: Refresh's scratch
+		require.NoError(t, err)
+		allocs := testing.AllocsPerRun(20, func() {
+			if _, err := tr.Step(); err != nil {
+				t.Fatal(err)
+			}
+		})
+		tr.Close()
+		t.Logf("workers=%d: %.1f allocations per step", workers, allocs)
+		require.LessOrEqual(t, allocs, 0.0, "workers=%d", workers)
+	}
+}

@@ -170,6 +170,14 @@ type Trainer struct {
 	lossN        int
 	lastLoss     float64
 	finite       []bool // per worker: the last update left finite weights
+
+	// Made once in New so that a step does not allocate.
+	pcg                     *rand.PCG
+	rng                     *rand.Rand
+	swap                    func(i, j int)
+	stageInfer, stageUpdate func(w int)
+	stageRefresh            func(w int)
+	decay, lr               float32
 }
 
 // New returns a trainer that updates m in place on data d.
@@ -239,6 +247,21 @@ func New(m *lrrn.Model, d *Data, o Options) (*Trainer, error) {
 		t.coef = float32(1 / math.Pow(m.Gamma, float64(L-1)))
 	}
 	t.finite = make([]bool, t.workers)
+	t.pcg = rand.NewPCG(0, 0)
+	t.rng = rand.New(t.pcg)
+	t.swap = func(i, j int) { t.perm[i], t.perm[j] = t.perm[j], t.perm[i] }
+	t.decay = float32(1 - o.LR*o.WeightDecay*o.Convention.DecayScale)
+	t.lr = float32(o.LR)
+	t.stageInfer = func(w int) {
+		for ui := w; ui < len(t.units); ui += t.workers {
+			t.infer(ui)
+		}
+	}
+	t.stageUpdate = func(w int) {
+		t.pg.accumulate(t.grad, w, t.workers)
+		t.finite[w] = t.update(w, t.workers, t.decay, t.lr)
+	}
+	t.stageRefresh = func(w int) { t.solver.RefreshGrams(w, t.workers) }
 	if t.workers > 1 {
 		t.pool = newPool(t.workers)
 	}
@@ -320,8 +343,8 @@ func (t *Trainer) shuffle() {
 	for i := range t.perm {
 		t.perm[i] = int32(i)
 	}
-	rng := rand.New(rand.NewPCG(t.opts.Seed, 0x5348554646000000^uint64(t.epoch)))
-	rng.Shuffle(len(t.perm), func(i, j int) { t.perm[i], t.perm[j] = t.perm[j], t.perm[i] })
+	t.pcg.Seed(t.opts.Seed, 0x5348554646000000^uint64(t.epoch))
+	t.rng.Shuffle(len(t.perm), t.swap)
 }
 
 // Step runs one mini-batch and advances the position; it returns true
@@ -362,11 +385,7 @@ func (t *Trainer) Step() (endOfEpoch bool, err error) {
 		}
 		t.pg.setPhase(ui, t.x[u.lo*d.D:u.hi*d.D], u.hi-u.lo, u.st, sign, coef)
 	}
-	t.run(func(w int) {
-		for ui := w; ui < len(t.units); ui += t.workers {
-			t.infer(ui)
-		}
-	})
+	t.run(t.stageInfer)
 	for ui := range t.units {
 		if err := t.units[ui].err; err != nil {
 			return false, err
@@ -387,17 +406,12 @@ func (t *Trainer) Step() (endOfEpoch bool, err error) {
 		return false, fmt.Errorf("train: epoch %d, batch %d: %w", t.epoch+1, t.batch+1, ErrDiverged)
 	}
 	t.grad.Zero()
-	decay := float32(1 - o.LR*o.WeightDecay*o.Convention.DecayScale)
-	lr := float32(o.LR)
-	t.run(func(w int) {
-		t.pg.accumulate(t.grad, w, t.workers)
-		t.finite[w] = t.update(w, t.workers, decay, lr)
-	})
+	t.run(t.stageUpdate)
 	if !allTrue(t.finite) {
 		t.restore()
 		return false, fmt.Errorf("train: epoch %d, batch %d: non-finite weights: %w", t.epoch+1, t.batch+1, ErrDiverged)
 	}
-	t.run(func(w int) { t.solver.RefreshGrams(w, t.workers) })
+	t.run(t.stageRefresh)
 	t.solver.RefreshAssemble()
 	t.lossSum += loss
 	t.lossN += n

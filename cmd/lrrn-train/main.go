@@ -288,7 +288,7 @@ func train1(ctx context.Context, o *options, stdout, stderr io.Writer) error {
 		defer logw.Close()
 	}
 	topts = tr.Options()
-	fmt.Fprintf(stdout, "%s training of %s on %s: %d examples, batch %d, lr %g, weight decay %g, %d passes, convention %s, %d workers\n",
+	fmt.Fprintf(stdout, "%s training of %s on %s: %d examples, batch %d, lr %g, weight decay %g, %d passes, convention %s, workers %d\n",
 		topts.Mode, archString(m), o.data, trainSet.N, topts.Batch, topts.LR, topts.WeightDecay, topts.Passes, topts.Convention, topts.Workers)
 	prog := newProgress(stdout, tr.Batches(), topts.Batch, o.epochs)
 	rc := train.RunConfig{Epochs: o.epochs, Checkpoint: o.out, Dataset: o.data, Test: testSet, EvalPasses: o.evalPasses,
