@@ -1,7 +1,8 @@
 // Command lrrn-experiments runs the seed's experiments (docs/math.md, "The
 // seed's experiments") by name, each on its own and resumable, writing into
 // results/<experiment>/: the model (model.bin), metrics.csv, curves.png,
-// filters.png, the lrrn-verify --json output and commands.log (every
+// filters.png, the lrrn-verify --json output (verify.json.gz), summary.json,
+// certified.png and commands.log (every
 // command it ran, with the date). It drives the lrrn-train and lrrn-verify
 // binaries (looked for beside this executable, then on PATH): build them
 // together with
@@ -12,6 +13,7 @@
 package main
 
 import (
+	"compress/gzip"
 	"context"
 	"errors"
 	"flag"
@@ -26,6 +28,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/lrrn/lrrn/dataset"
 	"github.com/lrrn/lrrn/lrrn"
 	"github.com/lrrn/lrrn/train"
 )
@@ -216,8 +219,8 @@ func (r *runner) status(e experiment) string {
 		}
 	}
 	if e.verify {
-		if _, err := os.Stat(filepath.Join(r.dir(e), "verify.json")); err == nil {
-			parts = append(parts, "verify.json written")
+		if _, err := os.Stat(filepath.Join(r.dir(e), "verify.json.gz")); err == nil {
+			parts = append(parts, "verify.json.gz written")
 		}
 	}
 	return strings.Join(parts, "; ")
@@ -354,20 +357,31 @@ func parseFloats(s string) ([]float64, error) {
 	return out, nil
 }
 
+// verifyEps are the radii of lrrn-verify's certified accuracy.
+const verifyEps = "0.1,0.25,0.5,1.0,1.5,2.0"
+
 // verifyArgs returns lrrn-verify's arguments for the final model of e: the
-// full test set, JSON output.
-func (r *runner) verifyArgs(e experiment) []string {
+// full test set with its labels, JSON output.
+func (r *runner) verifyArgs(e experiment) ([]string, error) {
 	s := e.stages[len(e.stages)-1]
-	a := []string{"--json", "--data", s.data}
-	if s.data == "kmnist" && r.dataDir != "" {
-		a = append(a, "--data-dir", r.dataDir)
+	dir := ""
+	if s.data == "kmnist" {
+		dir = r.dataDir
 	}
-	return append(a, r.file(e, s, "model.bin"))
+	dir, err := dataset.Locate(s.data, dir)
+	if err != nil {
+		return nil, err
+	}
+	images, labels := dataset.Files(dataset.Test)
+	return []string{"--json", "--labels", filepath.Join(dir, labels), "--eps", verifyEps, "--workers", strconv.Itoa(r.workers),
+		r.file(e, s, "model.bin"), filepath.Join(dir, images)}, nil
 }
 
+// verify writes lrrn-verify's JSON report (model, one record per test
+// image, summary) gzip-compressed to verify.json.gz.
 func (r *runner) verify(ctx context.Context, e experiment) error {
 	s := e.stages[len(e.stages)-1]
-	out := filepath.Join(r.dir(e), "verify.json")
+	out := filepath.Join(r.dir(e), "verify.json.gz")
 	if !r.dry {
 		done, ok, err := progress(r.file(e, s, "model.bin"))
 		if err != nil {
@@ -377,7 +391,11 @@ func (r *runner) verify(ctx context.Context, e experiment) error {
 			return fmt.Errorf("verify: the model has %d/%d epochs; finish the run first", done, s.epochs)
 		}
 	}
-	return r.execTo(ctx, e, "lrrn-verify", r.verifyArgs(e), out)
+	args, err := r.verifyArgs(e)
+	if err != nil {
+		return err
+	}
+	return r.execTo(ctx, e, "lrrn-verify", args, out)
 }
 
 func (r *runner) binary(name string) (string, error) {
@@ -424,13 +442,20 @@ func (r *runner) execTo(ctx context.Context, e experiment, name string, args []s
 	cmd.Cancel = func() error { return cmd.Process.Signal(syscall.SIGTERM) } // lrrn-train checkpoints on SIGTERM
 	cmd.WaitDelay = time.Minute
 	cmd.Stderr = r.stderr
-	var f *os.File
+	var (
+		f  *os.File
+		zw *gzip.Writer
+	)
 	if outFile != "" {
-		if f, err = os.CreateTemp(filepath.Dir(outFile), ".verify-*.json"); err != nil {
+		if f, err = os.CreateTemp(filepath.Dir(outFile), ".out-*"); err != nil {
 			return err
 		}
 		defer os.Remove(f.Name())
 		cmd.Stdout = f
+		if strings.HasSuffix(outFile, ".gz") {
+			zw = gzip.NewWriter(f)
+			cmd.Stdout = zw
+		}
 	} else {
 		cmd.Stdout = r.stdout
 	}
@@ -444,7 +469,16 @@ func (r *runner) execTo(ctx context.Context, e experiment, name string, args []s
 		return fmt.Errorf("%s: %w", line, err)
 	}
 	if f != nil {
+		if zw != nil {
+			if err := zw.Close(); err != nil {
+				f.Close()
+				return err
+			}
+		}
 		if err := f.Close(); err != nil {
+			return err
+		}
+		if err := os.Chmod(f.Name(), 0o644); err != nil {
 			return err
 		}
 		return os.Rename(f.Name(), outFile)

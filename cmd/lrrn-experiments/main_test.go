@@ -42,7 +42,7 @@ func TestCommandsOfAFreshRun(t *testing.T) {
 	require.Len(t, lines, 6)
 	assert.Contains(t, lines[0], "lrrn-train --data fashion --arch 784-64-64-10 --act relu --beta 1,1,0 --gamma 0.125 --lr 0.1 --batch 10 --weight-decay 1e-05 --passes 20 --seed 1 --convention "+Convention+" --epochs 100")
 	assert.Contains(t, lines[1], "(runner) evaluate scratch-fashion")
-	assert.Contains(t, lines[2], "lrrn-verify --json --data fashion "+filepath.Join(dir, "scratch-fashion", "model.bin"))
+	assert.Regexp(t, `^lrrn-verify --json --labels \S+t10k-labels-idx1-ubyte.gz --eps \S+ --workers 1 `+filepath.Join(dir, "scratch-fashion", "model.bin")+` \S+t10k-images-idx3-ubyte.gz > \S+verify.json.gz$`, lines[2])
 	assert.Contains(t, lines[3], "--lr 0.4 --batch 10 --weight-decay 0.0001")
 	// a dry run creates nothing
 	m, _ := filepath.Glob(filepath.Join(dir, "*"))
