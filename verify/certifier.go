@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"math/bits"
 	"runtime"
 	"sync"
 	"sync/atomic"
@@ -123,11 +124,25 @@ type block struct {
 	q      float64   // γ(1+β_k), 0 without the top term
 	wu     []float32 // W_k, d_{k+1}×d (top term only)
 	e      []float64 // b_{k−1} − [top] γW_kᵀb_k
-	// ‖error of the computed g̃_k‖ ≤ cz‖z_k‖ + cl‖z_{k−1}‖ (‖x‖ for k=1)
-	// + cu‖z_{k+1}‖ + c0.
-	cz, cl, cu, c0 float64
-	znFactor       float64 // 1+γ_d: ‖z_k‖² ≤ computed sum · znFactor
+	// ‖error of the computed g̃_k‖ ≤ (zc + γ(n_k)·hF)‖z_k‖
+	//   + (lc + γ(n_{k−1})·lF)‖z_{k−1}‖   (k ≥ 2; for k = 1: lc‖x‖)
+	//   + (uc + γ(n_{k+1})·uF)‖z_{k+1}‖ + c0,
+	// where n_j counts the nonzero entries of z_j and γ(n) = n·g32 is the
+	// float32 rounding bound of an n-term dot product (terms with a zero
+	// factor are exact and add no rounding).
+	zc, hF, lc, lF, uc, uF, c0 float64
+	znFactor                   float64 // ‖z_k‖² ≤ fl32(z_k·z_k)·znFactor + d·tiny32
+	kind                       boxKind
 }
+
+// boxKind selects the residual loop for a layer's activation set.
+type boxKind uint8
+
+const (
+	boxGeneral boxKind = iota
+	boxLinear          // R^d: no bounds
+	boxReLU            // [0, +∞)
+)
 
 // tauCand is one block scaling: per-block weights w_k ≥ γ^{k−1}/τ_k of
 // ‖g̃_k‖² in ‖g‖²_{D⁻¹}, and F ≥ 1/(μ√D_K).
@@ -160,20 +175,25 @@ type Certifier struct {
 
 	chunk, nchunk int
 	w0c           []float32 // nchunk blocks of chunk×d1 (W_0ᵀ rows, zero-padded)
-	cvx, cv0      float64   // ‖Δv‖ ≤ cvx‖x‖ + cv0
+	levels        int       // buffers of the pairwise reduction of the chunks
+	vRel          float64   // per unit i: |Δv_i| ≤ vRel‖w_i‖‖x‖ + (underflow, in cv0)
+	cv0           float64   // ‖Δv‖ ≤ vRel‖W_0‖_F‖x‖ + cv0
+	g32           float64   // γ_n of float32 ≤ n·g32 (with the safety factor) for n ≤ max d_k
 	xnFactor      float64   // ‖x‖² ≤ float32 Dot · xnFactor + xnAbs
 	xnAbs         float64
 
-	wout       []float32 // W_{L−1} (reduced)
-	woutT      []float32 // W_{L−1}ᵀ
-	bout       []float64 // b_{L−1} (reduced)
-	outA, outB float64   // output pair error ≤ outA·‖z_{L−1}‖ (‖x‖ if K=0) + outB
-	wd         []float64 // dL×dL: ‖w_y − w_j‖ upper bounds (reduced)
-	invS2Rho   float64   // ≤ 1/(√2ρ)
-	invRhoPre  float64   // ≤ 1/RhoPre
-	maxPasses  int
-	tol        float64
-	zeros      []float32 // a zero row for blocks without a top term
+	wout  []float32 // W_{L−1} (reduced)
+	woutT []float32 // W_{L−1}ᵀ
+	bout  []float64 // b_{L−1} (reduced)
+	// output pair error ≤ (outA + γ(n_{L−1})·outF)·‖z_{L−1}‖ + outB
+	// (K = 0: outA·‖x‖ + outB)
+	outA, outF, outB float64
+	wd               []float64 // dL×dL: ‖w_y − w_j‖ upper bounds (reduced)
+	invS2Rho         float64   // ≤ 1/(√2ρ)
+	invRhoPre        float64   // ≤ 1/RhoPre
+	maxPasses        int
+	tol              float64
+	zeros            []float32 // a zero row for blocks without a top term
 
 	free chan *scratch
 }
@@ -227,6 +247,11 @@ func New(m *lrrn.Model, opts Options) (*Certifier, error) {
 		}
 		fro2[k] = mulUp(s, 1+gamma(len(m.W[k]), u64))
 	}
+	dmax := inputChunk + 16
+	for _, d := range m.Sizes {
+		dmax = max(dmax, d)
+	}
+	c.g32 = mulUp(divUp(u32, down(1-float64(dmax)*u32)), safety*(1+1e-12))
 	if err := c.lipschitz(); err != nil {
 		return nil, err
 	}
@@ -290,8 +315,12 @@ func (c *Certifier) lipschitz() error {
 //   - Hs_k is formed in float64 with ‖ΔHs‖₂ ≤ γ_{m+8}(1 + γβ_k +
 //     β_{k−1}‖W_{k−1}‖_F² + γ‖W_k‖_F²) (see scaledHessian) and rounded to
 //     float32 (‖Δ‖₂ ≤ u32‖Ĥ‖_F): together εH.
-//   - fl32(Ĥz) errs by ≤ γ_d‖Ĥ‖_F‖z‖ in norm, fl32(W_{k−1}z_{k−1}) by
-//     ≤ γ_{d_{k−1}}‖W_{k−1}‖_F‖z_{k−1}‖, fl32(W_kᵀz_{k+1}) likewise.
+//   - fl32(Ĥz) errs by ≤ γ_n‖Ĥ‖_F‖z‖ in norm, with n the number of
+//     nonzero entries of z (a term with a zero factor is an exact zero, and
+//     adding an exact zero is exact, so along any summation tree a term
+//     meets at most n−1 inexact additions); fl32(W_{k−1}z_{k−1}) errs by
+//     ≤ γ_n‖W_{k−1}‖_F‖z_{k−1}‖ with n = nnz(z_{k−1}), fl32(W_kᵀz_{k+1})
+//     likewise. Relu states are sparse, which makes this much tighter.
 //   - e_k is formed in float64: ‖Δe‖ ≤ γ_{d_{k+1}+4}(‖b_{k−1}‖ + γ‖W_k‖_F‖b_k‖).
 //   - The float64 combination h − p·l − e − q·t (two products, three
 //     subtractions, and the rounding of p and q) errs by at most γ_8 times
@@ -304,8 +333,14 @@ func (c *Certifier) buildBlocks(fro2, maxW []float64) {
 	for k := 1; k <= c.K; k++ {
 		top := k < c.K
 		d := m.Sizes[k]
-		bl := block{k: k, d: d, p: 1 + m.Beta[k-1], znFactor: 1 + gamma(d, u64)}
+		bl := block{k: k, d: d, p: 1 + m.Beta[k-1], znFactor: divUp(1, down(1-gamma(d, u32)))}
 		bl.lo, bl.hi = m.Acts[k-1].Bounds()
+		switch {
+		case math.IsInf(float64(bl.lo), -1) && math.IsInf(float64(bl.hi), 1):
+			bl.kind = boxLinear
+		case bl.lo == 0 && math.IsInf(float64(bl.hi), 1):
+			bl.kind = boxReLU
+		}
 		hs := hsBlock(m, k, top)
 		bl.h = make([]float32, d*d)
 		var hf2, h32f2, maxH float64
@@ -325,15 +360,15 @@ func (c *Certifier) buildBlocks(fro2, maxW []float64) {
 			mag += g * (fro2[k] + m.Beta[k])
 		}
 		epsH := addUp(mulUp(gamma(mk+8, u64), mag*(1+1e-15)), mulUp(u32, hF))
-		bl.cz = addUp(epsH, mulUp(addUp(gamma(d, u32), g8), h32F))
+		bl.zc = addUp(epsH, mulUp(g8, h32F))
+		bl.hF = h32F
 		bl.c0 = mulUp(float64(d)*math.Sqrt(float64(d))*(1+maxH), tiny32)
 		if k >= 2 {
 			dl := m.Sizes[k-1]
 			bl.wlT = transpose(m.W[k-1], d, dl)
-			bl.cl = mulUp(bl.p*(1+1e-15), mulUp(addUp(gamma(dl, u32), g8), sqrtUp(fro2[k-1])))
+			bl.lF = mulUp(bl.p*(1+1e-15), sqrtUp(fro2[k-1]))
+			bl.lc = mulUp(g8, bl.lF)
 			bl.c0 = addUp(bl.c0, mulUp(bl.p*float64(dl)*math.Sqrt(float64(d))*(1+maxW[k-1]), tiny32))
-		} else {
-			bl.cl = 0 // set by buildInput: the input part's error
 		}
 		bl.e = make([]float64, d)
 		var bnorm2 float64
@@ -359,7 +394,8 @@ func (c *Certifier) buildBlocks(fro2, maxW []float64) {
 				bl.e[i] -= g * s
 			}
 			epsE = mulUp(gamma(du+4, u64), addUp(sqrtUp(bnorm2*(1+1e-14)), g*sqrtUp(fro2[k])*sqrtUp(bu2*(1+1e-14))*(1+1e-14)))
-			bl.cu = mulUp(bl.q*(1+1e-15), mulUp(addUp(gamma(du, u32), g8), sqrtUp(fro2[k])))
+			bl.uF = mulUp(bl.q*(1+1e-15), sqrtUp(fro2[k]))
+			bl.uc = mulUp(g8, bl.uF)
 			bl.c0 = addUp(bl.c0, mulUp(bl.q*float64(du)*math.Sqrt(float64(d))*(1+maxW[k]), tiny32))
 		}
 		var e2 float64
@@ -367,9 +403,9 @@ func (c *Certifier) buildBlocks(fro2, maxW []float64) {
 			e2 += v * v
 		}
 		bl.c0 = addUp(bl.c0, addUp(epsE, mulUp(g8, sqrtUp(e2*(1+1e-14)))))
-		bl.cz = mulUp(bl.cz, safety)
-		bl.cu = mulUp(bl.cu, safety)
-		bl.c0 = mulUp(bl.c0, safety)
+		for _, f := range []*float64{&bl.zc, &bl.hF, &bl.lc, &bl.lF, &bl.uc, &bl.uF, &bl.c0} {
+			*f = mulUp(*f, safety)
+		}
 		c.blocks = append(c.blocks, bl)
 	}
 }
@@ -419,11 +455,14 @@ func (c *Certifier) buildTaus(fro2 []float64) {
 }
 
 // buildInput packs W_0 in column chunks for the input part v = W_0 x and
-// derives its error: each chunk is a float32 dot product of ≤ chunk terms
-// (error γ_chunk Σ|w_ip x_p|), the nchunk partial sums are added in float64
-// (error γ_nchunk times their magnitudes), so per unit i the error is at
-// most (γ_chunk + 2γ_nchunk)‖w_i‖‖x‖ and ‖Δv‖ ≤ (γ_chunk + 2γ_nchunk)‖W_0‖_F‖x‖
-// (+ underflow terms).
+// derives its error. Each chunk's product is a float32 dot product of at
+// most `chunk` terms; the chunks' partial sums are then added pairwise in
+// float32 (a binary counter over the chunks), so every term meets at most
+// chunk + depth roundings, depth = bits.Len(nchunk) + bits.OnesCount(nchunk)
+// (the counter's levels, then the merge of the levels left over). Per unit
+// i the error is ≤ γ_{chunk+depth}Σ_p|w_ip x_p| ≤ γ_{chunk+depth}‖w_i‖‖x‖,
+// in norm ≤ γ_{chunk+depth}‖W_0‖_F‖x‖ (+ underflow terms), against
+// γ_{d_0} for one long float32 dot product.
 func (c *Certifier) buildInput(fro2, maxW []float64) {
 	m := c.m
 	d0, d1 := c.d0, c.d1
@@ -442,8 +481,9 @@ func (c *Certifier) buildInput(fro2, maxW []float64) {
 			}
 		}
 	}
-	rel := addUp(gamma(C, u32), 2*gamma(c.nchunk+1, u64))
-	c.cvx = mulUp(mulUp(rel, sqrtUp(fro2[0])), safety)
+	c.levels = bits.Len(uint(c.nchunk)) + 1
+	depth := bits.Len(uint(c.nchunk)) + bits.OnesCount(uint(c.nchunk))
+	c.vRel = gamma(C+depth, u32)
 	c.cv0 = mulUp(2*float64(d0)*math.Sqrt(float64(d1))*(1+maxW[0]), tiny32)
 	// ‖x‖² from a float32 dot product of nonnegative terms x_p²: the
 	// computed value is ≥ (1−γ_{d0})·(true − d0·tiny32).
@@ -452,7 +492,7 @@ func (c *Certifier) buildInput(fro2, maxW []float64) {
 	if c.K >= 1 {
 		b := &c.blocks[0]
 		g8 := gamma(8, u64)
-		b.cl = mulUp(mulUp(b.p*(1+1e-15), addUp(c.cvx, mulUp(g8, sqrtUp(fro2[0])))), safety)
+		b.lc = mulUp(mulUp(b.p*(1+1e-15), mulUp(addUp(c.vRel, g8), sqrtUp(fro2[0]))), safety)
 		b.c0 = addUp(b.c0, mulUp(mulUp(b.p, c.cv0), safety))
 	}
 }
@@ -483,14 +523,14 @@ func (c *Certifier) buildOutput(maxW []float64) {
 	}
 	g3 := gamma(3, u64)
 	if c.K == 0 {
-		// Output = v + b: v's per-unit error is ≤ (γ_chunk + 2γ_nchunk)‖w_i‖‖x‖.
-		rel := addUp(gamma(c.chunk, u32), 2*gamma(c.nchunk+1, u64))
-		c.outA = mulUp(mulUp(addUp(rel, 2*g3), 2*maxRow), safety)
+		// Output = v + b: v's per-unit error is ≤ vRel‖w_i‖‖x‖.
+		c.outA = mulUp(mulUp(addUp(c.vRel, 2*g3), 2*maxRow), safety)
 		c.outB = mulUp(addUp(mulUp(2*g3, maxB), 2*c.cv0), safety)
 	} else {
-		// o_i = fl32(w_i·z) (error ≤ γ_n‖w_i‖‖z‖ + n·tiny32·(1+max|w|)), then
-		// + b_i and the difference in float64 (γ_3 of the magnitudes).
-		c.outA = mulUp(mulUp(addUp(gamma(n, u32), 2*g3), 2*maxRow), safety)
+		// o_i = fl32(w_i·z) (error ≤ γ_{nnz(z)}‖w_i‖‖z‖ + n·tiny32·(1+max|w|)),
+		// then + b_i and the difference in float64 (γ_3 of the magnitudes).
+		c.outA = mulUp(mulUp(2*g3, 2*maxRow), safety)
+		c.outF = mulUp(2*maxRow, safety)
 		c.outB = mulUp(addUp(mulUp(2*g3, maxB), 2*float64(n)*(1+maxW[L-1])*tiny32), safety)
 	}
 	c.wd = make([]float64, dL*dL)
@@ -526,10 +566,12 @@ func transpose(a []float32, rows, cols int) []float32 {
 type scratch struct {
 	ws      *lrrn.Workspace
 	st      *lrrn.States
-	xc      []float32   // TileSize×chunk
-	vp      []float32   // TileSize×d1
-	v       []float64   // TileSize×d1
-	xn      []float64   // TileSize
+	xc      []float32   // TileSize×chunk: one chunk of the inputs
+	tmp     []float32   // TileSize×d1: one chunk's product
+	lev     [][]float32 // TileSize×d1 each: the pairwise reduction's levels
+	used    []bool
+	v       []float32   // TileSize×d1: the input parts W_0 x
+	xn      []float64   // TileSize: bounds of ‖x‖
 	hz      [][]float32 // per block index: TileSize×d_k
 	lz      [][]float32
 	uz      [][]float32
@@ -537,15 +579,15 @@ type scratch struct {
 	aux     []aux
 	sub     lrrn.States
 	subX    []float32
-	subV    []float64
+	subV    []float32
 	subXn   []float64
 	subLab  []int
 	subOut  []Certificate
 	subAux  []aux
 	zrow    [][]float32 // per layer views for one input (reused)
-	wide    []float64   // outputs of models with many classes
-	dbg     *debugInfo  // tests: per-block residual norms of the last input
 	pending []int
+	wide    []float64  // outputs of models with many classes
+	dbg     *debugInfo // tests: per-block residual norms of the last input
 }
 
 // debugInfo receives, when set, the per-block residual norms ‖ĝ_k‖ and
@@ -565,8 +607,13 @@ func (c *Certifier) newScratch() *scratch {
 	m := c.m
 	sc := &scratch{ws: c.solver.NewWorkspace(), st: c.solver.NewStates(T)}
 	sc.xc = make([]float32, T*c.chunk)
-	sc.vp = make([]float32, T*c.d1)
-	sc.v = make([]float64, T*c.d1)
+	sc.tmp = make([]float32, T*c.d1)
+	sc.lev = make([][]float32, c.levels)
+	for i := range sc.lev {
+		sc.lev[i] = make([]float32, T*c.d1)
+	}
+	sc.used = make([]bool, c.levels)
+	sc.v = make([]float32, T*c.d1)
 	sc.xn = make([]float64, T)
 	sc.hz = make([][]float32, c.K+1)
 	sc.lz = make([][]float32, c.K+1)
@@ -588,7 +635,7 @@ func (c *Certifier) newScratch() *scratch {
 		sc.sub.Z[k] = make([]float32, T*m.Sizes[k])
 	}
 	sc.subX = make([]float32, T*c.d0)
-	sc.subV = make([]float64, T*c.d1)
+	sc.subV = make([]float32, T*c.d1)
 	sc.subXn = make([]float64, T)
 	sc.subLab = make([]int, T)
 	sc.subOut = make([]Certificate, T)
@@ -751,10 +798,10 @@ func (c *Certifier) tile(sc *scratch, x []float32, labels []int, n int, out []Ce
 	return bad
 }
 
-// inputPart computes v = W_0 x (float32 chunks summed in float64) and a
-// bound on ‖x‖ for each input; it returns the first input with a
-// non-finite value (its ‖x‖ is NaN), or −1.
-func (c *Certifier) inputPart(sc *scratch, x []float32, n int, v []float64, xn []float64) int {
+// inputPart computes v = W_0 x for the n inputs (float32 chunk products
+// added pairwise, see buildInput) and a bound on each ‖x‖; it returns the
+// first input with a non-finite value (its ‖x‖ bound is NaN), or −1.
+func (c *Certifier) inputPart(sc *scratch, x []float32, n int, v []float32, xn []float64) int {
 	d0, d1, C := c.d0, c.d1, c.chunk
 	bad := -1
 	for j := 0; j < n; j++ {
@@ -779,10 +826,9 @@ func (c *Certifier) inputPart(sc *scratch, x []float32, n int, v []float64, xn [
 		}
 		xn[j] = math.Sqrt(s) * relUp
 	}
-	vv := v[:n*d1]
-	clear(vv)
 	xc := sc.xc[:n*C]
-	vp := sc.vp[:n*d1]
+	size := n * d1
+	tmp := sc.tmp
 	for ch := 0; ch < c.nchunk; ch++ {
 		c0 := ch * C
 		w := min(C, d0-c0)
@@ -791,17 +837,53 @@ func (c *Certifier) inputPart(sc *scratch, x []float32, n int, v []float64, xn [
 			copy(dst, x[j*d0+c0:j*d0+c0+w])
 			clear(dst[w:])
 		}
-		asm.Gemm(vp, xc, c.w0c[ch*d1*C:(ch+1)*d1*C], n, C, d1, false)
-		for i, p := range vp {
-			vv[i] += float64(p)
+		t := tmp[:size]
+		asm.Gemm(t, xc, c.w0c[ch*d1*C:(ch+1)*d1*C], n, C, d1, false)
+		// Binary counter: merge equal levels, so that every partial sum
+		// meets at most bits.Len(nchunk) additions here.
+		l := 0
+		for sc.used[l] {
+			asm.Axpy(1, sc.lev[l][:size], t)
+			sc.used[l] = false
+			l++
+		}
+		sc.lev[l], tmp = tmp, sc.lev[l]
+		sc.used[l] = true
+	}
+	sc.tmp = tmp
+	var acc []float32
+	for l := range sc.lev {
+		if sc.used[l] {
+			if acc != nil {
+				asm.Axpy(1, acc, sc.lev[l][:size])
+			}
+			acc = sc.lev[l][:size]
+			sc.used[l] = false
 		}
 	}
+	copy(v[:size], acc)
 	return bad
+}
+
+// nonzero counts the entries of v that are not ±0, without branches.
+func nonzero(v []float32) int {
+	var n0, n1 uint32
+	for len(v) >= 2 {
+		a, b := math.Float32bits(v[0])<<1, math.Float32bits(v[1])<<1
+		n0 += (a | -a) >> 31
+		n1 += (b | -b) >> 31
+		v = v[2:]
+	}
+	if len(v) == 1 {
+		a := math.Float32bits(v[0]) << 1
+		n0 += (a | -a) >> 31
+	}
+	return int(n0 + n1)
 }
 
 // evaluate computes the certificates of the n inputs whose states are in
 // st, given their input parts v and norm bounds xn.
-func (c *Certifier) evaluate(sc *scratch, st *lrrn.States, v, xn []float64, labels []int, n int, out []Certificate, passes int, ax []aux) {
+func (c *Certifier) evaluate(sc *scratch, st *lrrn.States, v []float32, xn []float64, labels []int, n int, out []Certificate, passes int, ax []aux) {
 	m := c.m
 	for bi := range c.blocks {
 		b := &c.blocks[bi]
@@ -823,6 +905,7 @@ func (c *Certifier) evaluate(sc *scratch, st *lrrn.States, v, xn []float64, labe
 		asm.Gemm(sc.out[:n*dL], st.Z[c.L-1][:n*dn], c.woutT, n, dn, dL, false)
 	}
 	var zn, gn, ek [lrrn.MaxLayers + 2]float64
+	var nz [lrrn.MaxLayers + 2]float64 // γ bounds of the products with z_k
 	var o [maxOutputsStack]float64
 	for j := 0; j < n; j++ {
 		cert := &out[j]
@@ -837,64 +920,90 @@ func (c *Certifier) evaluate(sc *scratch, st *lrrn.States, v, xn []float64, labe
 			z := st.Z[k][j*d : j*d+d]
 			h := sc.hz[k][j*d : j*d+d]
 			var gs, zs float64
+			var cnt uint32
 			lo, hi := b.lo, b.hi
 			e := b.e[:d]
+			var l []float32
 			if k == 1 {
-				l := v[j*c.d1 : j*c.d1+d]
-				var u []float32
-				if b.q != 0 {
-					u = sc.uz[k][j*d : j*d+d]
-				}
-				for i, zi := range z {
-					if !(zi >= lo && zi <= hi) {
-						feasible = false
-					}
-					g := float64(h[i]) - b.p*l[i] - e[i]
-					if u != nil {
-						g -= b.q * float64(u[i])
-					}
-					if (zi <= lo && g > 0) || (zi >= hi && g < 0) {
-						g = 0
-					}
-					gs += g * g
-					zs += float64(zi) * float64(zi)
-				}
+				l = v[j*c.d1 : j*c.d1+d]
 			} else {
-				l := sc.lz[k][j*d : j*d+d]
-				var u []float32
-				if b.q != 0 {
-					u = sc.uz[k][j*d : j*d+d]
-				}
+				l = sc.lz[k][j*d : j*d+d]
+			}
+			var u []float32
+			q := b.q
+			if q != 0 {
+				u = sc.uz[k][j*d : j*d+d]
+			} else {
+				u = h // any slice of length d; multiplied by q = 0
+			}
+			p := b.p
+			h, l, e, u = h[:len(z)], l[:len(z)], e[:len(z)], u[:len(z)]
+			// The min-norm element of ∇E + N_C: at a bound, the part of the
+			// gradient pointing out of the box is cancelled. z̃ must lie in
+			// the box (the solver clamps); a NaN makes gs NaN and abstains.
+			switch b.kind {
+			case boxLinear:
 				for i, zi := range z {
-					if !(zi >= lo && zi <= hi) {
-						feasible = false
+					g := float64(h[i]) - p*float64(l[i]) - e[i] - q*float64(u[i])
+					gs += g * g
+					bz := math.Float32bits(zi) << 1
+					cnt += (bz | -bz) >> 31
+				}
+			case boxReLU: // lo = 0, hi = +∞: branch-free
+				var neg uint32
+				for i, zi := range z {
+					bz := math.Float32bits(zi)
+					mag := bz << 1
+					nonzero := (mag | -mag) >> 31
+					neg |= bz >> 31 & nonzero // a negative value: infeasible
+					g := float64(h[i]) - p*float64(l[i]) - e[i] - q*float64(u[i])
+					gb := math.Float64bits(g)
+					kill := uint64(nonzero^1) & (^gb >> 63) // at 0 with g ≥ 0
+					gb &^= -kill
+					g = math.Float64frombits(gb)
+					gs += g * g
+					cnt += nonzero
+				}
+				if neg != 0 {
+					feasible = false
+				}
+			default:
+				zmin, zmax := lo, hi
+				for i, zi := range z {
+					zmin, zmax = min(zmin, zi), max(zmax, zi)
+					g := float64(h[i]) - p*float64(l[i]) - e[i] - q*float64(u[i])
+					if zi <= lo {
+						g = min(g, 0)
 					}
-					g := float64(h[i]) - b.p*float64(l[i]) - e[i]
-					if u != nil {
-						g -= b.q * float64(u[i])
-					}
-					if (zi <= lo && g > 0) || (zi >= hi && g < 0) {
-						g = 0
+					if zi >= hi {
+						g = max(g, 0)
 					}
 					gs += g * g
-					zs += float64(zi) * float64(zi)
+					bz := math.Float32bits(zi) << 1
+					cnt += (bz | -bz) >> 31
+				}
+				if !(zmin >= lo && zmax <= hi) {
+					feasible = false
 				}
 			}
-			zn[k] = math.Sqrt(zs*b.znFactor) * relUp
+			// ‖z‖² from a float32 dot product of nonnegative terms.
+			zs = float64(asm.Dot(z, z))*b.znFactor + float64(d)*tiny32
+			zn[k] = math.Sqrt(zs) * relUp
 			gn[k] = math.Sqrt(gs) * relUp
+			nz[k] = float64(cnt) * c.g32
 		}
 		// Rounding error bound of each block's computed residual.
 		for bi := range c.blocks {
 			b := &c.blocks[bi]
 			k := b.k
-			err := b.cz*zn[k] + b.c0
+			err := (b.zc+nz[k]*b.hF)*zn[k] + b.c0
 			if k == 1 {
-				err += b.cl * xn[j]
+				err += b.lc * xn[j]
 			} else {
-				err += b.cl * zn[k-1]
+				err += (b.lc + nz[k-1]*b.lF) * zn[k-1]
 			}
 			if b.q != 0 {
-				err += b.cu * zn[k+1]
+				err += (b.uc + nz[k+1]*b.uF) * zn[k+1]
 			}
 			ek[k] = err * relUp
 		}
@@ -944,11 +1053,11 @@ func (c *Certifier) evaluate(sc *scratch, st *lrrn.States, v, xn []float64, labe
 			for i := range outs {
 				outs[i] = float64(row[i]) + c.bout[i]
 			}
-			outErr = c.outA*zn[c.K] + c.outB
+			outErr = (c.outA+nz[c.K]*c.outF)*zn[c.K] + c.outB
 		case c.reduced:
 			row := v[j*c.d1 : j*c.d1+dL]
 			for i := range outs {
-				outs[i] = row[i] + c.bout[i]
+				outs[i] = float64(row[i]) + c.bout[i]
 			}
 			outErr = c.outA*xn[j] + c.outB
 		default:
