@@ -4,40 +4,20 @@
 
 // AVX2 + FMA kernels, 256-bit vectors of 8 float32. Nothing here may use an
 // AVX-512 encoding (no Z or K registers, no X16…X31/Y16…Y31, no EVEX-only
-// instructions): asm_test.go checks this file for them. Tails use VMASKMOVPS,
-// whose masked-out lanes are neither read (no fault) nor written, so no
-// kernel touches memory outside its slices.
+// instructions): kernels_amd64_test.go lints this file for them.
+//
+// No kernel reads or writes a byte outside its slices, and none uses
+// VMASKMOVPS: AMD leaves faults on its masked-out lanes implementation
+// dependent (and QEMU raises them), so a masked tail could fault on the page
+// after a slice. Instead the streaming kernels and the k/column loops take
+// multiples of 8 and the Go wrappers (kernels_amd64.go) finish the few
+// remaining elements, and the panel kernels (gemm, unit update) cover a
+// panel of w ≥ 8 columns with full vectors whose last one is shifted back to
+// end at column w: overlapping columns are computed twice, identically.
 //
 // Operand order is Go's: VFMADD231PS B, A, D computes D += A·B, and
 // VMAXPS V, LO, V is Intel's (LO > V) ? LO : V, which keeps a NaN V and a −0 V
 // against a +0 bound, exactly like clampGeneric.
-
-// avx2Mask holds eight all-ones lanes then eight zero lanes: the 8 lanes
-// starting at avx2Mask+32−4r are a VMASKMOVPS mask for the first r lanes.
-DATA ·avx2Mask+0(SB)/4, $0xffffffff
-DATA ·avx2Mask+4(SB)/4, $0xffffffff
-DATA ·avx2Mask+8(SB)/4, $0xffffffff
-DATA ·avx2Mask+12(SB)/4, $0xffffffff
-DATA ·avx2Mask+16(SB)/4, $0xffffffff
-DATA ·avx2Mask+20(SB)/4, $0xffffffff
-DATA ·avx2Mask+24(SB)/4, $0xffffffff
-DATA ·avx2Mask+28(SB)/4, $0xffffffff
-DATA ·avx2Mask+32(SB)/4, $0
-DATA ·avx2Mask+36(SB)/4, $0
-DATA ·avx2Mask+40(SB)/4, $0
-DATA ·avx2Mask+44(SB)/4, $0
-DATA ·avx2Mask+48(SB)/4, $0
-DATA ·avx2Mask+52(SB)/4, $0
-DATA ·avx2Mask+56(SB)/4, $0
-DATA ·avx2Mask+60(SB)/4, $0
-GLOBL ·avx2Mask(SB), RODATA|NOPTR, $64
-
-// Y = mask of the first r lanes, 0 ≤ r ≤ 8 (r in a register, clobbered: AX).
-#define LANEMASK(r, Y) \
-	LEAQ	·avx2Mask+32(SB), AX; \
-	SHLQ	$2, r; \
-	SUBQ	r, AX; \
-	VMOVDQU	(AX), Y
 
 // Sum the 8 lanes of Y into the low lane of X (XT scratch).
 #define HSUM_Y(Y, X, XT) \
@@ -53,7 +33,7 @@ GLOBL ·avx2Mask(SB), RODATA|NOPTR, $64
 	VEXTRACTF128	$1, Y, XT; \
 	VADDPS	XT, X, X
 
-// func dotAVX2(x, y *float32, n int) float32
+// func dotAVX2(x, y *float32, n int) float32  (n a multiple of 8)
 TEXT ·dotAVX2(SB), NOSPLIT, $0-28
 	MOVQ	x+0(FP), SI
 	MOVQ	y+8(FP), DI
@@ -81,22 +61,14 @@ d32:
 	JAE	d32
 
 d8:
-	CMPQ	DX, $8
-	JB	dtail
+	TESTQ	DX, DX
+	JZ	dsum
 	VMOVUPS	(SI), Y4
 	VFMADD231PS	(DI), Y4, Y0
 	ADDQ	$32, SI
 	ADDQ	$32, DI
 	SUBQ	$8, DX
 	JMP	d8
-
-dtail:
-	TESTQ	DX, DX
-	JZ	dsum
-	LANEMASK(DX, Y8)
-	VMASKMOVPS	(SI), Y8, Y4
-	VMASKMOVPS	(DI), Y8, Y5
-	VFMADD231PS	Y5, Y4, Y1
 
 dsum:
 	VADDPS	Y1, Y0, Y0
@@ -107,7 +79,7 @@ dsum:
 	VZEROUPPER
 	RET
 
-// func axpyAVX2(alpha float32, x, y *float32, n int)
+// func axpyAVX2(alpha float32, x, y *float32, n int)  (n a multiple of 8)
 TEXT ·axpyAVX2(SB), NOSPLIT, $0-32
 	VBROADCASTSS	alpha+0(FP), Y0
 	MOVQ	x+8(FP), SI
@@ -136,8 +108,8 @@ a32:
 	JAE	a32
 
 a8:
-	CMPQ	DX, $8
-	JB	atail
+	TESTQ	DX, DX
+	JZ	adone
 	VMOVUPS	(DI), Y1
 	VFMADD231PS	(SI), Y0, Y1
 	VMOVUPS	Y1, (DI)
@@ -146,20 +118,11 @@ a8:
 	SUBQ	$8, DX
 	JMP	a8
 
-atail:
-	TESTQ	DX, DX
-	JZ	adone
-	LANEMASK(DX, Y8)
-	VMASKMOVPS	(DI), Y8, Y1
-	VMASKMOVPS	(SI), Y8, Y2
-	VFMADD231PS	Y2, Y0, Y1
-	VMASKMOVPS	Y1, Y8, (DI)
-
 adone:
 	VZEROUPPER
 	RET
 
-// func clampAVX2(x *float32, n int, lo, hi float32)
+// func clampAVX2(x *float32, n int, lo, hi float32)  (n a multiple of 8)
 TEXT ·clampAVX2(SB), NOSPLIT, $0-24
 	MOVQ	x+0(FP), DI
 	MOVQ	n+8(FP), DX
@@ -191,8 +154,8 @@ c32:
 	JAE	c32
 
 c8:
-	CMPQ	DX, $8
-	JB	ctail
+	TESTQ	DX, DX
+	JZ	cdone
 	VMOVUPS	(DI), Y2
 	VMAXPS	Y2, Y0, Y2
 	VMINPS	Y2, Y1, Y2
@@ -201,27 +164,15 @@ c8:
 	SUBQ	$8, DX
 	JMP	c8
 
-ctail:
-	TESTQ	DX, DX
-	JZ	cdone
-	LANEMASK(DX, Y8)
-	VMASKMOVPS	(DI), Y8, Y2
-	VMAXPS	Y2, Y0, Y2
-	VMINPS	Y2, Y1, Y2
-	VMASKMOVPS	Y2, Y8, (DI)
-
 cdone:
 	VZEROUPPER
 	RET
 
-// func matVecAVX2(y, a, x *float32, m, n, lda int, acc bool)
+// func matVecAVX2(y, a, x *float32, m, n, lda int, acc bool)  (n a multiple of 8)
 //
 // Four rows at a time share each load of x; two vectors of columns per row
 // give eight accumulators.
 TEXT ·matVecAVX2(SB), NOSPLIT, $0-49
-	MOVQ	n+32(FP), CX
-	ANDQ	$7, CX
-	LANEMASK(CX, Y15)
 	MOVQ	y+0(FP), DI
 	MOVQ	a+8(FP), SI
 	MOVQ	x+16(FP), DX
@@ -266,29 +217,13 @@ mv4_16:
 	JMP	mv4_16
 
 mv4_8:
-	CMPQ	CX, $8
-	JB	mv4_tail
-	VMOVUPS	(BX), Y8
-	VFMADD231PS	(AX), Y8, Y0
-	VFMADD231PS	(AX)(R8*1), Y8, Y2
-	VFMADD231PS	(AX)(R8*2), Y8, Y4
-	VFMADD231PS	(AX)(R9*1), Y8, Y6
-	ADDQ	$32, AX
-	ADDQ	$32, BX
-	SUBQ	$8, CX
-
-mv4_tail:
 	TESTQ	CX, CX
 	JZ	mv4_sum
-	VMASKMOVPS	(BX), Y15, Y8
-	VMASKMOVPS	(AX), Y15, Y10
-	VMASKMOVPS	(AX)(R8*1), Y15, Y11
-	VMASKMOVPS	(AX)(R8*2), Y15, Y12
-	VMASKMOVPS	(AX)(R9*1), Y15, Y13
-	VFMADD231PS	Y10, Y8, Y1
-	VFMADD231PS	Y11, Y8, Y3
-	VFMADD231PS	Y12, Y8, Y5
-	VFMADD231PS	Y13, Y8, Y7
+	VMOVUPS	(BX), Y8
+	VFMADD231PS	(AX), Y8, Y1
+	VFMADD231PS	(AX)(R8*1), Y8, Y3
+	VFMADD231PS	(AX)(R8*2), Y8, Y5
+	VFMADD231PS	(AX)(R9*1), Y8, Y7
 
 mv4_sum:
 	VADDPS	Y1, Y0, Y0
@@ -335,20 +270,10 @@ mv1_16:
 	JMP	mv1_16
 
 mv1_8:
-	CMPQ	CX, $8
-	JB	mv1_tail
-	VMOVUPS	(BX), Y8
-	VFMADD231PS	(AX), Y8, Y0
-	ADDQ	$32, AX
-	ADDQ	$32, BX
-	SUBQ	$8, CX
-
-mv1_tail:
 	TESTQ	CX, CX
 	JZ	mv1_sum
-	VMASKMOVPS	(BX), Y15, Y8
-	VMASKMOVPS	(AX), Y15, Y10
-	VFMADD231PS	Y10, Y8, Y1
+	VMOVUPS	(BX), Y8
+	VFMADD231PS	(AX), Y8, Y1
 
 mv1_sum:
 	VADDPS	Y1, Y0, Y0
@@ -368,14 +293,11 @@ mvdone:
 	VZEROUPPER
 	RET
 
-// func matTVecAVX2(y, a, x *float32, m, n, lda int, acc bool)
+// func matTVecAVX2(y, a, x *float32, m, n, lda int, acc bool)  (n a multiple of 8)
 //
 // y[j] (+)= Σ_i x[i]·a[i*lda+j]: column blocks of 32 stay in registers while
 // the rows stream past, even and odd rows in separate accumulators.
 TEXT ·matTVecAVX2(SB), NOSPLIT, $0-49
-	MOVQ	n+32(FP), CX
-	ANDQ	$7, CX
-	LANEMASK(CX, Y15)
 	MOVQ	y+0(FP), DI
 	MOVQ	a+8(FP), SI
 	MOVQ	x+16(FP), DX
@@ -450,8 +372,8 @@ mt32_store:
 	JMP	mt32
 
 mt8:
-	CMPQ	R12, $8
-	JB	mttail
+	TESTQ	R12, R12
+	JZ	mtdone
 	VXORPS	Y0, Y0, Y0
 	TESTQ	R13, R13
 	JZ	mt8_init
@@ -489,45 +411,6 @@ mt8_store:
 	SUBQ	$8, R12
 	JMP	mt8
 
-mttail:
-	TESTQ	R12, R12
-	JZ	mtdone
-	VXORPS	Y0, Y0, Y0
-	TESTQ	R13, R13
-	JZ	mttail_init
-	VMASKMOVPS	(DI), Y15, Y0
-
-mttail_init:
-	VXORPS	Y4, Y4, Y4
-	MOVQ	SI, AX
-	MOVQ	DX, BX
-	MOVQ	R11, CX
-
-mttail_2:
-	CMPQ	CX, $2
-	JB	mttail_1
-	VBROADCASTSS	(BX), Y8
-	VBROADCASTSS	4(BX), Y9
-	VMASKMOVPS	(AX), Y15, Y10
-	VMASKMOVPS	(AX)(R8*1), Y15, Y11
-	VFMADD231PS	Y10, Y8, Y0
-	VFMADD231PS	Y11, Y9, Y4
-	LEAQ	(AX)(R8*2), AX
-	ADDQ	$8, BX
-	SUBQ	$2, CX
-	JMP	mttail_2
-
-mttail_1:
-	TESTQ	CX, CX
-	JZ	mttail_store
-	VBROADCASTSS	(BX), Y8
-	VMASKMOVPS	(AX), Y15, Y10
-	VFMADD231PS	Y10, Y8, Y0
-
-mttail_store:
-	VADDPS	Y4, Y0, Y0
-	VMASKMOVPS	Y0, Y15, (DI)
-
 mtdone:
 	VZEROUPPER
 	RET
@@ -554,8 +437,8 @@ mtdone:
 	CMOVQLT	AX, DX; \
 	IMULQ	stride, DX
 
-// One step p of the 4×16 block: B row p in Y8, Y9 (loaded by the caller),
-// A column p broadcast row by row.
+// One step p of the 4-row block: B row p in Y8 (columns 0…7) and Y9
+// (columns w−8…w−1), A column p broadcast row by row.
 #define GEMM2_FMAS \
 	VBROADCASTSS	(AX), Y10; \
 	VFMADD231PS	Y8, Y10, Y0; \
@@ -572,10 +455,13 @@ mtdone:
 
 // func gemmAVX2(c, a, b *float32, m, k, lda, ldb, ldc, w int, acc bool)
 //
-// One column panel of C of w ≤ 16 columns for all m rows, in blocks of four
-// rows × two vectors (eight accumulators). A full panel uses plain loads and
-// stores; a narrower one masks both vectors (Y14, Y15).
-TEXT ·gemmAVX2(SB), NOSPLIT, $0-73
+// One column panel of C of 8 ≤ w ≤ 16 columns for all m rows, in blocks of
+// four rows × two vectors (eight accumulators). The second vector starts at
+// column w−8 (R10 holds its byte offset), so a narrower panel overlaps the
+// first vector instead of reading past the panel; every accumulator of a
+// block is loaded from C before any is stored, so with acc the overlapping
+// columns get identical values.
+TEXT ·gemmAVX2(SB), NOSPLIT, $16-73
 	MOVQ	c+0(FP), DI
 	MOVQ	a+8(FP), SI
 	MOVQ	m+24(FP), R11
@@ -583,13 +469,14 @@ TEXT ·gemmAVX2(SB), NOSPLIT, $0-73
 	SHLQ	$2, R8
 	MOVQ	ldb+48(FP), R9
 	SHLQ	$2, R9
-	MOVQ	ldc+56(FP), R10
+	MOVQ	ldc+56(FP), CX
+	SHLQ	$2, CX
+	MOVQ	CX, ldcb-8(SP)
+	MOVQ	w+64(FP), R10
+	SUBQ	$8, R10
 	SHLQ	$2, R10
-	MOVQ	w+64(FP), CX
-	CMPQ	CX, $16
-	JB	gm_masked
 
-gf:
+gblock:
 	TESTQ	R11, R11
 	JLE	gdone
 	VXORPS	Y0, Y0, Y0
@@ -601,117 +488,61 @@ gf:
 	VXORPS	Y6, Y6, Y6
 	VXORPS	Y7, Y7, Y7
 	CMPB	acc+72(FP), $0
-	JE	gf_k
-	ROWOFFS(R10)
+	JE	gk
+	MOVQ	ldcb-8(SP), CX
+	ROWOFFS(CX)
 	VMOVUPS	(DI), Y0
-	VMOVUPS	32(DI), Y1
-	VMOVUPS	(DI)(R12*1), Y2
-	VMOVUPS	32(DI)(R12*1), Y3
-	VMOVUPS	(DI)(R13*1), Y4
-	VMOVUPS	32(DI)(R13*1), Y5
-	VMOVUPS	(DI)(DX*1), Y6
-	VMOVUPS	32(DI)(DX*1), Y7
+	VMOVUPS	(DI)(R10*1), Y1
+	LEAQ	(DI)(R12*1), BX
+	VMOVUPS	(BX), Y2
+	VMOVUPS	(BX)(R10*1), Y3
+	LEAQ	(DI)(R13*1), BX
+	VMOVUPS	(BX), Y4
+	VMOVUPS	(BX)(R10*1), Y5
+	LEAQ	(DI)(DX*1), BX
+	VMOVUPS	(BX), Y6
+	VMOVUPS	(BX)(R10*1), Y7
 
-gf_k:
+gk:
 	ROWOFFS(R8)
 	MOVQ	SI, AX
 	MOVQ	b+16(FP), BX
 	MOVQ	k+32(FP), CX
 
-gf_loop:
+gloop:
 	VMOVUPS	(BX), Y8
-	VMOVUPS	32(BX), Y9
+	VMOVUPS	(BX)(R10*1), Y9
 	GEMM2_FMAS
 	ADDQ	$4, AX
 	ADDQ	R9, BX
 	DECQ	CX
-	JNZ	gf_loop
+	JNZ	gloop
 
-	ROWOFFS(R10)
+	MOVQ	ldcb-8(SP), CX
+	ROWOFFS(CX)
 	VMOVUPS	Y0, (DI)
-	VMOVUPS	Y1, 32(DI)
-	VMOVUPS	Y2, (DI)(R12*1)
-	VMOVUPS	Y3, 32(DI)(R12*1)
-	VMOVUPS	Y4, (DI)(R13*1)
-	VMOVUPS	Y5, 32(DI)(R13*1)
-	VMOVUPS	Y6, (DI)(DX*1)
-	VMOVUPS	Y7, 32(DI)(DX*1)
-	LEAQ	(DI)(R10*4), DI
+	VMOVUPS	Y1, (DI)(R10*1)
+	LEAQ	(DI)(R12*1), BX
+	VMOVUPS	Y2, (BX)
+	VMOVUPS	Y3, (BX)(R10*1)
+	LEAQ	(DI)(R13*1), BX
+	VMOVUPS	Y4, (BX)
+	VMOVUPS	Y5, (BX)(R10*1)
+	LEAQ	(DI)(DX*1), BX
+	VMOVUPS	Y6, (BX)
+	VMOVUPS	Y7, (BX)(R10*1)
+	LEAQ	(DI)(CX*4), DI
 	LEAQ	(SI)(R8*4), SI
 	SUBQ	$4, R11
-	JMP	gf
-
-gm_masked:
-	// Y14: first min(w, 8) lanes; Y15: first max(w−8, 0) lanes.
-	MOVQ	$8, BX
-	CMPQ	CX, BX
-	CMOVQLT	CX, BX
-	LANEMASK(BX, Y14)
-	SUBQ	$8, CX
-	XORQ	BX, BX
-	CMPQ	CX, BX
-	CMOVQGT	CX, BX
-	LANEMASK(BX, Y15)
-
-gm:
-	TESTQ	R11, R11
-	JLE	gdone
-	VXORPS	Y0, Y0, Y0
-	VXORPS	Y1, Y1, Y1
-	VXORPS	Y2, Y2, Y2
-	VXORPS	Y3, Y3, Y3
-	VXORPS	Y4, Y4, Y4
-	VXORPS	Y5, Y5, Y5
-	VXORPS	Y6, Y6, Y6
-	VXORPS	Y7, Y7, Y7
-	CMPB	acc+72(FP), $0
-	JE	gm_k
-	ROWOFFS(R10)
-	VMASKMOVPS	(DI), Y14, Y0
-	VMASKMOVPS	32(DI), Y15, Y1
-	VMASKMOVPS	(DI)(R12*1), Y14, Y2
-	VMASKMOVPS	32(DI)(R12*1), Y15, Y3
-	VMASKMOVPS	(DI)(R13*1), Y14, Y4
-	VMASKMOVPS	32(DI)(R13*1), Y15, Y5
-	VMASKMOVPS	(DI)(DX*1), Y14, Y6
-	VMASKMOVPS	32(DI)(DX*1), Y15, Y7
-
-gm_k:
-	ROWOFFS(R8)
-	MOVQ	SI, AX
-	MOVQ	b+16(FP), BX
-	MOVQ	k+32(FP), CX
-
-gm_loop:
-	VMASKMOVPS	(BX), Y14, Y8
-	VMASKMOVPS	32(BX), Y15, Y9
-	GEMM2_FMAS
-	ADDQ	$4, AX
-	ADDQ	R9, BX
-	DECQ	CX
-	JNZ	gm_loop
-
-	ROWOFFS(R10)
-	VMASKMOVPS	Y0, Y14, (DI)
-	VMASKMOVPS	Y1, Y15, 32(DI)
-	VMASKMOVPS	Y2, Y14, (DI)(R12*1)
-	VMASKMOVPS	Y3, Y15, 32(DI)(R12*1)
-	VMASKMOVPS	Y4, Y14, (DI)(R13*1)
-	VMASKMOVPS	Y5, Y15, 32(DI)(R13*1)
-	VMASKMOVPS	Y6, Y14, (DI)(DX*1)
-	VMASKMOVPS	Y7, Y15, 32(DI)(DX*1)
-	LEAQ	(DI)(R10*4), DI
-	LEAQ	(SI)(R8*4), SI
-	SUBQ	$4, R11
-	JMP	gm
+	JMP	gblock
 
 gdone:
 	VZEROUPPER
 	RET
 
 // Eight FMAs of a 4×2 GemmNT block: B rows in Y8, Y9, A rows loaded one by
-// one; the masked form loads the k tail through the mask in Y15.
-#define NT_FMAS_FULL \
+// one.
+#define NT_FMAS \
 	VMOVUPS	(R8)(AX*1), Y8; \
 	VMOVUPS	(R9)(AX*1), Y9; \
 	VMOVUPS	(SI)(AX*1), Y10; \
@@ -727,22 +558,6 @@ gdone:
 	VFMADD231PS	Y8, Y13, Y6; \
 	VFMADD231PS	Y9, Y13, Y7
 
-#define NT_FMAS_MASKED \
-	VMASKMOVPS	(R8)(AX*1), Y15, Y8; \
-	VMASKMOVPS	(R9)(AX*1), Y15, Y9; \
-	VMASKMOVPS	(SI)(AX*1), Y15, Y10; \
-	VFMADD231PS	Y8, Y10, Y0; \
-	VFMADD231PS	Y9, Y10, Y1; \
-	VMASKMOVPS	(R12)(AX*1), Y15, Y11; \
-	VFMADD231PS	Y8, Y11, Y2; \
-	VFMADD231PS	Y9, Y11, Y3; \
-	VMASKMOVPS	(R13)(AX*1), Y15, Y12; \
-	VFMADD231PS	Y8, Y12, Y4; \
-	VFMADD231PS	Y9, Y12, Y5; \
-	VMASKMOVPS	(DX)(AX*1), Y15, Y13; \
-	VFMADD231PS	Y8, Y13, Y6; \
-	VFMADD231PS	Y9, Y13, Y7
-
 // Reduce the two accumulators of a row to [c_j0, c_j1, c_j0, c_j1] in XA.
 #define NT_ROW(YA, XA, YB, XB) \
 	VEXTRACTF128	$1, YA, X14; \
@@ -752,14 +567,11 @@ gdone:
 	VHADDPS	XB, XA, XA; \
 	VHADDPS	XA, XA, XA
 
-// func gemmNTAVX2(c, a, b *float32, rv, k, n, lda, ldb, ldc int, acc bool)
+// func gemmNTAVX2(c, a, b *float32, rv, k, n, lda, ldb, ldc int, acc bool)  (k a positive multiple of 8)
 //
 // One block of rv ≤ 4 rows of C = A·Bᵀ, two rows of B at a time: eight
 // accumulators hold the 4×2 dot products.
 TEXT ·gemmNTAVX2(SB), NOSPLIT, $0-73
-	MOVQ	k+32(FP), CX
-	ANDQ	$7, CX
-	LANEMASK(CX, Y15)
 	MOVQ	a+8(FP), SI
 	MOVQ	lda+48(FP), R8
 	SHLQ	$2, R8
@@ -795,17 +607,10 @@ nt_b1:
 	MOVQ	k+32(FP), CX
 
 nt_k8:
-	CMPQ	CX, $8
-	JB	nt_ktail
-	NT_FMAS_FULL
+	NT_FMAS
 	ADDQ	$32, AX
 	SUBQ	$8, CX
-	JMP	nt_k8
-
-nt_ktail:
-	TESTQ	CX, CX
-	JZ	nt_reduce
-	NT_FMAS_MASKED
+	JNZ	nt_k8
 
 nt_reduce:
 	NT_ROW(Y0, X0, Y1, X1)
@@ -907,23 +712,30 @@ nt_done:
 	VZEROUPPER
 	RET
 
-// Epilogue of one masked vector of the unit update: g −= ci, z −= g·invHii,
-// clamp, store (invHii, lo, hi in Y4, Y5, Y6; Y7 scratch).
-#define UM_EPI(off, G, M) \
-	VMASKMOVPS	off(SI), M, Y7; \
-	VSUBPS	Y7, G, G; \
-	VMASKMOVPS	off(DI), M, Y7; \
-	VFNMADD231PS	Y4, G, Y7; \
-	VMAXPS	Y7, Y5, Y7; \
-	VMINPS	Y7, Y6, Y7; \
-	VMASKMOVPS	Y7, M, off(DI)
-
 // func unitUpdateAVX2(zs, h, ci, zrow *float32, k, ldz, w int, invHii, lo, hi float32)
 //
-// One column panel (w ≤ 32 columns) of the BCD unit update: g = hᵀ·zs − ci
-// over the whole panel first, then zrow = clamp(zrow − g·invHii, lo, hi).
-// Rows go in pairs to two sets of four accumulators.
+// One column panel (8 ≤ w ≤ 32 columns) of the BCD unit update: g = hᵀ·zs −
+// ci over the whole panel first, then zrow = clamp(zrow − g·invHii, lo, hi).
+// The four vectors start at columns min(8v, w−8) (byte offsets 0, R10, R11,
+// R12): a narrower panel repeats its last, shifted vector instead of reading
+// past the panel. Rows go in pairs to two sets of four accumulators. All of
+// ci and zrow is loaded before anything is stored, so overlapping columns
+// get identical values.
 TEXT ·unitUpdateAVX2(SB), NOSPLIT, $0-68
+	MOVQ	w+48(FP), BX
+	SUBQ	$8, BX
+	MOVQ	$8, R10
+	CMPQ	BX, R10
+	CMOVQLT	BX, R10
+	SHLQ	$2, R10
+	MOVQ	$16, R11
+	CMPQ	BX, R11
+	CMOVQLT	BX, R11
+	SHLQ	$2, R11
+	MOVQ	$24, R12
+	CMPQ	BX, R12
+	CMOVQLT	BX, R12
+	SHLQ	$2, R12
 	MOVQ	zs+0(FP), SI
 	MOVQ	h+8(FP), DX
 	MOVQ	k+32(FP), CX
@@ -937,38 +749,36 @@ TEXT ·unitUpdateAVX2(SB), NOSPLIT, $0-68
 	VXORPS	Y5, Y5, Y5
 	VXORPS	Y6, Y6, Y6
 	VXORPS	Y7, Y7, Y7
-	MOVQ	w+48(FP), BX
-	CMPQ	BX, $32
-	JB	um
 
-uf_2:
+u_2:
 	CMPQ	CX, $2
-	JB	uf_1
+	JB	u_1
 	VBROADCASTSS	(DX), Y8
 	VBROADCASTSS	4(DX), Y9
+	LEAQ	(SI)(R9*1), BX
 	VFMADD231PS	(SI), Y8, Y0
-	VFMADD231PS	32(SI), Y8, Y1
-	VFMADD231PS	64(SI), Y8, Y2
-	VFMADD231PS	96(SI), Y8, Y3
-	VFMADD231PS	(SI)(R9*1), Y9, Y4
-	VFMADD231PS	32(SI)(R9*1), Y9, Y5
-	VFMADD231PS	64(SI)(R9*1), Y9, Y6
-	VFMADD231PS	96(SI)(R9*1), Y9, Y7
+	VFMADD231PS	(SI)(R10*1), Y8, Y1
+	VFMADD231PS	(SI)(R11*1), Y8, Y2
+	VFMADD231PS	(SI)(R12*1), Y8, Y3
+	VFMADD231PS	(BX), Y9, Y4
+	VFMADD231PS	(BX)(R10*1), Y9, Y5
+	VFMADD231PS	(BX)(R11*1), Y9, Y6
+	VFMADD231PS	(BX)(R12*1), Y9, Y7
 	LEAQ	(SI)(R9*2), SI
 	ADDQ	$8, DX
 	SUBQ	$2, CX
-	JMP	uf_2
+	JMP	u_2
 
-uf_1:
+u_1:
 	TESTQ	CX, CX
-	JZ	uf_fin
+	JZ	u_fin
 	VBROADCASTSS	(DX), Y8
 	VFMADD231PS	(SI), Y8, Y0
-	VFMADD231PS	32(SI), Y8, Y1
-	VFMADD231PS	64(SI), Y8, Y2
-	VFMADD231PS	96(SI), Y8, Y3
+	VFMADD231PS	(SI)(R10*1), Y8, Y1
+	VFMADD231PS	(SI)(R11*1), Y8, Y2
+	VFMADD231PS	(SI)(R12*1), Y8, Y3
 
-uf_fin:
+u_fin:
 	VADDPS	Y4, Y0, Y0
 	VADDPS	Y5, Y1, Y1
 	VADDPS	Y6, Y2, Y2
@@ -979,13 +789,13 @@ uf_fin:
 	VBROADCASTSS	lo+60(FP), Y9
 	VBROADCASTSS	hi+64(FP), Y10
 	VSUBPS	(SI), Y0, Y0
-	VSUBPS	32(SI), Y1, Y1
-	VSUBPS	64(SI), Y2, Y2
-	VSUBPS	96(SI), Y3, Y3
+	VSUBPS	(SI)(R10*1), Y1, Y1
+	VSUBPS	(SI)(R11*1), Y2, Y2
+	VSUBPS	(SI)(R12*1), Y3, Y3
 	VMOVUPS	(DI), Y4
-	VMOVUPS	32(DI), Y5
-	VMOVUPS	64(DI), Y6
-	VMOVUPS	96(DI), Y7
+	VMOVUPS	(DI)(R10*1), Y5
+	VMOVUPS	(DI)(R11*1), Y6
+	VMOVUPS	(DI)(R12*1), Y7
 	VFNMADD231PS	Y8, Y0, Y4
 	VFNMADD231PS	Y8, Y1, Y5
 	VFNMADD231PS	Y8, Y2, Y6
@@ -999,95 +809,9 @@ uf_fin:
 	VMINPS	Y6, Y10, Y6
 	VMINPS	Y7, Y10, Y7
 	VMOVUPS	Y4, (DI)
-	VMOVUPS	Y5, 32(DI)
-	VMOVUPS	Y6, 64(DI)
-	VMOVUPS	Y7, 96(DI)
-	VZEROUPPER
-	RET
-
-um:
-	// Lane masks of the four vectors: Y12…Y15 = first clamp(w − 8v, 0, 8) lanes.
-	MOVQ	$8, R10
-	XORQ	R11, R11
-	MOVQ	BX, R8
-	CMPQ	R8, R10
-	CMOVQGT	R10, R8
-	LANEMASK(R8, Y12)
-	SUBQ	$8, BX
-	MOVQ	BX, R8
-	CMPQ	R8, R10
-	CMOVQGT	R10, R8
-	CMPQ	R8, R11
-	CMOVQLT	R11, R8
-	LANEMASK(R8, Y13)
-	SUBQ	$8, BX
-	MOVQ	BX, R8
-	CMPQ	R8, R10
-	CMOVQGT	R10, R8
-	CMPQ	R8, R11
-	CMOVQLT	R11, R8
-	LANEMASK(R8, Y14)
-	SUBQ	$8, BX
-	MOVQ	BX, R8
-	CMPQ	R8, R10
-	CMOVQGT	R10, R8
-	CMPQ	R8, R11
-	CMOVQLT	R11, R8
-	LANEMASK(R8, Y15)
-
-um_2:
-	CMPQ	CX, $2
-	JB	um_1
-	VBROADCASTSS	(DX), Y8
-	VBROADCASTSS	4(DX), Y9
-	VMASKMOVPS	(SI), Y12, Y10
-	VFMADD231PS	Y10, Y8, Y0
-	VMASKMOVPS	32(SI), Y13, Y11
-	VFMADD231PS	Y11, Y8, Y1
-	VMASKMOVPS	64(SI), Y14, Y10
-	VFMADD231PS	Y10, Y8, Y2
-	VMASKMOVPS	96(SI), Y15, Y11
-	VFMADD231PS	Y11, Y8, Y3
-	VMASKMOVPS	(SI)(R9*1), Y12, Y10
-	VFMADD231PS	Y10, Y9, Y4
-	VMASKMOVPS	32(SI)(R9*1), Y13, Y11
-	VFMADD231PS	Y11, Y9, Y5
-	VMASKMOVPS	64(SI)(R9*1), Y14, Y10
-	VFMADD231PS	Y10, Y9, Y6
-	VMASKMOVPS	96(SI)(R9*1), Y15, Y11
-	VFMADD231PS	Y11, Y9, Y7
-	LEAQ	(SI)(R9*2), SI
-	ADDQ	$8, DX
-	SUBQ	$2, CX
-	JMP	um_2
-
-um_1:
-	TESTQ	CX, CX
-	JZ	um_fin
-	VBROADCASTSS	(DX), Y8
-	VMASKMOVPS	(SI), Y12, Y10
-	VFMADD231PS	Y10, Y8, Y0
-	VMASKMOVPS	32(SI), Y13, Y11
-	VFMADD231PS	Y11, Y8, Y1
-	VMASKMOVPS	64(SI), Y14, Y10
-	VFMADD231PS	Y10, Y8, Y2
-	VMASKMOVPS	96(SI), Y15, Y11
-	VFMADD231PS	Y11, Y8, Y3
-
-um_fin:
-	VADDPS	Y4, Y0, Y0
-	VADDPS	Y5, Y1, Y1
-	VADDPS	Y6, Y2, Y2
-	VADDPS	Y7, Y3, Y3
-	MOVQ	ci+16(FP), SI
-	MOVQ	zrow+24(FP), DI
-	VBROADCASTSS	invHii+56(FP), Y4
-	VBROADCASTSS	lo+60(FP), Y5
-	VBROADCASTSS	hi+64(FP), Y6
-	UM_EPI(0, Y0, Y12)
-	UM_EPI(32, Y1, Y13)
-	UM_EPI(64, Y2, Y14)
-	UM_EPI(96, Y3, Y15)
+	VMOVUPS	Y5, (DI)(R10*1)
+	VMOVUPS	Y6, (DI)(R11*1)
+	VMOVUPS	Y7, (DI)(R12*1)
 	VZEROUPPER
 	RET
 

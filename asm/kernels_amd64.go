@@ -68,83 +68,199 @@ func gemmNTAVX2(c, a, b *float32, rv, k, n, lda, ldb, ldc int, acc bool)
 func unitUpdateAVX2(zs, h, ci, zrow *float32, k, ldz, w int, invHii, lo, hi float32)
 
 var avx512Kernels = kernels{
-	tier:       AVX512,
-	dot:        func(x, y []float32) float32 { return dotSplit(dotAVX512, x, y) },
-	axpy:       func(alpha float32, x, y []float32) { axpySplit(axpyAVX512, alpha, x, y) },
-	matVec:     func(y, a []float32, m, n int, x []float32, acc bool) { matVecSplit(matVecAVX512, y, a, m, n, x, acc) },
-	matTVec:    func(y, a []float32, m, n int, x []float32, acc bool) { matTVecSplit(matTVecAVX512, y, a, m, n, x, acc) },
-	clamp:      func(x []float32, lo, hi float32) { clampSplit(clampAVX512, x, lo, hi) },
-	gemm:       gemm512,
-	gemmNT:     func(c, a, b []float32, m, k, n int, acc bool) { gemmNTSplit(gemmNTAVX512, c, a, b, m, k, n, acc) },
+	tier: AVX512,
+	dot:  func(x, y []float32) float32 { return dotSplit(dotAVX512, x, y, maxStream) },
+	axpy: func(alpha float32, x, y []float32) { axpySplit(axpyAVX512, alpha, x, y, maxStream) },
+	matVec: func(y, a []float32, m, n int, x []float32, acc bool) {
+		matVecSplit(matVecAVX512, y, a, m, n, n, x, acc, maxStream)
+	},
+	matTVec: func(y, a []float32, m, n int, x []float32, acc bool) {
+		matTVecSplit(matTVecAVX512, y, a, m, n, n, x, acc, maxStream)
+	},
+	clamp: func(x []float32, lo, hi float32) { clampSplit(clampAVX512, x, lo, hi, maxStream) },
+	gemm:  gemm512,
+	gemmNT: func(c, a, b []float32, m, k, n int, acc bool) {
+		gemmNTSplit(gemmNTAVX512, c, a, b, m, k, n, k, acc, maxStream)
+	},
 	unitUpdate: unitUpdate512,
 }
 
+// The AVX2 kernels take lengths that are multiples of 8 (and panels of at
+// least 8 columns); the wrappers below finish the rest in Go, so that no
+// vector touches memory past a slice (see avx2_amd64.s).
 var avx2Kernels = kernels{
 	tier:       AVX2,
-	dot:        func(x, y []float32) float32 { return dotSplit(dotAVX2, x, y) },
-	axpy:       func(alpha float32, x, y []float32) { axpySplit(axpyAVX2, alpha, x, y) },
-	matVec:     func(y, a []float32, m, n int, x []float32, acc bool) { matVecSplit(matVecAVX2, y, a, m, n, x, acc) },
-	matTVec:    func(y, a []float32, m, n int, x []float32, acc bool) { matTVecSplit(matTVecAVX2, y, a, m, n, x, acc) },
-	clamp:      func(x []float32, lo, hi float32) { clampSplit(clampAVX2, x, lo, hi) },
+	dot:        dot256,
+	axpy:       axpy256,
+	matVec:     matVec256,
+	matTVec:    matTVec256,
+	clamp:      clamp256,
 	gemm:       gemm256,
-	gemmNT:     func(c, a, b []float32, m, k, n int, acc bool) { gemmNTSplit(gemmNTAVX2, c, a, b, m, k, n, acc) },
+	gemmNT:     gemmNT256,
 	unitUpdate: unitUpdate256,
 }
 
-func dotSplit(f func(x, y *float32, n int) float32, x, y []float32) float32 {
+// stream8 is maxStream for the AVX2 kernels: a multiple of 8.
+func stream8() int { return max(8, maxStream&^7) }
+
+func dotSplit(f func(x, y *float32, n int) float32, x, y []float32, chunk int) float32 {
 	n := len(x)
 	y = y[:n]
-	if n <= maxStream {
+	if n <= chunk {
 		return f(&x[0], &y[0], n)
 	}
 	var s float32
-	for i := 0; i < n; i += maxStream {
-		s += f(&x[i], &y[i], min(maxStream, n-i))
+	for i := 0; i < n; i += chunk {
+		s += f(&x[i], &y[i], min(chunk, n-i))
 	}
 	return s
 }
 
-func axpySplit(f func(alpha float32, x, y *float32, n int), alpha float32, x, y []float32) {
+func axpySplit(f func(alpha float32, x, y *float32, n int), alpha float32, x, y []float32, chunk int) {
 	n := len(x)
 	y = y[:n]
-	for i := 0; i < n; i += maxStream {
-		f(alpha, &x[i], &y[i], min(maxStream, n-i))
+	for i := 0; i < n; i += chunk {
+		f(alpha, &x[i], &y[i], min(chunk, n-i))
 	}
 }
 
-func clampSplit(f func(x *float32, n int, lo, hi float32), x []float32, lo, hi float32) {
-	for i := 0; i < len(x); i += maxStream {
-		f(&x[i], min(maxStream, len(x)-i), lo, hi)
+func clampSplit(f func(x *float32, n int, lo, hi float32), x []float32, lo, hi float32, chunk int) {
+	for i := 0; i < len(x); i += chunk {
+		f(&x[i], min(chunk, len(x)-i), lo, hi)
 	}
 }
 
-// matVecSplit: y (+)= A·x in blocks of at most maxStream columns × maxWork
-// multiply-adds; column blocks after the first accumulate.
-func matVecSplit(f func(y, a, x *float32, m, n, lda int, acc bool), y, a []float32, m, n int, x []float32, acc bool) {
-	cols := min(n, maxStream)
+// matVecSplit: y (+)= A[:, :n]·x for the m rows of stride lda, in blocks of
+// at most chunk columns × maxWork multiply-adds; column blocks after the
+// first accumulate.
+func matVecSplit(f func(y, a, x *float32, m, n, lda int, acc bool), y, a []float32, m, n, lda int, x []float32, acc bool, chunk int) {
+	cols := min(n, chunk)
 	rows := max(1, maxWork/cols)
 	for c0 := 0; c0 < n; c0 += cols {
 		w := min(cols, n-c0)
 		for r0 := 0; r0 < m; r0 += rows {
-			f(&y[r0], &a[r0*n+c0], &x[c0], min(rows, m-r0), w, n, acc)
+			f(&y[r0], &a[r0*lda+c0], &x[c0], min(rows, m-r0), w, lda, acc)
 		}
 		acc = true
 	}
 }
 
-// matTVecSplit: y (+)= Aᵀ·x in blocks of at most maxStream columns ×
-// maxWork multiply-adds; row blocks after the first accumulate.
-func matTVecSplit(f func(y, a, x *float32, m, n, lda int, acc bool), y, a []float32, m, n int, x []float32, acc bool) {
-	cols := min(n, maxStream)
+// matTVecSplit: y[:n] (+)= A[:, :n]ᵀ·x for the m rows of stride lda, in
+// blocks of at most chunk columns × maxWork multiply-adds; row blocks after
+// the first accumulate.
+func matTVecSplit(f func(y, a, x *float32, m, n, lda int, acc bool), y, a []float32, m, n, lda int, x []float32, acc bool, chunk int) {
+	cols := min(n, chunk)
 	rows := max(1, maxWork/cols)
 	for c0 := 0; c0 < n; c0 += cols {
 		w := min(cols, n-c0)
 		acc := acc
 		for r0 := 0; r0 < m; r0 += rows {
-			f(&y[c0], &a[r0*n+c0], &x[r0], min(rows, m-r0), w, n, acc)
+			f(&y[c0], &a[r0*lda+c0], &x[r0], min(rows, m-r0), w, lda, acc)
 			acc = true
 		}
 	}
+}
+
+func dot256(x, y []float32) float32 {
+	n := len(x)
+	n8 := n &^ 7
+	var s float32
+	if n8 > 0 {
+		s = dotSplit(dotAVX2, x[:n8], y[:n8], stream8())
+	}
+	for i := n8; i < n; i++ {
+		s += x[i] * y[i]
+	}
+	return s
+}
+
+func axpy256(alpha float32, x, y []float32) {
+	n := len(x)
+	n8 := n &^ 7
+	if n8 > 0 {
+		axpySplit(axpyAVX2, alpha, x[:n8], y[:n8], stream8())
+	}
+	for i := n8; i < n; i++ {
+		y[i] += alpha * x[i]
+	}
+}
+
+func clamp256(x []float32, lo, hi float32) {
+	n8 := len(x) &^ 7
+	if n8 > 0 {
+		clampSplit(clampAVX2, x[:n8], lo, hi, stream8())
+	}
+	clampGeneric(x[n8:], lo, hi)
+}
+
+func matVec256(y, a []float32, m, n int, x []float32, acc bool) {
+	n8 := n &^ 7
+	if n8 > 0 {
+		matVecSplit(matVecAVX2, y, a, m, n8, n, x, acc, stream8())
+	}
+	if n8 == n {
+		return
+	}
+	for i := 0; i < m; i++ {
+		var s float32
+		if n8 > 0 || acc {
+			s = y[i]
+		}
+		for j := n8; j < n; j++ {
+			s += a[i*n+j] * x[j]
+		}
+		y[i] = s
+	}
+}
+
+func matTVec256(y, a []float32, m, n int, x []float32, acc bool) {
+	n8 := n &^ 7
+	if n8 > 0 {
+		matTVecSplit(matTVecAVX2, y, a, m, n8, n, x, acc, stream8())
+	}
+	for j := n8; j < n; j++ {
+		var s float32
+		if acc {
+			s = y[j]
+		}
+		for i := 0; i < m; i++ {
+			s += x[i] * a[i*n+j]
+		}
+		y[j] = s
+	}
+}
+
+func gemmNT256(c, a, b []float32, m, k, n int, acc bool) {
+	k8 := k &^ 7
+	if k8 > 0 {
+		gemmNTSplit(gemmNTAVX2, c, a, b, m, k8, n, k, acc, stream8())
+	}
+	if k8 == k {
+		return
+	}
+	for i := 0; i < m; i++ {
+		for j := 0; j < n; j++ {
+			var s float32
+			if k8 > 0 || acc {
+				s = c[i*n+j]
+			}
+			for p := k8; p < k; p++ {
+				s += a[i*k+p] * b[j*k+p]
+			}
+			c[i*n+j] = s
+		}
+	}
+}
+
+// panelWidth returns the width of the next panel when rem ≥ lo columns are
+// left: at most hi, and never leaving a remainder narrower than lo (the
+// AVX2 panels need at least one full vector of columns).
+func panelWidth(rem, lo, hi int) int {
+	w := min(hi, rem)
+	if r := rem - w; r > 0 && r < lo {
+		w = rem - lo
+	}
+	return w
 }
 
 // gemmBlocks splits a panel of width w of C (m×n) += A (m×k) · B (k×n) into
@@ -191,26 +307,46 @@ func gemm512(c, a, b []float32, m, k, n int, acc bool) {
 }
 
 func gemm256(c, a, b []float32, m, k, n int, acc bool) {
-	for j0 := 0; j0 < n; j0 += 16 {
-		w := min(16, n-j0)
+	if n < 8 {
+		// Narrower than a vector: run on copies padded to 8 columns.
+		bp := make([]float32, k*8)
+		cp := make([]float32, m*8)
+		for p := 0; p < k; p++ {
+			copy(bp[p*8:p*8+n], b[p*n:p*n+n])
+		}
+		if acc {
+			for i := 0; i < m; i++ {
+				copy(cp[i*8:i*8+n], c[i*n:i*n+n])
+			}
+		}
+		gemm256(cp, a, bp, m, k, 8, acc)
+		for i := 0; i < m; i++ {
+			copy(c[i*n:i*n+n], cp[i*8:i*8+n])
+		}
+		return
+	}
+	for j0 := 0; j0 < n; {
+		w := panelWidth(n-j0, 8, 16)
 		gemmBlocks(m, k, w, acc, func(r0, rows, k0, kk int, acc bool) {
 			gemmAVX2(&c[r0*n+j0], &a[r0*k+k0], &b[k0*n+j0], rows, kk, k, n, n, w, acc)
 		})
+		j0 += w
 	}
 }
 
-// gemmNTSplit: C (+)= A·Bᵀ, one assembly call per block of four rows of C,
-// with the columns and k cut so that a call does at most about maxWork
-// multiply-adds; k blocks after the first accumulate.
-func gemmNTSplit(f func(c, a, b *float32, rv, k, n, lda, ldb, ldc int, acc bool), c, a, b []float32, m, k, n int, acc bool) {
-	kc := min(k, maxStream)
+// gemmNTSplit: C (+)= A[:, :k]·B[:, :k]ᵀ with A and B of row stride ld,
+// one assembly call per block of four rows of C, with the columns and k cut
+// so that a call does at most about maxWork multiply-adds (k blocks of at
+// most chunk); k blocks after the first accumulate.
+func gemmNTSplit(f func(c, a, b *float32, rv, k, n, lda, ldb, ldc int, acc bool), c, a, b []float32, m, k, n, ld int, acc bool, chunk int) {
+	kc := min(k, chunk)
 	nc := max(4, maxWork/(4*kc)&^3)
 	for i0 := 0; i0 < m; i0 += 4 {
 		rv := min(4, m-i0)
 		for j0 := 0; j0 < n; j0 += nc {
 			a2 := acc
 			for k0 := 0; k0 < k; k0 += kc {
-				f(&c[i0*n+j0], &a[i0*k+k0], &b[j0*k+k0], rv, min(kc, k-k0), min(nc, n-j0), k, k, n, a2)
+				f(&c[i0*n+j0], &a[i0*ld+k0], &b[j0*ld+k0], rv, min(kc, k-k0), min(nc, n-j0), ld, ld, n, a2)
 				a2 = true
 			}
 		}
@@ -233,12 +369,31 @@ func unitUpdate512(zs, h, ci []float32, row, k, t int, invHii, lo, hi float32) {
 }
 
 func unitUpdate256(zs, h, ci []float32, row, k, t int, invHii, lo, hi float32) {
+	if t < 8 {
+		// Narrower than a vector: run on a copy padded to 8 columns (only
+		// row `row` changes).
+		var small [64 * 8]float32
+		var cp [8]float32
+		zp := small[:]
+		if k > 64 {
+			zp = make([]float32, k*8)
+		}
+		for p := 0; p < k; p++ {
+			copy(zp[p*8:p*8+t], zs[p*t:p*t+t])
+		}
+		copy(cp[:], ci[:t])
+		unitUpdate256(zp[:k*8], h, cp[:], row, k, 8, invHii, lo, hi)
+		copy(zs[row*t:row*t+t], zp[row*8:row*8+t])
+		return
+	}
 	if k*min(t, 32) > maxWork {
 		unitUpdateLongK(hz256, zs, h, ci, row, k, t, invHii, lo, hi)
 		return
 	}
-	for j0 := 0; j0 < t; j0 += 32 {
-		unitUpdateAVX2(&zs[j0], &h[0], &ci[j0], &zs[row*t+j0], k, t, min(32, t-j0), invHii, lo, hi)
+	for j0 := 0; j0 < t; {
+		w := panelWidth(t-j0, 8, 32)
+		unitUpdateAVX2(&zs[j0], &h[0], &ci[j0], &zs[row*t+j0], k, t, w, invHii, lo, hi)
+		j0 += w
 	}
 }
 
@@ -248,8 +403,8 @@ func unitUpdate256(zs, h, ci []float32, row, k, t int, invHii, lo, hi float32) {
 func unitUpdateLongK(hz func(g, h, b []float32, k, ldb, w int), zs, h, ci []float32, row, k, t int, invHii, lo, hi float32) {
 	var g [64]float32
 	zi := zs[row*t : row*t+t]
-	for j0 := 0; j0 < t; j0 += 64 {
-		w := min(64, t-j0)
+	for j0 := 0; j0 < t; {
+		w := panelWidth(t-j0, 8, 64)
 		hz(g[:w], h[:k], zs[j0:], k, t, w)
 		for j := 0; j < w; j++ {
 			v := zi[j0+j] - (g[j]-ci[j0+j])*invHii
@@ -261,6 +416,7 @@ func unitUpdateLongK(hz func(g, h, b []float32, k, ldb, w int), zs, h, ci []floa
 			}
 			zi[j0+j] = v
 		}
+		j0 += w
 	}
 }
 
@@ -275,16 +431,17 @@ func hz512(g, h, b []float32, k, ldb, w int) {
 	}
 }
 
-// hz256 is hz512 for AVX2, in panels of 16 columns.
+// hz256 is hz512 for AVX2 (w ≥ 8), in panels of 8 to 16 columns.
 func hz256(g, h, b []float32, k, ldb, w int) {
 	kc := max(1, maxWork/16)
-	for j0 := 0; j0 < w; j0 += 16 {
-		ww := min(16, w-j0)
+	for j0 := 0; j0 < w; {
+		ww := panelWidth(w-j0, 8, 16)
 		acc := false
 		for k0 := 0; k0 < k; k0 += kc {
 			gemmAVX2(&g[j0], &h[k0], &b[k0*ldb+j0], 1, min(kc, k-k0), k, ldb, ww, ww, acc)
 			acc = true
 		}
+		j0 += ww
 	}
 }
 
