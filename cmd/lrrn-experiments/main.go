@@ -251,8 +251,13 @@ func (r *runner) trainArgs(e experiment, s stage, resume bool) []string {
 			a = append(a, "--convention", s.convention)
 		}
 	}
-	if s.data == "kmnist" && r.dataDir != "" {
-		a = append(a, "--data-dir", r.dataDir)
+	if s.data == "kmnist" {
+		// KMNIST comes from no registry: name its directory explicitly
+		if dir, err := dataset.Locate("kmnist", r.dataDir); err == nil {
+			a = append(a, "--data-dir", dir)
+		} else if r.dataDir != "" {
+			a = append(a, "--data-dir", r.dataDir)
+		}
 	}
 	a = append(a, "--epochs", strconv.Itoa(s.epochs), "--workers", strconv.Itoa(r.workers),
 		"--out", r.file(e, s, "model.bin"), "--log", r.file(e, s, "metrics.csv"),
