@@ -82,7 +82,7 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	fs.IntVar(&o.passes, "passes", 20, "BCD passes per phase")
 	fs.IntVar(&o.epochs, "epochs", 100, "train until this many epochs are complete")
 	fs.IntVar(&o.batch, "batch", 10, "mini-batch size")
-	fs.Float64Var(&o.lr, "lr", 0.4, "learning rate η (the seed: 0.4 MNIST/KMNIST, 0.1 Fashion, 0.005 unsupervised)")
+	fs.Float64Var(&o.lr, "lr", 0.4, "learning rate η (default 0.4, or 0.005 with --unsupervised; the seed: 0.4 MNIST/KMNIST, 0.1 Fashion, 0.005 unsupervised)")
 	fs.Float64Var(&o.wd, "weight-decay", 1e-5, "weight decay λ on the weights (not the biases)")
 	fs.StringVar(&o.convention, "convention", train.DefaultConvention.String(), "gradient convention (docs/training.md): mean|sum[,gamma][,decay=S]")
 	fs.BoolVar(&o.unsupervised, "unsupervised", false, "train the free energy instead of the contrastive loss")
@@ -109,6 +109,9 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	if o.unsupervised {
 		if !o.set["arch"] && o.init == "" {
 			o.arch = "784-32-32"
+		}
+		if !o.set["lr"] {
+			o.lr = 0.005
 		}
 	} else if o.arch == "" {
 		o.arch = "784-64-64-10"
