@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 	"testing"
 
+	"github.com/lrrn/lrrn/asm"
 	"github.com/lrrn/lrrn/internal/linalg"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -81,7 +82,9 @@ func TestEnergyGradMatchesFiniteDifferences(t *testing.T) {
 	}
 }
 
-func TestEnergyNeverIncreases(t *testing.T) {
+func TestEnergyNeverIncreases(t *testing.T) { forEachTier(t, testEnergyNeverIncreases) }
+
+func testEnergyNeverIncreases(t *testing.T) {
 	rng := rand.New(rand.NewPCG(5, 6))
 	for _, tc := range testModels() {
 		m := tc.model
@@ -117,7 +120,9 @@ func TestEnergyNeverIncreases(t *testing.T) {
 // independent float64 projected-gradient solver; the tolerance is
 // ‖g̃‖/μ + ‖g*‖/μ: the distance of each iterate to the unique minimiser
 // is at most its min-norm subgradient over the strong-convexity constant.
-func TestBCDReachesMinimiser(t *testing.T) {
+func TestBCDReachesMinimiser(t *testing.T) { forEachTier(t, testBCDReachesMinimiser) }
+
+func testBCDReachesMinimiser(t *testing.T) {
 	rng := rand.New(rand.NewPCG(7, 8))
 	for _, tc := range testModels() {
 		m := tc.model
@@ -161,7 +166,9 @@ func TestBCDReachesMinimiser(t *testing.T) {
 	}
 }
 
-func TestClampedKeepsTargetExactly(t *testing.T) {
+func TestClampedKeepsTargetExactly(t *testing.T) { forEachTier(t, testClampedKeepsTargetExactly) }
+
+func testClampedKeepsTargetExactly(t *testing.T) {
 	rng := rand.New(rand.NewPCG(9, 10))
 	for _, tc := range testModels() {
 		m := tc.model
@@ -182,7 +189,9 @@ func TestClampedKeepsTargetExactly(t *testing.T) {
 
 // TestFeedForwardLimit: with β = 0 and tiny γ the free state is the
 // feed-forward network up to O(γ).
-func TestFeedForwardLimit(t *testing.T) {
+func TestFeedForwardLimit(t *testing.T) { forEachTier(t, testFeedForwardLimit) }
+
+func testFeedForwardLimit(t *testing.T) {
 	rng := rand.New(rand.NewPCG(11, 12))
 	for _, act := range []Activation{Linear, ReLU, HardSigmoid} {
 		for _, gamma := range []float64{1e-2, 1e-4} {
@@ -226,7 +235,9 @@ func TestFeedForwardLimit(t *testing.T) {
 
 // TestBatchMatchesSingle: tiles of many inputs give the same states as one
 // input at a time, up to float32 rounding of the reordered sums.
-func TestBatchMatchesSingle(t *testing.T) {
+func TestBatchMatchesSingle(t *testing.T) { forEachTier(t, testBatchMatchesSingle) }
+
+func testBatchMatchesSingle(t *testing.T) {
 	rng := rand.New(rand.NewPCG(13, 14))
 	m := randomModel([]int{20, 12, 9, 4}, []Activation{ReLU, ReLU, Linear}, []float64{1, 1, 0}, 0.125, 21, 1)
 	s, err := NewSolver(m)
@@ -328,5 +339,16 @@ func BenchmarkInfer(b *testing.B) {
 			b.ReportMetric(nsPerImage, "ns/image")
 			b.ReportMetric(1e9/nsPerImage, "images/s")
 		})
+	}
+}
+
+// forEachTier runs f once per kernel tier this CPU supports (the SIMD tiers
+// and the pure-Go reference), so that inference is checked on each.
+func forEachTier(t *testing.T, f func(t *testing.T)) {
+	saved := asm.CurrentTier()
+	defer func() { require.NoError(t, asm.SetTier(saved)) }()
+	for _, tier := range asm.Available() {
+		require.NoError(t, asm.SetTier(tier))
+		t.Run(string(tier), f)
 	}
 }
