@@ -155,7 +155,7 @@ type tauCand struct {
 // inputChunk is the number of input columns summed in float32 before the
 // partial sums of W_0 x are accumulated in float64 (error γ_chunk in
 // float32 instead of γ_{d_0}).
-const inputChunk = 64
+const inputChunk = 112
 
 // Certifier certifies inputs of one model. Build it once with New: all
 // per-model work (spectral bounds, ρ, μ, the solver) happens there. It is
