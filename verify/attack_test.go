@@ -167,7 +167,7 @@ func TestAttackCannotBreakCertificates(t *testing.T) {
 	if os.Getenv("LRRN_ATTACK_FULL") != "" {
 		nImages, steps = im.N, 40
 	} else if testing.Short() {
-		nImages, steps = 40, 6
+		nImages, steps = 24, 5
 	}
 	c, err := New(m, Options{Passes: 20})
 	require.NoError(t, err)

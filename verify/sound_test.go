@@ -161,7 +161,7 @@ func TestInexactInferenceSound(t *testing.T) {
 	im, labels := mnistFixture(t)
 	n := im.N
 	if testing.Short() {
-		n = 128
+		n = 64
 	}
 	ex := newExact(m)
 	c0, err := New(m, Options{Workers: 1})
@@ -198,7 +198,11 @@ func TestResidualRoundingBound(t *testing.T) {
 		sc := c.newScratch()
 		sc.dbg = &debugInfo{}
 		var worst float64
-		for i := 0; i < 50; i++ {
+		count := 50
+		if testing.Short() {
+			count = 15
+		}
+		for i := 0; i < count; i++ {
 			x := im.Image(i)
 			var out [1]Certificate
 			require.Equal(t, -1, c.tile(sc, x, labels[i:i+1], 1, out[:]))
