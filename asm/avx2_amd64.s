@@ -718,11 +718,14 @@ nt_done:
 // ci over the whole panel first, then zrow = clamp(zrow − g·invHii, lo, hi).
 // The four vectors start at columns min(8v, w−8) (byte offsets 0, R10, R11,
 // R12): a narrower panel repeats its last, shifted vector instead of reading
-// past the panel. Rows go in pairs to two sets of four accumulators. All of
-// ci and zrow is loaded before anything is stored, so overlapping columns
-// get identical values.
+// past the panel. Rows go in pairs to two sets of four accumulators (a panel
+// of at most 16 columns: two vectors, rows in fours). All of ci and zrow is
+// loaded before anything is stored, so overlapping columns get identical
+// values.
 TEXT ·unitUpdateAVX2(SB), NOSPLIT, $0-68
 	MOVQ	w+48(FP), BX
+	CMPQ	BX, $16
+	JBE	u2v
 	SUBQ	$8, BX
 	MOVQ	$8, R10
 	CMPQ	BX, R10
@@ -812,6 +815,87 @@ u_fin:
 	VMOVUPS	Y5, (DI)(R10*1)
 	VMOVUPS	Y6, (DI)(R11*1)
 	VMOVUPS	Y7, (DI)(R12*1)
+	VZEROUPPER
+	RET
+
+	// ---- w ≤ 16: vectors at columns 0 and w−8 (byte offset R10), rows in
+	// fours, eight accumulators.
+u2v:
+	SUBQ	$8, BX
+	SHLQ	$2, BX
+	MOVQ	BX, R10
+	MOVQ	zs+0(FP), SI
+	MOVQ	h+8(FP), DX
+	MOVQ	k+32(FP), CX
+	MOVQ	ldz+40(FP), R9
+	SHLQ	$2, R9
+	VXORPS	Y0, Y0, Y0
+	VXORPS	Y1, Y1, Y1
+	VXORPS	Y2, Y2, Y2
+	VXORPS	Y3, Y3, Y3
+	VXORPS	Y4, Y4, Y4
+	VXORPS	Y5, Y5, Y5
+	VXORPS	Y6, Y6, Y6
+	VXORPS	Y7, Y7, Y7
+
+u2v_4:
+	CMPQ	CX, $4
+	JB	u2v_1
+	VBROADCASTSS	(DX), Y8
+	VBROADCASTSS	4(DX), Y9
+	VBROADCASTSS	8(DX), Y10
+	VBROADCASTSS	12(DX), Y11
+	VFMADD231PS	(SI), Y8, Y0
+	VFMADD231PS	(SI)(R10*1), Y8, Y1
+	LEAQ	(SI)(R9*1), BX
+	VFMADD231PS	(BX), Y9, Y2
+	VFMADD231PS	(BX)(R10*1), Y9, Y3
+	LEAQ	(BX)(R9*1), BX
+	VFMADD231PS	(BX), Y10, Y4
+	VFMADD231PS	(BX)(R10*1), Y10, Y5
+	LEAQ	(BX)(R9*1), BX
+	VFMADD231PS	(BX), Y11, Y6
+	VFMADD231PS	(BX)(R10*1), Y11, Y7
+	LEAQ	(SI)(R9*4), SI
+	ADDQ	$16, DX
+	SUBQ	$4, CX
+	JMP	u2v_4
+
+u2v_1:
+	TESTQ	CX, CX
+	JZ	u2v_fin
+	VBROADCASTSS	(DX), Y8
+	VFMADD231PS	(SI), Y8, Y0
+	VFMADD231PS	(SI)(R10*1), Y8, Y1
+	ADDQ	R9, SI
+	ADDQ	$4, DX
+	DECQ	CX
+	JMP	u2v_1
+
+u2v_fin:
+	VADDPS	Y2, Y0, Y0
+	VADDPS	Y3, Y1, Y1
+	VADDPS	Y6, Y4, Y4
+	VADDPS	Y7, Y5, Y5
+	VADDPS	Y4, Y0, Y0
+	VADDPS	Y5, Y1, Y1
+	MOVQ	ci+16(FP), SI
+	MOVQ	zrow+24(FP), DI
+	VBROADCASTSS	invHii+56(FP), Y8
+	VBROADCASTSS	lo+60(FP), Y9
+	VBROADCASTSS	hi+64(FP), Y10
+	VSUBPS	(SI), Y0, Y0
+	VSUBPS	(SI)(R10*1), Y1, Y1
+	VMOVUPS	(DI), Y4
+	VMOVUPS	(DI)(R10*1), Y5
+	VFNMADD231PS	Y8, Y0, Y4
+	VFNMADD231PS	Y8, Y1, Y5
+	VMAXPS	Y4, Y9, Y4
+	VMAXPS	Y5, Y9, Y5
+	VMINPS	Y4, Y10, Y4
+	VMINPS	Y5, Y10, Y5
+	VMOVUPS	Y4, (DI)
+	VMOVUPS	Y5, (DI)(R10*1)
 	VZEROUPPER
 	RET
 
