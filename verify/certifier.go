@@ -951,6 +951,25 @@ func (c *Certifier) evaluate(sc *scratch, st *lrrn.States, v []float32, xn []flo
 				}
 			case boxReLU: // lo = 0, hi = +∞: branch-free
 				var neg uint32
+				if q == 0 { // no top term
+					for i, zi := range z {
+						bz := math.Float32bits(zi)
+						mag := bz << 1
+						nonzero := (mag | -mag) >> 31
+						neg |= bz >> 31 & nonzero
+						g := float64(h[i]) - p*float64(l[i]) - e[i]
+						gb := math.Float64bits(g)
+						kill := uint64(nonzero^1) & (^gb >> 63)
+						gb &^= -kill
+						g = math.Float64frombits(gb)
+						gs += g * g
+						cnt += nonzero
+					}
+					if neg != 0 {
+						feasible = false
+					}
+					break
+				}
 				for i, zi := range z {
 					bz := math.Float32bits(zi)
 					mag := bz << 1
