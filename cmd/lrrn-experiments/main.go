@@ -15,6 +15,7 @@ package main
 import (
 	"compress/gzip"
 	"context"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -400,7 +401,34 @@ func (r *runner) verify(ctx context.Context, e experiment) error {
 	if err != nil {
 		return err
 	}
-	return r.execTo(ctx, e, "lrrn-verify", args, out)
+	if err := r.execTo(ctx, e, "lrrn-verify", args, out); err != nil || r.dry {
+		return err
+	}
+	return writeVerifySummary(out, filepath.Join(r.dir(e), "verify-summary.json"))
+}
+
+// writeVerifySummary copies lrrn-verify's JSON report without the
+// per-image records (the "model" and "summary" parts) to a small file.
+func writeVerifySummary(gzPath, out string) error {
+	f, err := os.Open(gzPath)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	zr, err := gzip.NewReader(f)
+	if err != nil {
+		return fmt.Errorf("%s: %w", gzPath, err)
+	}
+	var rep map[string]json.RawMessage
+	if err := json.NewDecoder(zr).Decode(&rep); err != nil {
+		return fmt.Errorf("%s: %w", gzPath, err)
+	}
+	delete(rep, "inputs")
+	b, err := json.MarshalIndent(rep, "", "  ")
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(out, append(b, '\n'), 0o644)
 }
 
 func (r *runner) binary(name string) (string, error) {
