@@ -39,10 +39,14 @@ func mnistConfig(sizes []int, beta []float64) lrrn.Config {
 // benchEpoch times mini-batches and reports seconds per 60,000-example
 // epoch.
 func benchEpoch(b *testing.B, mode Mode, sizes []int, beta []float64, workers int) {
+	benchEpochSplit(b, mode, sizes, beta, workers, false)
+}
+
+func benchEpochSplit(b *testing.B, mode Mode, sizes []int, beta []float64, workers int, split bool) {
 	m, err := lrrn.NewRandom(mnistConfig(sizes, beta), 1)
 	require.NoError(b, err)
 	data := syntheticData(2000, sizes[0], sizes[len(sizes)-1], 2)
-	tr, err := New(m, data, Options{Mode: mode, LR: 0.01, Batch: 10, WeightDecay: 1e-5, Passes: 20, Seed: 3, Workers: workers, Convention: DefaultConvention})
+	tr, err := New(m, data, Options{Mode: mode, LR: 0.01, Batch: 10, WeightDecay: 1e-5, Passes: 20, Seed: 3, Workers: workers, Convention: DefaultConvention, SplitBatch: split})
 	require.NoError(b, err)
 	defer tr.Close()
 	b.ResetTimer()
@@ -67,6 +71,12 @@ func BenchmarkEpochSupervised(b *testing.B) {
 			benchEpoch(b, Supervised, []int{784, 64, 64, 10}, []float64{1, 1, 0}, w)
 		})
 	}
+}
+
+// BenchmarkEpochSupervisedSplitBatch is the data-parallel alternative:
+// each worker runs both phases on half of the batch.
+func BenchmarkEpochSupervisedSplitBatch(b *testing.B) {
+	benchEpochSplit(b, Supervised, []int{784, 64, 64, 10}, []float64{1, 1, 0}, 2, true)
 }
 
 func BenchmarkEpochUnsupervised(b *testing.B) {

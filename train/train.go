@@ -112,6 +112,11 @@ type Options struct {
 	Seed        uint64  // shuffling seed
 	Workers     int     // goroutines; 0 means min(2, GOMAXPROCS)
 	Convention  Convention
+	// SplitBatch makes supervised training split each phase's batch across
+	// the workers (data parallelism) instead of running the free and the
+	// clamped phase in parallel. Both are the same algorithm; the default
+	// is faster for small batches (docs/training.md, "Two cores").
+	SplitBatch bool
 }
 
 // Data is a labelled image set: N inputs of D values in [0,1], input-major.
@@ -287,7 +292,9 @@ func (t *Trainer) buildUnits() {
 	var kinds []bool
 	if t.opts.Mode == Supervised {
 		kinds = []bool{false, true}
-		chunks = max(1, t.workers/2)
+		if !t.opts.SplitBatch {
+			chunks = max(1, t.workers/2)
+		}
 	} else {
 		kinds = []bool{false}
 		// A unit update across a tile is one vector operation of up to
