@@ -44,6 +44,7 @@ Usage:
   lrrn-experiments [flags] verify NAME...       only lrrn-verify --json of a finished model
   lrrn-experiments [flags] status [NAME...]     epochs done per experiment
   lrrn-experiments sparsity MODEL...            first-layer filter sparsity of model files
+  lrrn-experiments [flags] tightness NAME...    attack vs certified radius on the first --attack-n test images
   lrrn-experiments [flags] tables               markdown tables (seed vs ours) for results/README.md
 
 A run resumes an interrupted checkpoint (lrrn-train --resume) and skips
@@ -56,7 +57,7 @@ Flags:
 
 type runner struct {
 	results, bin, dataDir string
-	workers               int
+	workers, attackN      int
 	stdout, stderr        io.Writer
 	dry                   bool
 }
@@ -78,6 +79,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&r.results, "results", "results", "directory of the per-experiment result directories")
 	fs.StringVar(&r.bin, "bin", "", "directory holding lrrn-train and lrrn-verify (default: beside this executable, else PATH)")
 	fs.StringVar(&r.dataDir, "kmnist-dir", "", "directory of the KMNIST files (default: where package dataset finds them)")
+	fs.IntVar(&r.attackN, "attack-n", 500, "tightness: attack the first N test images")
 	fs.IntVar(&r.workers, "workers", 1, "lrrn-train --workers (2 cores: one per concurrent run)")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -177,10 +179,25 @@ func (r *runner) dispatch(ctx context.Context, cmd string, args []string) error 
 		return nil
 	case "sparsity":
 		return sparsityCmd(r.stdout, args)
+	case "tightness":
+		es, err := pick()
+		if err != nil {
+			return err
+		}
+		for _, e := range es {
+			t, err := r.tightness(ctx, e, r.attackN)
+			if err != nil {
+				return fmt.Errorf("%s: %w", e.name, err)
+			}
+			fmt.Fprintf(r.stdout, "%s: %d of the first %d test images attacked (%d provably adversarial for the exact model); found ÷ δ: min %.3f, median %.3f, quartiles %.3f–%.3f; found ÷ δ_pair: min %.3f, median %.3f; median found %.3f, median δ %.3f, median δ_pair %.3f\n",
+				e.name, t.Attacked, t.Images, t.ExactAdversarial, t.RatioRadius.Min, t.RatioRadius.Median, t.RatioRadius.Q25, t.RatioRadius.Q75,
+				t.RatioPair.Min, t.RatioPair.Median, t.MedianFound, t.MedianRadius, t.MedianPair)
+		}
+		return nil
 	case "tables":
 		return r.tables(r.stdout)
 	}
-	return fmt.Errorf("unknown subcommand %q (list, commands, run, evaluate, verify, status, sparsity, tables)", cmd)
+	return fmt.Errorf("unknown subcommand %q (list, commands, run, evaluate, verify, status, sparsity, tightness, tables)", cmd)
 }
 
 func (r *runner) dir(e experiment) string { return filepath.Join(r.results, e.name) }

@@ -10,6 +10,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"io/fs"
 	"math"
 	"os"
 	"os/signal"
@@ -217,6 +218,9 @@ func train1(ctx context.Context, o *options, stdout, stderr io.Writer) error {
 	)
 	if o.resume {
 		m, st, err = train.LoadCheckpoint(o.out)
+		if errors.Is(err, fs.ErrNotExist) {
+			return fmt.Errorf("--resume: no checkpoint %s to continue (start the run without --resume)", o.out)
+		}
 		if err != nil {
 			return fmt.Errorf("--resume: %w", err)
 		}
