@@ -29,11 +29,17 @@ type Tightness struct {
 	Attacked   int       `json:"attacked"` // of those: certified and correctly classified, adversary found
 	// Ratios of the found adversarial distance to the certified radius δ
 	// and to the pairwise radius δ_pair: quartiles and minimum.
-	RatioRadius  Quantiles `json:"ratio_to_radius"`
-	RatioPair    Quantiles `json:"ratio_to_pair_radius"`
-	MedianFound  float64   `json:"median_found_distance"`
-	MedianRadius float64   `json:"median_certified_radius"`
-	MedianPair   float64   `json:"median_pair_radius"`
+	RatioRadius Quantiles `json:"ratio_to_radius"`
+	RatioPair   Quantiles `json:"ratio_to_pair_radius"`
+	MedianFound float64   `json:"median_found_distance"`
+	// per attack: how many images it found an adversary for, and the
+	// median distance it found
+	DeepFoolFound  int     `json:"deepfool_found"`
+	MedianDeepFool float64 `json:"median_deepfool_distance"`
+	InterpFound    int     `json:"interpolation_found"`
+	MedianInterp   float64 `json:"median_interpolation_distance"`
+	MedianRadius   float64 `json:"median_certified_radius"`
+	MedianPair     float64 `json:"median_pair_radius"`
 }
 
 // Quantiles of a sample.
@@ -55,7 +61,8 @@ const (
 	attackCandidates = 20 // nearest differently-predicted test images tried per image
 	attackBisections = 30
 	// random-search steps along the boundary and their bisections
-	attackWalk           = 100
+	attackWalk           = 50
+	attackDeepFoolIter   = 50
 	attackWalkBisections = 12
 )
 
@@ -98,8 +105,12 @@ func (r *runner) tightness(ctx context.Context, e experiment, n int) (*Tightness
 	}
 	n = min(n, N)
 	t := &Tightness{Experiment: e.name, Model: path, Date: time.Now().UTC().Truncate(time.Second), Images: n,
-		Attack: fmt.Sprintf("bisection on segments to the %d nearest test images predicted as another class (%d steps) for the first point provably misclassified by the exact model, then %d steps of random search along the boundary (seeded, %d bisections each)", attackCandidates, attackBisections, attackWalk, attackWalkBisections)}
-	var rr, rp, found, rad, pr []float64
+		Attack: fmt.Sprintf("the smaller of two: (a) bisection on segments to the %d nearest test images predicted as another class (%d steps) for the first point provably misclassified by the exact model, then %d steps of random search along the boundary (seeded, %d bisections each); (b) DeepFool (≤ %d steps, overshoot 0.02) with implicit-differentiation gradients of the 20-pass state, then bisection of the segment to its end point for the first provably misclassified point", attackCandidates, attackBisections, attackWalk, attackWalkBisections, attackDeepFoolIter)}
+	var rr, rp, found, rad, pr, dfs, interps []float64
+	g, err := newGrader(m, passes)
+	if err != nil {
+		return nil, err
+	}
 	pt := make([]float32, D)
 	certAt := func(x, y []float32, a float64, label int) (verify.Certificate, error) {
 		for j := range pt {
@@ -228,8 +239,65 @@ func (r *runner) tightness(ctx context.Context, e experiment, n int) (*Tightness
 				}
 			}
 		}
+		interp := best
+		// DeepFool with implicit-differentiation gradients, then the
+		// segment x → x_adv bisected for the first provably misclassified
+		// point (stretched up to 2× when its end is not provable)
+		x64 := make([]float64, D)
+		for k, v := range x {
+			x64[k] = float64(v)
+		}
+		xa, err := g.deepFool(x64, labels[i], attackDeepFoolIter, 0.02)
+		if err != nil {
+			return nil, err
+		}
+		df := math.Inf(1)
+		if xa != nil {
+			for k := range cand {
+				cand[k] = float32(xa[k])
+			}
+			ok := false
+			for stretch := 0; stretch < 10 && !ok; stretch++ {
+				if ok, err = adv(x, cand, 1, labels[i]); err != nil {
+					return nil, err
+				}
+				if !ok {
+					for k := range cand {
+						cand[k] = float32(math.Max(0, math.Min(1, float64(x[k])+1.1*(float64(cand[k])-float64(x[k])))))
+					}
+				}
+			}
+			if ok {
+				var cn float64
+				for k := range cand {
+					v := float64(cand[k]) - float64(x[k])
+					cn += v * v
+				}
+				lo, hi := 0.0, 1.0
+				for b := 0; b < attackBisections; b++ {
+					mid := (lo + hi) / 2
+					a, err := adv(x, cand, mid, labels[i])
+					if err != nil {
+						return nil, err
+					}
+					if a {
+						hi = mid
+					} else {
+						lo = mid
+					}
+				}
+				df = hi * math.Sqrt(cn)
+			}
+		}
+		best = math.Min(best, df)
 		if math.IsInf(best, 1) {
 			continue
+		}
+		if !math.IsInf(df, 1) {
+			dfs = append(dfs, df)
+		}
+		if !math.IsInf(interp, 1) {
+			interps = append(interps, interp)
 		}
 		t.Attacked++
 		found = append(found, best)
@@ -242,6 +310,7 @@ func (r *runner) tightness(ctx context.Context, e experiment, n int) (*Tightness
 	}
 	t.RatioRadius, t.RatioPair = quantiles(rr), quantiles(rp)
 	t.MedianFound, t.MedianRadius, t.MedianPair = medianOf(found), medianOf(rad), medianOf(pr)
+	t.MedianDeepFool, t.MedianInterp, t.DeepFoolFound, t.InterpFound = medianOf(dfs), medianOf(interps), len(dfs), len(interps)
 	js, err := json.MarshalIndent(t, "", "  ")
 	if err != nil {
 		return nil, err
