@@ -308,9 +308,17 @@ func gemm512(c, a, b []float32, m, k, n int, acc bool) {
 
 func gemm256(c, a, b []float32, m, k, n int, acc bool) {
 	if n < 8 {
-		// Narrower than a vector: run on copies padded to 8 columns.
-		bp := make([]float32, k*8)
-		cp := make([]float32, m*8)
+		// Narrower than a vector: run on copies padded to 8 columns (on
+		// the stack for the model's sizes).
+		var bs, cs [64 * 8]float32
+		bp, cp := bs[:], cs[:]
+		if k > 64 {
+			bp = make([]float32, k*8)
+		}
+		if m > 64 {
+			cp = make([]float32, m*8)
+		}
+		bp, cp = bp[:k*8], cp[:m*8]
 		for p := 0; p < k; p++ {
 			copy(bp[p*8:p*8+n], b[p*n:p*n+n])
 		}
@@ -355,7 +363,7 @@ func gemmNTSplit(f func(c, a, b *float32, rv, k, n, lda, ldb, ldc int, acc bool)
 
 func unitUpdate512(zs, h, ci []float32, row, k, t int, invHii, lo, hi float32) {
 	if k*min(t, 64) > maxWork {
-		unitUpdateLongK(hz512, zs, h, ci, row, k, t, invHii, lo, hi)
+		unitUpdateLongK(true, zs, h, ci, row, k, t, invHii, lo, hi)
 		return
 	}
 	if t <= 64 { // the common case: one panel
@@ -387,7 +395,7 @@ func unitUpdate256(zs, h, ci []float32, row, k, t int, invHii, lo, hi float32) {
 		return
 	}
 	if k*min(t, 32) > maxWork {
-		unitUpdateLongK(hz256, zs, h, ci, row, k, t, invHii, lo, hi)
+		unitUpdateLongK(false, zs, h, ci, row, k, t, invHii, lo, hi)
 		return
 	}
 	for j0 := 0; j0 < t; {
@@ -399,13 +407,18 @@ func unitUpdate256(zs, h, ci []float32, row, k, t int, invHii, lo, hi float32) {
 
 // unitUpdateLongK is the unit update for a k so long that one panel would
 // run too long in one call: g = hᵀ·zs is computed 64 columns at a time by
-// the tier's gemm kernel (hz, which splits k), and the clamp step done in Go.
-func unitUpdateLongK(hz func(g, h, b []float32, k, ldb, w int), zs, h, ci []float32, row, k, t int, invHii, lo, hi float32) {
+// the tier's gemm kernel (hz512 or hz256, which split k), and the clamp step
+// done in Go. (A bool, not a function value, so that nothing escapes.)
+func unitUpdateLongK(avx512 bool, zs, h, ci []float32, row, k, t int, invHii, lo, hi float32) {
 	var g [64]float32
 	zi := zs[row*t : row*t+t]
 	for j0 := 0; j0 < t; {
 		w := panelWidth(t-j0, 8, 64)
-		hz(g[:w], h[:k], zs[j0:], k, t, w)
+		if avx512 {
+			hz512(g[:w], h[:k], zs[j0:], k, t, w)
+		} else {
+			hz256(g[:w], h[:k], zs[j0:], k, t, w)
+		}
 		for j := 0; j < w; j++ {
 			v := zi[j0+j] - (g[j]-ci[j0+j])*invHii
 			if v < lo {

@@ -698,3 +698,35 @@ func TestWrapperRouting(t *testing.T) {
 		require.Panics(t, func() { Dot(make([]float32, 2), make([]float32, 3)) })
 	})
 }
+
+// TestNoAllocs: the kernels allocate nothing on the model's shapes (they
+// run 64 times per layer and pass; garbage there would be the GC's work).
+func TestNoAllocs(t *testing.T) {
+	rng := rand.New(rand.NewPCG(23, 24))
+	x, y := randVec(rng, 784), randVec(rng, 784)
+	a, c := randVec(rng, 64*784), randVec(rng, 64*64)
+	b := randVec(rng, 64*784)
+	zs, h := randVec(rng, 64*64), randVec(rng, 64)
+	forEachTier(t, "allocs", func(t *testing.T) {
+		cases := map[string]func(){
+			"Dot":        func() { sink = Dot(x, y) },
+			"Axpy":       func() { Axpy(1e-9, x, y) },
+			"Clamp":      func() { Clamp(x, -1, 1) },
+			"MatVec":     func() { MatVec(y[:64], a, 64, 784, x, false) },
+			"MatTVec":    func() { MatTVec(y, a, 64, 784, x[:64], true) },
+			"Gemm t=64":  func() { Gemm(c, zs, b[:64*64], 64, 64, 64, true) },
+			"Gemm t=10":  func() { Gemm(c[:640], zs, b[:640], 64, 64, 10, false) },
+			"Gemm t=5":   func() { Gemm(c[:320], zs, b[:320], 64, 64, 5, false) },
+			"GemmNT":     func() { GemmNT(c[:640], a, b[:7840], 64, 784, 10, false) },
+			"Unit t=64":  func() { UnitUpdate(zs, h, y[:64], 3, 64, 64, 0.5, 0, 1) },
+			"Unit t=10":  func() { UnitUpdate(zs[:640], h, y[:10], 3, 64, 10, 0.5, 0, 1) },
+			"Unit t=5":   func() { UnitUpdate(zs[:320], h, y[:5], 3, 64, 5, 0.5, 0, 1) },
+			"Unit t=100": func() { UnitUpdate(b[:6400], h, y[:100], 3, 64, 100, 0.5, 0, 1) },
+		}
+		for name, f := range cases {
+			if n := testing.AllocsPerRun(20, f); n != 0 {
+				t.Errorf("%s: %v allocations per call", name, n)
+			}
+		}
+	})
+}
