@@ -5,9 +5,10 @@ package asm
 // Declarations of the assembly in avx2_amd64.s and avx512_amd64.s, and the Go
 // wrappers that do their safety work: the exported functions have checked
 // the lengths; the wrappers pass only pointers to elements that exist, cut
-// matrices into the panels the assembly handles (at most 64 columns for
-// AVX-512, 16 or 32 for AVX2) and split long calls, because a goroutine
-// cannot be preempted inside assembly.
+// matrices into the panels the assembly handles (up to 64 columns with lane
+// masks for AVX-512; 8 to 16 or 8 to 32 columns, never narrower than one
+// vector, for AVX2), finish the AVX2 tails in Go, and split long calls,
+// because a goroutine cannot be preempted inside assembly.
 
 // maxStream is the most elements one assembly call of a streaming kernel
 // (dot, axpy, clamp, one row of a matrix-vector product) handles; maxWork
