@@ -152,6 +152,14 @@ type tauCand struct {
 	mu float64
 }
 
+// layerProd multiplies the states of layer j by all the matrices the
+// residuals and the output need, concatenated column-wise, in one Gemm.
+type layerProd struct {
+	b                      []float32 // d_j × width
+	width                  int
+	hOff, lOff, uOff, oOff int // column offsets of Hs_j, W_jᵀ, W_{j−1}, W_{L−1}ᵀ (−1: absent)
+}
+
 // inputChunk is the number of input columns summed in float32 before the
 // partial sums of W_0 x are accumulated in float64 (error γ_chunk in
 // float32 instead of γ_{d_0}).
@@ -172,6 +180,7 @@ type Certifier struct {
 	dL      int
 	blocks  []block
 	taus    []tauCand
+	prods   []layerProd // index j = 1 … K: the products with z_j
 
 	chunk, nchunk int
 	w0c           []float32 // nchunk blocks of chunk×d1 (W_0ᵀ rows, zero-padded)
@@ -259,6 +268,7 @@ func New(m *lrrn.Model, opts Options) (*Certifier, error) {
 	c.buildTaus(fro2)
 	c.buildInput(fro2, maxW)
 	c.buildOutput(maxW)
+	c.buildProds()
 	c.zeros = make([]float32, 0)
 	c.free = make(chan *scratch, opts.Workers+2)
 	return c, nil
@@ -551,6 +561,48 @@ func (c *Certifier) buildOutput(maxW []float64) {
 	}
 }
 
+// buildProds concatenates, for each layer j = 1 … K, the matrices whose
+// products with z_j the evaluation needs: Hs_j (block j's residual), W_jᵀ
+// (block j+1's W_j z_j), W_{j−1} (block j−1's W_{j−1}ᵀ z_j) and, in the
+// reduced form, W_{L−1}ᵀ (the output) for j = L−1.
+func (c *Certifier) buildProds() {
+	m := c.m
+	c.prods = make([]layerProd, c.K+1)
+	for j := 1; j <= c.K; j++ {
+		d := m.Sizes[j]
+		var parts [][]float32
+		var widths []int
+		lp := layerProd{hOff: -1, lOff: -1, uOff: -1, oOff: -1}
+		add := func(mat []float32, w int) int {
+			off := lp.width
+			parts = append(parts, mat)
+			widths = append(widths, w)
+			lp.width += w
+			return off
+		}
+		lp.hOff = add(c.blocks[j-1].h, d)
+		if j+1 <= c.K {
+			lp.lOff = add(c.blocks[j].wlT, m.Sizes[j+1])
+		}
+		if j >= 2 {
+			lp.uOff = add(c.blocks[j-2].wu, m.Sizes[j-1])
+		}
+		if c.reduced && j == c.K {
+			lp.oOff = add(c.woutT, c.dL)
+		}
+		lp.b = make([]float32, d*lp.width)
+		off := 0
+		for pi, mat := range parts {
+			w := widths[pi]
+			for r := 0; r < d; r++ {
+				copy(lp.b[r*lp.width+off:r*lp.width+off+w], mat[r*w:r*w+w])
+			}
+			off += w
+		}
+		c.prods[j] = lp
+	}
+}
+
 // transpose returns the cols×rows transpose of the rows×cols matrix a.
 func transpose(a []float32, rows, cols int) []float32 {
 	t := make([]float32, rows*cols)
@@ -572,10 +624,7 @@ type scratch struct {
 	used    []bool
 	v       []float32   // TileSize×d1: the input parts W_0 x
 	xn      []float64   // TileSize: bounds of ‖x‖
-	hz      [][]float32 // per block index: TileSize×d_k
-	lz      [][]float32
-	uz      [][]float32
-	out     []float32 // TileSize×dL
+	prod    [][]float32 // per layer j: TileSize×width_j (see layerProd)
 	aux     []aux
 	sub     lrrn.States
 	subX    []float32
@@ -615,20 +664,10 @@ func (c *Certifier) newScratch() *scratch {
 	sc.used = make([]bool, c.levels)
 	sc.v = make([]float32, T*c.d1)
 	sc.xn = make([]float64, T)
-	sc.hz = make([][]float32, c.K+1)
-	sc.lz = make([][]float32, c.K+1)
-	sc.uz = make([][]float32, c.K+1)
-	for k := 1; k <= c.K; k++ {
-		d := m.Sizes[k]
-		sc.hz[k] = make([]float32, T*d)
-		if k >= 2 {
-			sc.lz[k] = make([]float32, T*d)
-		}
-		if k < c.K {
-			sc.uz[k] = make([]float32, T*d)
-		}
+	sc.prod = make([][]float32, c.K+1)
+	for j := 1; j <= c.K; j++ {
+		sc.prod[j] = make([]float32, T*c.prods[j].width)
 	}
-	sc.out = make([]float32, T*c.dL)
 	sc.aux = make([]aux, T)
 	sc.sub = lrrn.States{Z: make([][]float32, c.L+1)}
 	for k := 1; k <= c.L; k++ {
@@ -885,25 +924,12 @@ func nonzero(v []float32) int {
 // st, given their input parts v and norm bounds xn.
 func (c *Certifier) evaluate(sc *scratch, st *lrrn.States, v []float32, xn []float64, labels []int, n int, out []Certificate, passes int, ax []aux) {
 	m := c.m
-	for bi := range c.blocks {
-		b := &c.blocks[bi]
-		k, d := b.k, b.d
-		// Row-major products C = Z·Mᵀ with Mᵀ stored: Hs_k is symmetric.
-		asm.Gemm(sc.hz[k][:n*d], st.Z[k][:n*d], b.h, n, d, d, false)
-		if k >= 2 {
-			dl := m.Sizes[k-1]
-			asm.Gemm(sc.lz[k][:n*d], st.Z[k-1][:n*dl], b.wlT, n, dl, d, false)
-		}
-		if b.q != 0 {
-			du := m.Sizes[k+1]
-			asm.Gemm(sc.uz[k][:n*d], st.Z[k+1][:n*du], b.wu, n, du, d, false)
-		}
+	for j := 1; j <= c.K; j++ {
+		lp := &c.prods[j]
+		d := m.Sizes[j]
+		asm.Gemm(sc.prod[j][:n*lp.width], st.Z[j][:n*d], lp.b, n, d, lp.width, false)
 	}
 	dL := c.dL
-	if c.reduced && c.K >= 1 {
-		dn := m.Sizes[c.L-1]
-		asm.Gemm(sc.out[:n*dL], st.Z[c.L-1][:n*dn], c.woutT, n, dn, dL, false)
-	}
 	var zn, gn, ek [lrrn.MaxLayers + 2]float64
 	var nz [lrrn.MaxLayers + 2]float64 // γ bounds of the products with z_k
 	var o [maxOutputsStack]float64
@@ -918,7 +944,8 @@ func (c *Certifier) evaluate(sc *scratch, st *lrrn.States, v []float32, xn []flo
 			b := &c.blocks[bi]
 			k, d := b.k, b.d
 			z := st.Z[k][j*d : j*d+d]
-			h := sc.hz[k][j*d : j*d+d]
+			pk := &c.prods[k]
+			h := sc.prod[k][j*pk.width+pk.hOff : j*pk.width+pk.hOff+d]
 			var gs, zs float64
 			var cnt uint32
 			lo, hi := b.lo, b.hi
@@ -927,12 +954,14 @@ func (c *Certifier) evaluate(sc *scratch, st *lrrn.States, v []float32, xn []flo
 			if k == 1 {
 				l = v[j*c.d1 : j*c.d1+d]
 			} else {
-				l = sc.lz[k][j*d : j*d+d]
+				pl := &c.prods[k-1]
+				l = sc.prod[k-1][j*pl.width+pl.lOff : j*pl.width+pl.lOff+d]
 			}
 			var u []float32
 			q := b.q
 			if q != 0 {
-				u = sc.uz[k][j*d : j*d+d]
+				pu := &c.prods[k+1]
+				u = sc.prod[k+1][j*pu.width+pu.uOff : j*pu.width+pu.uOff+d]
 			} else {
 				u = h // any slice of length d; multiplied by q = 0
 			}
@@ -1068,7 +1097,8 @@ func (c *Certifier) evaluate(sc *scratch, st *lrrn.States, v []float32, xn []flo
 		var outErr float64
 		switch {
 		case c.reduced && c.K >= 1:
-			row := sc.out[j*dL : j*dL+dL]
+			po := &c.prods[c.K]
+			row := sc.prod[c.K][j*po.width+po.oOff : j*po.width+po.oOff+dL]
 			for i := range outs {
 				outs[i] = float64(row[i]) + c.bout[i]
 			}
