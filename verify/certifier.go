@@ -202,7 +202,6 @@ type Certifier struct {
 	invRhoPre        float64   // ≤ 1/RhoPre
 	maxPasses        int
 	tol              float64
-	zeros            []float32 // a zero row for blocks without a top term
 
 	free chan *scratch
 }
@@ -256,8 +255,8 @@ func New(m *lrrn.Model, opts Options) (*Certifier, error) {
 		}
 		fro2[k] = mulUp(s, 1+gamma(len(m.W[k]), u64))
 	}
-	dmax := inputChunk + 16
-	for _, d := range m.Sizes {
+	dmax := 1 // the longest float32 product with a state (n ≤ max d_k)
+	for _, d := range m.Sizes[1:] {
 		dmax = max(dmax, d)
 	}
 	c.g32 = mulUp(divUp(u32, down(1-float64(dmax)*u32)), safety*(1+1e-12))
@@ -269,7 +268,6 @@ func New(m *lrrn.Model, opts Options) (*Certifier, error) {
 	c.buildInput(fro2, maxW)
 	c.buildOutput(maxW)
 	c.buildProds()
-	c.zeros = make([]float32, 0)
 	c.free = make(chan *scratch, opts.Workers+2)
 	return c, nil
 }
