@@ -146,6 +146,10 @@ func guardedCopy(v []float32, off int) *guarded {
 var (
 	tierRunsMu sync.Mutex
 	tierRuns   = map[string]map[Tier]bool{} // kernel → tiers that ran
+
+	// simdOnly makes forEachTier skip the generic tier and record nothing
+	// (for reruns of the tests that exercise only the SIMD wrappers).
+	simdOnly bool
 )
 
 // forEachTier runs f with each available tier set, restoring the tier in
@@ -156,8 +160,15 @@ func forEachTier(t *testing.T, kernel string, f func(t *testing.T)) {
 	saved := CurrentTier()
 	defer func() { require.NoError(t, SetTier(saved)) }()
 	for _, tier := range Available() {
+		if simdOnly && tier == Generic {
+			continue
+		}
 		require.NoError(t, SetTier(tier))
 		ok := t.Run(string(tier), func(t *testing.T) {
+			if simdOnly {
+				f(t)
+				return
+			}
 			tierRunsMu.Lock()
 			if tierRuns[kernel] == nil {
 				tierRuns[kernel] = map[Tier]bool{}
@@ -260,9 +271,13 @@ var testShapes = [][2]int{{64, 784}, {64, 64}, {10, 64}, {784, 64}, {1, 1}, {3, 
 func isBig(m, n int) bool { return m*n > 10000 }
 
 // widthsFor keeps all tile widths for small matrices and a subset (still
-// covering every panel remainder class) for the two big ones.
+// covering every panel remainder class; fewer with -short) for the two big
+// ones.
 func widthsFor(m, k int) []int {
 	if isBig(m, k) {
+		if testing.Short() {
+			return []int{1, 7, 10, 17, 64}
+		}
 		return []int{1, 2, 3, 7, 10, 16, 17, 33, 64}
 	}
 	return append(slices.Clone(testWidths), 65, 100, 129)
