@@ -465,8 +465,10 @@ func (p *progress) update(pr train.Progress) {
 	el := time.Since(p.epochStart).Seconds()
 	rate := float64(pr.Batch*p.batch) / el
 	left := float64(p.batches-pr.Batch) * float64(p.batch) / rate
-	fmt.Fprintf(p.w, "\r\x1b[Kepoch %d/%d  batch %d/%d  %.0f examples/s  loss %.5f  epoch ETA %s",
-		pr.Epoch, p.epochs, pr.Batch, pr.Batches, rate, pr.RunningLoss, (time.Duration(left) * time.Second).Round(time.Second))
+	all := left + float64(max(0, p.epochs-pr.Epoch)*p.batches*p.batch)/rate // training only, without evaluations
+	fmt.Fprintf(p.w, "\r\x1b[Kepoch %d/%d  batch %d/%d  %.0f examples/s  loss %.5f  ETA epoch %s, run %s",
+		pr.Epoch, p.epochs, pr.Batch, pr.Batches, rate, pr.RunningLoss,
+		(time.Duration(left) * time.Second).Round(time.Second), (time.Duration(all) * time.Second).Round(time.Second))
 }
 
 func (p *progress) epochDone(r train.EpochRecord) {
