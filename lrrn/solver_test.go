@@ -320,25 +320,32 @@ func BenchmarkInfer(b *testing.B) {
 		b.Fatal(err)
 	}
 	rng := rand.New(rand.NewPCG(2, 2))
-	for _, n := range []int{1, 256} {
-		b.Run(fmt.Sprintf("batch=%d", n), func(b *testing.B) {
-			x := make([]float32, 0, n*784)
-			for i := 0; i < n; i++ {
-				x = append(x, randomInput(784, rng)...)
-			}
-			ws := s.NewWorkspace()
-			st := s.NewStates(n)
-			b.ReportAllocs()
-			b.ResetTimer()
-			for b.Loop() {
-				if err := s.Free(ws, x, n, 20, st); err != nil {
+	saved := asm.CurrentTier()
+	defer func() { _ = asm.SetTier(saved) }()
+	for _, tier := range asm.Available() {
+		for _, n := range []int{1, 256} {
+			b.Run(fmt.Sprintf("tier=%s/batch=%d", tier, n), func(b *testing.B) {
+				if err := asm.SetTier(tier); err != nil {
 					b.Fatal(err)
 				}
-			}
-			nsPerImage := float64(b.Elapsed().Nanoseconds()) / float64(b.N*n)
-			b.ReportMetric(nsPerImage, "ns/image")
-			b.ReportMetric(1e9/nsPerImage, "images/s")
-		})
+				x := make([]float32, 0, n*784)
+				for i := 0; i < n; i++ {
+					x = append(x, randomInput(784, rng)...)
+				}
+				ws := s.NewWorkspace()
+				st := s.NewStates(n)
+				b.ReportAllocs()
+				b.ResetTimer()
+				for b.Loop() {
+					if err := s.Free(ws, x, n, 20, st); err != nil {
+						b.Fatal(err)
+					}
+				}
+				nsPerImage := float64(b.Elapsed().Nanoseconds()) / float64(b.N*n)
+				b.ReportMetric(nsPerImage, "ns/image")
+				b.ReportMetric(1e9/nsPerImage, "images/s")
+			})
+		}
 	}
 }
 
