@@ -17,7 +17,10 @@
 // never a data error.
 package asm
 
-import "fmt"
+import (
+	"fmt"
+	"math/bits"
+)
 
 // Dot returns Σ x[i]·y[i]. len(x) must equal len(y).
 func Dot(x, y []float32) float32 {
@@ -157,21 +160,56 @@ func UnitUpdate(zs, h, ci []float32, row, k, t int, invHii, lo, hi float32) {
 		return
 	}
 	if t == 1 { // a single problem: the column is contiguous
-		v := zs[row] - (impl.dot(h[:k], zs[:k])-ci[0])*invHii
-		if v < lo {
-			v = lo
-		}
-		if v > hi {
-			v = hi
-		}
-		zs[row] = v
+		zs[row] = unitStep(zs[row], impl.dot(h[:k], zs[:k]), ci[0], invHii, lo, hi)
 		return
 	}
 	impl.unitUpdate(zs, h, ci, row, k, t, invHii, lo, hi)
 }
 
+// Sweep is one Gauss–Seidel sweep of BCD over a layer of d units for a
+// single problem: for i = 0, 1, …, d−1 in turn,
+//
+//	z[i] = clamp(z[i] − (Σ_p h[i*d+p]·z[p] − c[i])·invH[i], lo, hi)
+//
+// where z[p] for p < i already holds its new value. It is the sequence of
+// UnitUpdate(z, h[i*d:i*d+d], c[i:i+1], i, d, 1, invH[i], lo, hi) calls in
+// one call (h is the d×d row-major matrix, len(h) ≥ d·d, and z, c and invH
+// have at least d elements), with the semantics of Clamp; the dot products
+// may be summed in any order.
+func Sweep(z, h, c, invH []float32, d int, lo, hi float32) {
+	checkMat("Sweep h", h, d, d)
+	if len(z) < d || len(c) < d || len(invH) < d {
+		panic(fmt.Sprintf("asm.Sweep: len(z)=%d len(c)=%d len(invH)=%d, need d=%d", len(z), len(c), len(invH), d))
+	}
+	if !(lo <= hi) {
+		panic(fmt.Sprintf("asm.Sweep: lo=%v > hi=%v", lo, hi))
+	}
+	if d == 0 {
+		return
+	}
+	impl.sweep(z[:d], h[:d*d], c[:d], invH[:d], d, lo, hi)
+}
+
+// unitStep is the scalar BCD step of one unit given s = Σ_p h[p]·z[p]:
+// clamp(z − (s − c)·inv, lo, hi), with the semantics of Clamp.
+func unitStep(z, s, c, inv, lo, hi float32) float32 {
+	v := z - (s-c)*inv
+	if v < lo {
+		v = lo
+	}
+	if v > hi {
+		v = hi
+	}
+	return v
+}
+
+// checkMat panics unless m, n ≥ 0 and len(a) ≥ m·n (without overflow, and
+// without a division: it runs on every UnitUpdate call).
 func checkMat(name string, a []float32, m, n int) {
-	if m < 0 || n < 0 || (n > 0 && m > len(a)/n) || len(a) < m*n {
+	if m < 0 || n < 0 {
+		panic(fmt.Sprintf("asm.%s: negative size %d×%d", name, m, n))
+	}
+	if hi, lo := bits.Mul64(uint64(m), uint64(n)); hi != 0 || lo > uint64(len(a)) {
 		panic(fmt.Sprintf("asm.%s: len=%d too short for %d×%d", name, len(a), m, n))
 	}
 }

@@ -953,3 +953,101 @@ ploop:
 pdone:
 	VZEROUPPER
 	RET
+
+// func sweepAVX2(z, h, c, invH *float32, d, i0, i1 int, lo, hi float32)
+//
+// Rows i0 … i1−1 of a BCD sweep for one problem (see Sweep): per row i, the
+// dot product of row i of the d×d matrix h with z over the multiple of 8
+// (four accumulators), summed across lanes, plus the last d mod 8 products
+// one scalar at a time (no vector reaches past the row or z), then z[i] =
+// clamp(z[i] − (s − c[i])·invH[i], lo, hi) in scalar registers and stored,
+// so that row i+1 reads it.
+TEXT ·sweepAVX2(SB), NOSPLIT, $0-64
+	MOVQ	z+0(FP), DI
+	MOVQ	h+8(FP), SI
+	MOVQ	c+16(FP), R8
+	MOVQ	invH+24(FP), R9
+	MOVQ	d+32(FP), DX
+	MOVQ	i0+40(FP), BX
+	MOVQ	i1+48(FP), R10
+	VMOVSS	lo+56(FP), X14
+	VMOVSS	hi+60(FP), X15
+	MOVQ	DX, R11
+	SHLQ	$2, R11 // row stride in bytes
+	MOVQ	BX, AX
+	IMULQ	R11, AX
+	ADDQ	AX, SI  // SI = row i0 of h
+	MOVQ	DX, R13
+	ANDQ	$7, R13 // scalar tail length
+	CMPQ	BX, R10
+	JAE	sw_done
+
+sw_row:
+	MOVQ	SI, AX
+	MOVQ	DI, CX
+	MOVQ	DX, R12
+	SUBQ	R13, R12 // vector part
+	VXORPS	Y0, Y0, Y0
+	VXORPS	Y1, Y1, Y1
+	VXORPS	Y2, Y2, Y2
+	VXORPS	Y3, Y3, Y3
+	CMPQ	R12, $32
+	JB	sw_8
+
+sw_32:
+	VMOVUPS	(AX), Y4
+	VMOVUPS	32(AX), Y5
+	VMOVUPS	64(AX), Y6
+	VMOVUPS	96(AX), Y7
+	VFMADD231PS	(CX), Y4, Y0
+	VFMADD231PS	32(CX), Y5, Y1
+	VFMADD231PS	64(CX), Y6, Y2
+	VFMADD231PS	96(CX), Y7, Y3
+	ADDQ	$128, AX
+	ADDQ	$128, CX
+	SUBQ	$32, R12
+	CMPQ	R12, $32
+	JAE	sw_32
+
+sw_8:
+	TESTQ	R12, R12
+	JZ	sw_sum
+	VMOVUPS	(AX), Y4
+	VFMADD231PS	(CX), Y4, Y1
+	ADDQ	$32, AX
+	ADDQ	$32, CX
+	SUBQ	$8, R12
+	JMP	sw_8
+
+sw_sum:
+	VADDPS	Y1, Y0, Y0
+	VADDPS	Y3, Y2, Y2
+	VADDPS	Y2, Y0, Y0
+	HSUM_Y(Y0, X0, X1)
+	MOVQ	R13, R12
+
+sw_1:
+	TESTQ	R12, R12
+	JZ	sw_step
+	VMOVSS	(AX), X4
+	VFMADD231SS	(CX), X4, X0
+	ADDQ	$4, AX
+	ADDQ	$4, CX
+	DECQ	R12
+	JMP	sw_1
+
+sw_step:
+	VSUBSS	(R8)(BX*4), X0, X0        // g = s − c[i]
+	VMOVSS	(DI)(BX*4), X1
+	VFNMADD231SS	(R9)(BX*4), X0, X1 // v = z[i] − g·invH[i]
+	VMAXSS	X1, X14, X1               // (lo > v) ? lo : v
+	VMINSS	X1, X15, X1               // (hi < v) ? hi : v
+	VMOVSS	X1, (DI)(BX*4)
+	ADDQ	R11, SI
+	INCQ	BX
+	CMPQ	BX, R10
+	JB	sw_row
+
+sw_done:
+	VZEROUPPER
+	RET

@@ -1304,3 +1304,91 @@ ploop:
 pdone:
 	VZEROUPPER
 	RET
+
+// func sweepAVX512(z, h, c, invH *float32, d, i0, i1 int, lo, hi float32)
+//
+// Rows i0 … i1−1 of a BCD sweep for one problem (see Sweep): per row i, the
+// dot product of row i of the d×d matrix h with z (four accumulators, masked
+// tail), summed across lanes, then z[i] = clamp(z[i] − (s − c[i])·invH[i],
+// lo, hi) in scalar registers and stored, so that row i+1 reads it.
+TEXT ·sweepAVX512(SB), NOSPLIT, $0-64
+	MOVQ	d+32(FP), DX
+	TAILMASK_K1(DX)
+	MOVQ	z+0(FP), DI
+	MOVQ	h+8(FP), SI
+	MOVQ	c+16(FP), R8
+	MOVQ	invH+24(FP), R9
+	MOVQ	i0+40(FP), BX
+	MOVQ	i1+48(FP), R10
+	VMOVSS	lo+56(FP), X14
+	VMOVSS	hi+60(FP), X15
+	MOVQ	DX, R11
+	SHLQ	$2, R11 // row stride in bytes
+	MOVQ	BX, AX
+	IMULQ	R11, AX
+	ADDQ	AX, SI  // SI = row i0 of h
+	CMPQ	BX, R10
+	JAE	sw_done
+
+sw_row:
+	MOVQ	SI, AX
+	MOVQ	DI, CX
+	MOVQ	DX, R12
+	VPXORD	Z0, Z0, Z0
+	VPXORD	Z1, Z1, Z1
+	VPXORD	Z2, Z2, Z2
+	VPXORD	Z3, Z3, Z3
+	CMPQ	R12, $64
+	JB	sw_16
+
+sw_64:
+	VMOVUPS	(AX), Z4
+	VMOVUPS	64(AX), Z5
+	VMOVUPS	128(AX), Z6
+	VMOVUPS	192(AX), Z7
+	VFMADD231PS	(CX), Z4, Z0
+	VFMADD231PS	64(CX), Z5, Z1
+	VFMADD231PS	128(CX), Z6, Z2
+	VFMADD231PS	192(CX), Z7, Z3
+	ADDQ	$256, AX
+	ADDQ	$256, CX
+	SUBQ	$64, R12
+	CMPQ	R12, $64
+	JAE	sw_64
+
+sw_16:
+	CMPQ	R12, $16
+	JB	sw_tail
+	VMOVUPS	(AX), Z4
+	VFMADD231PS	(CX), Z4, Z1
+	ADDQ	$64, AX
+	ADDQ	$64, CX
+	SUBQ	$16, R12
+	JMP	sw_16
+
+sw_tail:
+	TESTQ	R12, R12
+	JZ	sw_sum
+	VMOVUPS.Z	(AX), K1, Z4
+	VMOVUPS.Z	(CX), K1, Z5
+	VFMADD231PS	Z5, Z4, Z2
+
+sw_sum:
+	VADDPS	Z1, Z0, Z0
+	VADDPS	Z3, Z2, Z2
+	VADDPS	Z2, Z0, Z0
+	HSUM_Z(Z0, Y0, X0, Y1, X1)
+	VSUBSS	(R8)(BX*4), X0, X0        // g = s − c[i]
+	VMOVSS	(DI)(BX*4), X1
+	VFNMADD231SS	(R9)(BX*4), X0, X1 // v = z[i] − g·invH[i]
+	VMAXSS	X1, X14, X1               // (lo > v) ? lo : v
+	VMINSS	X1, X15, X1               // (hi < v) ? hi : v
+	VMOVSS	X1, (DI)(BX*4)
+	ADDQ	R11, SI
+	INCQ	BX
+	CMPQ	BX, R10
+	JB	sw_row
+
+sw_done:
+	VZEROUPPER
+	RET

@@ -33,6 +33,7 @@ type kernels struct {
 	gemm       func(c, a, b []float32, m, k, n int, acc bool)
 	gemmNT     func(c, a, b []float32, m, k, n int, acc bool)
 	unitUpdate func(zs, h, ci []float32, row, k, t int, invHii, lo, hi float32)
+	sweep      func(z, h, c, invH []float32, d int, lo, hi float32)
 }
 
 var genericKernels = kernels{
@@ -45,6 +46,7 @@ var genericKernels = kernels{
 	gemm:       gemmGeneric,
 	gemmNT:     gemmNTGeneric,
 	unitUpdate: unitUpdateGeneric,
+	sweep:      sweepGeneric,
 }
 
 // tiers lists the implementations this build and CPU can run, best first.

@@ -99,3 +99,16 @@ func unitUpdateGeneric(zs, h, ci []float32, row, k, t int, invHii, lo, hi float3
 		zi[j] = v
 	}
 }
+
+func sweepGeneric(z, h, c, invH []float32, d int, lo, hi float32) {
+	sweepDot(dotGeneric, z, h, c, invH, 0, d, d, lo, hi)
+}
+
+// sweepDot runs rows i0 … i1−1 of a sweep (see Sweep) with the given dot
+// kernel: exactly the steps UnitUpdate takes for a single problem.
+func sweepDot(dot func(x, y []float32) float32, z, h, c, invH []float32, i0, i1, d int, lo, hi float32) {
+	z = z[:d]
+	for i := i0; i < i1; i++ {
+		z[i] = unitStep(z[i], dot(h[i*d:i*d+d], z), c[i], invH[i], lo, hi)
+	}
+}

@@ -45,6 +45,9 @@ func gemmNTAVX512(c, a, b *float32, rv, k, n, lda, ldb, ldc int, acc bool)
 func unitUpdateAVX512(zs, h, ci, zrow *float32, k, ldz int, masks uint64, nv int, invHii, lo, hi float32)
 
 //go:noescape
+func sweepAVX512(z, h, c, invH *float32, d, i0, i1 int, lo, hi float32)
+
+//go:noescape
 func dotAVX2(x, y *float32, n int) float32
 
 //go:noescape
@@ -68,9 +71,12 @@ func gemmNTAVX2(c, a, b *float32, rv, k, n, lda, ldb, ldc int, acc bool)
 //go:noescape
 func unitUpdateAVX2(zs, h, ci, zrow *float32, k, ldz, w int, invHii, lo, hi float32)
 
+//go:noescape
+func sweepAVX2(z, h, c, invH *float32, d, i0, i1 int, lo, hi float32)
+
 var avx512Kernels = kernels{
 	tier: AVX512,
-	dot:  func(x, y []float32) float32 { return dotSplit(dotAVX512, x, y, maxStream) },
+	dot:  dot512,
 	axpy: func(alpha float32, x, y []float32) { axpySplit(axpyAVX512, alpha, x, y, maxStream) },
 	matVec: func(y, a []float32, m, n int, x []float32, acc bool) {
 		matVecSplit(matVecAVX512, y, a, m, n, n, x, acc, maxStream)
@@ -84,6 +90,9 @@ var avx512Kernels = kernels{
 		gemmNTSplit(gemmNTAVX512, c, a, b, m, k, n, k, acc, maxStream)
 	},
 	unitUpdate: unitUpdate512,
+	sweep: func(z, h, c, invH []float32, d int, lo, hi float32) {
+		sweepSplit(sweepAVX512, dot512, z, h, c, invH, d, lo, hi)
+	},
 }
 
 // The AVX2 kernels take lengths that are multiples of 8 (and panels of at
@@ -99,7 +108,12 @@ var avx2Kernels = kernels{
 	gemm:       gemm256,
 	gemmNT:     gemmNT256,
 	unitUpdate: unitUpdate256,
+	sweep: func(z, h, c, invH []float32, d int, lo, hi float32) {
+		sweepSplit(sweepAVX2, dot256, z, h, c, invH, d, lo, hi)
+	},
 }
+
+func dot512(x, y []float32) float32 { return dotSplit(dotAVX512, x, y, maxStream) }
 
 // stream8 is maxStream for the AVX2 kernels: a multiple of 8.
 func stream8() int { return max(8, maxStream&^7) }
@@ -467,3 +481,21 @@ func peakFMAAVX2(n int)
 
 //go:noescape
 func peakFMAAVX512(n int)
+
+// sweepSplit runs a sweep (see Sweep) with the assembly f, which does rows
+// i0 … i1−1 (a whole row's dot product, the step and the store per row), in
+// blocks of rows of at most maxWork multiply-adds. A row longer than
+// maxStream would be too long for one call by itself: then each row's dot
+// product is the tier's (splitting) dot, and the step is done in Go.
+func sweepSplit(f func(z, h, c, invH *float32, d, i0, i1 int, lo, hi float32), dot func(x, y []float32) float32,
+	z, h, c, invH []float32, d int, lo, hi float32) {
+	if d > maxStream {
+		sweepDot(dot, z, h, c, invH, 0, d, d, lo, hi)
+		return
+	}
+	z, h, c, invH = z[:d], h[:d*d], c[:d], invH[:d]
+	rows := max(1, maxWork/d)
+	for i0 := 0; i0 < d; i0 += rows {
+		f(&z[0], &h[0], &c[0], &invH[0], d, i0, min(d, i0+rows), lo, hi)
+	}
+}

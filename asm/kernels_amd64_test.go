@@ -83,5 +83,6 @@ func TestSplitting(t *testing.T) {
 			t.Run("gemmNT", TestGemmNT)
 		}
 		t.Run("unitUpdate", TestUnitUpdate)
+		t.Run("sweep", TestSweep)
 	}
 }

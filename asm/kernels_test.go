@@ -737,6 +737,7 @@ func TestNoAllocs(t *testing.T) {
 			"Unit t=10":  func() { UnitUpdate(zs[:640], h, y[:10], 3, 64, 10, 0.5, 0, 1) },
 			"Unit t=5":   func() { UnitUpdate(zs[:320], h, y[:5], 3, 64, 5, 0.5, 0, 1) },
 			"Unit t=100": func() { UnitUpdate(b[:6400], h, y[:100], 3, 64, 100, 0.5, 0, 1) },
+			"Sweep d=64": func() { Sweep(y[:64], zs, x[:64], h, 64, 0, 1) },
 		}
 		for name, f := range cases {
 			if n := testing.AllocsPerRun(20, f); n != 0 {

@@ -25,6 +25,7 @@ var neonKernels = kernels{
 	gemm:       gemmNEONGo,
 	gemmNT:     gemmNTNEONGo,
 	unitUpdate: unitUpdateNEONGo,
+	sweep:      sweepNEONGo,
 }
 
 //go:noescape
@@ -143,4 +144,10 @@ func unitUpdateNEONGo(zs, h, ci []float32, row, k, t int, invHii, lo, hi float32
 	zs, h, ci = zs[:k*t], h[:k], ci[:t]
 	_ = zs[row*t+t-1] // row < k
 	unitUpdateNEON(ptr(zs), ptr(h), ptr(ci), row, k, t, invHii, lo, hi)
+}
+
+// sweepNEONGo is the sweep as a Go loop over the NEON dot product (the
+// sequence of single-problem unit updates, without their per-call checks).
+func sweepNEONGo(z, h, c, invH []float32, d int, lo, hi float32) {
+	sweepDot(dotNEONGo, z, h, c, invH, 0, d, d, lo, hi)
 }
