@@ -1392,3 +1392,105 @@ sw_sum:
 sw_done:
 	VZEROUPPER
 	RET
+
+// func sweep64AVX512(z, h, c, invH *float32, d, i0, i1 int, masks uint64, lo, hi float32)
+//
+// sweepAVX512 for d ≤ 64 (masks: the lane masks of z's four vectors), with z
+// held in Z16–Z19 instead of being reloaded from memory after each store.
+// The dot product of row i leaves out the product with z[i−1] (a lane
+// excluded by the FMA's write mask), so that it does not wait for z[i−1]
+// being computed; that product is added in scalar afterwards:
+//
+//	s = (Σ_{p≠i−1} h[i][p]·z[p] − c[i]) + h[i][i−1]·z[i−1]
+//
+// the same products summed in another order. Each row's FMAs read the
+// registers before the new z[i−1] is broadcast into its lane.
+TEXT ·sweep64AVX512(SB), NOSPLIT, $0-72
+	MOVQ	masks+56(FP), AX
+	KMOVW	AX, K4
+	SHRQ	$16, AX
+	KMOVW	AX, K5
+	SHRQ	$16, AX
+	KMOVW	AX, K6
+	SHRQ	$16, AX
+	KMOVW	AX, K7
+	MOVQ	z+0(FP), DI
+	MOVQ	h+8(FP), SI
+	MOVQ	c+16(FP), R8
+	MOVQ	invH+24(FP), R9
+	MOVQ	d+32(FP), R11
+	SHLQ	$2, R11 // row stride in bytes
+	MOVQ	i0+40(FP), BX
+	MOVQ	i1+48(FP), R10
+	VMOVSS	lo+64(FP), X14
+	VMOVSS	hi+68(FP), X15
+	VMOVUPS.Z	(DI), K4, Z16
+	VMOVUPS.Z	64(DI), K5, Z17
+	VMOVUPS.Z	128(DI), K6, Z18
+	VMOVUPS.Z	192(DI), K7, Z19
+	MOVQ	BX, AX
+	IMULQ	R11, AX
+	ADDQ	AX, SI  // SI = row i0 of h
+	VXORPS	X13, X13, X13 // X13 = z[i−1], the value last computed
+	TESTQ	BX, BX
+	JZ	s64_start
+	VMOVSS	-4(DI)(BX*4), X13
+
+s64_start:
+	XORL	R13, R13
+	CMPQ	BX, R10
+	JAE	s64_done
+
+s64_row:
+	// DX = 1 << (i−1): the lane of z[i−1] over the four vectors (none for i = 0).
+	LEAQ	-1(BX), CX
+	MOVL	$1, DX
+	SHLQ	CX, DX
+	TESTQ	BX, BX
+	CMOVQEQ	R13, DX
+	VPXORD	Z0, Z0, Z0
+	VPXORD	Z1, Z1, Z1
+
+	// Per vector j: K1 = lane of z[i−1] in it, K2 = its valid lanes but that
+	// one; FMA row i's chunk under K2, then put z[i−1] into its lane.
+	KMOVW	DX, K1
+	KANDNW	K4, K1, K2
+	VFMADD231PS	(SI), Z16, K2, Z0
+	VBROADCASTSS	X13, K1, Z16
+	SHRQ	$16, DX
+	KMOVW	DX, K1
+	KANDNW	K5, K1, K2
+	VFMADD231PS	64(SI), Z17, K2, Z1
+	VBROADCASTSS	X13, K1, Z17
+	SHRQ	$16, DX
+	KMOVW	DX, K1
+	KANDNW	K6, K1, K2
+	VFMADD231PS	128(SI), Z18, K2, Z0
+	VBROADCASTSS	X13, K1, Z18
+	SHRQ	$16, DX
+	KMOVW	DX, K1
+	KANDNW	K7, K1, K2
+	VFMADD231PS	192(SI), Z19, K2, Z1
+	VBROADCASTSS	X13, K1, Z19
+	VADDPS	Z1, Z0, Z0
+	HSUM_Z(Z0, Y0, X0, Y1, X1)
+	VSUBSS	(R8)(BX*4), X0, X0 // Σ' − c[i]
+	TESTQ	BX, BX
+	JZ	s64_step
+	VFMADD231SS	-4(SI)(BX*4), X13, X0 // + h[i][i−1]·z[i−1]
+
+s64_step:
+	VMOVSS	(DI)(BX*4), X1
+	VFNMADD231SS	(R9)(BX*4), X0, X1 // v = z[i] − g·invH[i]
+	VMAXSS	X1, X14, X1               // (lo > v) ? lo : v
+	VMINSS	X1, X15, X1               // (hi < v) ? hi : v
+	VMOVSS	X1, (DI)(BX*4)
+	VMOVAPS	X1, X13
+	ADDQ	R11, SI
+	INCQ	BX
+	CMPQ	BX, R10
+	JB	s64_row
+
+s64_done:
+	VZEROUPPER
+	RET

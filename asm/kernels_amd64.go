@@ -48,6 +48,9 @@ func unitUpdateAVX512(zs, h, ci, zrow *float32, k, ldz int, masks uint64, nv int
 func sweepAVX512(z, h, c, invH *float32, d, i0, i1 int, lo, hi float32)
 
 //go:noescape
+func sweep64AVX512(z, h, c, invH *float32, d, i0, i1 int, masks uint64, lo, hi float32)
+
+//go:noescape
 func dotAVX2(x, y *float32, n int) float32
 
 //go:noescape
@@ -90,9 +93,7 @@ var avx512Kernels = kernels{
 		gemmNTSplit(gemmNTAVX512, c, a, b, m, k, n, k, acc, maxStream)
 	},
 	unitUpdate: unitUpdate512,
-	sweep: func(z, h, c, invH []float32, d int, lo, hi float32) {
-		sweepSplit(sweepAVX512, dot512, z, h, c, invH, d, lo, hi)
-	},
+	sweep:      sweep512,
 }
 
 // The AVX2 kernels take lengths that are multiples of 8 (and panels of at
@@ -497,5 +498,20 @@ func sweepSplit(f func(z, h, c, invH *float32, d, i0, i1 int, lo, hi float32), d
 	rows := max(1, maxWork/d)
 	for i0 := 0; i0 < d; i0 += rows {
 		f(&z[0], &h[0], &c[0], &invH[0], d, i0, min(d, i0+rows), lo, hi)
+	}
+}
+
+// sweep512 keeps z in registers for d ≤ 64 (the model's layers), where the
+// sweep is bound by the latency from one unit to the next, and streams it
+// from memory otherwise.
+func sweep512(z, h, c, invH []float32, d int, lo, hi float32) {
+	if d > 64 {
+		sweepSplit(sweepAVX512, dot512, z, h, c, invH, d, lo, hi)
+		return
+	}
+	z, h, c, invH = z[:d], h[:d*d], c[:d], invH[:d]
+	rows := max(1, maxWork/d)
+	for i0 := 0; i0 < d; i0 += rows {
+		sweep64AVX512(&z[0], &h[0], &c[0], &invH[0], d, i0, min(d, i0+rows), masks512[d], lo, hi)
 	}
 }

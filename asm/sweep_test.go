@@ -287,5 +287,16 @@ func BenchmarkSweep(b *testing.B) {
 				}
 			})
 		})
+		// The same sweep as the d single-problem UnitUpdate calls it replaces.
+		b.Run(fmt.Sprintf("d=%d/units", d), func(b *testing.B) {
+			benchTiers(b, 2*float64(d*d), func(b *testing.B) {
+				b.SetBytes(int64(4 * d * d))
+				for b.Loop() {
+					for i := 0; i < d; i++ {
+						UnitUpdate(z, h[i*d:i*d+d], c[i:i+1], i, d, 1, invH[i], 0, float32(math.Inf(1)))
+					}
+				}
+			})
+		})
 	}
 }

@@ -370,6 +370,10 @@ func (s *Solver) tilePasses(ws *Workspace, t, passes int, p *plan) {
 				asm.Gemm(c, lp.q, ws.z[k+1][:m.Sizes[k+1]*t], d, m.Sizes[k+1], t, true)
 			}
 			z := ws.z[k][:d*t]
+			if t == 1 { // a single problem: the whole sweep in one call
+				asm.Sweep(z, lp.h, c, lp.invH, d, lp.lo, lp.hi)
+				continue
+			}
 			for i := 0; i < d; i++ {
 				asm.UnitUpdate(z, lp.h[i*d:i*d+d], c[i*t:i*t+t], i, d, t, lp.invH[i], lp.lo, lp.hi)
 			}
