@@ -107,10 +107,22 @@ func TestFilterSparsity(t *testing.T) {
 	}
 	m.W[0][d+5] = 3 // filter 1: one nonzero, near-zero 15/16, Hoyer 1
 	// filter 2: all zero (dead)
-	s, err := FilterSparsity(m)
+	s, err := FilterSparsity(m, nil)
 	require.NoError(t, err)
 	assert.Equal(t, 2, s.Filters)
 	assert.Equal(t, 1, s.Dead)
 	assert.InDelta(t, (0+15.0/16)/2, s.NearZero, 1e-12)
 	assert.InDelta(t, 0.5, s.Hoyer, 1e-12)
+	// only coordinates 8 … 11 used: filter 1 is zero there (dead), filter 0 constant
+	use := make([]bool, d)
+	for j := 8; j < 12; j++ {
+		use[j] = true
+	}
+	s, err = FilterSparsity(m, use)
+	require.NoError(t, err)
+	assert.Equal(t, 1, s.Filters)
+	assert.Equal(t, 2, s.Dead)
+	assert.InDelta(t, 0, s.NearZero, 1e-12)
+	_, err = FilterSparsity(m, use[:3])
+	assert.Error(t, err)
 }

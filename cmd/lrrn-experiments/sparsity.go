@@ -6,6 +6,7 @@ import (
 	"io"
 	"math"
 
+	"github.com/lrrn/lrrn/dataset"
 	"github.com/lrrn/lrrn/lrrn"
 )
 
@@ -22,17 +23,27 @@ type Sparsity struct {
 	Dead     int     // filters that are exactly zero (left out of the means)
 }
 
-// FilterSparsity computes Sparsity of W_0.
-func FilterSparsity(m *lrrn.Model) (Sparsity, error) {
+// FilterSparsity computes Sparsity of W_0 over the input coordinates
+// where use is true (all of them when use is nil).
+func FilterSparsity(m *lrrn.Model, use []bool) (Sparsity, error) {
 	if m.L() < 1 {
 		return Sparsity{}, errors.New("model has no weight layer")
 	}
 	d, units := m.Sizes[0], m.Sizes[1]
+	if use != nil && len(use) != d {
+		return Sparsity{}, fmt.Errorf("mask has %d entries for %d inputs", len(use), d)
+	}
 	W := m.W[0]
 	var s Sparsity
-	n := float64(d)
+	f := make([]float32, 0, d)
 	for u := 0; u < units; u++ {
-		f := W[u*d : (u+1)*d]
+		f = f[:0]
+		for j, v := range W[u*d : (u+1)*d] {
+			if use == nil || use[j] {
+				f = append(f, v)
+			}
+		}
+		n := float64(len(f))
 		var amax, l1, l2 float64
 		for _, v := range f {
 			a := math.Abs(float64(v))
@@ -71,7 +82,7 @@ func sparsityCmd(w io.Writer, paths []string) error {
 		if err != nil {
 			return err
 		}
-		s, err := FilterSparsity(m)
+		s, err := FilterSparsity(m, nil)
 		if err != nil {
 			return fmt.Errorf("%s: %w", p, err)
 		}
@@ -79,4 +90,27 @@ func sparsityCmd(w io.Writer, paths []string) error {
 	}
 	fmt.Fprintf(w, "near-zero: |w| ≤ %g·max|w| of the filter, averaged over filters; Hoyer: (√n − ‖w‖₁/‖w‖₂)/(√n − 1), averaged\n", nearZeroRel)
 	return nil
+}
+
+// usedPixels marks the input coordinates that are nonzero in at least one
+// training image of a data set.
+func usedPixels(name, dir string) ([]bool, int, error) {
+	tr, err := dataset.LoadSplit(name, dir, dataset.Train)
+	if err != nil {
+		return nil, 0, err
+	}
+	d := tr.Dim()
+	use := make([]bool, d)
+	for i, v := range tr.Pixels {
+		if v != 0 {
+			use[i%d] = true
+		}
+	}
+	n := 0
+	for _, u := range use {
+		if u {
+			n++
+		}
+	}
+	return use, n, nil
 }

@@ -169,24 +169,40 @@ func (r *runner) tables(w io.Writer) error {
 		}
 	}
 	fmt.Fprintf(w, "\n### First-layer filter sparsity (784-32-32, unsupervised)\n\n")
-	fmt.Fprintln(w, "| experiment | epochs | near-zero weights (abs w ≤ 5% of the filter's max abs) | Hoyer sparsity | dead filters |")
-	fmt.Fprintln(w, "|---|---|---|---|---|")
+	fmt.Fprintln(w, "| experiment | epochs | near-zero weights, all 784 pixels | near-zero weights, pixels used by the data (count) | Hoyer sparsity, all / used pixels | dead filters |")
+	fmt.Fprintln(w, "|---|---|---|---|---|---|")
+	masks := map[string][]bool{}
+	counts := map[string]int{}
 	for _, n := range []string{"unsup-filters-linear-mnist", "unsup-filters-relu-mnist", "unsup-filters-hardsigmoid-mnist", "unsup-filters-relu-kmnist", "unsup-filters-relu-fashion"} {
 		e := ex[n]
-		path := r.file(e, e.stages[0], "model.bin")
-		m, err := lrrn.Load(path)
+		s := e.stages[0]
+		m, err := lrrn.Load(r.file(e, s, "model.bin"))
 		if errors.Is(err, os.ErrNotExist) {
-			fmt.Fprintf(w, "| %s | not run | | | |\n", n)
+			fmt.Fprintf(w, "| %s | not run | | | | |\n", n)
 			continue
 		}
 		if err != nil {
 			return err
 		}
-		s, err := FilterSparsity(m)
+		if _, ok := masks[s.data]; !ok {
+			dir := ""
+			if s.data == "kmnist" {
+				dir = r.dataDir
+			}
+			if masks[s.data], counts[s.data], err = usedPixels(s.data, dir); err != nil {
+				return err
+			}
+		}
+		all, err := FilterSparsity(m, nil)
 		if err != nil {
 			return err
 		}
-		fmt.Fprintf(w, "| %s | %d | %.1f%% | %.3f | %d |\n", n, m.Meta.Epochs, 100*s.NearZero, s.Hoyer, s.Dead)
+		used, err := FilterSparsity(m, masks[s.data])
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(w, "| %s | %d | %.1f%% | %.1f%% (%d) | %.3f / %.3f | %d |\n", n, m.Meta.Epochs, 100*all.NearZero, 100*used.NearZero, counts[s.data], all.Hoyer, used.Hoyer, all.Dead)
 	}
+	fmt.Fprintf(w, "\nnear-zero: abs(w) ≤ %g × the largest abs(w) of the same filter, averaged over the filters; Hoyer sparsity (√n − ‖w‖₁/‖w‖₂)/(√n − 1), averaged (0: all weights equal in size, 1: one nonzero weight); \"used\" pixels: nonzero in at least one training image\n", nearZeroRel)
 	return nil
 }
