@@ -245,6 +245,14 @@ func New(m *lrrn.Model, opts Options) (*Certifier, error) {
 	if c.reduced {
 		c.K = L - 1
 	}
+	for k := 1; k <= c.K; k++ {
+		// A block's Hessian (d_k×d_k) is formed and factorised densely; beyond
+		// maxDense no μ could be certified and every certificate would
+		// abstain, after allocating d_k² entries (34 GB at MaxUnits).
+		if d := m.Sizes[k]; d > maxDense {
+			return nil, fmt.Errorf("verify: layer %d has %d units; certificates need at most %d per variable layer", k, d, maxDense)
+		}
+	}
 	fro2 := make([]float64, L)
 	maxW := make([]float64, L)
 	for k := 0; k < L; k++ {
@@ -945,6 +953,11 @@ func (c *Certifier) evaluate(sc *scratch, st *lrrn.States, v []float32, xn []flo
 			pk := &c.prods[k]
 			h := sc.prod[k][j*pk.width+pk.hOff : j*pk.width+pk.hOff+d]
 			var gs, zs float64
+			// chk sums the gradient before the min-norm cancellation: a
+			// float32 product that overflowed (±Inf, NaN) makes it
+			// non-finite. The rounding bounds do not cover overflow, and
+			// the cancellation at a bound would hide it: abstain.
+			var chk float64
 			var cnt uint32
 			lo, hi := b.lo, b.hi
 			e := b.e[:d]
@@ -985,6 +998,7 @@ func (c *Certifier) evaluate(sc *scratch, st *lrrn.States, v []float32, xn []flo
 						nonzero := (mag | -mag) >> 31
 						neg |= bz >> 31 & nonzero
 						g := float64(h[i]) - p*float64(l[i]) - e[i]
+						chk += g
 						gb := math.Float64bits(g)
 						kill := uint64(nonzero^1) & (^gb >> 63)
 						gb &^= -kill
@@ -1003,6 +1017,7 @@ func (c *Certifier) evaluate(sc *scratch, st *lrrn.States, v []float32, xn []flo
 					nonzero := (mag | -mag) >> 31
 					neg |= bz >> 31 & nonzero // a negative value: infeasible
 					g := float64(h[i]) - p*float64(l[i]) - e[i] - q*float64(u[i])
+					chk += g
 					gb := math.Float64bits(g)
 					kill := uint64(nonzero^1) & (^gb >> 63) // at 0 with g ≥ 0
 					gb &^= -kill
@@ -1018,6 +1033,7 @@ func (c *Certifier) evaluate(sc *scratch, st *lrrn.States, v []float32, xn []flo
 				for i, zi := range z {
 					zmin, zmax = min(zmin, zi), max(zmax, zi)
 					g := float64(h[i]) - p*float64(l[i]) - e[i] - q*float64(u[i])
+					chk += g
 					if zi <= lo {
 						g = min(g, 0)
 					}
@@ -1031,6 +1047,9 @@ func (c *Certifier) evaluate(sc *scratch, st *lrrn.States, v []float32, xn []flo
 				if !(zmin >= lo && zmax <= hi) {
 					feasible = false
 				}
+			}
+			if chk-chk != 0 { // ±Inf or NaN (the linear case: gs is already)
+				feasible = false
 			}
 			// ‖z‖² from a float32 dot product of nonnegative terms.
 			zs = float64(asm.Dot(z, z))*b.znFactor + float64(d)*tiny32

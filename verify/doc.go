@@ -91,7 +91,11 @@
 // each term meets at most chunk + depth roundings instead of d_0. These
 // bounds (linear in ‖x‖ and the ‖z_k‖) are added to ‖g̃_k‖ before the
 // weighting; TestResidualRoundingBound checks them against an independent
-// full-width float64 gradient.
+// full-width float64 gradient. They do not cover overflow: when a float32
+// product overflowed (a gradient entry is ±Inf or NaN, even at a bound
+// where the min-norm subgradient would cancel it) the certificate
+// abstains. Variable layers wider than 2048 units are refused by New (no
+// μ could be certified for them).
 //
 // Margins. In the reduced form ž_L = W_{L−1}ž_{L−1} + b_{L−1} exactly, so
 // each difference ž_L[y] − ž_L[j] is within ‖w_y − w_j‖·‖z̃_{L−1} − ž_{L−1}‖

@@ -66,13 +66,19 @@ func tauCandidates(K int) [][]float64 {
 // entry is one float32 weight times a computed coefficient: relative error
 // γ_6, 2-norm ≤ γ_6·coef·‖W_k‖_F. For the block-tridiagonal error,
 // ‖ΔS‖₂ ≤ max_k‖ΔS_kk‖ + 2·max_k‖ΔS_{k+1,k}‖.
-func scaledHessian(m *lrrn.Model, K int, tau []float64, fro2 []float64) (S []float64, N int, eps, minDiag float64, offs []int) {
+//
+// With dense false, S is not assembled (nil): only N, eps, minDiag and offs
+// are computed, for the block Gershgorin bound, which must not allocate
+// N×N entries for a large network.
+func scaledHessian(m *lrrn.Model, K int, tau []float64, fro2 []float64, dense bool) (S []float64, N int, eps, minDiag float64, offs []int) {
 	offs = make([]int, K+2)
 	for k := 1; k <= K; k++ {
 		offs[k+1] = offs[k] + m.Sizes[k]
 	}
 	N = offs[K+1]
-	S = make([]float64, N*N)
+	if dense {
+		S = make([]float64, N*N)
+	}
 	g := m.Gamma
 	var epsDiag, epsOff float64
 	minDiag = math.Inf(1)
@@ -82,10 +88,12 @@ func scaledHessian(m *lrrn.Model, K int, tau []float64, fro2 []float64) (S []flo
 		hs := hsBlock(m, k, k < K)
 		inv := 1 / tau[k-1]
 		for i := 0; i < d; i++ {
-			for j := 0; j < d; j++ {
-				S[(o+i)*N+o+j] = hs[i*d+j] * inv
+			if dense {
+				for j := 0; j < d; j++ {
+					S[(o+i)*N+o+j] = hs[i*d+j] * inv
+				}
 			}
-			minDiag = min(minDiag, S[(o+i)*N+o+i])
+			minDiag = min(minDiag, hs[i*d+i]*inv)
 		}
 		mk := m.Sizes[k-1]
 		mag := 1 + m.Beta[k-1]*fro2[k-1]
@@ -101,7 +109,7 @@ func scaledHessian(m *lrrn.Model, K int, tau []float64, fro2 []float64) (S []flo
 			W := m.W[k]
 			du := m.Sizes[k+1]
 			ou := offs[k+1]
-			for i := 0; i < du; i++ {
+			for i := 0; i < du && dense; i++ {
 				for j := 0; j < d; j++ {
 					v := -coef * float64(W[i*d+j])
 					S[(ou+i)*N+o+j] = v
@@ -184,15 +192,27 @@ func certifiedMu(m *lrrn.Model, K int, tau []float64, fro2 []float64) float64 {
 	if K == 0 {
 		return math.Inf(1)
 	}
-	S, N, eps, minDiag, offs := scaledHessian(m, K, tau, fro2)
-	if N <= maxDense {
-		mu, ok := eigLowerBisect(S, N, 0, minDiag, eps, 40, make([]float64, N*N))
-		if !ok || !(mu > 0) {
-			return 0
-		}
-		return mu
+	N := 0
+	for k := 1; k <= K; k++ {
+		N += m.Sizes[k]
 	}
-	// Block Gershgorin.
+	if N > maxDense {
+		return muGershgorin(m, K, tau, fro2)
+	}
+	S, N, eps, minDiag, _ := scaledHessian(m, K, tau, fro2, true)
+	mu, ok := eigLowerBisect(S, N, 0, minDiag, eps, 40, make([]float64, N*N))
+	if !ok || !(mu > 0) {
+		return 0
+	}
+	return mu
+}
+
+// muGershgorin is certifiedMu's bound for networks too large to factorise
+// S: λ_min(S) ≥ min_k(λ_min(S_kk) − ‖S_{k,k−1}‖ − ‖S_{k,k+1}‖), with each
+// diagonal block factorised and the off-diagonal norms bounded by
+// SingularValueBounds; 0 when no positive bound is proved.
+func muGershgorin(m *lrrn.Model, K int, tau []float64, fro2 []float64) float64 {
+	_, _, eps, _, _ := scaledHessian(m, K, tau, fro2, false)
 	off := make([]float64, K+1) // off[k] ≥ ‖S_{k+1,k}‖₂
 	for k := 1; k < K; k++ {
 		sb, err := singularBounds(m.W[k], m.Sizes[k+1], m.Sizes[k], math.Inf(1))
@@ -208,11 +228,14 @@ func certifiedMu(m *lrrn.Model, K int, tau []float64, fro2 []float64) float64 {
 		if d > maxDense {
 			return 0
 		}
-		blk := make([]float64, d*d)
-		o := offs[k]
+		// S_kk = Hs_k/τ_k, assembled exactly as scaledHessian would.
+		blk := hsBlock(m, k, k < K)
+		inv := 1 / tau[k-1]
 		bmin := math.Inf(1)
+		for i := range blk {
+			blk[i] *= inv
+		}
 		for i := 0; i < d; i++ {
-			copy(blk[i*d:i*d+d], S[(o+i)*N+o:(o+i)*N+o+d])
 			bmin = min(bmin, blk[i*d+i])
 		}
 		lb, ok := eigLowerBisect(blk, d, 0, bmin, eps, 50, make([]float64, d*d))

@@ -1,0 +1,495 @@
+package verify
+
+import (
+	"math/rand/v2"
+	"runtime"
+
+	"fmt"
+	"github.com/lrrn/lrrn/internal/linalg"
+	"math"
+	"testing"
+
+	"github.com/lrrn/lrrn/lrrn"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// exactOutput returns the exact model's output at x (float64 reference
+// solve) and the reference's accuracy bound.
+func exactOutput(t *testing.T, ex *exactProblem, c *Certifier, x []float32) ([]float64, float64) {
+	t.Helper()
+	xi := f64(x)
+	if ex.K == 0 {
+		return ex.output(xi, nil), 0
+	}
+	st := c.solver.NewStates(1)
+	require.NoError(t, c.solver.Free(nil, x, 1, 2000, st))
+	var warm []float64
+	for k := 1; k <= ex.K; k++ {
+		warm = append(warm, f64(st.Layer(k, 0))...)
+	}
+	for i, v := range warm {
+		if math.IsNaN(v) || math.IsInf(v, 0) {
+			warm[i] = 0
+		}
+	}
+	z, acc := ex.solve(xi, warm)
+	return ex.output(xi, z), acc
+}
+
+// checkCertAgainstExact fails when cert claims a class the exact model
+// does not predict, or a margin lower bound above the exact margin.
+func checkCertAgainstExact(t *testing.T, cert Certificate, o []float64, acc float64, what string) bool {
+	t.Helper()
+	if !cert.Certified {
+		return true
+	}
+	pred, margin := argmaxMargin(o, []int{cert.Label}, 0)
+	ok := assert.Equal(t, cert.Label, pred, "%s: certified class %d, exact prediction %d (exact outputs %v, margin lower %g)", what, cert.Label, pred, o, cert.MarginLower)
+	ok = ok && assert.GreaterOrEqual(t, margin+1e-9*(1+math.Abs(margin))+acc*10, cert.MarginLower, "%s: margin lower bound above the exact margin", what)
+	return ok
+}
+
+// TestOverflowNotCertified: weights near the float32 range make the
+// float32 products overflow (a partial sum reaches ±Inf although the exact
+// value is finite). The rounding bounds do not cover overflow, so such an
+// input must abstain, never be certified from an infinite output.
+func TestOverflowNotCertified(t *testing.T) {
+	const big = 3e38
+	// L = 1, linear output (K = 0): output 0 = big·(x0 + x1 − x2 − x3),
+	// output 1 = 1.
+	m0, err := lrrn.New(lrrn.Config{Sizes: []int{4, 2}, Acts: []lrrn.Activation{lrrn.Linear}, Beta: []float64{0}, Gamma: 1, Passes: 5})
+	require.NoError(t, err)
+	copy(m0.W[0], []float32{big, big, -big, -big, 0, 0, 0, 0})
+	m0.B[0][1] = 1
+	// L = 2, reduced: hidden relu z_1 = x (identity), output as above.
+	m1, err := lrrn.New(lrrn.Config{Sizes: []int{4, 4, 2}, Acts: []lrrn.Activation{lrrn.ReLU, lrrn.Linear}, Beta: []float64{0, 0}, Gamma: 0.125, Passes: 5})
+	require.NoError(t, err)
+	for i := 0; i < 4; i++ {
+		m1.W[0][i*4+i] = 1
+	}
+	copy(m1.W[1], []float32{big, big, -big, -big, 0, 0, 0, 0})
+	m1.B[1][1] = 1
+	xs := [][]float32{{1, 1, 1, 1}, {1, 1, 1, 0.9}, {1, 0.9, 1, 1}, {0.5, 0.5, 0.5, 0.5}}
+	for mi, m := range []*lrrn.Model{m0, m1} {
+		c, err := New(m, Options{Workers: 1})
+		require.NoError(t, err)
+		ex := newExact(m)
+		for xi, x := range xs {
+			for _, label := range []int{-1, 0, 1} {
+				cert, err := c.Certify(x, label)
+				require.NoError(t, err)
+				o, acc := exactOutput(t, ex, c, x)
+				checkCertAgainstExact(t, cert, o, acc, fmt.Sprintf("model %d input %d label %d", mi, xi, label))
+			}
+		}
+	}
+}
+
+// TestOverflowSearch tries sign patterns of near-overflow weights until
+// the float32 products overflow in some order.
+func TestOverflowSearch(t *testing.T) {
+	const big = 2e38
+	for _, d0 := range []int{3, 5, 8, 16, 17, 33, 120, 230} {
+		for pat := 0; pat < 8; pat++ {
+			m, err := lrrn.New(lrrn.Config{Sizes: []int{d0, 2}, Acts: []lrrn.Activation{lrrn.Linear}, Beta: []float64{0}, Gamma: 1, Passes: 5})
+			require.NoError(t, err)
+			// half positive first, then negative (several arrangements)
+			for p := 0; p < d0; p++ {
+				s := float32(1)
+				switch pat % 4 {
+				case 0:
+					if p >= (d0+1)/2 {
+						s = -1
+					}
+				case 1:
+					if p < d0/2 {
+						s = -1
+					}
+				case 2:
+					if p%2 == 1 {
+						s = -1
+					}
+				case 3:
+					if (p/8)%2 == 1 {
+						s = -1
+					}
+				}
+				if pat >= 4 {
+					s = -s
+				}
+				m.W[0][p] = s * big
+			}
+			m.B[0][1] = 1
+			c, err := New(m, Options{Workers: 1})
+			require.NoError(t, err)
+			ex := newExact(m)
+			x := make([]float32, d0)
+			for i := range x {
+				x[i] = 1
+			}
+			cert, err := c.Certify(x, -1)
+			require.NoError(t, err)
+			o, acc := exactOutput(t, ex, c, x)
+			checkCertAgainstExact(t, cert, o, acc, fmt.Sprintf("d0 %d pattern %d", d0, pat))
+		}
+	}
+}
+
+// TestHiddenOverflowSearch: a hidden unit's input part W_0 x overflows in
+// float32 while its exact value is finite; the residual must not hide it.
+func TestHiddenOverflowSearch(t *testing.T) {
+	const big = 2e38
+	for _, act := range []lrrn.Activation{lrrn.ReLU, lrrn.HardSigmoid, lrrn.Linear} {
+		for _, d0 := range []int{3, 5, 8, 16, 17} {
+			for pat := 0; pat < 8; pat++ {
+				m, err := lrrn.New(lrrn.Config{Sizes: []int{d0, 2, 2}, Acts: []lrrn.Activation{act, lrrn.Linear}, Beta: []float64{0, 0}, Gamma: 0.125, Passes: 5})
+				require.NoError(t, err)
+				for p := 0; p < d0; p++ {
+					s := float32(1)
+					switch pat % 4 {
+					case 0:
+						if p >= (d0+1)/2 {
+							s = -1
+						}
+					case 1:
+						if p < d0/2 {
+							s = -1
+						}
+					case 2:
+						if p%2 == 1 {
+							s = -1
+						}
+					case 3:
+						if (p/8)%2 == 1 {
+							s = -1
+						}
+					}
+					if pat >= 4 {
+						s = -s
+					}
+					m.W[0][p] = s * big
+				}
+				m.W[1][0] = -2e-38
+				m.B[1][0] = 1
+				c, err := New(m, Options{Workers: 1})
+				require.NoError(t, err)
+				ex := newExact(m)
+				x := make([]float32, d0)
+				for i := range x {
+					x[i] = 1
+				}
+				cert, err := c.Certify(x, -1)
+				require.NoError(t, err)
+				o, acc := exactOutput(t, ex, c, x)
+				checkCertAgainstExact(t, cert, o, acc, fmt.Sprintf("%v d0 %d pattern %d", act, d0, pat))
+			}
+		}
+	}
+}
+
+// edgeVariants are models at the edges of the certificate's derivation:
+// β = 0.25 and 4 with singular values below, around and above 1/√β (ℓ from
+// f(σ_max), the peak, f(σ_min)), γ = 1, linear hidden layers, L = 1 and
+// L = 4, non-reduced outputs (β_{L−1} > 0, or a box output), tiny weights.
+func edgeVariants() []*lrrn.Model {
+	var out []*lrrn.Model
+	seed := uint64(500)
+	mk := func(sizes []int, acts []lrrn.Activation, beta []float64, gamma float64, wscale []float64) *lrrn.Model {
+		m, err := lrrn.NewRandom(lrrn.Config{Sizes: sizes, Acts: acts, Beta: beta, Gamma: gamma, Passes: 20}, seed)
+		if err != nil {
+			panic(err)
+		}
+		rng := rand.New(rand.NewPCG(seed, 5))
+		for k := range m.W {
+			for i := range m.W[k] {
+				m.W[k][i] *= float32(wscale[k])
+			}
+			for i := range m.B[k] {
+				m.B[k][i] = float32(0.2 * rng.NormFloat64())
+			}
+		}
+		seed++
+		out = append(out, m)
+		return m
+	}
+	R, H, Lin := lrrn.ReLU, lrrn.HardSigmoid, lrrn.Linear
+	for _, ws := range []float64{0.3, 1, 3} {
+		mk([]int{12, 8, 6, 4}, []lrrn.Activation{R, R, Lin}, []float64{0.25, 0.25, 0}, 0.125, []float64{ws, ws, 1})
+		mk([]int{12, 8, 6, 4}, []lrrn.Activation{R, Lin, Lin}, []float64{4, 4, 0}, 1, []float64{ws, ws, 1})
+		mk([]int{12, 8, 6, 4}, []lrrn.Activation{Lin, H, Lin}, []float64{4, 0.25, 0.25}, 0.5, []float64{ws, ws, ws}) // non-reduced, linear output
+		mk([]int{12, 5}, []lrrn.Activation{H}, []float64{4}, 1, []float64{ws})                                       // L = 1, box output
+		mk([]int{12, 5}, []lrrn.Activation{Lin}, []float64{0.25}, 1, []float64{ws})                                  // L = 1, linear non-reduced
+	}
+	mk([]int{12, 9, 8, 7, 3}, []lrrn.Activation{Lin, R, H, Lin}, []float64{4, 0.25, 1, 0}, 1, []float64{1, 2, 0.5, 1}) // L = 4, γ = 1
+	mk([]int{12, 9, 8, 7, 3}, []lrrn.Activation{R, R, R, R}, []float64{0.25, 4, 1, 2}, 0.125, []float64{1, 1, 1, 1})   // L = 4, relu output block
+	mk([]int{12, 6, 3}, []lrrn.Activation{R, Lin}, []float64{1, 0}, 0.125, []float64{1e-20, 1})                        // tiny first layer
+	// σ_min of W_0ᵀ above 1/√β: ℓ = f(σ_min) < 1, attained along the
+	// smallest singular direction (linear hidden layer).
+	m := mk([]int{12, 6, 3}, []lrrn.Activation{Lin, Lin}, []float64{1, 0}, 0.25, []float64{1, 1})
+	for i := range m.W[0] {
+		m.W[0][i] = 0
+	}
+	for i := 0; i < 6; i++ {
+		m.W[0][i*12+i] = float32(2 + 0.6*float64(i)) // singular values 2 … 5
+	}
+	return out
+}
+
+// TestSoundEdgeModels certifies inputs inside and outside [0,1] (negative,
+// above one, large, all zero) on the edge variants and checks each
+// certificate against the float64 exact minimiser, ρ against the exact
+// local Jacobian and difference quotients, and the radii against PGD on
+// the exact model.
+func TestSoundEdgeModels(t *testing.T) {
+	rng := rand.New(rand.NewPCG(31, 32))
+	for mi, m := range edgeVariants() {
+		ex := newExact(m)
+		d0 := m.Sizes[0]
+		var x []float32
+		add := func(f func(int) float64) {
+			for p := 0; p < d0; p++ {
+				x = append(x, float32(f(p)))
+			}
+		}
+		for i := 0; i < 12; i++ {
+			add(func(int) float64 { return rng.Float64() })
+		}
+		add(func(int) float64 { return 0 })
+		add(func(int) float64 { return math.Copysign(0, -1) })
+		for i := 0; i < 4; i++ {
+			add(func(int) float64 { return rng.NormFloat64() * 3 })    // negative and > 1
+			add(func(int) float64 { return rng.NormFloat64() * 100 })  // large
+			add(func(int) float64 { return 0x1p-140 * rng.Float64() }) // subnormal
+		}
+		n := len(x) / d0
+		labels := make([]int, n)
+		for i := range labels {
+			labels[i] = rng.IntN(m.Sizes[m.L()]+1) - 1
+		}
+		c0, err := New(m, Options{Workers: 1})
+		require.NoError(t, err)
+		ref := exactResults(t, ex, c0.solver, x, labels, n)
+		b := c0.Bounds()
+		what := fmt.Sprintf("edge model %d (%v %v β=%v γ=%g)", mi, m.Sizes, m.Acts, m.Beta, m.Gamma)
+		for _, o := range []Options{{Passes: 2}, {Passes: 20}, {Passes: 1, Adaptive: true}} {
+			o.Workers = 1
+			c, err := New(m, o)
+			require.NoError(t, err)
+			certs, states := certifyWithStates(t, c, x, labels, n)
+			cnt, _ := checkSound(t, c, certs, states, ref, fmt.Sprintf("%s passes %d adaptive %v", what, o.Passes, o.Adaptive))
+			t.Logf("%s passes %d adaptive %v: %d of %d certified", what, o.Passes, o.Adaptive, cnt, n)
+			if !o.Adaptive {
+				continue
+			}
+			a := &attacker{ex: ex}
+			for i, cert := range certs {
+				if !cert.Certified || ex.K == 0 {
+					continue
+				}
+				xi := f64(x[i*d0 : (i+1)*d0])
+				for _, r := range []float64{0.999 * cert.Radius, 0.999 * cert.PairRadius} {
+					if !(r > 0) || math.IsInf(r, 0) {
+						continue
+					}
+					for start := 0; start < 2; start++ {
+						delta := make([]float64, d0)
+						if start > 0 {
+							for k := range delta {
+								delta[k] = rng.NormFloat64()
+							}
+							s := r / norm(delta)
+							for k := range delta {
+								delta[k] *= s
+							}
+						}
+						mg, acc := a.pgd(xi, cert.Label, r, delta, 12, ref.z[i])
+						assert.Greater(t, mg, -2*maxPairFactor(c)*acc, "%s input %d: PGD at radius %.4g changed the prediction", what, i, r)
+					}
+				}
+			}
+		}
+		// ρ against the exact model's local Jacobian and difference quotients.
+		if ex.K == 0 {
+			continue
+		}
+		L, dL := m.L(), m.Sizes[m.L()]
+		var maxJ float64
+		for i := 0; i < n; i++ {
+			f := ex.face(ref.z[i])
+			var jac []float64
+			for u := 0; u < dL; u++ {
+				jac = append(jac, f.gradX(ex.outputDir(u))...)
+			}
+			sj := linalg.SingularValues(jac, dL, d0)[0]
+			assert.LessOrEqual(t, sj, b.Rho, "%s input %d: local Jacobian norm above ρ", what, i)
+			maxJ = max(maxJ, sj/b.Rho)
+			if c0.reduced && ex.K >= 1 {
+				dk := m.Sizes[L-1]
+				var js []float64
+				for u := 0; u < dk; u++ {
+					e := make([]float64, ex.N)
+					e[ex.offs[ex.K]+u] = 1
+					js = append(js, f.gradX(e)...)
+				}
+				sp := linalg.SingularValues(js, dk, d0)[0]
+				assert.LessOrEqual(t, sp, b.RhoPre, "%s input %d: local Jacobian of ž_{L−1} above RhoPre", what, i)
+			}
+			j := rng.IntN(n)
+			if j == i {
+				continue
+			}
+			var dx2, do2 float64
+			oi, oj := ex.output(f64(x[i*d0:(i+1)*d0]), ref.z[i]), ex.output(f64(x[j*d0:(j+1)*d0]), ref.z[j])
+			for p := 0; p < d0; p++ {
+				d := float64(x[i*d0+p]) - float64(x[j*d0+p])
+				dx2 += d * d
+			}
+			for u := range oi {
+				do2 += (oi[u] - oj[u]) * (oi[u] - oj[u])
+			}
+			assert.LessOrEqual(t, math.Sqrt(do2), b.Rho*math.Sqrt(dx2)*(1+1e-9)+4*(ref.acc[i]+ref.acc[j])*maxPairFactor(c0), "%s inputs %d, %d: difference quotient above ρ", what, i, j)
+		}
+		t.Logf("%s: ρ %.4g (ℓ %v), largest local Jacobian ÷ ρ %.3f", what, b.Rho, ells(b), maxJ)
+	}
+}
+
+func ells(b Bounds) []string {
+	var s []string
+	for _, l := range b.Layers {
+		s = append(s, fmt.Sprintf("%.3g[σ %.3g…%.3g]", l.Ell, l.MinLower, l.MaxUpper))
+	}
+	return s
+}
+
+// TestNonFiniteProductsAbstain: a float32 product of the residual can
+// overflow (W_0 x with weights near the float32 range gives ±Inf or NaN,
+// whose sign depends on the summation order and the CPU's default NaN).
+// The rounding bounds do not cover overflow, so the certificate must
+// abstain — also where the min-norm subgradient would cancel the
+// coordinate (an iterate at a bound with an infinite gradient pointing out
+// of the box).
+func TestNonFiniteProductsAbstain(t *testing.T) {
+	posNaN := math.Float32frombits(0x7fc00000)
+	negNaN := math.Float32frombits(0xffc00000)
+	inf := float32(math.Inf(1))
+	for _, act := range []lrrn.Activation{lrrn.ReLU, lrrn.HardSigmoid, lrrn.Linear} {
+		for _, top := range []bool{false, true} {
+			sizes := []int{3, 2, 2}
+			acts := []lrrn.Activation{act, lrrn.Linear}
+			beta := []float64{0, 0}
+			if top { // two variable blocks: block 1 has the top term
+				sizes = []int{3, 2, 2, 2}
+				acts = []lrrn.Activation{act, act, lrrn.Linear}
+				beta = []float64{0, 0, 0}
+			}
+			m, err := lrrn.New(lrrn.Config{Sizes: sizes, Acts: acts, Beta: beta, Gamma: 0.5, Passes: 1})
+			require.NoError(t, err)
+			L := m.L()
+			m.B[L-1][0] = 1 // class 0 wins by 1 at any state with W_{L−1} = 0 …
+			m.W[L-1][0] = 1e-6
+			m.W[0][0], m.W[0][4] = 0.5, -0.5
+			c, err := New(m, Options{Workers: 1})
+			require.NoError(t, err)
+			lo, hi := act.Bounds()
+			for _, zi := range []float32{lo, hi} {
+				if math.IsInf(float64(zi), 0) {
+					zi = 0
+				}
+				for _, vi := range []float32{inf, -inf, posNaN, negNaN} {
+					sc := c.newScratch()
+					st := c.solver.NewStates(1)
+					for k := 1; k <= L; k++ {
+						clear(st.Layer(k, 0))
+					}
+					st.Layer(1, 0)[0] = zi
+					v := make([]float32, len(sc.v))
+					v[0] = vi
+					xn := []float64{1}
+					var out [1]Certificate
+					c.evaluate(sc, st, v, xn, nil, 1, out[:], 1, sc.aux)
+					assert.False(t, out[0].Certified, "%v top=%v z=%v v=%v: certified from a non-finite product: %+v", act, top, zi, vi, out[0])
+				}
+			}
+		}
+	}
+}
+
+// TestGershgorinMuBelowLambdaMin checks the block Gershgorin bound (used
+// for networks with more than maxDense variable units) against λ_min of
+// the scaled Hessian S by Jacobi (internal/linalg), for every block
+// scaling, on small models where both are computable.
+func TestGershgorinMuBelowLambdaMin(t *testing.T) {
+	positive := 0
+	for mi, m := range append(randomVariants(), edgeVariants()...) {
+		K := m.L()
+		if m.ReducedOutput() {
+			K--
+		}
+		if K == 0 {
+			continue
+		}
+		fro2 := make([]float64, m.L())
+		for k := range fro2 {
+			for _, w := range m.W[k] {
+				fro2[k] += float64(w) * float64(w)
+			}
+			fro2[k] *= 1 + 1e-12
+		}
+		for _, tau := range tauCandidates(K) {
+			S, N, _, _, _ := scaledHessian(m, K, tau, fro2, true)
+			lam := linalg.SymEigenvalues(S, N)[0]
+			mu := muGershgorin(m, K, tau, fro2)
+			dense := certifiedMu(m, K, tau, fro2)
+			assert.LessOrEqual(t, mu, lam*(1+1e-12), "model %d τ %v: Gershgorin μ above λ_min(S)", mi, tau)
+			assert.LessOrEqual(t, dense, lam*(1+1e-12), "model %d τ %v: μ above λ_min(S)", mi, tau)
+			if mu > 0 {
+				positive++
+			}
+		}
+	}
+	assert.Greater(t, positive, 0, "the Gershgorin bound never proved anything: the test checks nothing")
+}
+
+// TestNewMemoryDeepNetwork: with more than maxDense variable units in all
+// (here 40 layers of 64), μ comes from the block Gershgorin bound; New
+// must not assemble the N×N scaled Hessian (N = 2560: 52 MB) for it.
+func TestNewMemoryDeepNetwork(t *testing.T) {
+	sizes := []int{8}
+	var acts []lrrn.Activation
+	var beta []float64
+	for i := 0; i < 40; i++ {
+		sizes = append(sizes, 64)
+		acts = append(acts, lrrn.ReLU)
+		beta = append(beta, 1)
+	}
+	sizes = append(sizes, 3)
+	acts = append(acts, lrrn.Linear)
+	beta = append(beta, 0)
+	m, err := lrrn.NewRandom(lrrn.Config{Sizes: sizes, Acts: acts, Beta: beta, Gamma: 0.125, Passes: 5}, 7)
+	require.NoError(t, err)
+	var m0, m1, m2 runtime.MemStats
+	runtime.ReadMemStats(&m0)
+	_, err = lrrn.NewSolver(m) // New builds one: not the certifier's own memory
+	require.NoError(t, err)
+	runtime.ReadMemStats(&m1)
+	c, err := New(m, Options{Workers: 1})
+	runtime.ReadMemStats(&m2)
+	require.NoError(t, err)
+	own := int64(m2.TotalAlloc-m1.TotalAlloc) - int64(m1.TotalAlloc-m0.TotalAlloc)
+	// Four block scalings: assembling S for each would take 4×52 MB.
+	assert.Less(t, own, int64(100<<20), "New allocated %d MB besides the solver for %d variable units", own>>20, c.Bounds().Blocks*64)
+	x := make([]float32, 8)
+	for i := range x {
+		x[i] = 0.5
+	}
+	_, err = c.Certify(x, -1)
+	require.NoError(t, err)
+
+	// A variable layer wider than maxDense cannot get a certified μ: New
+	// says so instead of allocating its d² Hessian block.
+	wide, err := lrrn.New(lrrn.Config{Sizes: []int{4, maxDense + 1, 2}, Acts: []lrrn.Activation{lrrn.ReLU, lrrn.Linear}, Beta: []float64{1, 0}, Gamma: 0.125, Passes: 5})
+	require.NoError(t, err)
+	_, err = New(wide, Options{})
+	assert.ErrorContains(t, err, "at most 2048")
+}
