@@ -493,3 +493,46 @@ func TestNewMemoryDeepNetwork(t *testing.T) {
 	_, err = New(wide, Options{})
 	assert.ErrorContains(t, err, "at most 2048")
 }
+
+// TestManyClasses: a reduced output with more classes than maxPairTable
+// (the per-pair bounds ‖w_y − w_j‖ are then computed per pair instead of
+// tabulated: at MaxUnits classes the dL² table alone would take 34 GB).
+// Certificates stay sound against the exact model, and New does not
+// allocate the table.
+func TestManyClasses(t *testing.T) {
+	const dL = 3000
+	m, err := lrrn.NewRandom(lrrn.Config{Sizes: []int{6, 5, dL}, Acts: []lrrn.Activation{lrrn.ReLU, lrrn.Linear}, Beta: []float64{1, 0}, Gamma: 0.125, Passes: 20}, 9)
+	require.NoError(t, err)
+	m.B[1][7] = 4 // a clear winner
+	var m0, m1, m2 runtime.MemStats
+	runtime.ReadMemStats(&m0)
+	_, err = lrrn.NewSolver(m)
+	require.NoError(t, err)
+	runtime.ReadMemStats(&m1)
+	c, err := New(m, Options{Workers: 1})
+	runtime.ReadMemStats(&m2)
+	require.NoError(t, err)
+	own := int64(m2.TotalAlloc-m1.TotalAlloc) - int64(m1.TotalAlloc-m0.TotalAlloc)
+	assert.Less(t, own, int64(dL*dL*8/2), "New allocated %d MB besides the solver for %d classes", own>>20, dL)
+	ex := newExact(m)
+	rng := rand.New(rand.NewPCG(1, 2))
+	certified := 0
+	for trial := 0; trial < 20; trial++ {
+		x := make([]float32, 6)
+		for i := range x {
+			x[i] = float32(rng.Float64())
+		}
+		label := -1
+		if trial%2 == 1 {
+			label = 7
+		}
+		cert, err := c.Certify(x, label)
+		require.NoError(t, err)
+		o, acc := exactOutput(t, ex, c, x)
+		if checkCertAgainstExact(t, cert, o, acc, fmt.Sprintf("input %d", trial)) && cert.Certified {
+			certified++
+			assert.GreaterOrEqual(t, cert.PairRadius, cert.Radius)
+		}
+	}
+	assert.Greater(t, certified, 0, "nothing certified: the test checks nothing")
+}

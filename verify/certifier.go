@@ -197,7 +197,8 @@ type Certifier struct {
 	// output pair error ≤ (outA + γ(n_{L−1})·outF)·‖z_{L−1}‖ + outB
 	// (K = 0: outA·‖x‖ + outB)
 	outA, outF, outB float64
-	wd               []float64 // dL×dL: ‖w_y − w_j‖ upper bounds (reduced)
+	wd               []float64 // dL×dL: ‖w_y − w_j‖ upper bounds (reduced, dL ≤ maxPairTable; else nil, see pairNorm)
+	wdScale          float64   // 1 + γ_{d_{L−1}+4}: rounding factor of those bounds
 	invS2Rho         float64   // ≤ 1/(√2ρ)
 	invRhoPre        float64   // ≤ 1/RhoPre
 	maxPasses        int
@@ -549,22 +550,42 @@ func (c *Certifier) buildOutput(maxW []float64) {
 		c.outF = mulUp(2*maxRow, safety)
 		c.outB = mulUp(addUp(mulUp(2*g3, maxB), 2*float64(n)*(1+maxW[L-1])*tiny32), safety)
 	}
+	c.wdScale = 1 + gamma(n+4, u64)
+	if dL > maxPairTable {
+		return // computed per class pair (pairNorm): dL² entries would not fit
+	}
 	c.wd = make([]float64, dL*dL)
-	gn := gamma(n+4, u64)
 	for y := 0; y < dL; y++ {
 		for j := 0; j < dL; j++ {
-			if j == y {
-				continue
+			if j != y {
+				c.wd[y*dL+j] = c.pairNormDirect(y, j)
 			}
-			var s float64
-			a, b := c.wout[y*n:y*n+n], c.wout[j*n:j*n+n]
-			for p := range a {
-				d := float64(a[p]) - float64(b[p])
-				s += d * d
-			}
-			c.wd[y*dL+j] = sqrtUp(mulUp(s, 1+gn))
 		}
 	}
+}
+
+// maxPairTable is the largest number of classes whose ‖w_y − w_j‖ bounds
+// are tabulated (8 MB); beyond, they are computed per class pair.
+const maxPairTable = 1024
+
+// pairNorm returns an upper bound of ‖w_y − w_j‖ (rows of W_{L−1},
+// reduced form).
+func (c *Certifier) pairNorm(y, j int) float64 {
+	if c.wd != nil {
+		return c.wd[y*c.dL+j]
+	}
+	return c.pairNormDirect(y, j)
+}
+
+func (c *Certifier) pairNormDirect(y, j int) float64 {
+	n := c.m.Sizes[c.L-1]
+	var s float64
+	a, b := c.wout[y*n:y*n+n], c.wout[j*n:j*n+n]
+	for p := range a {
+		d := float64(a[p]) - float64(b[p])
+		s += d * d
+	}
+	return sqrtUp(mulUp(s, c.wdScale))
 }
 
 // buildProds concatenates, for each layer j = 1 … K, the matrices whose
@@ -1160,9 +1181,10 @@ func (c *Certifier) evaluate(sc *scratch, st *lrrn.States, v []float32, xn []flo
 				mi = math.Inf(-1)
 			}
 			margin = min(margin, mi)
-			var inf float64
+			var inf, wdi float64
 			if c.reduced {
-				inf = c.wd[y*dL+i] * E
+				wdi = c.pairNorm(y, i)
+				inf = wdi * E
 				if c.K == 0 {
 					inf = 0
 				}
@@ -1183,10 +1205,10 @@ func (c *Certifier) evaluate(sc *scratch, st *lrrn.States, v []float32, xn []flo
 				switch {
 				case !(lo > 0):
 					r = 0
-				case c.wd[y*dL+i] == 0:
+				case wdi == 0:
 					r = math.Inf(1)
 				default:
-					r = lo / c.wd[y*dL+i] * c.invRhoPre * (1 - 4*u64)
+					r = lo / wdi * c.invRhoPre * (1 - 4*u64)
 				}
 				pair = min(pair, r)
 			}

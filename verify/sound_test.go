@@ -100,8 +100,12 @@ func maxPairFactor(c *Certifier) float64 {
 		return math.Sqrt2
 	}
 	var mx float64
-	for _, v := range c.wd {
-		mx = max(mx, v)
+	for y := 0; y < c.dL; y++ {
+		for j := 0; j < c.dL; j++ {
+			if j != y {
+				mx = max(mx, c.pairNorm(y, j))
+			}
+		}
 	}
 	return mx
 }
