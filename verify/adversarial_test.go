@@ -2,7 +2,9 @@ package verify
 
 import (
 	"math/rand/v2"
+	"os"
 	"runtime"
+	"strconv"
 
 	"fmt"
 	"github.com/lrrn/lrrn/internal/linalg"
@@ -535,4 +537,68 @@ func TestManyClasses(t *testing.T) {
 		}
 	}
 	assert.Greater(t, certified, 0, "nothing certified: the test checks nothing")
+}
+
+// TestSoundRandomArchitectures draws small architectures at random (depth
+// 1 … 4, every activation, β ∈ {0, 0.25, 1, 4}, γ ∈ {1, 0.5, 0.125}, weight
+// scales over two decades) and checks the certificates of random inputs
+// against the exact minimiser. LRRN_VERIFY_SWEEP=n runs n models instead
+// of 40.
+func TestSoundRandomArchitectures(t *testing.T) {
+	nModels := 40
+	if s := os.Getenv("LRRN_VERIFY_SWEEP"); s != "" {
+		v, err := strconv.Atoi(s)
+		require.NoError(t, err)
+		nModels = v
+	}
+	rng := rand.New(rand.NewPCG(77, 78))
+	acts := []lrrn.Activation{lrrn.ReLU, lrrn.HardSigmoid, lrrn.Linear}
+	betas := []float64{0, 0.25, 1, 4}
+	gammas := []float64{1, 0.5, 0.125}
+	certified, skipped := 0, 0
+	for mi := 0; mi < nModels; mi++ {
+		L := 1 + rng.IntN(4)
+		sizes := []int{2 + rng.IntN(12)}
+		var a []lrrn.Activation
+		var beta []float64
+		for k := 0; k < L; k++ {
+			sizes = append(sizes, 2+rng.IntN(9))
+			a = append(a, acts[rng.IntN(3)])
+			beta = append(beta, betas[rng.IntN(4)])
+		}
+		m, err := lrrn.NewRandom(lrrn.Config{Sizes: sizes, Acts: a, Beta: beta, Gamma: gammas[rng.IntN(3)], Passes: 20}, uint64(mi)+1000)
+		require.NoError(t, err)
+		for k := range m.W {
+			s := float32(math.Pow(10, rng.Float64()*2-1))
+			for i := range m.W[k] {
+				m.W[k][i] *= s
+			}
+			for i := range m.B[k] {
+				m.B[k][i] = float32(0.3 * rng.NormFloat64())
+			}
+		}
+		ex := newExact(m)
+		if ex.N > 0 && ex.lamMin < 1e-4 {
+			skipped++ // too ill-conditioned for the reference to reach 1e-9
+			continue
+		}
+		n := 10
+		x := make([]float32, n*sizes[0])
+		for i := range x {
+			x[i] = float32(rng.NormFloat64())
+		}
+		labels := make([]int, n)
+		for i := range labels {
+			labels[i] = rng.IntN(sizes[L]+1) - 1
+		}
+		o := Options{Workers: 1, Passes: []int{1, 3, 20}[rng.IntN(3)], Adaptive: rng.IntN(2) == 0}
+		c, err := New(m, o)
+		require.NoError(t, err)
+		ref := exactResults(t, ex, c.solver, x, labels, n)
+		certs, states := certifyWithStates(t, c, x, labels, n)
+		cnt, _ := checkSound(t, c, certs, states, ref, fmt.Sprintf("random model %d (%v %v β=%v γ=%g, %+v)", mi, m.Sizes, m.Acts, m.Beta, m.Gamma, o))
+		certified += cnt
+	}
+	t.Logf("%d models (%d skipped as too ill-conditioned for the reference), %d certificates", nModels, skipped, certified)
+	assert.Greater(t, certified, nModels, "too few certificates for the test to mean anything")
 }
