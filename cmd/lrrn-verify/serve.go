@@ -30,6 +30,7 @@ func runServe(ctx context.Context, o *options, stderr io.Writer) error {
 	srv := &http.Server{
 		Handler:           h,
 		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       time.Minute, // a client trickling a body does not hold a handler forever
 		IdleTimeout:       2 * time.Minute,
 	}
 	b := c.Bounds()
