@@ -44,6 +44,7 @@ Usage:
   lrrn-experiments [flags] verify NAME...       only lrrn-verify --json of a finished model
   lrrn-experiments [flags] status [NAME...]     epochs done per experiment
   lrrn-experiments sparsity MODEL...            first-layer filter sparsity of model files
+  lrrn-experiments similarity MODEL_A MODEL_B   cosine similarity of the two models' first-layer filters
   lrrn-experiments [flags] tightness NAME...    attack vs certified radius on the first --attack-n test images
   lrrn-experiments [flags] tables               markdown tables (seed vs ours) for results/README.md
 
@@ -196,8 +197,10 @@ func (r *runner) dispatch(ctx context.Context, cmd string, args []string) error 
 		return nil
 	case "tables":
 		return r.tables(r.stdout)
+	case "similarity":
+		return similarityCmd(r.stdout, args)
 	}
-	return fmt.Errorf("unknown subcommand %q (list, commands, run, evaluate, verify, status, sparsity, tightness, tables)", cmd)
+	return fmt.Errorf("unknown subcommand %q (list, commands, run, evaluate, verify, status, sparsity, similarity, tightness, tables)", cmd)
 }
 
 func (r *runner) dir(e experiment) string { return filepath.Join(r.results, e.name) }

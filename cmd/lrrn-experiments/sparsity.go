@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"slices"
 
 	"github.com/lrrn/lrrn/dataset"
 	"github.com/lrrn/lrrn/lrrn"
@@ -113,4 +114,47 @@ func usedPixels(name, dir string) ([]bool, int, error) {
 		}
 	}
 	return use, n, nil
+}
+
+// FilterCosines returns, per first-layer filter, the cosine similarity of
+// the filter in model a and in model b (same architecture), ascending.
+func FilterCosines(a, b *lrrn.Model) ([]float64, error) {
+	if a.Sizes[0] != b.Sizes[0] || a.Sizes[1] != b.Sizes[1] {
+		return nil, fmt.Errorf("first layers differ: %d×%d and %d×%d", a.Sizes[1], a.Sizes[0], b.Sizes[1], b.Sizes[0])
+	}
+	d := a.Sizes[0]
+	cs := make([]float64, 0, a.Sizes[1])
+	for u := 0; u < a.Sizes[1]; u++ {
+		var ab, aa, bb float64
+		for j := 0; j < d; j++ {
+			x, y := float64(a.W[0][u*d+j]), float64(b.W[0][u*d+j])
+			ab += x * y
+			aa += x * x
+			bb += y * y
+		}
+		cs = append(cs, ab/math.Sqrt(aa*bb))
+	}
+	slices.Sort(cs)
+	return cs, nil
+}
+
+func similarityCmd(w io.Writer, paths []string) error {
+	if len(paths) != 2 {
+		return errors.New("similarity: give two model files (e.g. pretrain-model.bin model.bin)")
+	}
+	a, err := lrrn.Load(paths[0])
+	if err != nil {
+		return err
+	}
+	b, err := lrrn.Load(paths[1])
+	if err != nil {
+		return err
+	}
+	cs, err := FilterCosines(a, b)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(w, "cosine similarity of the first-layer filters, %s vs %s: min %.3f, median %.3f, max %.3f (%d filters)\n",
+		paths[0], paths[1], cs[0], medianOf(cs), cs[len(cs)-1], len(cs))
+	return nil
 }
