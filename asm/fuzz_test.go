@@ -269,33 +269,7 @@ func fuzzGemm(t *testing.T, nt bool, sel uint8, shape uint32, off uint8, mode ui
 	m, k, n := gemmShape(shape, kmax)
 	o, acc := int(off%8), mode&0x10 != 0
 	s := newFuzzSrc(mode, seed, raw)
-	a, b, c := s.vec(m*k), s.vec(k*n), s.vec(m*n)
-	ga, gb, gc := guardedCopy(a, o), guardedCopy(b, (o+5)%8), guardedCopy(c, 7-o)
-	want := slices.Clone(c)
-	if nt {
-		GemmNT(gc.s(), ga.s(), gb.s(), m, k, n, acc)
-		gemmNTGeneric(want, a, b, m, k, n, acc)
-	} else {
-		Gemm(gc.s(), ga.s(), gb.s(), m, k, n, acc)
-		gemmGeneric(want, a, b, m, k, n, acc)
-	}
-	for i := 0; i < m; i++ {
-		for j := 0; j < n; j++ {
-			var r sumRef
-			if acc {
-				r.term(float64(c[i*n+j]))
-			}
-			for p := 0; p < k; p++ {
-				if nt {
-					r.prod(a[i*k+p], b[j*k+p])
-				} else {
-					r.prod(a[i*k+p], b[p*n+j])
-				}
-			}
-			checkSum(t, gc.s()[i*n+j], want[i*n+j], &r, "Gemm(nt=%v) m=%d k=%d n=%d acc=%v C[%d][%d]", nt, m, k, n, acc, i, j)
-		}
-	}
-	gc.check(t, "Gemm C")
+	checkGemm(t, s.vec(m*k), s.vec(k*n), s.vec(m*n), m, k, n, nt, acc, o)
 }
 
 func FuzzGemm(f *testing.F) {
