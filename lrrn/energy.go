@@ -1,6 +1,13 @@
 package lrrn
 
-import "fmt"
+import (
+	"fmt"
+	"sync"
+)
+
+// wtzPool holds the float64 scratch (one layer wide) of energy, so that
+// evaluating E per example does not allocate.
+var wtzPool sync.Pool
 
 // Energy returns E(z; x) of docs/math.md, accumulated in float64:
 //
@@ -36,6 +43,17 @@ func (m *Model) checkState(x []float32, z [][]float32) {
 func (m *Model) energy(x []float32, z [][]float32, g [][]float64) float64 {
 	m.checkState(x, z)
 	L := m.L()
+	maxd := 0
+	for _, d := range m.Sizes[:L] {
+		maxd = max(maxd, d)
+	}
+	bufp, _ := wtzPool.Get().(*[]float64)
+	if bufp == nil || cap(*bufp) < maxd {
+		b := make([]float64, maxd)
+		bufp = &b
+	}
+	defer wtzPool.Put(bufp)
+	scratch := (*bufp)[:maxd]
 	var e float64
 	gk := 1.0 // γ^k
 	for k := 0; k < L; k++ {
@@ -49,9 +67,9 @@ func (m *Model) energy(x []float32, z [][]float32, g [][]float64) float64 {
 		beta := m.Beta[k]
 		// r = z_{k+1} − W z_k − b (rows); s = z_k − Wᵀ z_{k+1} (cols)
 		var rr, ss float64
-		// Wᵀ z_{k+1} accumulates column by column; compute s via a scratch
-		// pass over rows so that memory stays O(1) besides g.
-		wtz := make([]float64, cols)
+		// Wᵀ z_{k+1} accumulates column by column in the scratch.
+		wtz := scratch[:cols]
+		clear(wtz)
 		for i := 0; i < rows; i++ {
 			row := W[i*cols : i*cols+cols]
 			var wz float64

@@ -359,3 +359,16 @@ func forEachTier(t *testing.T, f func(t *testing.T)) {
 		t.Run(string(tier), f)
 	}
 }
+
+func TestEnergyDoesNotAllocate(t *testing.T) {
+	if raceEnabled {
+		t.Skip("sync.Pool drops items at random under the race detector")
+	}
+	m := mnistShaped(3)
+	rng := rand.New(rand.NewPCG(4, 4))
+	x := randomInput(784, rng)
+	z := [][]float32{nil, randomInput(64, rng), randomInput(64, rng), randomInput(10, rng)}
+	g := [][]float64{nil, make([]float64, 64), make([]float64, 64), make([]float64, 10)}
+	m.Energy(x, z) // fill the pool
+	assert.Zero(t, testing.AllocsPerRun(10, func() { m.Energy(x, z); m.EnergyGrad(x, z, g) }))
+}

@@ -1,0 +1,5 @@
+//go:build !race
+
+package lrrn
+
+const raceEnabled = false
