@@ -24,8 +24,15 @@ type Eval struct {
 	// MedianRadius is the median certified radius of verify (0 for inputs
 	// that are misclassified or not certified).
 	MedianRadius float64
-	Bounds       verify.Bounds
+	// Certified[i] is the fraction of inputs certified at radius
+	// CertRadii[i]: max(δ, δ_pair) > ε for the label (as lrrn-verify).
+	Certified [len(CertRadii)]float64
+	Bounds    verify.Bounds
 }
+
+// CertRadii are the ℓ2 radii of the certified accuracies recorded after
+// every epoch (1.58 is the radius the literature reports for MNIST).
+var CertRadii = [3]float64{0.5, 1.0, 1.58}
 
 // Evaluate runs free inference (passes BCD passes) on every input of d
 // with `workers` goroutines through verify's Certifier and returns the
@@ -62,8 +69,20 @@ func Evaluate(m *lrrn.Model, d *Data, passes, workers int) (Eval, error) {
 		if ct.Pred == labels[i] {
 			correct++
 		}
+		best := ct.Radius
+		if !math.IsNaN(ct.PairRadius) {
+			best = max(best, ct.PairRadius)
+		}
+		for r, eps := range CertRadii {
+			if ct.Certified && best > eps {
+				ev.Certified[r]++
+			}
+		}
 	}
 	ev.Accuracy = float64(correct) / float64(d.N)
+	for r := range ev.Certified {
+		ev.Certified[r] /= float64(d.N)
+	}
 	ev.MeanMargin = sum / float64(d.N)
 	slices.Sort(margins)
 	slices.Sort(radii)

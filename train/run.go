@@ -27,6 +27,11 @@ type EpochRecord struct {
 	MedianDelta  float64 `json:"median_delta"`
 	MedianRadius float64 `json:"median_radius"` // median certified radius (verify)
 	Seconds      float64 `json:"secs"`          // training time of the epoch
+	// Certified accuracies at the radii CertRadii (0.5, 1.0, 1.58).
+	Cert05  float64 `json:"cert_0.5"`
+	Cert10  float64 `json:"cert_1.0"`
+	Cert158 float64 `json:"cert_1.58"`
+	ObjLoss float64 `json:"obj_loss"` // mean output loss ℓ of a nudged objective
 }
 
 func (r EpochRecord) MarshalJSON() ([]byte, error) {
@@ -51,7 +56,12 @@ func (r EpochRecord) MarshalJSON() ([]byte, error) {
 		MedianDelta  *float64 `json:"median_delta"`
 		MedianRadius *float64 `json:"median_radius"`
 		Seconds      *float64 `json:"secs"`
-	}{p.Epoch, f(p.Loss), f(p.TestLoss), f(p.Accuracy), f(p.Rho), f(p.RhoSeedStyle), f(p.MeanMargin), f(p.MedianMargin), f(p.MedianDelta), f(p.MedianRadius), f(p.Seconds)})
+		Cert05       *float64 `json:"cert_0.5,omitempty"`
+		Cert10       *float64 `json:"cert_1.0,omitempty"`
+		Cert158      *float64 `json:"cert_1.58,omitempty"`
+		ObjLoss      *float64 `json:"obj_loss,omitempty"`
+	}{p.Epoch, f(p.Loss), f(p.TestLoss), f(p.Accuracy), f(p.Rho), f(p.RhoSeedStyle), f(p.MeanMargin), f(p.MedianMargin), f(p.MedianDelta), f(p.MedianRadius), f(p.Seconds),
+		f(p.Cert05), f(p.Cert10), f(p.Cert158), f(p.ObjLoss)})
 }
 
 func (r *EpochRecord) UnmarshalJSON(b []byte) error {
@@ -67,6 +77,10 @@ func (r *EpochRecord) UnmarshalJSON(b []byte) error {
 		MedianDelta  *float64 `json:"median_delta"`
 		MedianRadius *float64 `json:"median_radius"`
 		Seconds      *float64 `json:"secs"`
+		Cert05       *float64 `json:"cert_0.5"`
+		Cert10       *float64 `json:"cert_1.0"`
+		Cert158      *float64 `json:"cert_1.58"`
+		ObjLoss      *float64 `json:"obj_loss"`
 	}
 	if err := json.Unmarshal(b, &v); err != nil {
 		return err
@@ -77,7 +91,8 @@ func (r *EpochRecord) UnmarshalJSON(b []byte) error {
 		}
 		return *p
 	}
-	*r = EpochRecord{v.Epoch, g(v.Loss), g(v.TestLoss), g(v.Accuracy), g(v.Rho), g(v.RhoSeedStyle), g(v.MeanMargin), g(v.MedianMargin), g(v.MedianDelta), g(v.MedianRadius), g(v.Seconds)}
+	*r = EpochRecord{v.Epoch, g(v.Loss), g(v.TestLoss), g(v.Accuracy), g(v.Rho), g(v.RhoSeedStyle), g(v.MeanMargin), g(v.MedianMargin), g(v.MedianDelta), g(v.MedianRadius), g(v.Seconds),
+		g(v.Cert05), g(v.Cert10), g(v.Cert158), g(v.ObjLoss)}
 	return nil
 }
 
@@ -99,6 +114,10 @@ type State struct {
 	Passes      int           `json:"passes"`
 	Convention  string        `json:"convention"`
 	Workers     int           `json:"workers"`
+	Objective   string        `json:"objective,omitempty"`
+	Schedule    string        `json:"schedule,omitempty"`
+	Epochs      int           `json:"epochs,omitempty"`          // run length, for the schedule
+	Holdout     int           `json:"holdout,omitempty"`         // training images held out for evaluation
 	Dropped     int           `json:"history_dropped,omitempty"` // oldest records left out to fit
 	History     []EpochRecord `json:"history"`
 }
@@ -114,7 +133,8 @@ func StateOf(t *Trainer, dataset string, history []EpochRecord) *State {
 	sum, n := t.EpochLoss()
 	return &State{Version: 1, Mode: o.Mode.String(), Dataset: dataset, Epoch: e, Batch: b, LossSum: sum, LossN: n,
 		Seed: o.Seed, LR: o.LR, BatchSize: o.Batch, WeightDecay: o.WeightDecay, Passes: o.Passes,
-		Convention: o.Convention.String(), Workers: o.Workers, History: history}
+		Convention: o.Convention.String(), Workers: o.Workers, History: history,
+		Objective: o.Objective.String(), Schedule: o.Schedule.String(), Epochs: o.Epochs}
 }
 
 // Options returns the trainer options the state was written with.
@@ -131,8 +151,16 @@ func (s *State) Options() (Options, error) {
 	default:
 		return Options{}, fmt.Errorf("unknown mode %q", s.Mode)
 	}
+	obj, err := ParseObjective(s.Objective)
+	if err != nil {
+		return Options{}, err
+	}
+	sch, err := ParseSchedule(s.Schedule)
+	if err != nil {
+		return Options{}, err
+	}
 	return Options{Mode: mode, LR: s.LR, Batch: s.BatchSize, WeightDecay: s.WeightDecay, Passes: s.Passes,
-		Seed: s.Seed, Workers: s.Workers, Convention: c}, nil
+		Seed: s.Seed, Workers: s.Workers, Convention: c, Objective: obj, Schedule: sch, Epochs: s.Epochs}, nil
 }
 
 // SaveCheckpoint writes m with st in its note to path, atomically
@@ -207,6 +235,7 @@ type RunConfig struct {
 	Dataset    string // data-set name stored in checkpoints
 	Test       *Data  // evaluated after every epoch (nil: no evaluation)
 	EvalPasses int    // BCD passes of the evaluation (0: the trainer's)
+	Holdout    int    // stored in checkpoints: training images held out (Test is then them)
 	History    []EpochRecord
 	Progress   func(Progress)
 	OnEpoch    func(EpochRecord)
@@ -241,7 +270,9 @@ func Run(ctx context.Context, t *Trainer, rc RunConfig) ([]EpochRecord, error) {
 		if rc.Checkpoint == "" {
 			return nil
 		}
-		return SaveCheckpoint(rc.Checkpoint, t.Model(), StateOf(t, rc.Dataset, hist))
+		st := StateOf(t, rc.Dataset, hist)
+		st.Holdout = rc.Holdout
+		return SaveCheckpoint(rc.Checkpoint, t.Model(), st)
 	}
 	for {
 		e, _ := t.Position()
@@ -263,7 +294,10 @@ func Run(ctx context.Context, t *Trainer, rc RunConfig) ([]EpochRecord, error) {
 			}
 			return hist, err
 		}
-		rec := EpochRecord{Epoch: e + 1, Loss: loss, Seconds: time.Since(start).Seconds()}
+		rec := EpochRecord{Epoch: e + 1, Loss: loss, Seconds: time.Since(start).Seconds(), Cert05: nan(), Cert10: nan(), Cert158: nan(), ObjLoss: nan()}
+		if t.Options().Objective.nudged() {
+			rec.ObjLoss = t.LastEpochObjective()
+		}
 		if rc.Test != nil {
 			passes := rc.EvalPasses
 			if passes == 0 {
@@ -312,5 +346,6 @@ func evaluateInto(rec *EpochRecord, t *Trainer, test *Data, passes int) error {
 	rec.TestLoss = nan()
 	rec.Accuracy, rec.Rho, rec.RhoSeedStyle = ev.Accuracy, ev.Rho, ev.RhoSeedStyle
 	rec.MeanMargin, rec.MedianMargin, rec.MedianDelta, rec.MedianRadius = ev.MeanMargin, ev.MedianMargin, ev.MedianDelta, ev.MedianRadius
+	rec.Cert05, rec.Cert10, rec.Cert158 = ev.Certified[0], ev.Certified[1], ev.Certified[2]
 	return nil
 }

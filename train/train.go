@@ -117,6 +117,45 @@ type Options struct {
 	// clamped phase in parallel. Both are the same algorithm; the default
 	// is faster for small batches (docs/training.md, "Two cores").
 	SplitBatch bool
+	// Objective is the supervised output objective; the zero value is the
+	// paper's (clamp to onehot(y)). Objectives whose target depends on the
+	// free state (Margin, CrossEntropy) run the free phase before the
+	// clamped one, each split across the workers.
+	Objective Objective
+	// Schedule is the learning-rate schedule; Cosine needs Epochs.
+	Schedule Schedule
+	// Epochs is the run's length in epochs, for the schedule (0: none).
+	Epochs int
+}
+
+// Schedule is a learning-rate schedule.
+type Schedule uint8
+
+// The schedules.
+const (
+	// Constant keeps η.
+	Constant Schedule = iota
+	// Cosine decays η to 0 over Options.Epochs: η·½(1 + cos(π·t/Epochs))
+	// at epoch position t (fractional, per batch).
+	Cosine
+)
+
+func (s Schedule) String() string {
+	if s == Cosine {
+		return "cosine"
+	}
+	return "constant"
+}
+
+// ParseSchedule parses "constant" or "cosine".
+func ParseSchedule(s string) (Schedule, error) {
+	switch s {
+	case "constant", "":
+		return Constant, nil
+	case "cosine":
+		return Cosine, nil
+	}
+	return Constant, fmt.Errorf("schedule %q: want constant or cosine", s)
 }
 
 // Data is a labelled image set: N inputs of D values in [0,1], input-major.
@@ -166,6 +205,7 @@ type Trainer struct {
 	backup  *lrrn.Model // the weights before the current step, for divergence
 	perm    []int32
 	x, tgt  []float32
+	lab     []uint8
 	coef    float32
 	workers int
 	pool    *pool
@@ -181,8 +221,15 @@ type Trainer struct {
 	rng                     *rand.Rand
 	swap                    func(i, j int)
 	stageInfer, stageUpdate func(w int)
+	stageFree, stageClamped func(w int)
 	stageRefresh            func(w int)
 	decay, lr               float32
+
+	tg       *targets
+	out      []float32 // batch × d_L free outputs, for nudged targets
+	dirScale float32   // factor of tg.direct in the gradient
+	objLoss  float64   // Σ ℓ of the epoch so far (nudged objectives)
+	lastObj  float64
 }
 
 // New returns a trainer that updates m in place on data d.
@@ -233,6 +280,25 @@ func New(m *lrrn.Model, d *Data, o Options) (*Trainer, error) {
 	if o.Workers == 0 {
 		o.Workers = min(2, runtime.GOMAXPROCS(0))
 	}
+	if err := o.Objective.Validate(); err != nil {
+		return nil, err
+	}
+	if o.Mode == Unsupervised && o.Objective != (Objective{}) {
+		return nil, errors.New("train: an objective applies to supervised training only")
+	}
+	if o.Schedule > Cosine {
+		return nil, fmt.Errorf("train: unknown schedule %d", o.Schedule)
+	}
+	if o.Schedule == Cosine && o.Epochs < 1 {
+		return nil, errors.New("train: the cosine schedule needs the run's length (Options.Epochs ≥ 1)")
+	}
+	if o.Epochs < 0 {
+		return nil, fmt.Errorf("train: %d epochs, want ≥ 0", o.Epochs)
+	}
+	if o.Objective.nudged() {
+		// the clamped phase needs the free outputs first
+		o.SplitBatch = true
+	}
 	s, err := lrrn.NewSolver(m)
 	if err != nil {
 		return nil, err
@@ -247,6 +313,7 @@ func New(m *lrrn.Model, d *Data, o Options) (*Trainer, error) {
 	t.perm = make([]int32, d.N)
 	t.x = make([]float32, o.Batch*d.D)
 	t.tgt = make([]float32, o.Batch*m.Sizes[L])
+	t.lab = make([]uint8, o.Batch)
 	t.coef = 1
 	if o.Mode == Supervised && o.Convention.GammaDiv {
 		t.coef = float32(1 / math.Pow(m.Gamma, float64(L-1)))
@@ -264,9 +331,18 @@ func New(m *lrrn.Model, d *Data, o Options) (*Trainer, error) {
 	}
 	t.stageUpdate = func(w int) {
 		t.pg.accumulate(t.grad, w, t.workers)
+		t.addDirect(w, t.workers)
 		t.finite[w] = t.update(w, t.workers, t.decay, t.lr)
 	}
+	t.stageFree = func(w int) { t.inferKind(w, false) }
+	t.stageClamped = func(w int) { t.inferKind(w, true) }
 	t.stageRefresh = func(w int) { t.solver.RefreshGrams(w, t.workers) }
+	if o.Mode == Supervised {
+		if t.tg, err = newTargets(m, o.Objective); err != nil {
+			return nil, err
+		}
+		t.out = make([]float32, o.Batch*m.Sizes[L])
+	}
 	if t.workers > 1 {
 		t.pool = newPool(t.workers)
 	}
@@ -368,10 +444,13 @@ func (t *Trainer) Step() (endOfEpoch bool, err error) {
 		src := int(t.perm[i0+r])
 		copy(t.x[r*d.D:(r+1)*d.D], d.X[src*d.D:(src+1)*d.D])
 		if o.Mode == Supervised {
-			tg := t.tgt[r*dL : (r+1)*dL]
-			clear(tg)
-			tg[d.Labels[src]] = 1
+			t.lab[r] = d.Labels[src]
 		}
+	}
+	frac := float64(t.batch) / float64(t.Batches())
+	t.setRate(frac)
+	if o.Mode == Supervised && !o.Objective.nudged() {
+		t.tg.set(t.tgt[:n*dL], nil, t.lab[:n], n, 0)
 	}
 	coef := t.coef
 	if !o.Convention.Sum {
@@ -392,11 +471,31 @@ func (t *Trainer) Step() (endOfEpoch bool, err error) {
 		}
 		t.pg.setPhase(ui, t.x[u.lo*d.D:u.hi*d.D], u.hi-u.lo, u.st, sign, coef)
 	}
-	t.run(t.stageInfer)
-	for ui := range t.units {
-		if err := t.units[ui].err; err != nil {
+	var objLoss float64
+	if o.Mode == Supervised && o.Objective.nudged() {
+		t.run(t.stageFree)
+		if err := t.unitErr(); err != nil {
 			return false, err
 		}
+		for ui := range t.units {
+			if u := &t.units[ui]; !u.clamped {
+				for i := u.lo; i < u.hi; i++ {
+					copy(t.out[i*dL:(i+1)*dL], u.st.Output(i-u.lo))
+				}
+			}
+		}
+		t.tg.prepare()
+		objLoss = t.tg.set(t.tgt[:n*dL], t.out[:n*dL], t.lab[:n], n, o.Objective.EpsAt(t.epoch, frac))
+		t.run(t.stageClamped)
+	} else {
+		t.run(t.stageInfer)
+	}
+	if err := t.unitErr(); err != nil {
+		return false, err
+	}
+	t.dirScale = 0
+	if t.tg != nil && t.tg.hasDir {
+		t.dirScale = coef * float32(math.Pow(t.m.Gamma, float64(L-1))*o.Objective.nudge())
 	}
 	// Loss: Σ_u sign_u Σ_i E, per example (÷ γ^{L−1} for J).
 	var loss float64
@@ -421,10 +520,13 @@ func (t *Trainer) Step() (endOfEpoch bool, err error) {
 	t.run(t.stageRefresh)
 	t.solver.RefreshAssemble()
 	t.lossSum += loss
+	t.objLoss += objLoss
 	t.lossN += n
 	t.batch++
 	if t.batch == t.Batches() {
 		t.lastLoss = t.lossSum / float64(t.lossN)
+		t.lastObj = t.objLoss / float64(t.lossN)
+		t.objLoss = 0
 		t.epoch++
 		t.batch, t.lossSum, t.lossN = 0, 0, 0
 		t.shuffle()
@@ -435,6 +537,62 @@ func (t *Trainer) Step() (endOfEpoch bool, err error) {
 
 // LastEpochLoss returns the mean loss of the last completed epoch.
 func (t *Trainer) LastEpochLoss() float64 { return t.lastLoss }
+
+func (t *Trainer) unitErr() error {
+	for ui := range t.units {
+		if err := t.units[ui].err; err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// inferKind runs worker w's share of the free (clamped false) or clamped
+// units.
+func (t *Trainer) inferKind(w int, clamped bool) {
+	k := 0
+	for ui := range t.units {
+		if t.units[ui].clamped != clamped {
+			continue
+		}
+		if k%t.workers == w {
+			t.infer(ui)
+		}
+		k++
+	}
+}
+
+// setRate sets the step's learning rate and decay factor from the schedule
+// at fraction frac of the current epoch.
+func (t *Trainer) setRate(frac float64) {
+	o := &t.opts
+	lr := o.LR
+	if o.Schedule == Cosine {
+		p := min(1, (float64(t.epoch)+frac)/float64(o.Epochs))
+		lr *= 0.5 * (1 + math.Cos(math.Pi*p))
+	}
+	t.lr = float32(lr)
+	t.decay = float32(1 - lr*o.WeightDecay*o.Convention.DecayScale)
+}
+
+// addDirect adds the objective's direct gradient of the output weights
+// (rows part/parts of layer L−1) to the batch gradient.
+func (t *Trainer) addDirect(part, parts int) {
+	if t.dirScale == 0 {
+		return
+	}
+	L := t.m.L()
+	du, dl := t.m.Sizes[L], t.m.Sizes[L-1]
+	lo, hi := part*du/parts, (part+1)*du/parts
+	g, d := t.grad.W[L-1][lo*dl:hi*dl], t.tg.direct[lo*dl:hi*dl]
+	for i, v := range d {
+		g[i] += t.dirScale * v
+	}
+}
+
+// LastEpochObjective returns the mean output loss ℓ of the last completed
+// epoch for nudged objectives (0 otherwise).
+func (t *Trainer) LastEpochObjective() float64 { return t.lastObj }
 
 // infer runs unit ui's inference and prepares its gradient blocks.
 func (t *Trainer) infer(ui int) {

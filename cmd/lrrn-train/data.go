@@ -23,3 +23,12 @@ func loadData(name, dir string) (*train.Data, *train.Data, string, error) {
 func fromSet(s *dataset.Set) *train.Data {
 	return &train.Data{X: s.Pixels, Labels: s.Labels, N: s.N, D: s.Dim()}
 }
+
+// splitOff returns the first N−h inputs of d and its last h (views, no
+// copy).
+func splitOff(d *train.Data, h int) (*train.Data, *train.Data) {
+	n := d.N - h
+	a := &train.Data{X: d.X[:n*d.D], Labels: d.Labels[:n], N: n, D: d.D}
+	b := &train.Data{X: d.X[n*d.D:], Labels: d.Labels[n:], N: h, D: d.D}
+	return a, b
+}

@@ -58,8 +58,9 @@ Flags:
 
 type options struct {
 	data, dataDir, arch, act, outAct, beta, init, out, log, plotPath, filters, convention string
+	objective, schedule                                                                   string
 	gamma, lr, wd                                                                         float64
-	passes, epochs, batch, workers, evalPasses                                            int
+	passes, epochs, batch, workers, evalPasses, holdout                                   int
 	seed                                                                                  uint64
 	unsupervised, resume                                                                  bool
 	set                                                                                   map[string]bool
@@ -96,6 +97,9 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	fs.BoolVar(&o.resume, "resume", false, "continue the checkpoint in --out exactly (its hyperparameters are used)")
 	fs.IntVar(&o.workers, "workers", 0, "goroutines (0: min(2, cores)); results are reproducible for a given seed and worker count")
 	fs.IntVar(&o.evalPasses, "eval-passes", 0, "BCD passes of the per-epoch evaluation (0: --passes)")
+	fs.StringVar(&o.objective, "objective", "onehot", "supervised output objective (docs/training.md): onehot[,scale=C] clamps the output to C·onehot; margin,eps=E[,nudge=A][,warmup=N] and ce,eps=E[,temp=T][,nudge=A][,warmup=N] nudge it toward the margins a certificate at radius E needs (hinge or cross-entropy)")
+	fs.StringVar(&o.schedule, "schedule", "constant", "learning-rate schedule: constant, or cosine (decays to 0 at --epochs)")
+	fs.IntVar(&o.holdout, "holdout", 0, "hold out the last N training images: train on the rest and evaluate on them after every epoch instead of the test set (for choosing hyperparameters)")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
 	}
@@ -232,6 +236,7 @@ func train1(ctx context.Context, o *options, stdout, stderr io.Writer) error {
 		}
 		o.data = st.Dataset
 		o.unsupervised = topts.Mode == train.Unsupervised
+		o.holdout = st.Holdout
 	} else {
 		conv, err := train.ParseConvention(o.convention)
 		if err != nil {
@@ -241,7 +246,22 @@ func train1(ctx context.Context, o *options, stdout, stderr io.Writer) error {
 		if o.unsupervised {
 			mode = train.Unsupervised
 		}
-		topts = train.Options{Mode: mode, LR: o.lr, Batch: o.batch, WeightDecay: o.wd, Passes: o.passes, Seed: o.seed, Workers: o.workers, Convention: conv}
+		obj, err := train.ParseObjective(o.objective)
+		if err != nil {
+			return fmt.Errorf("--objective: %w", err)
+		}
+		sch, err := train.ParseSchedule(o.schedule)
+		if err != nil {
+			return fmt.Errorf("--schedule: %w", err)
+		}
+		if o.unsupervised && o.set["objective"] {
+			return errors.New("--objective applies to supervised training only")
+		}
+		topts = train.Options{Mode: mode, LR: o.lr, Batch: o.batch, WeightDecay: o.wd, Passes: o.passes, Seed: o.seed, Workers: o.workers, Convention: conv,
+			Objective: obj, Schedule: sch}
+		if sch == train.Cosine {
+			topts.Epochs = o.epochs
+		}
 		if o.init != "" {
 			if m, err = lrrn.Load(o.init); err != nil {
 				return fmt.Errorf("--init: %w", err)
@@ -261,6 +281,14 @@ func train1(ctx context.Context, o *options, stdout, stderr io.Writer) error {
 		return err
 	}
 	o.data = canon
+	evalSet, evalName := testSet, "test"
+	if o.holdout != 0 {
+		if o.holdout < 0 || o.holdout >= trainSet.N {
+			return fmt.Errorf("--holdout %d: want 0 … %d (the training set has %d images)", o.holdout, trainSet.N-1, trainSet.N)
+		}
+		trainSet, evalSet = splitOff(trainSet, o.holdout)
+		evalName = fmt.Sprintf("held-out (last %d training images)", o.holdout)
+	}
 	if trainSet.D != m.Sizes[0] {
 		return fmt.Errorf("the model's input layer has %d units but %s images have %d pixels (use --arch %d-…)", m.Sizes[0], o.data, trainSet.D, trainSet.D)
 	}
@@ -295,11 +323,15 @@ func train1(ctx context.Context, o *options, stdout, stderr io.Writer) error {
 		defer logw.Close()
 	}
 	topts = tr.Options()
-	fmt.Fprintf(stdout, "%s training of %s on %s: %d examples, batch %d, lr %g, weight decay %g, %d passes, convention %s, workers %d\n",
-		topts.Mode, archString(m), o.data, trainSet.N, topts.Batch, topts.LR, topts.WeightDecay, topts.Passes, topts.Convention, topts.Workers)
+	fmt.Fprintf(stdout, "%s training of %s on %s: %d examples, batch %d, lr %g (%s), weight decay %g, %d passes, convention %s, objective %s, workers %d; evaluation on the %s set\n",
+		topts.Mode, archString(m), o.data, trainSet.N, topts.Batch, topts.LR, topts.Schedule, topts.WeightDecay, topts.Passes, topts.Convention, topts.Objective, topts.Workers, evalName)
 	prog := newProgress(stdout, tr.Batches(), topts.Batch, o.epochs)
-	rc := train.RunConfig{Epochs: o.epochs, Checkpoint: o.out, Dataset: o.data, Test: testSet, EvalPasses: o.evalPasses,
-		History: hist, Progress: prog.update}
+	prog.evalName = "test"
+	if o.holdout != 0 {
+		prog.evalName = "held-out"
+	}
+	rc := train.RunConfig{Epochs: o.epochs, Checkpoint: o.out, Dataset: o.data, Test: evalSet, EvalPasses: o.evalPasses,
+		History: hist, Progress: prog.update, Holdout: o.holdout}
 	rc.OnEpoch = func(r train.EpochRecord) {
 		prog.epochDone(r)
 		if logw != nil {
@@ -378,6 +410,18 @@ func checkResumeFlags(o *options, st *train.State, topts *train.Options) error {
 	if o.set["unsupervised"] && (st.Mode == "unsupervised") != o.unsupervised {
 		return conflict("unsupervised", st.Mode)
 	}
+	if o.set["objective"] && o.objective != st.Objective {
+		return conflict("objective", st.Objective)
+	}
+	if o.set["schedule"] && o.schedule != st.Schedule {
+		return conflict("schedule", st.Schedule)
+	}
+	if o.set["holdout"] && o.holdout != st.Holdout {
+		return conflict("holdout", fmt.Sprint(st.Holdout))
+	}
+	if topts.Schedule == train.Cosine && o.set["epochs"] && o.epochs != st.Epochs {
+		return conflict("epochs", fmt.Sprintf("%d (the cosine schedule's length)", st.Epochs))
+	}
 	if o.set["workers"] {
 		topts.Workers = o.workers
 	}
@@ -395,7 +439,7 @@ func archString(m *lrrn.Model) string {
 // csvLog appends one line per epoch.
 type csvLog struct{ f *os.File }
 
-const csvHeader = "epoch,loss,test_loss,test_acc,rho,rho_seed_style,mean_margin,median_margin,median_delta,median_certified_radius,seconds\n"
+const csvHeader = "epoch,loss,test_loss,test_acc,rho,rho_seed_style,mean_margin,median_margin,median_delta,median_certified_radius,seconds,cert_0.5,cert_1.0,cert_1.58,obj_loss\n"
 
 func openLog(path string, resume bool) (*csvLog, error) {
 	if path == "" {
@@ -426,8 +470,9 @@ func num(v float64) string {
 }
 
 func (l *csvLog) write(r train.EpochRecord) {
-	fmt.Fprintf(l.f, "%d,%s,%s,%s,%s,%s,%s,%s,%s,%s,%.1f\n", r.Epoch, num(r.Loss), num(r.TestLoss), num(r.Accuracy), num(r.Rho),
-		num(r.RhoSeedStyle), num(r.MeanMargin), num(r.MedianMargin), num(r.MedianDelta), num(r.MedianRadius), r.Seconds)
+	fmt.Fprintf(l.f, "%d,%s,%s,%s,%s,%s,%s,%s,%s,%s,%.1f,%s,%s,%s,%s\n", r.Epoch, num(r.Loss), num(r.TestLoss), num(r.Accuracy), num(r.Rho),
+		num(r.RhoSeedStyle), num(r.MeanMargin), num(r.MedianMargin), num(r.MedianDelta), num(r.MedianRadius), r.Seconds,
+		num(r.Cert05), num(r.Cert10), num(r.Cert158), num(r.ObjLoss))
 }
 
 func (l *csvLog) Close() error { return l.f.Close() }
@@ -442,6 +487,7 @@ type progress struct {
 	start, lastDraw  time.Time
 	epochStart       time.Time
 	curEpoch, doneEx int
+	evalName         string // "test" or "held-out"
 }
 
 func newProgress(w io.Writer, batches, batch, epochs int) *progress {
@@ -477,7 +523,11 @@ func (p *progress) epochDone(r train.EpochRecord) {
 	}
 	line := fmt.Sprintf("epoch %d/%d  loss %.5f", r.Epoch, p.epochs, r.Loss)
 	if !math.IsNaN(r.Accuracy) {
-		line += fmt.Sprintf("  test acc %.2f%%  ρ %.4f (seed-style %.4f)  median m %.4f  median δ %.4f (certified %.4f)", 100*r.Accuracy, r.Rho, r.RhoSeedStyle, r.MedianMargin, r.MedianDelta, r.MedianRadius)
+		line += fmt.Sprintf("  %s acc %.2f%%  certified %.1f%% / %.1f%% / %.1f%% at 0.5 / 1 / 1.58  ρ %.4f (seed-style %.4f)  median m %.4f  median δ %.4f (certified %.4f)",
+			p.evalName, 100*r.Accuracy, 100*r.Cert05, 100*r.Cert10, 100*r.Cert158, r.Rho, r.RhoSeedStyle, r.MedianMargin, r.MedianDelta, r.MedianRadius)
+		if !math.IsNaN(r.ObjLoss) {
+			line += fmt.Sprintf("  ℓ %.4f", r.ObjLoss)
+		}
 	} else {
 		line += fmt.Sprintf("  test F %.5f  ρ %.4f", r.TestLoss, r.Rho)
 	}
