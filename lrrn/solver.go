@@ -299,6 +299,36 @@ func (s *Solver) Clamped(ws *Workspace, x, targets []float32, n, passes int, st 
 	return nil
 }
 
+// ClampedFrom is Clamped started from the states in st (for example the
+// free states of the same inputs, whose output is near the targets)
+// instead of the feed-forward pass; the result replaces st. Training with
+// a target near the free output (train.Objective) needs fewer passes so.
+func (s *Solver) ClampedFrom(ws *Workspace, x, targets []float32, n, passes int, st *States) error {
+	if err := s.checkInputs(x, n, st); err != nil {
+		return err
+	}
+	L := s.m.L()
+	if len(targets) != n*s.m.Sizes[L] {
+		return fmt.Errorf("lrrn: %d target values for %d inputs of %d outputs: %w", len(targets), n, s.m.Sizes[L], ErrShape)
+	}
+	if st.N != n {
+		return fmt.Errorf("lrrn: states hold %d inputs, not %d: %w", st.N, n, ErrShape)
+	}
+	if ws == nil {
+		ws = s.NewWorkspace()
+	}
+	dL := s.m.Sizes[L]
+	for t0 := 0; t0 < n; t0 += TileSize {
+		t := min(TileSize, n-t0)
+		s.tileInput(ws, x[t0*s.m.Sizes[0]:(t0+t)*s.m.Sizes[0]], t, &s.clamped)
+		s.loadTile(ws, st, t0, t)
+		transposeIn(ws.z[L][:dL*t], targets[t0*dL:(t0+t)*dL], t, dL)
+		s.tilePasses(ws, t, passes, &s.clamped)
+		s.storeTile(ws, st, t0, t)
+	}
+	return nil
+}
+
 // tileInput computes W_0 x for the tile (the only d_0-wide product) and the
 // input part of c_1 for problem p.
 func (s *Solver) tileInput(ws *Workspace, x []float32, t int, p *plan) {

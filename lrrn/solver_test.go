@@ -261,6 +261,28 @@ func testBatchMatchesSingle(t *testing.T) {
 	again := s.NewStates(n)
 	require.NoError(t, s.Free(nil, x, n, 40, again))
 	require.Equal(t, again.Z, all.Z)
+
+	// ClampedFrom on the clamped states after 20 passes continues them:
+	// the same bits as 40 passes from the start. Started from the free
+	// states instead, it reaches the same minimiser.
+	tg := make([]float32, n*4)
+	for i := 0; i < n; i++ {
+		tg[i*4+i%4] = 1.5
+	}
+	cl := s.NewStates(n)
+	require.NoError(t, s.Clamped(nil, x, tg, n, 20, cl))
+	require.NoError(t, s.ClampedFrom(nil, x, tg, n, 20, cl))
+	cl40 := s.NewStates(n)
+	require.NoError(t, s.Clamped(nil, x, tg, n, 40, cl40))
+	require.Equal(t, cl40.Z, cl.Z)
+	require.NoError(t, s.Clamped(nil, x, tg, n, 400, cl40))
+	require.NoError(t, s.ClampedFrom(nil, x, tg, n, 400, all))
+	for k := 1; k <= m.L(); k++ {
+		assert.InDeltaSlice(t, toF64(cl40.Z[k]), toF64(all.Z[k]), 1e-5, "layer %d", k)
+	}
+	require.Equal(t, tg, all.Z[m.L()], "the output is the target")
+	require.Error(t, s.ClampedFrom(nil, x, tg[:4], n, 1, all))
+	require.Error(t, s.ClampedFrom(nil, x[:20], tg[:4], 1, 1, all), "states of another batch size")
 }
 
 func toF64(v []float32) []float64 {

@@ -562,6 +562,15 @@ func (t *Trainer) inferKind(w int, clamped bool) {
 	}
 }
 
+// copyStates makes dst a copy of the first n inputs of src (dst has room:
+// both were made for the same rows).
+func copyStates(dst, src *lrrn.States, sizes []int, n int) {
+	dst.N = n
+	for k := 1; k < len(sizes); k++ {
+		dst.Z[k] = append(dst.Z[k][:0], src.Z[k][:n*sizes[k]]...)
+	}
+}
+
 // setRate sets the step's learning rate and decay factor from the schedule
 // at fraction frac of the current epoch.
 func (t *Trainer) setRate(frac float64) {
@@ -603,7 +612,15 @@ func (t *Trainer) infer(ui int) {
 	P := t.opts.Passes
 	if u.clamped {
 		dL := t.m.Sizes[t.m.L()]
-		u.err = t.solver.Clamped(u.ws, x, t.tgt[u.lo*dL:u.hi*dL], n, P, u.st)
+		tg := t.tgt[u.lo*dL : u.hi*dL]
+		if t.opts.Objective.nudged() {
+			// the target is a nudge of the free output: start from the
+			// free states of the same rows (unit ui − len/2)
+			copyStates(u.st, t.units[ui-len(t.units)/2].st, t.m.Sizes, n)
+			u.err = t.solver.ClampedFrom(u.ws, x, tg, n, P, u.st)
+		} else {
+			u.err = t.solver.Clamped(u.ws, x, tg, n, P, u.st)
+		}
 	} else {
 		u.err = t.solver.Free(u.ws, x, n, P, u.st)
 	}
