@@ -1,6 +1,7 @@
 package train
 
 import (
+	"fmt"
 	"math/rand/v2"
 	"testing"
 
@@ -43,10 +44,20 @@ func benchEpoch(b *testing.B, mode Mode, sizes []int, beta []float64, workers in
 }
 
 func benchEpochSplit(b *testing.B, mode Mode, sizes []int, beta []float64, workers int, split bool) {
-	m, err := lrrn.NewRandom(mnistConfig(sizes, beta), 1)
+	benchSteps(b, sizes, beta, Options{Mode: mode, LR: 0.01, Batch: 10, WeightDecay: 1e-5, Passes: 20, Seed: 3, Workers: workers, Convention: DefaultConvention, SplitBatch: split})
+}
+
+// benchSteps times mini-batches of o on a random model and reports
+// seconds per 60,000-example epoch.
+func benchSteps(b *testing.B, sizes []int, beta []float64, o Options) {
+	cfg := mnistConfig(sizes, beta)
+	if o.Mode == Supervised {
+		cfg.Acts[len(cfg.Acts)-1] = lrrn.Linear
+	}
+	m, err := lrrn.NewRandom(cfg, 1)
 	require.NoError(b, err)
-	data := syntheticData(2000, sizes[0], sizes[len(sizes)-1], 2)
-	tr, err := New(m, data, Options{Mode: mode, LR: 0.01, Batch: 10, WeightDecay: 1e-5, Passes: 20, Seed: 3, Workers: workers, Convention: DefaultConvention, SplitBatch: split})
+	data := syntheticData(max(2000, 4*o.Batch), sizes[0], sizes[len(sizes)-1], 2)
+	tr, err := New(m, data, o)
 	require.NoError(b, err)
 	defer tr.Close()
 	b.ResetTimer()
@@ -59,9 +70,10 @@ func benchEpochSplit(b *testing.B, mode Mode, sizes []int, beta []float64, worke
 	// Seconds per 60,000-example epoch: wall clock, and CPU time summed over
 	// threads (the wall time a loaded machine cannot show; divide by the
 	// workers for an unloaded machine's lower bound).
-	b.ReportMetric(b.Elapsed().Seconds()/float64(b.N)*6000, "s/epoch")
+	steps := 60000 / float64(o.Batch)
+	b.ReportMetric(b.Elapsed().Seconds()/float64(b.N)*steps, "s/epoch")
 	if cpu0 >= 0 {
-		b.ReportMetric((cpuSeconds()-cpu0)/float64(b.N)*6000, "cpu-s/epoch")
+		b.ReportMetric((cpuSeconds()-cpu0)/float64(b.N)*steps, "cpu-s/epoch")
 	}
 }
 
@@ -83,6 +95,19 @@ func BenchmarkEpochUnsupervised(b *testing.B) {
 	for _, w := range []int{1, 2} {
 		b.Run(map[int]string{1: "workers=1", 2: "workers=2"}[w], func(b *testing.B) {
 			benchEpoch(b, Unsupervised, []int{784, 32, 32}, []float64{1, 1}, w)
+		})
+	}
+}
+
+// BenchmarkEpochRobust times certified-robust training (docs/training.md,
+// "Objectives for certified margins"): β = 1 everywhere, the
+// Lipschitz-margin cross-entropy objective, batch 64, 20 passes per phase,
+// 2 workers, for widths 128 … 1024 (784-W-W-10).
+func BenchmarkEpochRobust(b *testing.B) {
+	for _, w := range []int{128, 256, 512, 1024} {
+		b.Run(fmt.Sprintf("784-%d-%d-10", w, w), func(b *testing.B) {
+			benchSteps(b, []int{784, w, w, 10}, []float64{1, 1, 1}, Options{Mode: Supervised, LR: 1, Batch: 64, WeightDecay: 1e-5, Passes: 20, Seed: 3, Workers: 2,
+				Convention: DefaultConvention, Objective: Objective{Loss: CrossEntropy, Eps: 1.58, Temp: 0.5}})
 		})
 	}
 }
