@@ -28,6 +28,16 @@ type stage struct {
 	convention   string // supervised only
 	initRandom   bool   // start from runner-made random model (see initModel)
 	initFrom     string // prefix of an earlier stage whose model starts this one
+	batch        int    // mini-batch size; 0: the paper's 10
+	objective    string // lrrn-train --objective ("": the paper's onehot)
+	schedule     string // lrrn-train --schedule ("": constant)
+}
+
+func (s stage) batchSize() int {
+	if s.batch == 0 {
+		return batch
+	}
+	return s.batch
 }
 
 // experiment is one named configuration of the seed's experiments.

@@ -266,10 +266,16 @@ func (r *runner) trainArgs(e experiment, s stage, resume bool) []string {
 		default:
 			a = append(a, "--arch", s.arch, "--act", s.act, "--beta", s.beta, "--gamma", fmtF(gamma))
 		}
-		a = append(a, "--lr", fmtF(s.lr), "--batch", strconv.Itoa(batch), "--weight-decay", fmtF(s.wd),
+		a = append(a, "--lr", fmtF(s.lr), "--batch", strconv.Itoa(s.batchSize()), "--weight-decay", fmtF(s.wd),
 			"--passes", strconv.Itoa(passes), "--seed", strconv.FormatUint(s.seed, 10))
 		if !s.unsupervised {
 			a = append(a, "--convention", s.convention)
+		}
+		if s.objective != "" {
+			a = append(a, "--objective", s.objective)
+		}
+		if s.schedule != "" {
+			a = append(a, "--schedule", s.schedule)
 		}
 	}
 	if s.data == "kmnist" {
@@ -384,7 +390,7 @@ func parseFloats(s string) ([]float64, error) {
 }
 
 // verifyEps are the radii of lrrn-verify's certified accuracy.
-const verifyEps = "0.1,0.25,0.5,1.0,1.5,2.0"
+const verifyEps = "0.1,0.25,0.5,1.0,1.5,1.58,2.0"
 
 // verifyArgs returns lrrn-verify's arguments for the final model of e: the
 // full test set with its labels, JSON output.
