@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"time"
 
 	"github.com/lrrn/lrrn/dataset"
@@ -47,7 +48,7 @@ type Summary struct {
 	MedianPairRadius float64 `json:"median_pair_radius"`
 	CertifiedCorrect float64 `json:"certified_correct"` // fraction with a certified correct prediction (ε = 0)
 	// Certified accuracy (fraction of test inputs whose certified radius
-	// exceeds ε) at ε = 0.5 and 1.0, with δ and with δ_pair.
+	// exceeds ε) at ε = 0.5, 1.0 and 1.58, with δ and with δ_pair.
 	CertAcc     map[string]float64 `json:"certified_accuracy"`
 	CertAccPair map[string]float64 `json:"certified_accuracy_pair"`
 	// MaxStateError is the largest certified inference error bound.
@@ -152,8 +153,8 @@ func (r *runner) evaluate(ctx context.Context, e experiment) (*Summary, error) {
 	sum.MedianDelta = sum.MedianMargin / (math.Sqrt2 * b.Rho)
 	sum.MedianDeltaSeedStyle = sum.MedianMargin / (math.Sqrt2 * b.RhoSeed)
 	sum.MedianRadius, sum.MedianPairRadius = medianOf(radii), medianOf(pair)
-	for _, eps := range []float64{0.5, 1.0} {
-		k := fmt.Sprintf("%.1f", eps)
+	for _, k := range []string{"0.5", "1.0", "1.58"} {
+		eps, _ := strconv.ParseFloat(k, 64)
 		sum.CertAcc[k] = fracAbove(radii, eps)
 		sum.CertAccPair[k] = fracAbove(pair, eps)
 	}
