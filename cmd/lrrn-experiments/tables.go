@@ -42,6 +42,7 @@ type curve struct {
 	final     float64
 	best      float64
 	bestEpoch int
+	seconds   float64 // training time, summed over the epochs
 }
 
 func readCurve(path string) (curve, error) {
@@ -67,9 +68,15 @@ func readCurve(path string) (curve, error) {
 		return curve{}, fmt.Errorf("%s: no epoch/test_acc columns", path)
 	}
 	c := curve{best: math.Inf(-1)}
+	is, hasSecs := col["seconds"]
 	for _, r := range rows[1:] {
 		if len(r) <= ia || r[0] == "epoch" {
 			continue
+		}
+		if hasSecs && len(r) > is {
+			if v, err := strconv.ParseFloat(r[is], 64); err == nil {
+				c.seconds += v
+			}
 		}
 		e, err1 := strconv.Atoi(r[ie])
 		a, err2 := strconv.ParseFloat(r[ia], 64)
@@ -204,5 +211,5 @@ func (r *runner) tables(w io.Writer) error {
 		fmt.Fprintf(w, "| %s | %d | %.1f%% | %.1f%% (%d) | %.3f / %.3f | %d |\n", n, m.Meta.Epochs, 100*all.NearZero, 100*used.NearZero, counts[s.data], all.Hoyer, used.Hoyer, all.Dead)
 	}
 	fmt.Fprintf(w, "\nnear-zero: abs(w) ≤ %g × the largest abs(w) of the same filter, averaged over the filters; Hoyer sparsity (√n − ‖w‖₁/‖w‖₂)/(√n − 1), averaged (0: all weights equal in size, 1: one nonzero weight); \"used\" pixels: nonzero in at least one training image\n", nearZeroRel)
-	return nil
+	return r.robustTables(w)
 }
