@@ -228,7 +228,8 @@ type Trainer struct {
 	tg       *targets
 	out      []float32 // batch × d_L free outputs, for nudged targets
 	dirScale float32   // factor of tg.direct in the gradient
-	objLoss  float64   // Σ ℓ of the epoch so far (nudged objectives)
+	objLoss  float64   // Σ ℓ of the epoch so far (nudged objectives) …
+	objN     int       // … over this many examples (since a resume)
 	lastObj  float64
 }
 
@@ -322,8 +323,6 @@ func New(m *lrrn.Model, d *Data, o Options) (*Trainer, error) {
 	t.pcg = rand.NewPCG(0, 0)
 	t.rng = rand.New(t.pcg)
 	t.swap = func(i, j int) { t.perm[i], t.perm[j] = t.perm[j], t.perm[i] }
-	t.decay = float32(1 - o.LR*o.WeightDecay*o.Convention.DecayScale)
-	t.lr = float32(o.LR)
 	t.stageInfer = func(w int) {
 		for ui := w; ui < len(t.units); ui += t.workers {
 			t.infer(ui)
@@ -521,12 +520,13 @@ func (t *Trainer) Step() (endOfEpoch bool, err error) {
 	t.solver.RefreshAssemble()
 	t.lossSum += loss
 	t.objLoss += objLoss
+	t.objN += n
 	t.lossN += n
 	t.batch++
 	if t.batch == t.Batches() {
 		t.lastLoss = t.lossSum / float64(t.lossN)
-		t.lastObj = t.objLoss / float64(t.lossN)
-		t.objLoss = 0
+		t.lastObj = t.objLoss / float64(t.objN)
+		t.objLoss, t.objN = 0, 0
 		t.epoch++
 		t.batch, t.lossSum, t.lossN = 0, 0, 0
 		t.shuffle()
