@@ -1,0 +1,34 @@
+// Package attack searches for adversarial perturbations of an LRRN's exact
+// model, to test verify's certificates and to measure how tight they are.
+//
+// The exact model (Exact) is the minimiser of the energy computed in
+// float64 to convergence — block coordinate descent, then active-set
+// Newton steps — with a bound on its remaining error, not the finite-pass
+// iterate that inference and the certifier use. Input gradients of its
+// outputs come from the implicit function theorem on the minimiser's face
+// (the units at a bound of their activation set stay there), which needs
+// one Cholesky factorisation per face.
+//
+// An Attacker runs two attacks on it:
+//
+//   - PGD: projected gradient descent on the margin within an ℓ2 ball.
+//     At a certified radius it must never change the prediction; verify's
+//     soundness tests run it there.
+//   - MinAdversarial: a minimal-norm boundary search (DeepFool steps,
+//     bisection towards candidate points such as other images, projection
+//     onto the linearised boundary). Every point it returns provably
+//     changes the exact model's prediction, so its distance is an upper
+//     bound of the smallest adversarial perturbation, and its ratio to a
+//     sound certified radius is at least 1.
+//
+// Both work for any architecture the certifier accepts, with or without a
+// reduced output (β_{L−1} = 0): a linear output with β_{L−1} > 0 is a
+// block of the free problem like the hidden layers.
+//
+// Cost: the Hessian is dense, N×N float64 for N variable units (784-256-
+// 256-10 with β_{L−1} > 0: N = 522, 2.2 MB); each new face costs an N³/3
+// factorisation (4.7·10⁷ operations there) and each evaluation on a known
+// face O(N² + d_0·d_1). An Attacker keeps the last few faces' factors.
+//
+// `lrrn-verify attack` and `lrrn-experiments tightness` use this package.
+package attack
