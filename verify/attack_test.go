@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/lrrn/lrrn/internal/linalg"
+	"github.com/lrrn/lrrn/internal/stats"
 	"github.com/lrrn/lrrn/verify/attack"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -165,7 +166,7 @@ func TestAttackCannotBreakCertificates(t *testing.T) {
 		path, attacked, nImages, steps, found)
 	if found > 0 {
 		t.Logf("tightness (smallest adversarial distance ÷ radius): δ: min %.3f median %.3f; δ_pair: min %.3f median %.3f",
-			ratio[0], median(ratio), ratioPair[0], median(ratioPair))
+			ratio[0], stats.Median(ratio), ratioPair[0], stats.Median(ratioPair))
 	}
 }
 
