@@ -525,6 +525,7 @@ type factorCache struct {
 	entries []*factor
 	cap     int
 	key     []uint64
+	misses  int // factorisations computed
 }
 
 func newFactorCache(n int) *factorCache {
@@ -549,6 +550,7 @@ func (c *factorCache) get(e *Exact, free []int) *factor {
 			return f
 		}
 	}
+	c.misses++
 	n := len(free)
 	l := make([]float64, n*n)
 	N := e.n
