@@ -87,10 +87,10 @@ func (r *runner) tightness(ctx context.Context, e experiment, n int) (*Tightness
 		return nil, err
 	}
 	n = min(n, N)
-	opts := attack.Options{Box: true, Candidates: attackCandidates}
+	opts := attack.Options{Box: true, Candidates: attackCandidates}.WithDefaults()
 	t := &Tightness{Experiment: e.name, Model: path, Date: time.Now().UTC().Truncate(time.Second), Images: n, Methods: map[string]int{},
 		Attack: fmt.Sprintf("verify/attack MinAdversarial on the exact model inside the pixel box: DeepFool (≤ %d steps, overshoot %g, implicit-differentiation gradients of the exact minimiser) and bisection towards the %d nearest test images predicted as another class, then projections onto the linearised boundary (≤ %d), each point found bisected (%d halvings) for the first point the exact model provably misclassifies",
-			60, 0.05, attackCandidates, 20, 30)}
+			opts.DeepFoolSteps, opts.Overshoot, opts.Candidates, opts.RefineSteps, opts.Bisections)}
 	type result struct {
 		found attack.Found
 		cert  verify.Certificate

@@ -26,6 +26,12 @@ type Options struct {
 	Candidates int
 }
 
+// WithDefaults returns o with every zero field set to its default.
+func (o Options) WithDefaults() Options {
+	o.defaults()
+	return o
+}
+
 func (o *Options) defaults() {
 	if o.DeepFoolSteps == 0 {
 		o.DeepFoolSteps = 60
