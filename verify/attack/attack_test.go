@@ -94,10 +94,12 @@ func TestMinAdversarialNonlinear(t *testing.T) {
 			xs = append(xs, x)
 		}
 		for _, box := range []bool{false, true} {
-			a := e.NewAttacker(Options{Box: box})
-			noCand := e.NewAttacker(Options{Box: box, RefineSteps: -1})
 			for i, x := range xs {
-				p := a.Eval(x, nil)
+				// Fresh attackers: both run the same DeepFool (same
+				// evaluations, same cached factors) before they differ.
+				a := e.NewAttacker(Options{Box: box})
+				noCand := e.NewAttacker(Options{Box: box, RefineSteps: -1})
+				p := e.NewAttacker(Options{}).Eval(x, nil)
 				y := argmax(p.Out)
 				var cands [][]float64
 				for j, c := range xs {

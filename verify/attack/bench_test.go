@@ -20,8 +20,8 @@ func benchModel(b *testing.B, w int, reduced bool) *lrrn.Model {
 }
 
 // BenchmarkMinAdversarial runs the boundary search (no candidates) on real
-// MNIST test images; metrics per image: seconds, exact evaluations, face
-// factorisations.
+// MNIST test images; metrics per image: seconds, exact evaluations, fresh
+// face factorisations and faces reached by row updates.
 func BenchmarkMinAdversarial(b *testing.B) {
 	im, err := idx.ReadImages("../../testdata/mnist-t500-images-idx3-ubyte.gz")
 	require.NoError(b, err)
@@ -46,6 +46,7 @@ func BenchmarkMinAdversarial(b *testing.B) {
 			b.ReportMetric(b.Elapsed().Seconds()/float64(b.N), "s/image")
 			b.ReportMetric(float64(a.Evals())/float64(b.N), "evals/image")
 			b.ReportMetric(float64(a.fc.misses)/float64(b.N), "factorisations/image")
+			b.ReportMetric(float64(a.fc.updates)/float64(b.N), "updated-faces/image")
 			b.ReportMetric(float64(e.Size()), "N")
 		})
 	}

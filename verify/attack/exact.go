@@ -308,14 +308,14 @@ func (e *Exact) solve(x, warm []float64, fc *factorCache) ([]float64, float64) {
 			if f == nil {
 				break
 			}
-			dz := make([]float64, len(free))
-			for a, i := range free {
+			dz := make([]float64, len(f.pos))
+			for a, i := range f.pos {
 				dz[a] = -g[i]
 			}
-			linalg.CholeskySolve(f.l, len(free), dz)
+			f.solve(dz)
 			ok := true
 			nz := append([]float64(nil), z...)
-			for a, i := range free {
+			for a, i := range f.pos {
 				nz[i] = z[i] + dz[a]
 				if !(nz[i] >= e.lo[i] && nz[i] <= e.hi[i]) {
 					ok = false
@@ -469,18 +469,15 @@ func (f *Face) GradX(a []float64) []float64 {
 	if e.n == 0 {
 		return gx
 	}
-	free := f.f.free
-	lam := make([]float64, len(free))
-	for r, i := range free {
+	pos := f.f.pos
+	lam := make([]float64, len(pos))
+	for r, i := range pos {
 		lam[r] = a[i]
 	}
-	linalg.CholeskySolve(f.f.l, len(free), lam)
+	f.f.solve(lam)
 	s := 1 + m.Beta[0]
-	for r, i := range free {
-		if i >= m.Sizes[1] {
-			break // free is ascending: block 1 comes first
-		}
-		if lam[r] == 0 {
+	for r, i := range pos {
+		if i >= m.Sizes[1] || lam[r] == 0 { // only block 1 sees x
 			continue
 		}
 		c := s * lam[r]
@@ -509,76 +506,6 @@ func (f *Face) OutputGradX(c []float64) []float64 {
 		}
 	}
 	return gx
-}
-
-// factor is the Cholesky factor of H_FF for one free set.
-type factor struct {
-	key  []uint64 // bit set of the free units
-	free []int
-	l    []float64
-}
-
-// factorCache keeps the factors of the last few faces (most recent first):
-// successive evaluations of an attack mostly stay on one face or move
-// between two, and a factor costs |F|³/3 operations.
-type factorCache struct {
-	entries []*factor
-	cap     int
-	key     []uint64
-	misses  int // factorisations computed
-}
-
-func newFactorCache(n int) *factorCache {
-	c := 1
-	if n > 0 {
-		c = max(1, min(8, (64<<20)/(8*n*n)))
-	}
-	return &factorCache{cap: c, key: make([]uint64, (n+63)/64)}
-}
-
-// get returns the factor for the free set (ascending), computing it when
-// it is not cached; nil when H_FF is not numerically positive definite.
-func (c *factorCache) get(e *Exact, free []int) *factor {
-	clear(c.key)
-	for _, i := range free {
-		c.key[i/64] |= 1 << (i % 64)
-	}
-	for idx, f := range c.entries {
-		if slicesEqual(f.key, c.key) {
-			copy(c.entries[1:idx+1], c.entries[:idx])
-			c.entries[0] = f
-			return f
-		}
-	}
-	c.misses++
-	n := len(free)
-	l := make([]float64, n*n)
-	N := e.n
-	for r, i := range free {
-		row := e.h[i*N : i*N+N]
-		for q, j := range free[:r+1] {
-			l[r*n+q] = row[j]
-		}
-	}
-	if linalg.Cholesky(l, n) != nil {
-		return nil
-	}
-	f := &factor{key: append([]uint64(nil), c.key...), free: append([]int(nil), free...), l: l}
-	if len(c.entries) < c.cap {
-		c.entries = append(c.entries, nil)
-	}
-	copy(c.entries[1:], c.entries[:len(c.entries)-1])
-	c.entries[0] = f
-	return f
-}
-
-func slicesEqual(a, b []uint64) bool {
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
 
 func dot(a, b []float64) float64 {
