@@ -2,6 +2,7 @@ package attack
 
 import (
 	"fmt"
+	"os"
 	"testing"
 
 	"github.com/lrrn/lrrn/idx"
@@ -21,14 +22,22 @@ func benchModel(b *testing.B, w int, reduced bool) *lrrn.Model {
 
 // BenchmarkMinAdversarial runs the boundary search (no candidates) on real
 // MNIST test images; metrics per image: seconds, exact evaluations, fresh
-// face factorisations and faces reached by row updates.
+// face factorisations and faces reached by row updates. LRRN_BENCH_1024=1
+// adds 784-1024-1024-10.
 func BenchmarkMinAdversarial(b *testing.B) {
 	im, err := idx.ReadImages("../../testdata/mnist-t500-images-idx3-ubyte.gz")
 	require.NoError(b, err)
-	for _, c := range []struct {
+	cases := []struct {
 		w       int
 		reduced bool
-	}{{64, true}, {128, false}, {256, true}, {256, false}} {
+	}{{64, true}, {128, false}, {256, true}, {256, false}}
+	if os.Getenv("LRRN_BENCH_1024") != "" { // NewExact alone takes half a minute
+		cases = append(cases, struct {
+			w       int
+			reduced bool
+		}{1024, false})
+	}
+	for _, c := range cases {
 		b.Run(fmt.Sprintf("784-%d-%d-10/reduced=%v", c.w, c.w, c.reduced), func(b *testing.B) {
 			e, err := NewExact(benchModel(b, c.w, c.reduced))
 			require.NoError(b, err)

@@ -25,19 +25,21 @@
 // reduced output (β_{L−1} = 0): a linear output with β_{L−1} > 0 is a
 // block of the free problem like the hidden layers.
 //
-// Cost: the Hessian is dense, N×N float64 for N variable units, and each
-// new face costs an N³/3 Cholesky factorisation; an evaluation on a known
-// face costs O(N² + d_0·d_1). An Attacker keeps the last few faces'
-// factors. Measured on 2 shared cores (BenchmarkMinAdversarial,
-// BenchmarkNewExact, internal/linalg's BenchmarkCholesky; random weights,
-// real MNIST images): 784-64-64-10 (N = 128) 0.09 s per image;
-// 784-256-256-10 with the output a block (N = 522) 0.45 s per image, a
-// factorisation 19 ms, NewExact 0.23 s. At 784-1024-1024-10 (N = 2058,
-// 34 MB) a factorisation takes 2.9 s (1 GFlop/s: the matrix no longer
-// fits the cache) and NewExact 27 s, so an image costs tens of seconds:
-// usable for a sample, not for a test set. What would make it scale is
-// updating the factor when a few units enter or leave the face (O(N²)
-// per unit instead of N³/3) and a blocked factorisation.
+// Cost: the Hessian is dense, N×N float64 for N variable units. Each face
+// of the minimiser needs a Cholesky factor of H_FF: a fresh one costs
+// N³/3, one for a face a few units away from a cached face O(N²) per unit
+// (row additions and removals). An evaluation on a known face costs
+// O(N² + d_0·d_1). Measured on 2 shared, loaded cores
+// (BenchmarkMinAdversarial, BenchmarkNewExact, internal/linalg's
+// BenchmarkCholesky; random weights, real MNIST images): 784-64-64-10
+// (N = 128) 0.1 s per image; 784-256-256-10 with the output a block
+// (N = 522) about 0.5 s per image, a fresh factorisation 19 ms, NewExact
+// 0.23 s. At 784-1024-1024-10 (N = 2058, 34 MB) a fresh factorisation
+// takes 2.9 s (1 GFlop/s: the matrix no longer fits the cache), NewExact
+// 27 s, and an image 17 s (4.3 fresh factorisations and 93 updated faces
+// per image; about 280 s if every face were factored afresh): usable for
+// a sample of images, not for a test set. A blocked factorisation and
+// updates in place would be the next steps.
 //
 // `lrrn-verify attack` and `lrrn-experiments tightness` use this package.
 package attack

@@ -3,6 +3,7 @@ package attack
 import (
 	"fmt"
 	"math"
+	"slices"
 
 	"github.com/lrrn/lrrn/internal/linalg"
 	"github.com/lrrn/lrrn/lrrn"
@@ -37,6 +38,7 @@ type Exact struct {
 	n      int // variable units
 	offs   []int
 	h      []float64 // n×n, symmetric
+	c0     []float64 // c(0): ∇E(z) = Hz − c(x), c(x) = c0 + (1+β_0)W_0x on block 1
 	lo, hi []float64
 	lamMin float64
 }
@@ -94,6 +96,8 @@ func NewExact(m *lrrn.Model) (*Exact, error) {
 	}
 	if N > 0 {
 		e.lamMin = lowerEig(e.h, N)
+		e.c0 = e.Gradient(make([]float64, m.Sizes[0]), make([]float64, N))
+		scale(e.c0, -1)
 	}
 	return e, nil
 }
@@ -246,10 +250,21 @@ func (e *Exact) minNorm(z, g []float64) float64 {
 	return math.Sqrt(s)
 }
 
-// rhs returns c(x) with ∇E(z) = H z − c(x): the gradient at z = 0, negated.
+// rhs returns c(x) with ∇E(z) = H z − c(x). The gradient at z = 0 is
+// −c(x), and x enters it only through block 1's regression term
+// −(1+β_0)W_0x (docs/math.md: c_1 holds (1+β_0)W_0 z_0), so c(x) = c(0) +
+// (1+β_0)W_0x there.
 func (e *Exact) rhs(x []float64) []float64 {
-	c := e.Gradient(x, make([]float64, e.n))
-	scale(c, -1)
+	m := e.m
+	c := slices.Clone(e.c0)
+	d0, s := m.Sizes[0], 1+m.Beta[0]
+	for i := 0; i < m.Sizes[1]; i++ {
+		var v float64
+		for p, w := range m.W[0][i*d0 : i*d0+d0] {
+			v += float64(w) * x[p]
+		}
+		c[i] += s * v
+	}
 	return c
 }
 

@@ -88,6 +88,14 @@ func TestHessianMatchesGradient(t *testing.T) {
 		}
 		if N > 0 {
 			assert.Greater(t, e.LamMin(), 0.0, "model %d", mi)
+			// c(x) = −∇E(0) from the definition, within the same bound.
+			for i := range x {
+				x[i] = float64(i%5) - 1.5
+			}
+			c, g := e.rhs(x), e.Gradient(x, make([]float64, N))
+			for i := range c {
+				require.InDelta(t, -g[i], c[i], tol*(1+float64(len(x))*2.5), "model %d: c_%d", mi, i)
+			}
 		}
 	}
 }
