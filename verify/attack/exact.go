@@ -462,6 +462,8 @@ type Face struct {
 // Face returns the face of the state z (nil when H_FF cannot be factored).
 func (e *Exact) Face(z []float64) *Face { return e.face(z, newFactorCache(e.n)) }
 
+// face returns the face of z with its factor from fc; the factor may be
+// updated in place by fc's next get, so use the face before that.
 func (e *Exact) face(z []float64, fc *factorCache) *Face {
 	free := make([]int, 0, e.n)
 	for i := range z {

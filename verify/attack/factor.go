@@ -8,82 +8,75 @@ import (
 	"github.com/lrrn/lrrn/internal/linalg"
 )
 
-// factor is the Cholesky factor L (lower, row-major n×n) of H_FF for one
-// free set F, its rows in the order pos (pos[r] is the unit of row r:
-// ascending when factored afresh, not after updates).
+// factor is the Cholesky factor L (lower, rows stride apart) of H_FF for
+// one free set F, its rows in the order pos (pos[r] is the unit of row r:
+// ascending when factored afresh, not after updates). stride is N, so
+// that rows can be added in place.
 type factor struct {
-	key []uint64 // bit set of F
-	pos []int
-	l   []float64
+	key    []uint64 // bit set of F
+	pos    []int
+	l      []float64
+	stride int
 }
 
 // solve solves H_FF x = b in place; b is indexed like pos.
-func (f *factor) solve(b []float64) { linalg.CholeskySolve(f.l, len(f.pos), b) }
+func (f *factor) solve(b []float64) { linalg.CholeskySolveStride(f.l, f.stride, len(f.pos), b) }
 
-// added returns the factor of F ∪ {u}, u appended as the last row: one
-// forward substitution, O(n²). nil when the new pivot is not positive.
-func (f *factor) added(e *Exact, u int) *factor {
-	n, N := len(f.pos), e.n
+func (f *factor) clone() *factor {
+	return &factor{key: slices.Clone(f.key), pos: slices.Clone(f.pos), l: slices.Clone(f.l), stride: f.stride}
+}
+
+// add appends unit u as the last row, in place: one forward substitution,
+// O(n²). It reports false (f unusable) when the new pivot is not positive.
+func (f *factor) add(e *Exact, u int) bool {
+	n, N, st := len(f.pos), e.n, f.stride
 	hu := e.h[u*N : u*N+N]
-	r := make([]float64, n)
+	r := f.l[n*st : n*st+n+1]
 	for a, i := range f.pos {
 		r[a] = hu[i]
 	}
 	for i := 0; i < n; i++ {
 		s := r[i]
-		for k, v := range f.l[i*n : i*n+i] {
+		for k, v := range f.l[i*st : i*st+i] {
 			s -= v * r[k]
 		}
-		r[i] = s / f.l[i*n+i]
+		r[i] = s / f.l[i*st+i]
 	}
-	d := hu[u] - dot(r, r)
+	d := hu[u] - dot(r[:n], r[:n])
 	if !(d > 0) {
-		return nil
+		return false
 	}
-	m := n + 1
-	l := make([]float64, m*m)
-	for i := 0; i < n; i++ {
-		copy(l[i*m:i*m+i+1], f.l[i*n:i*n+i+1])
-	}
-	copy(l[n*m:n*m+n], r)
-	l[n*m+n] = math.Sqrt(d)
-	return &factor{pos: append(slices.Clone(f.pos), u), l: l}
+	r[n] = math.Sqrt(d)
+	f.pos = append(f.pos, u)
+	return true
 }
 
-// removed returns the factor of F without the unit of row p, O(n²): the
-// rows of L without row p, M, satisfy M Mᵀ = H_{F',F'}; below row p each
-// has one entry right of the diagonal, which Givens rotations of column
-// pairs (j, j+1) — orthogonal, so M Mᵀ is unchanged — remove. nil when a
-// pivot vanishes.
-func (f *factor) removed(p int) *factor {
-	n := len(f.pos)
+// remove deletes the unit of row p, in place, O(n²): the rows of L without
+// row p, M, satisfy M Mᵀ = H_{F',F'}; below row p each has one entry right
+// of the diagonal, which Givens rotations of column pairs (j, j+1) —
+// orthogonal, so M Mᵀ is unchanged — remove. It reports false (f
+// unusable) when a pivot vanishes.
+func (f *factor) remove(p int) bool {
+	n, st := len(f.pos), f.stride
 	m := n - 1
-	w := make([]float64, m*n) // M, stride n
-	for i, src := 0, 0; src < n; src++ {
-		if src == p {
-			continue
-		}
-		copy(w[i*n:i*n+src+1], f.l[src*n:src*n+src+1])
-		i++
+	for src := p + 1; src < n; src++ { // shift rows up
+		copy(f.l[(src-1)*st:(src-1)*st+src+1], f.l[src*st:src*st+src+1])
 	}
 	for j := p; j < m; j++ {
-		a, b := w[j*n+j], w[j*n+j+1]
+		a, b := f.l[j*st+j], f.l[j*st+j+1]
 		r := math.Hypot(a, b)
 		if !(r > 0) {
-			return nil
+			return false
 		}
 		c, s := a/r, b/r
 		for i := j; i < m; i++ {
-			x, y := w[i*n+j], w[i*n+j+1]
-			w[i*n+j] = c*x + s*y
-			w[i*n+j+1] = -s*x + c*y
+			x, y := f.l[i*st+j], f.l[i*st+j+1]
+			f.l[i*st+j] = c*x + s*y
+			f.l[i*st+j+1] = -s*x + c*y
 		}
 	}
-	l := make([]float64, m*m)
-	for i := 0; i < m; i++ {
-		copy(l[i*m:i*m+i+1], w[i*n:i*n+i+1])
-	}
-	return &factor{pos: slices.Delete(slices.Clone(f.pos), p, p+1), l: l}
+	f.pos = slices.Delete(f.pos, p, p+1)
+	return true
 }
 
 // factorCache keeps the factors of the last few faces (most recent first):
@@ -108,9 +101,10 @@ func newFactorCache(n int) *factorCache {
 }
 
 // maxUpdates is the largest number of units entering or leaving the face
-// that get reaches by updates (each O(n²) with an n² copy) rather than a
-// fresh factorisation (n³/3): at most 32, and at most n/8.
-func maxUpdates(n int) int { return min(32, n/8) }
+// that get reaches by updates rather than a fresh factorisation: each
+// update costs up to about 3n² operations against n³/3 for the whole
+// factor, so at most n/16 of them (half the cost), and at least one.
+func maxUpdates(n int) int { return max(1, n/16) }
 
 // get returns the factor for the free set (ascending): cached, updated
 // from the nearest cached face, or factored afresh; nil when H_FF is not
@@ -138,11 +132,19 @@ func (c *factorCache) get(e *Exact, free []int) *factor {
 	}
 	var f *factor
 	if best >= 0 && bestD <= maxUpdates(len(free)) {
-		f = c.update(e, c.entries[best], free)
+		base := c.entries[best]
+		if len(c.entries) == c.cap && best == len(c.entries)-1 {
+			// base would be evicted: update it in place.
+			c.entries = c.entries[:best]
+		} else {
+			base = base.clone()
+		}
+		if c.update(e, base, free) {
+			f = base
+		}
 	}
 	if f == nil {
-		f = c.fresh(e, free)
-		if f == nil {
+		if f = c.fresh(e, free); f == nil {
 			return nil
 		}
 	}
@@ -155,42 +157,41 @@ func (c *factorCache) get(e *Exact, free []int) *factor {
 	return f
 }
 
-// update returns base's factor moved to the free set by row removals and
-// additions, nil when one of them fails.
-func (c *factorCache) update(e *Exact, base *factor, free []int) *factor {
-	f := base
-	for p := len(f.pos) - 1; p >= 0 && f != nil; p-- {
-		if u := f.pos[p]; c.key[u/64]&(1<<(u%64)) == 0 {
-			f = f.removed(p)
+// update moves f to the free set (c.key) by row removals and additions, in
+// place; false when one of them fails (f is then unusable).
+func (c *factorCache) update(e *Exact, f *factor, free []int) bool {
+	old := slices.Clone(f.key)
+	for p := len(f.pos) - 1; p >= 0; p-- {
+		if u := f.pos[p]; c.key[u/64]&(1<<(u%64)) == 0 && !f.remove(p) {
+			return false
 		}
 	}
 	for _, u := range free {
-		if f == nil {
-			return nil
-		}
-		if base.key[u/64]&(1<<(u%64)) == 0 {
-			f = f.added(e, u)
+		if old[u/64]&(1<<(u%64)) == 0 && !f.add(e, u) {
+			return false
 		}
 	}
-	if f != nil {
-		c.updates++
-	}
-	return f
+	c.updates++
+	return true
 }
 
 // fresh factors H_FF for the free set.
 func (c *factorCache) fresh(e *Exact, free []int) *factor {
 	c.misses++
 	n, N := len(free), e.n
-	l := make([]float64, n*n)
+	a := make([]float64, n*n)
 	for r, i := range free {
 		row := e.h[i*N : i*N+N]
 		for q, j := range free[:r+1] {
-			l[r*n+q] = row[j]
+			a[r*n+q] = row[j]
 		}
 	}
-	if linalg.Cholesky(l, n) != nil {
+	if linalg.Cholesky(a, n) != nil {
 		return nil
 	}
-	return &factor{pos: slices.Clone(free), l: l}
+	f := &factor{pos: slices.Clone(free), l: make([]float64, N*N), stride: N}
+	for r := 0; r < n; r++ {
+		copy(f.l[r*N:r*N+r+1], a[r*n:r*n+r+1])
+	}
+	return f
 }
