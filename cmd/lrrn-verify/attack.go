@@ -49,8 +49,8 @@ domain), or inside the pixel box [0,1]^d with --box.
 Cost: each image takes a few hundred solves of the exact model and a
 Cholesky factor per face of the minimiser (N³/3 for N variable units, or
 O(N²) per unit from a nearby face): about 0.1 s per image and core at
-784-64-64-10, 0.5 s at 784-256-256-10, 15–20 s at 784-1024-1024-10 (plus
-half a minute of setup).
+784-64-64-10, 0.5 s at 784-256-256-10, about 10 s at 784-1024-1024-10
+(plus half a minute of setup).
 
 Examples:
   lrrn-verify attack --labels t10k-labels-idx1-ubyte.gz --n 100 mnist.lrrn t10k-images-idx3-ubyte.gz

@@ -36,10 +36,11 @@
 // (N = 522) about 0.5 s per image, a fresh factorisation 19 ms, NewExact
 // 0.23 s. At 784-1024-1024-10 (N = 2058, 34 MB) a fresh factorisation
 // takes 2.9 s (1 GFlop/s: the matrix no longer fits the cache), NewExact
-// 27 s, and an image 17 s (4.3 fresh factorisations and 93 updated faces
+// 27 s, and an image 10 s (2 fresh factorisations and 96 updated faces
 // per image; about 280 s if every face were factored afresh): usable for
-// a sample of images, not for a test set. A blocked factorisation and
-// updates in place would be the next steps.
+// a sample of images, not for a whole test set. A blocked (cache-aware)
+// factorisation would be the next step, for NewExact's λ_min bound and
+// the fresh factors.
 //
 // `lrrn-verify attack` and `lrrn-experiments tightness` use this package.
 package attack
