@@ -249,26 +249,57 @@ func (a *Attacker) bisect(x, d []float64, y int, lo, hi float64, pHi Point) (flo
 // bisection. Every point it returns is confirmed on the exact model:
 // MarginUpper < 0. warm is a state near the minimiser at x (may be nil).
 func (a *Attacker) MinAdversarial(x []float64, y int, warm []float64, candidates [][]float64) Found {
-	best := Found{Dist: math.Inf(1), Class: -1}
-	var bestP Point
-	accept := func(p Point, method string) bool {
-		d := dist(x, p.X)
-		if !(d < best.Dist) {
-			return false
-		}
-		mu, _ := a.MarginUpper(p, y)
-		best = Found{Dist: d, X: p.X, Class: argmax(p.Out), MarginUpper: mu, Method: method}
-		bestP = p
-		return true
+	s := &search{a: a, x: x, y: y, best: Found{Dist: math.Inf(1), Class: -1}}
+	s.p0 = a.Eval(x, warm)
+	if a.flips(s.p0, y) {
+		s.accept(s.p0, "none")
+		return s.best
 	}
-	p0 := a.Eval(x, warm)
-	if a.flips(p0, y) {
-		accept(p0, "none")
-		return best
+	s.deepFool()
+	s.interpolate(candidates)
+	if s.best.X == nil {
+		return s.best
 	}
-	// DeepFool.
+	refined := false
+	for it := 0; it < a.o.RefineSteps && s.project(); it++ {
+		refined = true
+	}
+	if refined {
+		s.best.Method += "+refine"
+	}
+	return s.best
+}
+
+// search is the state of one MinAdversarial: the attacked input x and
+// class y, the exact model at x, and the best point so far.
+type search struct {
+	a     *Attacker
+	x     []float64
+	y     int
+	p0    Point
+	best  Found
+	bestP Point
+}
+
+// accept makes p the best point if it is closer to x than the best so far
+// (p must provably change the class).
+func (s *search) accept(p Point, method string) bool {
+	d := dist(s.x, p.X)
+	if !(d < s.best.Dist) {
+		return false
+	}
+	mu, _ := s.a.MarginUpper(p, s.y)
+	s.best = Found{Dist: d, X: p.X, Class: argmax(p.Out), MarginUpper: mu, Method: method}
+	s.bestP = p
+	return true
+}
+
+// deepFool takes linearised steps towards the nearest class boundary
+// until the class changes, then bisects the segment from x.
+func (s *search) deepFool() {
+	a, x, y := s.a, s.x, s.y
 	delta := make([]float64, len(x))
-	p := p0
+	p := s.p0
 	for it := 0; it < a.o.DeepFoolSteps; it++ {
 		stepLen, dir := math.Inf(1), []float64(nil)
 		for j := range p.Out {
@@ -280,13 +311,13 @@ func (a *Attacker) MinAdversarial(x []float64, y int, warm []float64, candidates
 			if g == nil || gn == 0 {
 				continue
 			}
-			if s := (p.Out[y] - p.Out[j]) / gn; s < stepLen {
-				stepLen, dir = s, g
+			if st := (p.Out[y] - p.Out[j]) / gn; st < stepLen {
+				stepLen, dir = st, g
 				scale(dir, 1/gn)
 			}
 		}
 		if dir == nil {
-			break
+			return
 		}
 		for i := range delta {
 			delta[i] -= (1 + a.o.Overshoot) * (stepLen + 1e-4) * dir[i]
@@ -298,105 +329,96 @@ func (a *Attacker) MinAdversarial(x []float64, y int, warm []float64, candidates
 		p = a.Eval(xp, p.Z)
 		if a.flips(p, y) {
 			_, pt := a.bisect(x, delta, y, 0, 1, p)
-			accept(pt, "deepfool")
-			break
+			s.accept(pt, "deepfool")
+			return
 		}
 	}
-	// Interpolation towards the nearest candidates.
-	if len(candidates) > 0 {
-		type cand struct {
-			i int
-			d float64
+}
+
+// interpolate bisects the segments towards the nearest candidates.
+func (s *search) interpolate(candidates [][]float64) {
+	a, x, y := s.a, s.x, s.y
+	type cand struct {
+		i int
+		d float64
+	}
+	cs := make([]cand, len(candidates))
+	for i, c := range candidates {
+		cs[i] = cand{i, dist(x, c)}
+	}
+	slices.SortFunc(cs, func(u, v cand) int { return cmp.Compare(u.d, v.d) })
+	for _, c := range cs[:min(a.o.Candidates, len(cs))] {
+		if !(c.d < s.best.Dist) || c.d == 0 {
+			return
 		}
-		cs := make([]cand, len(candidates))
-		for i, c := range candidates {
-			cs[i] = cand{i, dist(x, c)}
+		d := make([]float64, len(x))
+		for i := range d {
+			d[i] = candidates[c.i][i] - x[i]
 		}
-		slices.SortFunc(cs, func(u, v cand) int { return cmp.Compare(u.d, v.d) })
-		for _, c := range cs[:min(a.o.Candidates, len(cs))] {
-			if !(c.d < best.Dist) || c.d == 0 {
-				break
-			}
-			d := make([]float64, len(x))
-			for i := range d {
-				d[i] = candidates[c.i][i] - x[i]
-			}
-			// Only the part of the segment shorter than the best so far
-			// can improve it.
-			hi := min(1, best.Dist/c.d)
-			ph := a.Eval(a.along(x, d, hi), p0.Z)
-			if !a.flips(ph, y) {
+		// Only the part of the segment shorter than the best so far can
+		// improve it.
+		hi := min(1, s.best.Dist/c.d)
+		ph := a.Eval(a.along(x, d, hi), s.p0.Z)
+		if !a.flips(ph, y) {
+			continue
+		}
+		_, pt := a.bisect(x, d, y, 0, hi, ph)
+		s.accept(pt, "interpolation")
+	}
+}
+
+// project is one boundary projection: at the best point p (just across
+// the boundary of o_y − o_j) the linearised boundary is
+// {q : gᵀ(q − p) = 0}, and its point nearest x is x + g·gᵀ(p − x)/‖g‖².
+// It tries the directions from x towards it (and mixes with p − x),
+// bisects the first point that changes the class, and reports whether
+// that shortened the best distance (by more than 10⁻⁶ relative).
+func (s *search) project() bool {
+	a, x, y := s.a, s.x, s.y
+	_, j := Margin(s.bestP.Out, y)
+	g := a.MarginGrad(s.bestP, y, j)
+	gn := norm(g)
+	if g == nil || gn == 0 {
+		return false
+	}
+	px := make([]float64, len(x))
+	for i := range px {
+		px[i] = s.bestP.X[i] - x[i]
+	}
+	c := dot(g, px) / (gn * gn)
+	for _, mix := range []float64{1, 0.5, 0.25} {
+		d := make([]float64, len(x))
+		for i := range d {
+			d[i] = mix*c*g[i] + (1-mix)*px[i]
+		}
+		dn := norm(d)
+		if dn == 0 {
+			continue
+		}
+		// Along d, points up to the best distance; the first one that
+		// changes the class is bisected from the last one that does not.
+		tMax := s.best.Dist / dn
+		lo := 0.0
+		for _, f := range []float64{0.9, 1, 1.1, 1.25, 1.5, 2} {
+			t := math.Min(f, tMax)
+			if t <= lo {
 				continue
 			}
-			_, pt := a.bisect(x, d, y, 0, hi, ph)
-			accept(pt, "interpolation")
-		}
-	}
-	if best.X == nil {
-		return best
-	}
-	// Boundary projection: at the best point p (just across the boundary
-	// of o_y − o_j) the linearised boundary is {q : gᵀ(q − p) = 0}; its
-	// point nearest x is x + g·gᵀ(p − x)/‖g‖². Try the directions towards
-	// it (and halfway) from x, and bisect.
-	refined := false
-	for it := 0; it < a.o.RefineSteps; it++ {
-		_, j := Margin(bestP.Out, y)
-		g := a.MarginGrad(bestP, y, j)
-		gn := norm(g)
-		if g == nil || gn == 0 {
-			break
-		}
-		px := make([]float64, len(x))
-		for i := range px {
-			px[i] = bestP.X[i] - x[i]
-		}
-		c := dot(g, px) / (gn * gn)
-		improved := false
-		for _, mix := range []float64{1, 0.5, 0.25} {
-			d := make([]float64, len(x))
-			for i := range d {
-				d[i] = mix*c*g[i] + (1-mix)*px[i]
-			}
-			dn := norm(d)
-			if dn == 0 {
-				continue
-			}
-			// Along d, points up to the best distance; the first one that
-			// flips is bisected from the last one that does not.
-			tMax := best.Dist / dn
-			lo := 0.0
-			for _, f := range []float64{0.9, 1, 1.1, 1.25, 1.5, 2} {
-				t := math.Min(f, tMax)
-				if t <= lo {
-					continue
+			pt := a.Eval(a.along(x, d, t), s.bestP.Z)
+			if a.flips(pt, y) {
+				_, pb := a.bisect(x, d, y, lo, t, pt)
+				if dist(x, pb.X) < s.best.Dist*(1-1e-6) && s.accept(pb, s.best.Method) {
+					return true
 				}
-				pt := a.Eval(a.along(x, d, t), bestP.Z)
-				if a.flips(pt, y) {
-					_, pb := a.bisect(x, d, y, lo, t, pt)
-					if dist(x, pb.X) < best.Dist*(1-1e-6) {
-						improved = accept(pb, best.Method)
-					}
-					break
-				}
-				lo = t
-				if t == tMax {
-					break
-				}
+				break
 			}
-			if improved {
+			lo = t
+			if t == tMax {
 				break
 			}
 		}
-		if !improved {
-			break
-		}
-		refined = true
 	}
-	if refined {
-		best.Method += "+refine"
-	}
-	return best
+	return false
 }
 
 func argmax(o []float64) int {
