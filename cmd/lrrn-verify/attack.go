@@ -201,6 +201,12 @@ func readAttackInputs(o *attackOptions, m *lrrn.Model) (*idx.Images, []int, erro
 	if d := im.Rows * im.Cols; d != m.Sizes[0] {
 		return nil, nil, fmt.Errorf("images: %s holds %d×%d images (%d pixels), but the model %s takes %d inputs", o.images, im.Rows, im.Cols, d, o.model, m.Sizes[0])
 	}
+	for i, v := range im.Pixels {
+		if !(v >= 0 && v <= 1) {
+			d := im.Dim()
+			return nil, nil, fmt.Errorf("images: %s: image %d pixel %d is %v, want a value in [0,1]", o.images, i/d, i%d, v)
+		}
+	}
 	var labels []int
 	if o.labels != "" {
 		lb, err := idx.ReadLabels(o.labels)

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/lrrn/lrrn/idx"
 	"github.com/lrrn/lrrn/lrrn"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -91,6 +92,11 @@ func TestAttackNonReducedJSON(t *testing.T) {
 }
 
 func TestAttackUsage(t *testing.T) {
+	// A float32 IDX file of two 28×28 images, one pixel out of range.
+	outOfRange := filepath.Join(t.TempDir(), "bad-idx3")
+	px := make([]float32, 2*784)
+	px[784+3] = 1.5
+	require.NoError(t, idx.WriteFile(outOfRange, &idx.Array{Type: idx.Float32, Dims: []int{2, 28, 28}, F32: px}))
 	for _, c := range []struct {
 		args []string
 		code int
@@ -105,6 +111,7 @@ func TestAttackUsage(t *testing.T) {
 		{[]string{"attack", filepath.Join(t.TempDir(), "none.bin"), imagesPath}, 1, "model:"},
 		{[]string{"attack", modelPath, tinyModel}, 1, "images:"},
 		{[]string{"attack", "--labels", imagesPath, modelPath, imagesPath}, 1, "labels:"},
+		{[]string{"attack", modelPath, outOfRange}, 1, "image 1 pixel 3 is 1.5, want a value in [0,1]"},
 	} {
 		var out, errb bytes.Buffer
 		code := run(t.Context(), c.args, &out, &errb)
