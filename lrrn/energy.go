@@ -117,3 +117,71 @@ func (m *Model) energy(x []float32, z [][]float32, g [][]float64) float64 {
 	}
 	return e
 }
+
+// HessianBlock returns the diagonal block H_k of the energy's Hessian
+// divided by γ^{k−1} (docs/math.md, "Gradient and block structure"), as a
+// d_k×d_k row-major float64 matrix:
+//
+//	H_k/γ^{k−1} = I + β_{k−1}W_{k−1}W_{k−1}ᵀ + [top] γ(W_kᵀW_k + β_k I)
+//
+// top says whether the term k (z_{k+1} regressed from z_k) belongs to the
+// problem: false for the output block L, and for block L−1 of the free
+// problem when the output is eliminated (ReducedOutput). Products of the
+// float32 weights are accumulated in float64. This is the one float64
+// builder of the blocks: verify's bounds and the exact reference of
+// verify/attack use it. k must be 1 … L (top only for k < L).
+func (m *Model) HessianBlock(k int, top bool) []float64 {
+	d, dl := m.Sizes[k], m.Sizes[k-1]
+	H := make([]float64, d*d)
+	Wl := m.W[k-1]
+	bl := m.Beta[k-1]
+	for i := 0; i < d; i++ {
+		ri := Wl[i*dl : i*dl+dl]
+		for j := 0; j <= i; j++ {
+			var s float64
+			if bl != 0 {
+				rj := Wl[j*dl : j*dl+dl]
+				for p, v := range ri {
+					s += float64(v) * float64(rj[p])
+				}
+			}
+			v := bl * s
+			H[i*d+j] = v
+			H[j*d+i] = v
+		}
+	}
+	if top {
+		du := m.Sizes[k+1]
+		Wu := m.W[k]
+		bu := m.Beta[k]
+		g := m.Gamma
+		// Columns of W_k, contiguous.
+		wt := make([]float64, d*du)
+		for r := 0; r < du; r++ {
+			for i := 0; i < d; i++ {
+				wt[i*du+r] = float64(Wu[r*d+i])
+			}
+		}
+		for i := 0; i < d; i++ {
+			ci := wt[i*du : i*du+du]
+			for j := 0; j <= i; j++ {
+				cj := wt[j*du : j*du+du]
+				var s float64
+				for r, v := range ci {
+					s += v * cj[r]
+				}
+				if i == j {
+					s += bu
+				}
+				H[i*d+j] += g * s
+				if i != j {
+					H[j*d+i] += g * s
+				}
+			}
+		}
+	}
+	for i := 0; i < d; i++ {
+		H[i*d+i]++
+	}
+	return H
+}

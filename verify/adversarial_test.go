@@ -284,7 +284,7 @@ func TestSoundEdgeModels(t *testing.T) {
 			if !o.Adaptive {
 				continue
 			}
-			a := &attacker{ex: ex}
+			a := newAttacker(ex)
 			for i, cert := range certs {
 				if !cert.Certified || ex.K == 0 {
 					continue
@@ -305,7 +305,7 @@ func TestSoundEdgeModels(t *testing.T) {
 								delta[k] *= s
 							}
 						}
-						mg, acc := a.pgd(xi, cert.Label, r, delta, 12, ref.z[i])
+						mg, acc := a.PGD(xi, cert.Label, r, delta, 12, ref.z[i])
 						assert.Greater(t, mg, -2*maxPairFactor(c)*acc, "%s input %d: PGD at radius %.4g changed the prediction", what, i, r)
 					}
 				}

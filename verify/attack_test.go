@@ -9,6 +9,8 @@ import (
 	"testing"
 
 	"github.com/lrrn/lrrn/internal/linalg"
+	"github.com/lrrn/lrrn/internal/stats"
+	"github.com/lrrn/lrrn/verify/attack"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -29,135 +31,30 @@ func addScaled(x []float64, a float64, d []float64) []float64 {
 	return out
 }
 
-// attacker runs attacks on the exact model (float64 minimiser, gradients
-// by the implicit function on the minimiser's face).
+// attacker wraps verify/attack's Attacker with the (output, state,
+// accuracy) evaluation these tests use. One per goroutine.
 type attacker struct {
-	ex *exactProblem
+	*attack.Attacker
 }
 
-// eval returns the exact output at x (warm-started) and the minimiser.
-func (a *attacker) eval(x, warm []float64) ([]float64, []float64, float64) {
-	z, acc := a.ex.solve(x, warm)
-	return a.ex.output(x, z), z, acc
+func newAttacker(ex *exactProblem) attacker {
+	return attacker{ex.NewAttacker(attack.Options{})}
 }
 
-// marginTo returns o_y − max_{j≠y} o_j and the maximising j.
-func marginTo(o []float64, y int) (float64, int) {
-	m, arg := math.Inf(1), -1
-	for j := range o {
-		if j != y && o[y]-o[j] < m {
-			m, arg = o[y]-o[j], j
-		}
-	}
-	return m, arg
-}
-
-// pgd runs projected gradient descent on the margin within the ℓ2 ball of
-// radius r around x (not clipped to [0,1]: the certificate covers all of
-// R^d) from start δ0, and returns the smallest exact margin it reached
-// (with the accuracy of that evaluation).
-func (a *attacker) pgd(x []float64, y int, r float64, delta []float64, steps int, warm []float64) (float64, float64) {
-	best, bestAcc := math.Inf(1), 0.0
-	z := warm
-	for s := 0; s <= steps; s++ {
-		xp := addScaled(x, 1, delta)
-		o, nz, acc := a.eval(xp, z)
-		z = nz
-		m, j := marginTo(o, y)
-		if m < best {
-			best, bestAcc = m, acc
-		}
-		if s == steps || m < 0 {
-			break
-		}
-		dir := a.ex.outputDir(y)
-		dj := a.ex.outputDir(j)
-		for i := range dir {
-			dir[i] -= dj[i]
-		}
-		g := a.ex.face(z).gradX(dir)
-		gn := norm(g)
-		if gn == 0 {
-			break
-		}
-		step := 2.5 * r / float64(steps)
-		for i := range delta {
-			delta[i] -= step * g[i] / gn
-		}
-		if dn := norm(delta); dn > r {
-			for i := range delta {
-				delta[i] *= r / dn
-			}
-		}
-	}
-	return best, bestAcc
-}
-
-// minAdversarial searches for a small perturbation that changes the exact
-// prediction (DeepFool-style linearised steps towards the nearest class
-// boundary, then bisection along the found direction). It returns the
-// distance and the margin at the found point, or +Inf.
-func (a *attacker) minAdversarial(x []float64, y int, warm []float64, iters int) (float64, float64) {
-	delta := make([]float64, len(x))
-	z := warm
-	for it := 0; it < iters; it++ {
-		xp := addScaled(x, 1, delta)
-		o, nz, _ := a.eval(xp, z)
-		z = nz
-		if m, _ := marginTo(o, y); m < 0 {
-			// Bisection on t·δ for the smallest t that still flips.
-			lo, hi := 0.0, 1.0
-			mHi := m
-			for b := 0; b < 30; b++ {
-				mid := (lo + hi) / 2
-				om, _, _ := a.eval(addScaled(x, mid, delta), z)
-				if mm, _ := marginTo(om, y); mm < 0 {
-					hi, mHi = mid, mm
-				} else {
-					lo = mid
-				}
-			}
-			return hi * norm(delta), mHi
-		}
-		f := a.ex.face(z)
-		dy := a.ex.outputDir(y)
-		bestStep, bestJ := math.Inf(1), []float64(nil)
-		for j := range o {
-			if j == y {
-				continue
-			}
-			dir := a.ex.outputDir(j)
-			for i := range dir {
-				dir[i] = dy[i] - dir[i]
-			}
-			g := f.gradX(dir)
-			gn := norm(g)
-			if gn == 0 {
-				continue
-			}
-			if s := (o[y] - o[j]) / gn; s < bestStep {
-				bestStep = s
-				bestJ = make([]float64, len(g))
-				for i := range g {
-					bestJ[i] = g[i] / gn
-				}
-			}
-		}
-		if bestJ == nil {
-			break
-		}
-		for i := range delta {
-			delta[i] -= 1.05 * (bestStep + 1e-4) * bestJ[i]
-		}
-	}
-	return math.Inf(1), math.NaN()
+// eval returns the exact output at x (warm-started), the minimiser and
+// its error bound.
+func (a attacker) eval(x, warm []float64) ([]float64, []float64, float64) {
+	p := a.Eval(x, warm)
+	return p.Out, p.Z, p.Acc
 }
 
 // TestAttackCannotBreakCertificates runs ℓ2 attacks on the exact model at
 // the certified radii of real MNIST test images: projected gradient
 // descent (one run from the centre, two from random points of the sphere)
 // at 0.999·δ and at 0.999·δ_pair must not change the prediction, and the
-// smallest adversarial perturbation found must be longer than both radii.
+// smallest adversarial perturbation found (verify/attack's MinAdversarial:
+// DeepFool, bisection towards the attacked images the model classifies
+// differently, boundary projection) must be longer than both radii.
 // It reports the tightness ratio (smallest adversarial distance ÷ radius).
 // LRRN_ATTACK_FULL=1 attacks all 500 fixture images with more steps.
 func TestAttackCannotBreakCertificates(t *testing.T) {
@@ -172,9 +69,14 @@ func TestAttackCannotBreakCertificates(t *testing.T) {
 	c, err := New(m, Options{Passes: 20})
 	require.NoError(t, err)
 	ex := newExact(m)
-	a := &attacker{ex: ex}
 	certs := make([]Certificate, nImages)
 	require.NoError(t, c.CertifyBatch(t.Context(), im.Pixels[:nImages*784], labels[:nImages], certs))
+	var others [][]float64 // boundary-search candidates: images predicted as another class
+	otherLabel := []int{}
+	for i := 0; i < nImages; i++ {
+		others = append(others, f64(im.Image(i)))
+		otherLabel = append(otherLabel, certs[i].Pred)
+	}
 
 	type result struct {
 		i                 int
@@ -189,6 +91,7 @@ func TestAttackCannotBreakCertificates(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			a := newAttacker(ex)
 			for i := range next {
 				cert := certs[i]
 				x := f64(im.Image(i))
@@ -208,7 +111,7 @@ func TestAttackCannotBreakCertificates(t *testing.T) {
 								delta[k] *= s
 							}
 						}
-						mg, acc := a.pgd(x, y, r, delta, steps, z0)
+						mg, acc := a.PGD(x, y, r, delta, steps, z0)
 						// acc bounds the evaluation's state error; the margin's
 						// error is at most max‖w_y − w_j‖ times it.
 						if !assert.Greater(t, mg, -2*maxPairFactor(c)*acc, "image %d: PGD at radius %.4g (%s) changed the prediction (margin %.3g)", i, r, []string{"δ", "δ_pair"}[ri], mg) {
@@ -221,7 +124,13 @@ func TestAttackCannotBreakCertificates(t *testing.T) {
 						}
 					}
 				}
-				res.dist, _ = a.minAdversarial(x, y, z0, 60)
+				var cands [][]float64
+				for k, o := range others {
+					if otherLabel[k] != y {
+						cands = append(cands, o)
+					}
+				}
+				res.dist = a.MinAdversarial(x, y, z0, cands).Dist
 				mu.Lock()
 				results = append(results, res)
 				mu.Unlock()
@@ -257,7 +166,7 @@ func TestAttackCannotBreakCertificates(t *testing.T) {
 		path, attacked, nImages, steps, found)
 	if found > 0 {
 		t.Logf("tightness (smallest adversarial distance ÷ radius): δ: min %.3f median %.3f; δ_pair: min %.3f median %.3f",
-			ratio[0], median(ratio), ratioPair[0], median(ratioPair))
+			ratio[0], stats.Median(ratio), ratioPair[0], stats.Median(ratioPair))
 	}
 }
 
@@ -273,7 +182,7 @@ func TestLipschitzUpperBound(t *testing.T) {
 	require.NoError(t, err)
 	b := c.Bounds()
 	ex := newExact(m)
-	a := &attacker{ex: ex}
+	a := newAttacker(ex)
 	n := 100
 	if testing.Short() {
 		n = 20

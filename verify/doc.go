@@ -117,10 +117,11 @@
 //
 // # Tests
 //
-// Soundness is tested against an independent float64 reference (the
-// energy's gradient written from its definition, BCD then active-set
-// Newton to a residual below 10⁻¹³): certificates at 1, 2, 5 and 20
-// passes and adaptive ones never claim more than the exact model gives;
+// Soundness is tested against the exact model of package verify/attack (a
+// float64 reference: BCD then active-set Newton to a residual below
+// 10⁻¹³, its Hessian checked against the energy's gradient written from
+// its definition): certificates at 1, 2, 5 and 20 passes and adaptive
+// ones never claim more than the exact model gives; verify/attack's
 // projected-gradient and minimal-distance ℓ2 attacks on the exact model
 // (gradients through the implicit function of the minimiser) on 200 real
 // MNIST test images find no prediction change within 0.999·δ or 0.999·δ_pair;

@@ -124,63 +124,9 @@ func scaledHessian(m *lrrn.Model, K int, tau []float64, fro2 []float64, dense bo
 	return S, N, eps, minDiag, offs
 }
 
-// hsBlock returns Hs_k (d_k×d_k, float64) = I + β_{k−1}W_{k−1}W_{k−1}ᵀ
-// + [top] γ(W_kᵀW_k + β_k I), accumulated in float64.
-func hsBlock(m *lrrn.Model, k int, top bool) []float64 {
-	d, dl := m.Sizes[k], m.Sizes[k-1]
-	H := make([]float64, d*d)
-	Wl := m.W[k-1]
-	bl := m.Beta[k-1]
-	for i := 0; i < d; i++ {
-		ri := Wl[i*dl : i*dl+dl]
-		for j := 0; j <= i; j++ {
-			var s float64
-			if bl != 0 {
-				rj := Wl[j*dl : j*dl+dl]
-				for p, v := range ri {
-					s += float64(v) * float64(rj[p])
-				}
-			}
-			v := bl * s
-			H[i*d+j] = v
-			H[j*d+i] = v
-		}
-	}
-	if top {
-		du := m.Sizes[k+1]
-		Wu := m.W[k]
-		bu := m.Beta[k]
-		g := m.Gamma
-		// Columns of W_k, contiguous.
-		wt := make([]float64, d*du)
-		for r := 0; r < du; r++ {
-			for i := 0; i < d; i++ {
-				wt[i*du+r] = float64(Wu[r*d+i])
-			}
-		}
-		for i := 0; i < d; i++ {
-			ci := wt[i*du : i*du+du]
-			for j := 0; j <= i; j++ {
-				cj := wt[j*du : j*du+du]
-				var s float64
-				for r, v := range ci {
-					s += v * cj[r]
-				}
-				if i == j {
-					s += bu
-				}
-				H[i*d+j] += g * s
-				if i != j {
-					H[j*d+i] += g * s
-				}
-			}
-		}
-	}
-	for i := 0; i < d; i++ {
-		H[i*d+i]++
-	}
-	return H
-}
+// hsBlock returns Hs_k = H_k/γ^{k−1} (d_k×d_k, float64): the one float64
+// builder of the energy's blocks, lrrn.Model.HessianBlock.
+func hsBlock(m *lrrn.Model, k int, top bool) []float64 { return m.HessianBlock(k, top) }
 
 // certifiedMu returns a certified lower bound of λ_min(S) for weights τ,
 // or 0 when no positive bound can be proved. Up to maxDense unknowns it

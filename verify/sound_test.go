@@ -4,9 +4,9 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
-	"sort"
 	"testing"
 
+	"github.com/lrrn/lrrn/internal/stats"
 	"github.com/lrrn/lrrn/lrrn"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -143,18 +143,6 @@ func checkSound(t *testing.T, c *Certifier, certs []Certificate, states [][]floa
 	return certified, ratios
 }
 
-func median(v []float64) float64 {
-	if len(v) == 0 {
-		return math.NaN()
-	}
-	s := append([]float64(nil), v...)
-	sort.Float64s(s)
-	if len(s)%2 == 1 {
-		return s[len(s)/2]
-	}
-	return (s[len(s)/2-1] + s[len(s)/2]) / 2
-}
-
 // TestInexactInferenceSound: with 1, 2, 5 and 20 passes (and adaptively
 // from 1) the certificates of a trained model on real MNIST test images
 // shrink or abstain but stay sound, checked against the exact minimiser
@@ -184,7 +172,7 @@ func TestInexactInferenceSound(t *testing.T) {
 			passes = append(passes, float64(ct.Passes))
 		}
 		t.Logf("%s: %d/%d certified, median δ %.4f, median actual/bound state error %.2g, median passes %g",
-			what, certified, n, median(radii), median(ratios), median(passes))
+			what, certified, n, stats.Median(radii), stats.Median(ratios), stats.Median(passes))
 	}
 }
 

@@ -7,12 +7,12 @@ import (
 	"math"
 	"os"
 	"path/filepath"
-	"slices"
 	"strconv"
 	"time"
 
 	"github.com/lrrn/lrrn/dataset"
 	"github.com/lrrn/lrrn/internal/plot"
+	"github.com/lrrn/lrrn/internal/stats"
 	"github.com/lrrn/lrrn/lrrn"
 	"github.com/lrrn/lrrn/verify"
 )
@@ -53,19 +53,6 @@ type Summary struct {
 	CertAccPair map[string]float64 `json:"certified_accuracy_pair"`
 	// MaxStateError is the largest certified inference error bound.
 	MaxStateError float64 `json:"max_state_error"`
-}
-
-func medianOf(v []float64) float64 {
-	s := slices.Clone(v)
-	slices.Sort(s)
-	n := len(s)
-	if n == 0 {
-		return math.NaN()
-	}
-	if n%2 == 1 {
-		return s[n/2]
-	}
-	return (s[n/2-1] + s[n/2]) / 2
 }
 
 func fracAbove(v []float64, eps float64) float64 {
@@ -149,10 +136,10 @@ func (r *runner) evaluate(ctx context.Context, e experiment) (*Summary, error) {
 	sum.Accuracy = float64(correct) / n
 	sum.CertifiedCorrect /= n
 	sum.MeanMargin, sum.StdMargin = mean, math.Sqrt(v/n)
-	sum.MedianMargin = medianOf(margins)
+	sum.MedianMargin = stats.Median(margins)
 	sum.MedianDelta = sum.MedianMargin / (math.Sqrt2 * b.Rho)
 	sum.MedianDeltaSeedStyle = sum.MedianMargin / (math.Sqrt2 * b.RhoSeed)
-	sum.MedianRadius, sum.MedianPairRadius = medianOf(radii), medianOf(pair)
+	sum.MedianRadius, sum.MedianPairRadius = stats.Median(radii), stats.Median(pair)
 	for _, k := range []string{"0.5", "1.0", "1.58"} {
 		eps, _ := strconv.ParseFloat(k, 64)
 		sum.CertAcc[k] = fracAbove(radii, eps)

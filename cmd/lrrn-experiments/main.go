@@ -190,9 +190,9 @@ func (r *runner) dispatch(ctx context.Context, cmd string, args []string) error 
 			if err != nil {
 				return fmt.Errorf("%s: %w", e.name, err)
 			}
-			fmt.Fprintf(r.stdout, "%s: %d of the first %d test images attacked; found ÷ δ: min %.3f, median %.3f, quartiles %.3f–%.3f; found ÷ δ_pair: min %.3f, median %.3f; median found %.3f (DeepFool %.3f on %d, interpolation %.3f on %d), median δ %.3f, median δ_pair %.3f\n",
+			fmt.Fprintf(r.stdout, "%s: %d of the first %d test images attacked; found ÷ δ: min %.3f, median %.3f, quartiles %.3f–%.3f; found ÷ δ_pair: min %.3f, median %.3f; median found %.3f (best found by %v), median δ %.3f, median δ_pair %.3f\n",
 				e.name, t.Attacked, t.Images, t.RatioRadius.Min, t.RatioRadius.Median, t.RatioRadius.Q25, t.RatioRadius.Q75,
-				t.RatioPair.Min, t.RatioPair.Median, t.MedianFound, t.MedianDeepFool, t.DeepFoolFound, t.MedianInterp, t.InterpFound, t.MedianRadius, t.MedianPair)
+				t.RatioPair.Min, t.RatioPair.Median, t.MedianFound, t.Methods, t.MedianRadius, t.MedianPair)
 		}
 		return nil
 	case "tables":

@@ -8,6 +8,7 @@ import (
 	"slices"
 
 	"github.com/lrrn/lrrn/dataset"
+	"github.com/lrrn/lrrn/internal/stats"
 	"github.com/lrrn/lrrn/lrrn"
 )
 
@@ -155,6 +156,6 @@ func similarityCmd(w io.Writer, paths []string) error {
 		return err
 	}
 	fmt.Fprintf(w, "cosine similarity of the first-layer filters, %s vs %s: min %.3f, median %.3f, max %.3f (%d filters)\n",
-		paths[0], paths[1], cs[0], medianOf(cs), cs[len(cs)-1], len(cs))
+		paths[0], paths[1], cs[0], stats.Median(cs), cs[len(cs)-1], len(cs))
 	return nil
 }

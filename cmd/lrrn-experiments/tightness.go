@@ -1,25 +1,28 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
 	"math"
-	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"slices"
+	"sync"
 	"time"
 
 	"github.com/lrrn/lrrn/dataset"
+	"github.com/lrrn/lrrn/internal/stats"
 	"github.com/lrrn/lrrn/lrrn"
 	"github.com/lrrn/lrrn/verify"
+	"github.com/lrrn/lrrn/verify/attack"
 )
 
 // Tightness compares certified radii with the distance of adversarial
-// examples found by a simple attack (see tightness): the ratio found ÷
-// certified is ≥ 1 for a sound certificate, and its size says how much
-// room the certificate leaves.
+// examples found by verify/attack's minimal-norm search on the exact
+// model: the ratio found ÷ certified is ≥ 1 for a sound certificate, and
+// its size says how much room the certificate leaves.
 type Tightness struct {
 	Experiment string    `json:"experiment"`
 	Model      string    `json:"model"`
@@ -29,52 +32,28 @@ type Tightness struct {
 	Attacked   int       `json:"attacked"` // of those: certified and correctly classified, adversary found
 	// Ratios of the found adversarial distance to the certified radius δ
 	// and to the pairwise radius δ_pair: quartiles and minimum.
-	RatioRadius Quantiles `json:"ratio_to_radius"`
-	RatioPair   Quantiles `json:"ratio_to_pair_radius"`
-	MedianFound float64   `json:"median_found_distance"`
-	// per attack: how many images it found an adversary for, and the
-	// median distance it found
-	DeepFoolFound  int     `json:"deepfool_found"`
-	MedianDeepFool float64 `json:"median_deepfool_distance"`
-	InterpFound    int     `json:"interpolation_found"`
-	MedianInterp   float64 `json:"median_interpolation_distance"`
-	MedianRadius   float64 `json:"median_certified_radius"`
-	MedianPair     float64 `json:"median_pair_radius"`
+	RatioRadius stats.Quantiles `json:"ratio_to_radius"`
+	RatioPair   stats.Quantiles `json:"ratio_to_pair_radius"`
+	MedianFound float64         `json:"median_found_distance"`
+	// Methods counts the images by the search that found their smallest
+	// adversarial example (attack.Found.Method).
+	Methods      map[string]int `json:"methods"`
+	MedianRadius float64        `json:"median_certified_radius"`
+	MedianPair   float64        `json:"median_pair_radius"`
 }
 
-// Quantiles of a sample.
-type Quantiles struct {
-	Min, Q25, Median, Q75, Max float64
-}
-
-func quantiles(v []float64) Quantiles {
-	s := slices.Clone(v)
-	slices.Sort(s)
-	if len(s) == 0 {
-		return Quantiles{math.NaN(), math.NaN(), math.NaN(), math.NaN(), math.NaN()}
-	}
-	q := func(p float64) float64 { return s[int(math.Round(p*float64(len(s)-1)))] }
-	return Quantiles{s[0], q(0.25), medianOf(s), q(0.75), s[len(s)-1]}
-}
-
-const (
-	attackCandidates = 20 // nearest differently-predicted test images tried per image
-	attackBisections = 30
-	// random-search steps along the boundary and their bisections
-	attackWalk           = 50
-	attackDeepFoolIter   = 50
-	attackWalkBisections = 12
-)
+// attackCandidates is the number of nearest differently-predicted test
+// images the search bisects towards.
+const attackCandidates = 20
 
 // tightness attacks the first n test images of e's final model: for each
-// certified, correctly classified image x it takes the attackCandidates
-// test images nearest to x (ℓ2) that the model assigns another class, and
-// bisects each segment x → x' (inside the pixel box) for the first point
-// that the exact model provably misclassifies (the 20-pass iterate's margin
-// to x's label plus verify's certified bound on its error is negative). The smallest such distance is an upper
-// bound of x's true minimal adversarial distance, so found ÷ certified
-// radius bounds the certificate's looseness from above (a stronger attack
-// can only lower it) and must be ≥ 1.
+// certified, correctly classified image x it runs attack.MinAdversarial
+// inside the pixel box, with the attackCandidates test images nearest to
+// x that the model assigns another class as interpolation candidates.
+// Every point found provably changes the exact model's prediction, so its
+// distance is an upper bound of x's minimal adversarial distance and
+// found ÷ certified radius bounds the certificate's looseness from above
+// (a stronger attack can only lower it); it must be ≥ 1.
 func (r *runner) tightness(ctx context.Context, e experiment, n int) (*Tightness, error) {
 	s := e.stages[len(e.stages)-1]
 	path := r.file(e, s, "model.bin")
@@ -94,7 +73,11 @@ func (r *runner) tightness(ctx context.Context, e experiment, n int) (*Tightness
 	if err != nil {
 		return nil, err
 	}
-	N, D := test.N, test.Dim()
+	ex, err := attack.NewExact(m)
+	if err != nil {
+		return nil, err
+	}
+	N := test.N
 	labels := make([]int, N)
 	for i, y := range test.Labels {
 		labels[i] = int(y)
@@ -104,202 +87,46 @@ func (r *runner) tightness(ctx context.Context, e experiment, n int) (*Tightness
 		return nil, err
 	}
 	n = min(n, N)
-	t := &Tightness{Experiment: e.name, Model: path, Date: time.Now().UTC().Truncate(time.Second), Images: n,
-		Attack: fmt.Sprintf("the smaller of two: (a) bisection on segments to the %d nearest test images predicted as another class (%d steps) for the first point provably misclassified by the exact model, then %d steps of random search along the boundary (seeded, %d bisections each); (b) DeepFool (≤ %d steps, overshoot 0.02) with implicit-differentiation gradients of the 20-pass state, then bisection of the segment to its end point for the first provably misclassified point", attackCandidates, attackBisections, attackWalk, attackWalkBisections, attackDeepFoolIter)}
-	var rr, rp, found, rad, pr, dfs, interps []float64
-	g, err := newGrader(m, passes)
-	if err != nil {
+	opts := attack.Options{Box: true, Candidates: attackCandidates}.WithDefaults()
+	t := &Tightness{Experiment: e.name, Model: path, Date: time.Now().UTC().Truncate(time.Second), Images: n, Methods: map[string]int{},
+		Attack: fmt.Sprintf("verify/attack MinAdversarial on the exact model inside the pixel box: DeepFool (≤ %d steps, overshoot %g, implicit-differentiation gradients of the exact minimiser) and bisection towards the %d nearest test images predicted as another class, then projections onto the linearised boundary (≤ %d), each point found bisected (%d halvings) for the first point the exact model provably misclassifies",
+			opts.DeepFoolSteps, opts.Overshoot, opts.Candidates, opts.RefineSteps, opts.Bisections)}
+	type result struct {
+		found attack.Found
+		cert  verify.Certificate
+	}
+	results := make([]*result, n)
+	next := make(chan int)
+	var wg sync.WaitGroup
+	for w := 0; w < max(1, r.workers); w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			a := ex.NewAttacker(opts)
+			for i := range next {
+				x := f64(test.Image(i))
+				results[i] = &result{found: a.MinAdversarial(x, labels[i], nil, nearestOther(test, certs, i, labels[i], attackCandidates)), cert: certs[i]}
+			}
+		}()
+	}
+	for i := 0; i < n && ctx.Err() == nil; i++ {
+		if certs[i].Certified && certs[i].Pred == labels[i] {
+			next <- i
+		}
+	}
+	close(next)
+	wg.Wait()
+	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	pt := make([]float32, D)
-	certAt := func(x, y []float32, a float64, label int) (verify.Certificate, error) {
-		for j := range pt {
-			pt[j] = float32((1-a)*float64(x[j]) + a*float64(y[j]))
-		}
-		return c.Certify(pt, label)
-	}
-	// adv reports that the exact model provably misclassifies the point:
-	// the iterate's margin plus its certified error bound is negative.
-	adv := func(x, y []float32, a float64, label int) (bool, error) {
-		ct, err := certAt(x, y, a, label)
-		return ct.Margin+(ct.Margin-ct.MarginLower) < 0, err
-	}
-	adir := make([]float64, D)
-	cand := make([]float32, D)
-	rng := rand.New(rand.NewPCG(1, 2))
-	for i := 0; i < n; i++ {
-		if err := ctx.Err(); err != nil {
-			return nil, err
-		}
-		ci := certs[i]
-		if !ci.Certified || ci.Pred != labels[i] {
+	var rr, rp, found, rad, pr []float64
+	for _, res := range results {
+		if res == nil || res.found.X == nil {
 			continue
 		}
-		x := test.Image(i)
-		var cands []struct {
-			j int
-			d float64
-		}
-		for j := 0; j < N; j++ {
-			if certs[j].Pred == labels[i] {
-				continue
-			}
-			var d float64
-			xj := test.Image(j)
-			for k := range x {
-				v := float64(x[k]) - float64(xj[k])
-				d += v * v
-			}
-			cands = append(cands, struct {
-				j int
-				d float64
-			}{j, math.Sqrt(d)})
-		}
-		slices.SortFunc(cands, func(a, b struct {
-			j int
-			d float64
-		}) int {
-			return cmpF(a.d, b.d)
-		})
-		best := math.Inf(1)
-		for _, cd := range cands[:min(attackCandidates, len(cands))] {
-			if cd.d >= best {
-				break
-			}
-			xj := test.Image(cd.j)
-			if a, err := adv(x, xj, 1, labels[i]); err != nil {
-				return nil, err
-			} else if !a {
-				continue
-			}
-			lo, hi := 0.0, 1.0
-			for b := 0; b < attackBisections; b++ {
-				mid := (lo + hi) / 2
-				a, err := adv(x, xj, mid, labels[i])
-				if err != nil {
-					return nil, err
-				}
-				if a {
-					hi = mid
-				} else {
-					lo = mid
-				}
-			}
-			if hi*cd.d < best {
-				best = hi * cd.d
-				for k := range adir {
-					adir[k] = hi * (float64(xj[k]) - float64(x[k]))
-				}
-			}
-		}
-		if !math.IsInf(best, 1) {
-			// random search along the decision boundary: perturb the best
-			// direction, keep the pixel box, bisect the ray from x for the
-			// first provably misclassified point, accept shorter ones
-			sigma := 0.3
-			for it := 0; it < attackWalk; it++ {
-				for k := range cand {
-					v := float64(x[k]) + adir[k] + sigma*best/math.Sqrt(float64(D))*rng.NormFloat64()
-					cand[k] = float32(math.Max(0, math.Min(1, v)))
-				}
-				a, err := adv(x, cand, 1, labels[i])
-				if err != nil {
-					return nil, err
-				}
-				if !a {
-					sigma *= 0.9
-					continue
-				}
-				var cn float64
-				for k := range cand {
-					v := float64(cand[k]) - float64(x[k])
-					cn += v * v
-				}
-				cn = math.Sqrt(cn)
-				lo, hi := 0.0, 1.0
-				for b := 0; b < attackWalkBisections; b++ {
-					mid := (lo + hi) / 2
-					a, err := adv(x, cand, mid, labels[i])
-					if err != nil {
-						return nil, err
-					}
-					if a {
-						hi = mid
-					} else {
-						lo = mid
-					}
-				}
-				if hi*cn < best {
-					best = hi * cn
-					for k := range adir {
-						adir[k] = hi * (float64(cand[k]) - float64(x[k]))
-					}
-				} else {
-					sigma *= 0.9
-				}
-			}
-		}
-		interp := best
-		// DeepFool with implicit-differentiation gradients, then the
-		// segment x → x_adv bisected for the first provably misclassified
-		// point (stretched up to 2× when its end is not provable)
-		x64 := make([]float64, D)
-		for k, v := range x {
-			x64[k] = float64(v)
-		}
-		xa, err := g.deepFool(x64, labels[i], attackDeepFoolIter, 0.02)
-		if err != nil {
-			return nil, err
-		}
-		df := math.Inf(1)
-		if xa != nil {
-			for k := range cand {
-				cand[k] = float32(xa[k])
-			}
-			ok := false
-			for stretch := 0; stretch < 10 && !ok; stretch++ {
-				if ok, err = adv(x, cand, 1, labels[i]); err != nil {
-					return nil, err
-				}
-				if !ok {
-					for k := range cand {
-						cand[k] = float32(math.Max(0, math.Min(1, float64(x[k])+1.1*(float64(cand[k])-float64(x[k])))))
-					}
-				}
-			}
-			if ok {
-				var cn float64
-				for k := range cand {
-					v := float64(cand[k]) - float64(x[k])
-					cn += v * v
-				}
-				lo, hi := 0.0, 1.0
-				for b := 0; b < attackBisections; b++ {
-					mid := (lo + hi) / 2
-					a, err := adv(x, cand, mid, labels[i])
-					if err != nil {
-						return nil, err
-					}
-					if a {
-						hi = mid
-					} else {
-						lo = mid
-					}
-				}
-				df = hi * math.Sqrt(cn)
-			}
-		}
-		best = math.Min(best, df)
-		if math.IsInf(best, 1) {
-			continue
-		}
-		if !math.IsInf(df, 1) {
-			dfs = append(dfs, df)
-		}
-		if !math.IsInf(interp, 1) {
-			interps = append(interps, interp)
-		}
+		ci, best := res.cert, res.found.Dist
 		t.Attacked++
+		t.Methods[res.found.Method]++
 		found = append(found, best)
 		rad = append(rad, ci.Radius)
 		rr = append(rr, best/ci.Radius)
@@ -308,9 +135,8 @@ func (r *runner) tightness(ctx context.Context, e experiment, n int) (*Tightness
 			rp = append(rp, best/ci.PairRadius)
 		}
 	}
-	t.RatioRadius, t.RatioPair = quantiles(rr), quantiles(rp)
-	t.MedianFound, t.MedianRadius, t.MedianPair = medianOf(found), medianOf(rad), medianOf(pr)
-	t.MedianDeepFool, t.MedianInterp, t.DeepFoolFound, t.InterpFound = medianOf(dfs), medianOf(interps), len(dfs), len(interps)
+	t.RatioRadius, t.RatioPair = stats.Summarize(rr), stats.Summarize(rp)
+	t.MedianFound, t.MedianRadius, t.MedianPair = stats.Median(found), stats.Median(rad), stats.Median(pr)
 	js, err := json.MarshalIndent(t, "", "  ")
 	if err != nil {
 		return nil, err
@@ -318,12 +144,38 @@ func (r *runner) tightness(ctx context.Context, e experiment, n int) (*Tightness
 	return t, os.WriteFile(filepath.Join(r.dir(e), "tightness.json"), append(js, '\n'), 0o644)
 }
 
-func cmpF(a, b float64) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
+// nearestOther returns the k test images nearest to image i (ℓ2) that the
+// certifier's iterate assigns a class other than y.
+func nearestOther(test *dataset.Set, certs []verify.Certificate, i, y, k int) [][]float64 {
+	x := test.Image(i)
+	type cand struct {
+		j int
+		d float64
 	}
-	return 0
+	var cs []cand
+	for j := 0; j < test.N; j++ {
+		if certs[j].Pred == y {
+			continue
+		}
+		var d float64
+		for p, v := range test.Image(j) {
+			u := float64(x[p]) - float64(v)
+			d += u * u
+		}
+		cs = append(cs, cand{j, d})
+	}
+	slices.SortFunc(cs, func(a, b cand) int { return cmp.Compare(a.d, b.d) })
+	var out [][]float64
+	for _, c := range cs[:min(k, len(cs))] {
+		out = append(out, f64(test.Image(c.j)))
+	}
+	return out
+}
+
+func f64(v []float32) []float64 {
+	out := make([]float64, len(v))
+	for i, x := range v {
+		out[i] = float64(x)
+	}
+	return out
 }

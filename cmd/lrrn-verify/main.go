@@ -52,6 +52,7 @@ const usage = `lrrn-verify certifies an LRRN's predictions on a set of images.
 Usage:
   lrrn-verify [flags] MODEL IMAGES
   lrrn-verify serve --model MODEL [--addr 127.0.0.1:8080] [flags]
+  lrrn-verify attack [flags] MODEL IMAGES   (how tight the certificates are; see attack -h)
 
 MODEL is a model file (lrrn-train writes them); IMAGES an IDX image file,
 raw or gzip (MNIST format: pixels scaled to [0,1]). For each image it
@@ -212,6 +213,9 @@ func versionString() string {
 }
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	if len(args) > 0 && args[0] == "attack" {
+		return runAttack(ctx, args[1:], stdout, stderr)
+	}
 	serve := len(args) > 0 && args[0] == "serve"
 	name := "lrrn-verify"
 	if serve {
