@@ -51,6 +51,9 @@ type Summary struct {
 	// exceeds ε) at ε = 0.5, 1.0 and 1.58, with δ and with δ_pair.
 	CertAcc     map[string]float64 `json:"certified_accuracy"`
 	CertAccPair map[string]float64 `json:"certified_accuracy_pair"`
+	// CertCurve is the certified accuracy (fraction, max(δ, δ_pair) > ε) at
+	// ε = 0, 0.01, …, 2.5, for plots across experiments.
+	CertCurve []float64 `json:"certified_curve,omitempty"`
 	// MaxStateError is the largest certified inference error bound.
 	MaxStateError float64 `json:"max_state_error"`
 }
@@ -145,6 +148,13 @@ func (r *runner) evaluate(ctx context.Context, e experiment) (*Summary, error) {
 		sum.CertAcc[k] = fracAbove(radii, eps)
 		sum.CertAccPair[k] = fracAbove(pair, eps)
 	}
+	best := make([]float64, len(radii))
+	for i, r := range radii {
+		best[i] = max(r, pair[i]) // pair: 0 where not applicable
+	}
+	for i := 0; i <= curveSteps; i++ {
+		sum.CertCurve = append(sum.CertCurve, fracAbove(best, curveEps(i)))
+	}
 	// certified accuracy over ε in [0, 2]
 	const steps = 200
 	xs := make([]float64, steps+1)
@@ -164,3 +174,8 @@ func (r *runner) evaluate(ctx context.Context, e experiment) (*Summary, error) {
 	}
 	return sum, os.WriteFile(filepath.Join(r.dir(e), "summary.json"), append(js, '\n'), 0o644)
 }
+
+// The grid of Summary.CertCurve.
+const curveSteps = 250
+
+func curveEps(i int) float64 { return 2.5 * float64(i) / curveSteps }
