@@ -58,7 +58,7 @@ var (
 
 // FormatError describes a problem with the content of a model file: where
 // it is and what is wrong. Its message reads like
-// "lrrn: model.bin: offset 20: layer size d_1 = 2147483648 exceeds 65536".
+// "lrrn: model.bin: offset 20: layer size d_1 = 2147483648 exceeds 4096".
 type FormatError struct {
 	File   string // the path given to Load; "" for Read
 	Offset int64  // byte offset of the offending field from the start of the model
@@ -502,11 +502,12 @@ func (d *modelDecoder) decode() (*Model, error) {
 		if err != nil {
 			return nil, err
 		}
+		limit := unitLimit(k)
 		if v == 0 {
-			return nil, d.errorf(off, nil, "%s = 0, want 1 … %d", field, MaxUnits)
+			return nil, d.errorf(off, nil, "%s = 0, want 1 … %d", field, limit)
 		}
-		if v > MaxUnits {
-			return nil, d.errorf(off, nil, "%s = %d exceeds %d", field, v, MaxUnits)
+		if uint64(v) > uint64(limit) {
+			return nil, d.errorf(off, nil, "%s = %d exceeds %d", field, v, limit)
 		}
 		c.Sizes[k] = int(v)
 		if k > 0 {

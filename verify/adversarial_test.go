@@ -492,8 +492,14 @@ func TestNewMemoryDeepNetwork(t *testing.T) {
 	// says so instead of allocating its d² Hessian block.
 	wide, err := lrrn.New(lrrn.Config{Sizes: []int{4, maxDense + 1, 2}, Acts: []lrrn.Activation{lrrn.ReLU, lrrn.Linear}, Beta: []float64{1, 0}, Gamma: 0.125, Passes: 5})
 	require.NoError(t, err)
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
 	_, err = New(wide, Options{})
-	assert.ErrorContains(t, err, "at most 2048")
+	runtime.ReadMemStats(&after)
+	assert.ErrorContains(t, err, "layer 1 has 2049 units; certificates need at most 2048")
+	// Refused before lrrn.NewSolver builds the 2049² block (50 MB).
+	assert.Less(t, after.TotalAlloc-before.TotalAlloc, uint64(1<<20), "bytes allocated while refusing the model")
 }
 
 // TestManyClasses: a reduced output with more classes than maxPairTable

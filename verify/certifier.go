@@ -236,6 +236,14 @@ func New(m *lrrn.Model, opts Options) (*Certifier, error) {
 	if opts.AdaptiveTol == 0 {
 		opts.AdaptiveTol = 0.01
 	}
+	// A block's Hessian (d_k×d_k) is formed and factorised densely; beyond
+	// maxDense no μ could be certified and every certificate would abstain.
+	// Checked before NewSolver, which allocates d_k² entries per layer.
+	for k := 1; k <= L; k++ {
+		if d := m.Sizes[k]; d > maxDense && (k < L || !m.ReducedOutput()) {
+			return nil, fmt.Errorf("verify: layer %d has %d units; certificates need at most %d per variable layer", k, d, maxDense)
+		}
+	}
 	solver, err := lrrn.NewSolver(m)
 	if err != nil {
 		return nil, err
@@ -245,14 +253,6 @@ func New(m *lrrn.Model, opts Options) (*Certifier, error) {
 	c.K = L
 	if c.reduced {
 		c.K = L - 1
-	}
-	for k := 1; k <= c.K; k++ {
-		// A block's Hessian (d_k×d_k) is formed and factorised densely; beyond
-		// maxDense no μ could be certified and every certificate would
-		// abstain, after allocating d_k² entries (34 GB at MaxUnits).
-		if d := m.Sizes[k]; d > maxDense {
-			return nil, fmt.Errorf("verify: layer %d has %d units; certificates need at most %d per variable layer", k, d, maxDense)
-		}
 	}
 	fro2 := make([]float64, L)
 	maxW := make([]float64, L)

@@ -156,6 +156,9 @@ func parseSizes(s string) ([]int, error) {
 	if len(out) < 2 {
 		return nil, fmt.Errorf("--arch %q: need at least an input and one layer, e.g. 784-64-64-10", s)
 	}
+	if err := lrrn.CheckSizes(out); err != nil {
+		return nil, fmt.Errorf("--arch %q: %w", s, err)
+	}
 	return out, nil
 }
 
