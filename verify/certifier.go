@@ -20,7 +20,7 @@ type Options struct {
 	// default (Config.Passes).
 	Passes int
 	// Workers is the number of goroutines a batch is spread over; 0 uses
-	// runtime.GOMAXPROCS(0).
+	// runtime.GOMAXPROCS(0). At most MaxWorkers.
 	Workers int
 	// Adaptive keeps running passes (lrrn.Solver.ContinueFree) on inputs
 	// whose certificate is still limited by the inference error, until it
@@ -33,6 +33,10 @@ type Options struct {
 	// error no longer counts as limiting; 0 means 0.01.
 	AdaptiveTol float64
 }
+
+// MaxWorkers bounds Options.Workers: each worker holds a scratch of a few
+// tiles, and more goroutines than this gain nothing on any machine.
+const MaxWorkers = 1024
 
 // Certificate is the result for one input. Radii are ℓ2 distances in the
 // units of the input (pixels scaled to [0,1]).
@@ -222,6 +226,9 @@ func New(m *lrrn.Model, opts Options) (*Certifier, error) {
 	}
 	if opts.Passes < 0 || opts.Workers < 0 || opts.MaxPasses < 0 || opts.AdaptiveTol < 0 || math.IsNaN(opts.AdaptiveTol) {
 		return nil, fmt.Errorf("verify: negative option in %+v", opts)
+	}
+	if opts.Workers > MaxWorkers {
+		return nil, fmt.Errorf("verify: Workers = %d, want 0 … %d", opts.Workers, MaxWorkers)
 	}
 	if opts.Passes == 0 {
 		opts.Passes = m.Passes

@@ -124,7 +124,7 @@ func parse(name string, args []string, stderr io.Writer, serve bool) (*options, 
 	}
 	eps := "0.1,0.25,0.5,1.0,1.58"
 	fs.IntVar(&o.passes, "passes", 0, "BCD passes per input (0: the model's default)")
-	fs.IntVar(&o.workers, "workers", 0, "goroutines (0: all cores)")
+	fs.IntVar(&o.workers, "workers", 0, fmt.Sprintf("goroutines, at most %d (0: all cores)", verify.MaxWorkers))
 	fs.BoolVar(&o.adaptive, "adaptive", false, "run more passes on inputs whose certificate is limited by the inference error")
 	fs.IntVar(&o.maxPasses, "max-passes", 2000, "with --adaptive: at most this many passes per input")
 	fs.BoolVar(&o.showVersion, "version", false, "print the version and the SIMD tier, and exit")
@@ -161,8 +161,8 @@ func parse(name string, args []string, stderr io.Writer, serve bool) (*options, 
 	if o.passes < 0 || o.passes > 1<<20 {
 		return nil, &usageError{fmt.Sprintf("--passes %d: want 0 (model default) … %d", o.passes, 1<<20)}
 	}
-	if o.workers < 0 {
-		return nil, &usageError{fmt.Sprintf("--workers %d: want 0 (all cores) or more", o.workers)}
+	if o.workers < 0 || o.workers > verify.MaxWorkers {
+		return nil, &usageError{fmt.Sprintf("--workers %d: want 0 (all cores) … %d", o.workers, verify.MaxWorkers)}
 	}
 	if o.maxPasses < 1 {
 		return nil, &usageError{fmt.Sprintf("--max-passes %d: want at least 1", o.maxPasses)}
@@ -176,6 +176,9 @@ func parse(name string, args []string, stderr io.Writer, serve bool) (*options, 
 		}
 		if o.maxBody <= 0 || o.maxBatch <= 0 {
 			return nil, &usageError{"--max-body and --max-batch must be positive"}
+		}
+		if o.shutdownTimeout <= 0 {
+			return nil, &usageError{fmt.Sprintf("--shutdown-timeout %v: want a positive duration, e.g. 30s", o.shutdownTimeout)}
 		}
 		return o, nil
 	}
