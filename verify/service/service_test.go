@@ -26,7 +26,7 @@ type fixture struct {
 	labels []int
 }
 
-func newFixture(t *testing.T) *fixture {
+func newFixture(t testing.TB) *fixture {
 	m, err := lrrn.Load("../testdata/mnist-784-64-64-10-10ep.lrrn")
 	require.NoError(t, err)
 	c, err := verify.New(m, verify.Options{})
@@ -43,7 +43,7 @@ func newFixture(t *testing.T) *fixture {
 }
 
 // serve starts a real HTTP server on 127.0.0.1:0 and returns its base URL.
-func serve(t *testing.T, h http.Handler) (*http.Server, string) {
+func serve(t testing.TB, h http.Handler) (*http.Server, string) {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)
 	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
