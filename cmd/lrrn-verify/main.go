@@ -90,9 +90,30 @@ The summary follows the seed paper's Tables 1–2 (ρ, mean/median/std of m,
 median δ = median(m)/(√2ρ), test accuracy) and adds the certified accuracy
 at each --eps (correct and certified at a radius > ε).
 
+IMAGES is read as a stream, a few thousand images at a time: memory is
+bounded by that chunk (plus 24 bytes an image for the summary's medians),
+not by the file. Sizes are checked from the headers before any data are
+read, and --limit N reads N images. The output starts once the first
+chunk is checked; an invalid image further on is reported when reached
+(exit 1, the output before it stands). Ctrl-C or SIGTERM ends the command
+within a second (exit 130).
+
 serve: POST /v1/certify {"pixels":[…]} or {"batch":[[…],…]} (optional
-"label"/"labels"), GET /v1/model, GET /healthz. SIGTERM or Ctrl-C stops it
-after the requests in flight are answered.
+"label"/"labels"), GET /v1/model, GET /healthz, GET /metrics (Prometheus
+text format). Bodies are checked while they stream (--max-body,
+--max-batch, each input's length); at most --max-inflight requests are
+read and certified at once and --max-queue wait, the rest get 503 with
+Retry-After. Memory beyond the model is then bounded by about
+max-inflight × 8·max-batch·d_0 bytes (70 MB for MNIST with the defaults on
+2 cores). One access-log line per request on stderr (--quiet: none).
+SIGTERM or Ctrl-C makes /healthz answer 503, stops accepting connections,
+answers the requests in flight (up to --shutdown-timeout, then closes
+what is left) and exits 0.
+
+Limits: models have at most 64 weight layers, 65536 inputs, 4096 units
+in each other layer and 2^28 weights (docs/model-format.md);
+certification needs at most 2048 units per variable layer. --workers is
+at most 1024.
 
 Examples:
   lrrn-verify --labels t10k-labels-idx1-ubyte.gz mnist.lrrn t10k-images-idx3-ubyte.gz
@@ -118,7 +139,12 @@ type options struct {
 	addr            string
 	maxBody         int64
 	maxBatch        int
+	maxInFlight     int
+	maxQueue        int
 	shutdownTimeout time.Duration
+	readTimeout     time.Duration
+	writeTimeout    time.Duration
+	idleTimeout     time.Duration
 }
 
 // usageError is reported with exit status 2.
@@ -159,7 +185,13 @@ func parse(name string, args []string, stderr io.Writer, serve bool) (*options, 
 		fs.StringVar(&o.addr, "addr", "127.0.0.1:8080", "listen address (port 0 picks a free port)")
 		fs.Int64Var(&o.maxBody, "max-body", 16<<20, "largest request body in bytes")
 		fs.IntVar(&o.maxBatch, "max-batch", 1024, "most inputs in one request")
-		fs.DurationVar(&o.shutdownTimeout, "shutdown-timeout", 30*time.Second, "on SIGTERM/SIGINT, how long requests in flight may take to finish")
+		fs.IntVar(&o.maxInFlight, "max-inflight", 0, "most certify requests read and certified at once (0: 2×cores, at least 4); memory beyond the model is about max-inflight × 8·max-batch·inputs bytes")
+		fs.IntVar(&o.maxQueue, "max-queue", 0, "most certify requests waiting for a slot (0: 16×max-inflight); beyond it, 503 with Retry-After")
+		fs.DurationVar(&o.shutdownTimeout, "shutdown-timeout", 30*time.Second, "on SIGTERM/SIGINT, how long requests in flight may take to finish before their connections are closed")
+		fs.DurationVar(&o.readTimeout, "read-timeout", time.Minute, "longest time to read a request, body included")
+		fs.DurationVar(&o.writeTimeout, "write-timeout", 2*time.Minute, "longest time from the end of a request's headers to the end of its answer (a client that does not read is cut off)")
+		fs.DurationVar(&o.idleTimeout, "idle-timeout", 2*time.Minute, "longest time a keep-alive connection may wait for its next request")
+		fs.BoolVar(&o.quiet, "quiet", false, "no access log (one line per request on stderr)")
 	} else {
 		fs.StringVar(&o.labels, "labels", "", "IDX label file (raw or gzip): margins and accuracy w.r.t. the labels")
 		fs.BoolVar(&o.json, "json", false, "write JSON (model, one record per input, summary) instead of text")
@@ -203,8 +235,16 @@ func parse(name string, args []string, stderr io.Writer, serve bool) (*options, 
 		if o.maxBody <= 0 || o.maxBatch <= 0 {
 			return nil, &usageError{"--max-body and --max-batch must be positive"}
 		}
-		if o.shutdownTimeout <= 0 {
-			return nil, &usageError{fmt.Sprintf("--shutdown-timeout %v: want a positive duration, e.g. 30s", o.shutdownTimeout)}
+		if o.maxInFlight < 0 || o.maxQueue < 0 {
+			return nil, &usageError{"--max-inflight and --max-queue must be 0 (default) or positive"}
+		}
+		for _, d := range []struct {
+			name string
+			v    time.Duration
+		}{{"shutdown-timeout", o.shutdownTimeout}, {"read-timeout", o.readTimeout}, {"write-timeout", o.writeTimeout}, {"idle-timeout", o.idleTimeout}} {
+			if d.v <= 0 {
+				return nil, &usageError{fmt.Sprintf("--%s %v: want a positive duration, e.g. 30s", d.name, d.v)}
+			}
 		}
 		return o, nil
 	}
