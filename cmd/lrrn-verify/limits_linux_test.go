@@ -1,12 +1,21 @@
 package main
 
 import (
+	"bufio"
 	"bytes"
 	"compress/gzip"
 	be "encoding/binary"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -123,4 +132,182 @@ func TestInterruptWhileReading(t *testing.T) {
 			}
 		})
 	}
+}
+
+// server is a running "lrrn-verify serve".
+type server struct {
+	cmd    *exec.Cmd
+	url    string
+	stderr *bytes.Buffer
+	mu     *sync.Mutex
+	done   chan struct{} // stderr closed
+}
+
+func startServe(t *testing.T, args ...string) *server {
+	cmd := exec.Command(binary(t), append([]string{"serve", "--model", modelPath, "--addr", "127.0.0.1:0"}, args...)...)
+	pipe, err := cmd.StderrPipe()
+	require.NoError(t, err)
+	require.NoError(t, cmd.Start())
+	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	sc := bufio.NewScanner(pipe)
+	require.True(t, sc.Scan(), "no startup line")
+	m := regexp.MustCompile(`on (http://127\.0\.0\.1:\d+)`).FindStringSubmatch(sc.Text())
+	require.NotNil(t, m, sc.Text())
+	s := &server{cmd: cmd, url: m[1], stderr: &bytes.Buffer{}, mu: &sync.Mutex{}, done: make(chan struct{})}
+	go func() {
+		for sc.Scan() {
+			s.mu.Lock()
+			s.stderr.WriteString(sc.Text() + "\n")
+			s.mu.Unlock()
+		}
+		close(s.done)
+	}()
+	return s
+}
+
+// status returns a field of /proc/PID/status in bytes (VmHWM: peak RSS).
+func procStatus(t *testing.T, pid int, key string) int64 {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	require.NoError(t, err)
+	m := regexp.MustCompile(`(?m)^` + key + `:\s+(\d+) kB`).FindSubmatch(b)
+	require.NotNil(t, m, key)
+	v, err := strconv.ParseInt(string(m[1]), 10, 64)
+	require.NoError(t, err)
+	return v << 10
+}
+
+// maxBatchBody is a batch of n valid 784-pixel inputs with 8 digits each.
+func maxBatchBody(n int) []byte {
+	var b bytes.Buffer
+	b.WriteString(`{"batch":[`)
+	for i := 0; i < n; i++ {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteByte('[')
+		for p := 0; p < 784; p++ {
+			if p > 0 {
+				b.WriteByte(',')
+			}
+			fmt.Fprintf(&b, "%.8f", float64((i*784+p)%1000)/1000)
+		}
+		b.WriteByte(']')
+	}
+	b.WriteString("]}")
+	return b.Bytes()
+}
+
+// TestServeMemoryUnderLargeBodies drives the server with 32 concurrent
+// 16 MiB bodies of the issue's kind ({"batch":[[],[],…]}: 5.6 million
+// inputs claimed) and 32 concurrent requests of 1024 valid inputs (8.8 MB
+// each), and checks its peak RSS stays under the documented ceiling:
+// base + max-inflight × 8·max-batch·d_0 bytes (4 × 6.4 MB here), with
+// room for the runtime. Before the body was streamed, 16 of the first
+// kind took it from 12 MB to 6.6 GB (and 64 got it killed for lack of
+// memory); 16 of the second, to 440 MB.
+func TestServeMemoryUnderLargeBodies(t *testing.T) {
+	if testing.Short() {
+		t.Skip("drives 64 large requests")
+	}
+	s := startServe(t, "--max-inflight", "4", "--max-queue", "16", "--quiet")
+	pid := s.cmd.Process.Pid
+	base := procStatus(t, pid, "VmRSS")
+	var junk bytes.Buffer
+	junk.WriteString(`{"batch":[`)
+	for junk.Len() < 16<<20-16 {
+		junk.WriteString("[],")
+	}
+	junk.WriteString("[]]}")
+	valid := maxBatchBody(1024)
+	codes := map[string]int{}
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	client := &http.Client{Transport: &http.Transport{MaxConnsPerHost: 64}}
+	for i := 0; i < 64; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			body, kind := junk.Bytes(), "junk"
+			if i%2 == 1 {
+				body, kind = valid, "valid"
+			}
+			resp, err := client.Post(s.url+"/v1/certify", "application/json", bytes.NewReader(body))
+			code := -1
+			if err == nil {
+				io.Copy(io.Discard, resp.Body)
+				resp.Body.Close()
+				code = resp.StatusCode
+				if code == http.StatusServiceUnavailable {
+					assert.Equal(t, "1", resp.Header.Get("Retry-After"))
+				}
+			}
+			mu.Lock()
+			codes[fmt.Sprint(kind, " ", code)]++
+			mu.Unlock()
+		}()
+	}
+	wg.Wait()
+	peak := procStatus(t, pid, "VmHWM")
+	t.Logf("answers %v; RSS %d MB idle, peak %d MB", codes, base>>20, peak>>20)
+	assert.Equal(t, 32, codes["junk 422"]+codes["junk 503"], "every junk body is rejected at its first input, or told to retry")
+	assert.Equal(t, 32, codes["valid 200"]+codes["valid 503"], "valid requests are answered or told to retry")
+	assert.Positive(t, codes["valid 200"])
+	assert.Positive(t, codes["junk 422"])
+	const ceiling = 4 * 8 * 1024 * 784
+	assert.Less(t, peak, base+ceiling+64<<20, "peak RSS")
+}
+
+// TestServeShutdownWithStuckClient: a client pipelines requests and never
+// reads the answers. SIGTERM ends the server within --shutdown-timeout
+// (plus a little), exit 0, after closing the connection it could not
+// finish; and --write-timeout cuts such a client off by itself.
+func TestServeShutdownWithStuckClient(t *testing.T) {
+	body := maxBatchBody(256)
+	stuck := func(t *testing.T, url string) net.Conn {
+		conn, err := net.Dial("tcp", strings.TrimPrefix(url, "http://"))
+		require.NoError(t, err)
+		t.Cleanup(func() { conn.Close() })
+		go func() {
+			req := fmt.Sprintf("POST /v1/certify HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n", len(body))
+			for { // until the socket buffers are full both ways, then blocked
+				if _, err := conn.Write(append([]byte(req), body...)); err != nil {
+					return
+				}
+			}
+		}()
+		return conn
+	}
+	inFlight := func(url string) string {
+		resp, err := http.Get(url + "/metrics")
+		if err != nil {
+			return err.Error()
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return regexp.MustCompile(`(?m)^lrrn_requests_in_flight \d+`).FindString(string(b))
+	}
+
+	t.Run("shutdown", func(t *testing.T) {
+		s := startServe(t, "--shutdown-timeout", "2s", "--quiet")
+		stuck(t, s.url)
+		require.Eventually(t, func() bool { return inFlight(s.url) == "lrrn_requests_in_flight 1" }, 20*time.Second, 50*time.Millisecond)
+		time.Sleep(3 * time.Second) // the answers fill the socket buffers
+		require.Equal(t, "lrrn_requests_in_flight 1", inFlight(s.url), "the handler is blocked writing")
+		sent := time.Now()
+		require.NoError(t, s.cmd.Process.Signal(syscall.SIGTERM))
+		require.NoError(t, s.cmd.Wait(), "exit status")
+		<-s.done
+		assert.Less(t, time.Since(sent), 4*time.Second)
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		assert.Contains(t, s.stderr.String(), "closed the connections still busy after 2s")
+		assert.Contains(t, s.stderr.String(), "lrrn-verify: stopped")
+	})
+	t.Run("write timeout", func(t *testing.T) {
+		s := startServe(t, "--write-timeout", "1s", "--quiet")
+		stuck(t, s.url)
+		require.Eventually(t, func() bool { return inFlight(s.url) == "lrrn_requests_in_flight 1" }, 20*time.Second, 20*time.Millisecond)
+		require.Eventually(t, func() bool { return inFlight(s.url) == "lrrn_requests_in_flight 0" }, 5*time.Second, 50*time.Millisecond,
+			"the handler of the client that does not read is released")
+	})
 }
