@@ -611,3 +611,33 @@ func BenchmarkFormat(b *testing.B) {
 		}
 	})
 }
+
+// TestRemoveStaleTemps: the temporary files a killed Save leaves next to a
+// path are removed, and nothing else (other names, other models' temps).
+func TestRemoveStaleTemps(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "ck.bin")
+	stale := []string{".ck.bin.tmp-1x9z", ".ck.bin.tmp-0"}
+	keep := []string{"ck.bin", ".ck.bin.tmp-", ".ck.bin.tmp-ABC", ".other.bin.tmp-123", "ck.bin.tmp-123", ".ck.bin.tmp-12.bak"}
+	for _, n := range append(append([]string(nil), stale...), keep...) {
+		require.NoError(t, os.WriteFile(filepath.Join(dir, n), []byte("x"), 0o644))
+	}
+	// A temp file as Save names it.
+	f, name, err := createTemp(dir, "ck.bin")
+	require.NoError(t, err)
+	require.NoError(t, f.Close())
+	removed, err := RemoveStaleTemps(path)
+	require.NoError(t, err)
+	want := []string{name}
+	for _, n := range stale {
+		want = append(want, filepath.Join(dir, n))
+	}
+	assert.ElementsMatch(t, want, removed)
+	entries, err := os.ReadDir(dir)
+	require.NoError(t, err)
+	var left []string
+	for _, e := range entries {
+		left = append(left, e.Name())
+	}
+	assert.ElementsMatch(t, keep, left)
+}
