@@ -324,9 +324,29 @@ func (c *Certifier) lipschitz() error {
 		}
 		b.RhoSeed *= lb.EllSeed
 	}
+	// A factor ℓ_k = 0 (W_k = 0 with β_k = 0) makes the product exactly 0
+	// (the other factors are finite), which mulUp's rounding would turn
+	// into 5e-324.
+	for k, lb := range b.Layers {
+		if lb.Ell == 0 && !math.IsInf(b.Rho, 0) && !math.IsNaN(b.Rho) {
+			b.Rho = 0
+			if k < c.L-1 && !math.IsInf(b.RhoPre, 0) && !math.IsNaN(b.RhoPre) {
+				b.RhoPre = 0
+			}
+		}
+	}
 	c.bounds = b
 	c.invS2Rho = divDown(1, mulUp(math.Sqrt2*(1+u64), b.Rho))
 	c.invRhoPre = divDown(1, b.RhoPre)
+	// ρ = 0 (all weights zero): the output does not depend on the input and
+	// a certified radius is unbounded, +Inf (divDown would give
+	// MaxFloat64, a finite radius of 309 digits).
+	if b.Rho == 0 {
+		c.invS2Rho = math.Inf(1)
+	}
+	if b.RhoPre == 0 {
+		c.invRhoPre = math.Inf(1)
+	}
 	return nil
 }
 

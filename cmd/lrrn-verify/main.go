@@ -90,6 +90,11 @@ The summary follows the seed paper's Tables 1–2 (ρ, mean/median/std of m,
 median δ = median(m)/(√2ρ), test accuracy) and adds the certified accuracy
 at each --eps (correct and certified at a radius > ε).
 
+A radius is unbounded when ρ = 0 (all weights of a layer zero: the
+prediction is the same everywhere); it prints as ∞, and in JSON it is null
+with "radius_unbounded": true (likewise pair_radius and the summary's
+medians).
+
 IMAGES is read as a stream, a few thousand images at a time: memory is
 bounded by that chunk (plus 24 bytes an image for the summary's medians),
 not by the file. Sizes are checked from the headers before any data are
@@ -340,10 +345,13 @@ type summary struct {
 	MedianMargin      *float64  `json:"median_margin"`
 	StdMargin         *float64  `json:"std_margin"`
 	MedianDelta       *float64  `json:"median_delta_seed_style"`
+	MedianDeltaInf    bool      `json:"median_delta_seed_style_unbounded,omitempty"`
 	TestAccuracy      *float64  `json:"test_accuracy,omitempty"`
 	Certified         int       `json:"certified"`
 	MedianRadius      *float64  `json:"median_certified_radius"`
 	MedianPairRadius  *float64  `json:"median_certified_pair_radius"`
+	MedianRadiusInf   bool      `json:"median_certified_radius_unbounded,omitempty"`
+	MedianPairInf     bool      `json:"median_certified_pair_radius_unbounded,omitempty"`
 	CertifiedAccuracy []epsRow  `json:"certified_accuracy,omitempty"`
 	Seconds           float64   `json:"seconds"`
 	ImagesPerSecond   float64   `json:"images_per_second"`
@@ -465,10 +473,10 @@ func (t *tally) summary(c *verify.Certifier, elapsed time.Duration) summary {
 		}
 		med := median(t.margins)
 		s.MeanMargin, s.MedianMargin, s.StdMargin = verify.Num(mean), verify.Num(med), verify.Num(std)
-		s.MedianDelta = verify.Num(med / (math.Sqrt2 * b.Rho))
-		s.MedianRadius = verify.Num(median(t.radii))
+		s.MedianDelta, s.MedianDeltaInf = numInf(med / (math.Sqrt2 * b.Rho))
+		s.MedianRadius, s.MedianRadiusInf = numInf(median(t.radii))
 		if len(t.pair) > 0 {
-			s.MedianPairRadius = verify.Num(median(t.pair))
+			s.MedianPairRadius, s.MedianPairInf = numInf(median(t.pair))
 		}
 		s.Passes = t.passStats()
 	}
@@ -683,6 +691,18 @@ func (out *output) finish(s summary) error {
 	return out.w.err
 }
 
+// numInf is verify.Num for a radius: +Inf (unbounded, ρ = 0) is null in
+// JSON with a flag set.
+func numInf(x float64) (*float64, bool) { return verify.Num(x), math.IsInf(x, 1) }
+
+// f4inf is f4 for a radius that may be unbounded.
+func f4inf(p *float64, unbounded bool) string {
+	if unbounded {
+		return "∞"
+	}
+	return f4(p)
+}
+
 func f4(p *float64) string {
 	if p == nil {
 		return "—"
@@ -734,10 +754,10 @@ func writeTextSummary(bw *errWriter, c *verify.Certifier, labelled bool, s summa
 	if s.TestAccuracy != nil {
 		acc = fmt.Sprintf("%.2f%%", 100**s.TestAccuracy)
 	}
-	bw.printf("%-10s %8s %9s %9s %8s %9s %14s\n", "summary", f4(s.Rho), f4(s.MeanMargin), f4(s.MedianMargin), f4(s.StdMargin), f4(s.MedianDelta), acc)
+	bw.printf("%-10s %8s %9s %9s %8s %9s %14s\n", "summary", f4(s.Rho), f4(s.MeanMargin), f4(s.MedianMargin), f4(s.StdMargin), f4inf(s.MedianDelta, s.MedianDeltaInf), acc)
 	bw.printf("(margins of the %d-pass iterate%s; median δ = median(m)/(√2ρ) as in the seed)\n\n", c.Options().Passes, map[bool]string{true: " w.r.t. the labels", false: " w.r.t. the predictions"}[labelled])
 	bw.printf("certified (exact model, inference error accounted for): %d of %d; median certified δ %s, median δ_pair %s\n",
-		s.Certified, s.Images, f4(s.MedianRadius), f4(s.MedianPairRadius))
+		s.Certified, s.Images, f4inf(s.MedianRadius, s.MedianRadiusInf), f4inf(s.MedianPairRadius, s.MedianPairInf))
 	if len(s.CertifiedAccuracy) > 0 {
 		bw.printf("certified accuracy (correct and certified at radius > ε):\n")
 		bw.printf("  %8s %10s %12s\n", "ε", "with δ", "with δ_pair")
