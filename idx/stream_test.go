@@ -3,9 +3,11 @@ package idx
 import (
 	"bytes"
 	"context"
+	"errors"
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -137,4 +139,58 @@ func TestLabelReader(t *testing.T) {
 	require.Equal(t, labels, got)
 	_, err = NewLabelReader(bytes.NewReader(rawIDX(Uint8, []uint32{2, 2, 2}, make([]byte, 8))))
 	require.EqualError(t, err, "idx: offset 3: rank 3, but labels need rank 1")
+}
+
+// FuzzStream: streaming a file in pieces of k images (or labels) accepts
+// exactly what ReadImagesFrom (ReadLabelsFrom) accepts, with the same
+// values, and its errors match ErrFormat.
+func FuzzStream(f *testing.F) {
+	for _, b := range fuzzReadSeeds(f) {
+		f.Add(b, uint8(3))
+	}
+	f.Fuzz(func(t *testing.T, data []byte, k uint8) {
+		k = max(k%16, 1)
+		want, wantErr := ReadImagesFrom(bytes.NewReader(data))
+		var got []float32
+		r, err := NewImageReader(bytes.NewReader(data))
+		if err == nil && r.Dim() > 1<<16 {
+			return // the caller's buffer, not the reader, would be the problem
+		}
+		if err == nil {
+			got, err = readAllImages(t, r, int(k))
+		}
+		if err != nil && !errors.Is(err, ErrFormat) {
+			t.Fatalf("error not matching ErrFormat: %v", err)
+		}
+		if (err == nil) != (wantErr == nil) {
+			t.Fatalf("stream error %v, ReadImagesFrom error %v", err, wantErr)
+		}
+		if err == nil && !slices.Equal(want.Pixels, got) {
+			t.Fatal("pixels differ")
+		}
+
+		wantL, wantErr := ReadLabelsFrom(bytes.NewReader(data))
+		lr, err := NewLabelReader(bytes.NewReader(data))
+		var gotL []uint8
+		if err == nil {
+			buf := make([]uint8, k)
+			for {
+				n, rerr := lr.Read(buf)
+				if rerr == io.EOF {
+					break
+				}
+				if rerr != nil {
+					err = rerr
+					break
+				}
+				gotL = append(gotL, buf[:n]...)
+			}
+		}
+		if (err == nil) != (wantErr == nil) {
+			t.Fatalf("label stream error %v, ReadLabelsFrom error %v", err, wantErr)
+		}
+		if err == nil && !bytes.Equal(wantL, gotL) {
+			t.Fatal("labels differ")
+		}
+	})
 }
