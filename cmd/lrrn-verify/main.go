@@ -368,27 +368,61 @@ type passStats struct {
 	Min, Median, Max int
 }
 
-func median(v []float64) float64 {
-	if len(v) == 0 {
+// column holds one float64 per image in blocks of fixed size: it grows
+// without copying (a doubling slice would hold its old and new arrays at
+// once), and it sorts in place for the median.
+type column struct {
+	blocks [][]float64
+	n      int
+}
+
+const columnBlock = 1 << 16
+
+func (c *column) add(v float64) {
+	if c.n%columnBlock == 0 {
+		c.blocks = append(c.blocks, make([]float64, columnBlock))
+	}
+	c.blocks[c.n/columnBlock][c.n%columnBlock] = v
+	c.n++
+}
+
+func (c *column) at(i int) *float64 { return &c.blocks[i/columnBlock][i%columnBlock] }
+
+// each calls f on the values in the order they were added.
+func (c *column) each(f func(float64)) {
+	for i := 0; i < c.n; i++ {
+		f(*c.at(i))
+	}
+}
+
+func (c *column) Len() int { return c.n }
+func (c *column) Less(i, j int) bool { // as sort.Float64s: NaN first
+	a, b := *c.at(i), *c.at(j)
+	return a < b || (math.IsNaN(a) && !math.IsNaN(b))
+}
+func (c *column) Swap(i, j int) { a, b := c.at(i), c.at(j); *a, *b = *b, *a }
+
+// median sorts c (in place) and returns its median.
+func (c *column) median() float64 {
+	if c.n == 0 {
 		return math.NaN()
 	}
-	s := append([]float64(nil), v...)
-	sort.Float64s(s)
-	if len(s)%2 == 1 {
-		return s[len(s)/2]
+	sort.Sort(c)
+	if c.n%2 == 1 {
+		return *c.at(c.n / 2)
 	}
-	return (s[len(s)/2-1] + s[len(s)/2]) / 2
+	return (*c.at(c.n/2 - 1) + *c.at(c.n / 2)) / 2
 }
 
 // tally accumulates the summary's statistics as certificates stream by:
 // counts, and the three values per image whose exact medians the summary
-// reports (24 bytes an image; everything else is bounded).
+// reports (24 bytes an image, in blocks; everything else is bounded).
 type tally struct {
 	eps                  []float64
 	labelled             bool
 	n, certified         int
 	correct              int
-	margins, radii, pair []float64
+	margins, radii, pair column
 	passes               map[int]int // passes → images
 	atEps, bestAtEps     []int       // correct and certified with δ > ε, with max(δ, δ_pair) > ε
 }
@@ -400,10 +434,10 @@ func newTally(eps []float64, labelled bool) *tally {
 // add counts one certificate; label is −1 without labels.
 func (t *tally) add(ct verify.Certificate, label int) {
 	t.n++
-	t.margins = append(t.margins, ct.Margin)
-	t.radii = append(t.radii, ct.Radius)
+	t.margins.add(ct.Margin)
+	t.radii.add(ct.Radius)
 	if !math.IsNaN(ct.PairRadius) {
-		t.pair = append(t.pair, ct.PairRadius)
+		t.pair.add(ct.PairRadius)
 	}
 	t.passes[ct.Passes]++
 	if ct.Certified {
@@ -459,24 +493,20 @@ func (t *tally) summary(c *verify.Certifier, elapsed time.Duration) summary {
 	}
 	if n > 0 {
 		var sum float64
-		for _, m := range t.margins {
-			sum += m
-		}
+		t.margins.each(func(m float64) { sum += m })
 		mean := sum / float64(n)
 		var ss float64
-		for _, m := range t.margins {
-			ss += (m - mean) * (m - mean)
-		}
+		t.margins.each(func(m float64) { ss += (m - mean) * (m - mean) })
 		std := 0.0
 		if n > 1 {
 			std = math.Sqrt(ss / float64(n-1))
 		}
-		med := median(t.margins)
+		med := t.margins.median()
 		s.MeanMargin, s.MedianMargin, s.StdMargin = verify.Num(mean), verify.Num(med), verify.Num(std)
 		s.MedianDelta, s.MedianDeltaInf = numInf(med / (math.Sqrt2 * b.Rho))
-		s.MedianRadius, s.MedianRadiusInf = numInf(median(t.radii))
-		if len(t.pair) > 0 {
-			s.MedianPairRadius, s.MedianPairInf = numInf(median(t.pair))
+		s.MedianRadius, s.MedianRadiusInf = numInf(t.radii.median())
+		if t.pair.Len() > 0 {
+			s.MedianPairRadius, s.MedianPairInf = numInf(t.pair.median())
 		}
 		s.Passes = t.passStats()
 	}
