@@ -109,8 +109,8 @@ text format). Bodies are checked while they stream (--max-body,
 --max-batch, each input's length); at most --max-inflight requests are
 read and certified at once and --max-queue wait, the rest get 503 with
 Retry-After. Memory beyond the model is then bounded by about
-max-inflight × 8·max-batch·d_0 bytes (70 MB for MNIST with the defaults on
-2 cores). One access-log line per request on stderr (--quiet: none).
+max-inflight × 8·max-batch·d_0 bytes (26 MB for MNIST with the defaults
+on 2 cores, plus the certificates' 2 KB each). One access-log line per request on stderr (--quiet: none).
 SIGTERM or Ctrl-C makes /healthz answer 503, stops accepting connections,
 answers the requests in flight (up to --shutdown-timeout, then closes
 what is left) and exits 0.
