@@ -195,3 +195,37 @@ func allocated(f func()) uint64 {
 	runtime.ReadMemStats(&after)
 	return after.TotalAlloc - before.TotalAlloc
 }
+
+// BenchmarkDecode: the streaming decoder against encoding/json (into the
+// struct the service used before), on a body of 256 MNIST-sized inputs.
+func BenchmarkDecode(b *testing.B) {
+	f := newFixture(b)
+	batch := make([][]float64, 256)
+	for i := range batch {
+		batch[i] = pixels(f.images.Image(i))
+	}
+	body, err := json.Marshal(map[string]any{"batch": batch})
+	require.NoError(b, err)
+	b.Run("stream", func(b *testing.B) {
+		b.SetBytes(int64(len(body)))
+		b.ReportAllocs()
+		for range b.N {
+			req, err := newDecoder(bytes.NewReader(body), 784, 10, 1024).decode()
+			if err != nil || req.n != 256 {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("encoding-json", func(b *testing.B) {
+		b.SetBytes(int64(len(body)))
+		b.ReportAllocs()
+		for range b.N {
+			var req struct {
+				Batch [][]float64 `json:"batch"`
+			}
+			if err := json.NewDecoder(bytes.NewReader(body)).Decode(&req); err != nil || len(req.Batch) != 256 {
+				b.Fatal(err)
+			}
+		}
+	})
+}
