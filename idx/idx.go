@@ -243,8 +243,14 @@ func open(r io.Reader, file string, known int64) (*source, error) {
 	return s, nil
 }
 
-// header reads and validates the magic and the dimensions.
-func (s *source) header() (Type, []int, error) {
+// header reads and validates the magic and the dimensions of an array
+// that is read whole: at most MaxElements elements.
+func (s *source) header() (Type, []int, error) { return s.readHeader(false) }
+
+// readHeader reads and validates the magic and the dimensions. A stream
+// (images read a few at a time) must have rank 3 and is bounded per image:
+// Rows·Cols ≤ MaxElements, any count.
+func (s *source) readHeader(stream bool) (Type, []int, error) {
 	var m [4]byte
 	if err := s.full(m[:], "the magic"); err != nil {
 		return 0, nil, err
@@ -260,6 +266,9 @@ func (s *source) header() (Type, []int, error) {
 	if rank < 1 || rank > MaxRank {
 		return 0, nil, s.errorf(3, nil, "rank %d, want 1 … %d", rank, MaxRank)
 	}
+	if stream && rank != 3 {
+		return 0, nil, s.errorf(3, nil, "rank %d, but images need rank 3 (count, rows, columns)", rank)
+	}
 	dims := make([]int, rank)
 	var b [4]byte
 	n := uint64(1)
@@ -272,9 +281,12 @@ func (s *source) header() (Type, []int, error) {
 		if d == 0 {
 			return 0, nil, s.errorf(off, nil, "dimension %d is 0", i)
 		}
-		n *= uint64(d) // both factors < 2^32 and n ≤ MaxElements before: no overflow
-		if n > MaxElements {
+		n *= uint64(d) // both factors < 2^32 and n ≤ MaxElements before (or, streaming, n < 2^62 after 3): no overflow
+		switch {
+		case !stream && n > MaxElements:
 			return 0, nil, s.errorf(off, nil, "dimension %d = %d makes %d elements, more than %d", i, d, n, MaxElements)
+		case stream && i > 0 && n/uint64(dims[0]) > MaxElements:
+			return 0, nil, s.errorf(off, nil, "dimension %d = %d makes images of %d pixels, more than %d", i, d, n/uint64(dims[0]), MaxElements)
 		}
 		dims[i] = int(d)
 	}
@@ -290,13 +302,13 @@ func (s *source) header() (Type, []int, error) {
 	return t, dims, nil
 }
 
-// chunk reads the next at most len(s.buf) bytes of the n data bytes still
-// expected, returning them.
-func (s *source) chunk(n int64, total int64) ([]byte, error) {
+// chunk reads the next at most min(want, len(s.buf)) bytes of the n data
+// bytes still expected (of total), returning them.
+func (s *source) chunk(n, total, want int64) ([]byte, error) {
 	if s.buf == nil {
 		s.buf = make([]byte, 1<<16)
 	}
-	p := s.buf[:min(n, int64(len(s.buf)))]
+	p := s.buf[:min(n, want, int64(len(s.buf)))]
 	k, err := io.ReadFull(s.r, p)
 	s.off += int64(k)
 	if (err == io.EOF || err == io.ErrUnexpectedEOF) && s.under.err == nil {
@@ -338,28 +350,49 @@ func (s *source) end() error {
 // elements reads the n elements of type t, delivering each chunk of bytes
 // to u8 or the decoded float32 values to f32.
 func (s *source) elements(t Type, n int, u8 func([]byte), f32 func([]float32)) error {
-	total := int64(n) * int64(t.size())
-	dataStart := s.off
-	var fbuf []float32
-	for rest := total; rest > 0; {
+	e := s.elementStream(t, int64(n))
+	return e.next(e.rest, u8, f32)
+}
+
+// elementStream is the data of an array, read in pieces.
+type elementStream struct {
+	s           *source
+	t           Type
+	total, rest int64 // bytes of data, bytes not read yet
+	dataStart   int64
+	fbuf        []float32
+}
+
+func (s *source) elementStream(t Type, n int64) *elementStream {
+	total := n * int64(t.size())
+	return &elementStream{s: s, t: t, total: total, rest: total, dataStart: s.off}
+}
+
+// next reads the next want bytes of elements (want ≤ rest, a multiple of
+// the element size), delivering each chunk of bytes to u8 or the decoded
+// float32 values to f32.
+func (e *elementStream) next(want int64, u8 func([]byte), f32 func([]float32)) error {
+	s := e.s
+	for want > 0 {
 		start := s.off
-		p, err := s.chunk(rest, total)
+		p, err := s.chunk(e.rest, e.total, want)
 		if err != nil {
 			return err
 		}
-		rest -= int64(len(p))
-		if t == Uint8 {
+		e.rest -= int64(len(p))
+		want -= int64(len(p))
+		if e.t == Uint8 {
 			u8(p)
 			continue
 		}
-		if fbuf == nil {
-			fbuf = make([]float32, len(s.buf)/4)
+		if e.fbuf == nil {
+			e.fbuf = make([]float32, len(s.buf)/4)
 		}
-		f := fbuf[:len(p)/4]
+		f := e.fbuf[:len(p)/4]
 		for i := range f {
 			x := math.Float32frombits(binary.BigEndian.Uint32(p[4*i:]))
 			if x-x != 0 {
-				return s.errorf(start+int64(4*i), nil, "element %d = %v is not finite", (start-dataStart)/4+int64(i), x)
+				return s.errorf(start+int64(4*i), nil, "element %d = %v is not finite", (start-e.dataStart)/4+int64(i), x)
 			}
 			f[i] = x
 		}

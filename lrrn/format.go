@@ -58,7 +58,7 @@ var (
 
 // FormatError describes a problem with the content of a model file: where
 // it is and what is wrong. Its message reads like
-// "lrrn: model.bin: offset 20: layer size d_1 = 2147483648 exceeds 65536".
+// "lrrn: model.bin: offset 20: layer size d_1 = 2147483648 exceeds 4096".
 type FormatError struct {
 	File   string // the path given to Load; "" for Read
 	Offset int64  // byte offset of the offending field from the start of the model
@@ -282,11 +282,40 @@ func (e *saveError) Error() string {
 
 func (e *saveError) Unwrap() error { return e.err }
 
+// tempPrefix is the name Save's temporary files for base start with; a
+// base-36 suffix follows.
+func tempPrefix(base string) string { return "." + base + ".tmp-" }
+
+// RemoveStaleTemps removes the temporary files that Save leaves next to
+// path when the process is killed while saving (.NAME.tmp-XXXX, NAME the
+// base name of path) and returns their names. Call it only when no other
+// process is saving to path.
+func RemoveStaleTemps(path string) ([]string, error) {
+	dir, prefix := filepath.Dir(path), tempPrefix(filepath.Base(path))
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return nil, err
+	}
+	var removed []string
+	for _, e := range entries {
+		suffix, ok := strings.CutPrefix(e.Name(), prefix)
+		if !ok || suffix == "" || !e.Type().IsRegular() || strings.Trim(suffix, "0123456789abcdefghijklmnopqrstuvwxyz") != "" {
+			continue
+		}
+		name := filepath.Join(dir, e.Name())
+		if err := os.Remove(name); err != nil {
+			return removed, err
+		}
+		removed = append(removed, name)
+	}
+	return removed, nil
+}
+
 // createTemp creates a new file for writing next to base in dir, with mode
 // 0666 before the umask (os.CreateTemp would force 0600).
 func createTemp(dir, base string) (*os.File, string, error) {
 	for range 100 {
-		name := filepath.Join(dir, "."+base+".tmp-"+strconv.FormatUint(rand.Uint64()&0xffffffffff, 36))
+		name := filepath.Join(dir, tempPrefix(base)+strconv.FormatUint(rand.Uint64()&0xffffffffff, 36))
 		f, err := os.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o666)
 		if errors.Is(err, os.ErrExist) {
 			continue
@@ -502,11 +531,12 @@ func (d *modelDecoder) decode() (*Model, error) {
 		if err != nil {
 			return nil, err
 		}
+		limit := unitLimit(k)
 		if v == 0 {
-			return nil, d.errorf(off, nil, "%s = 0, want 1 … %d", field, MaxUnits)
+			return nil, d.errorf(off, nil, "%s = 0, want 1 … %d", field, limit)
 		}
-		if v > MaxUnits {
-			return nil, d.errorf(off, nil, "%s = %d exceeds %d", field, v, MaxUnits)
+		if uint64(v) > uint64(limit) {
+			return nil, d.errorf(off, nil, "%s = %d exceeds %d", field, v, limit)
 		}
 		c.Sizes[k] = int(v)
 		if k > 0 {

@@ -279,18 +279,24 @@ func TestFormatHugeHeaderRejectedBeforeAllocating(t *testing.T) {
 	var err error
 	n := bytesAllocated(func() { _, err = Read(bytes.NewReader(hdr)) })
 	require.ErrorIs(t, err, ErrFormat)
-	require.EqualError(t, err, "lrrn: offset 20: layer size d_1 = 2147483648 exceeds 65536")
+	require.EqualError(t, err, "lrrn: offset 20: layer size d_1 = 2147483648 exceeds 4096")
 	assert.Less(t, n, uint64(1<<20), "bytes allocated while rejecting the header")
 
 	path := filepath.Join(t.TempDir(), "model.bin")
 	require.NoError(t, os.WriteFile(path, hdr, 0o644))
 	_, err = Load(path)
-	require.EqualError(t, err, "lrrn: "+path+": offset 20: layer size d_1 = 2147483648 exceeds 65536")
+	require.EqualError(t, err, "lrrn: "+path+": offset 20: layer size d_1 = 2147483648 exceeds 4096")
 
 	// Sizes within the limits but a total beyond MaxWeights.
-	_, err = Read(bytes.NewReader(formatHeader(1<<16, 1<<16)))
+	_, err = Read(bytes.NewReader(formatHeader(1<<16, 1<<12, 2)))
 	require.ErrorIs(t, err, ErrFormat)
-	require.Contains(t, err.Error(), "offset 20: layer size d_1 = 65536 makes 4294967296 weights in W_0 … W_0, exceeding 268435456")
+	require.Contains(t, err.Error(), "offset 24: layer size d_2 = 2 makes 268443648 weights in W_0 … W_1, exceeding 268435456")
+
+	// An input of MaxUnits is fine, a layer inference solves for is bounded
+	// by MaxLayerUnits (its d×d block matrix), before anything is allocated.
+	n = bytesAllocated(func() { _, err = Read(bytes.NewReader(formatHeader(1, 1<<16, 2))) })
+	require.EqualError(t, err, "lrrn: offset 20: layer size d_1 = 65536 exceeds 4096")
+	assert.Less(t, n, uint64(1<<20), "bytes allocated while rejecting the header")
 
 	// A valid header describing MaxWeights weights (1 GiB) followed by a few
 	// bytes: rejected before the weights are allocated wherever the reader's
@@ -343,7 +349,7 @@ func TestFormatFieldErrors(t *testing.T) {
 		{"version", putU32(8, 2), "lrrn: offset 8: version 2 is not supported (this build reads version 1)", ErrVersion},
 		{"L=0", putU32(12, 0), "lrrn: offset 12: number of weight layers L = 0, want 1 … 64", nil},
 		{"L=65", putU32(12, 65), "lrrn: offset 12: number of weight layers L = 65, want 1 … 64", nil},
-		{"d_2=0", putU32(24, 0), "lrrn: offset 24: layer size d_2 = 0, want 1 … 65536", nil},
+		{"d_2=0", putU32(24, 0), "lrrn: offset 24: layer size d_2 = 0, want 1 … 4096", nil},
 		{"act", func(b []byte) []byte { b[29] = 3; return b }, "lrrn: offset 29: activation of layer 2 = 3, want 0 (linear), 1 (relu) or 2 (hardsigmoid)", nil},
 		{"β<0", putF64(38, -1), "lrrn: offset 38: β_1 = -1, want a finite value ≥ 0", nil},
 		{"β NaN", putF64(30, math.NaN()), "lrrn: offset 30: β_0 = NaN, want a finite value ≥ 0", nil},
@@ -604,4 +610,34 @@ func BenchmarkFormat(b *testing.B) {
 			}
 		}
 	})
+}
+
+// TestRemoveStaleTemps: the temporary files a killed Save leaves next to a
+// path are removed, and nothing else (other names, other models' temps).
+func TestRemoveStaleTemps(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "ck.bin")
+	stale := []string{".ck.bin.tmp-1x9z", ".ck.bin.tmp-0"}
+	keep := []string{"ck.bin", ".ck.bin.tmp-", ".ck.bin.tmp-ABC", ".other.bin.tmp-123", "ck.bin.tmp-123", ".ck.bin.tmp-12.bak"}
+	for _, n := range append(append([]string(nil), stale...), keep...) {
+		require.NoError(t, os.WriteFile(filepath.Join(dir, n), []byte("x"), 0o644))
+	}
+	// A temp file as Save names it.
+	f, name, err := createTemp(dir, "ck.bin")
+	require.NoError(t, err)
+	require.NoError(t, f.Close())
+	removed, err := RemoveStaleTemps(path)
+	require.NoError(t, err)
+	want := []string{name}
+	for _, n := range stale {
+		want = append(want, filepath.Join(dir, n))
+	}
+	assert.ElementsMatch(t, want, removed)
+	entries, err := os.ReadDir(dir)
+	require.NoError(t, err)
+	var left []string
+	for _, e := range entries {
+		left = append(left, e.Name())
+	}
+	assert.ElementsMatch(t, keep, left)
 }

@@ -63,13 +63,20 @@ func ParseActivation(s string) (Activation, error) {
 	return 0, fmt.Errorf("unknown activation %q (want linear, relu or hardsigmoid)", s)
 }
 
-// MaxUnits bounds every layer size, and MaxLayers the number of weight
-// layers, so that a corrupt header cannot make Load or New allocate without
-// limit. MaxWeights bounds the total number of weights.
+// Limits on a model's sizes, so that a corrupt header or a mistyped
+// architecture cannot make Load, New or NewSolver allocate (or compute)
+// without limit; each is checked before the allocation it guards.
+// MaxUnits bounds the input size d_0 and MaxLayerUnits the sizes d_1 … d_L
+// of the layers that inference solves for: a Solver holds a dense
+// d_k×d_k matrix per layer (H_k, built in float64), 4096² × 12 bytes =
+// 192 MiB at the limit, against 48 GiB at MaxUnits. MaxLayers bounds the
+// number of weight layers and MaxWeights the total number of weights
+// (1 GiB of float32).
 const (
-	MaxUnits   = 1 << 16
-	MaxLayers  = 64
-	MaxWeights = 1 << 28
+	MaxUnits      = 1 << 16
+	MaxLayerUnits = 1 << 12
+	MaxLayers     = 64
+	MaxWeights    = 1 << 28
 )
 
 // Config describes an LRRN's architecture and energy parameters.
@@ -102,28 +109,47 @@ type Model struct {
 // L returns the number of weight layers.
 func (c *Config) L() int { return len(c.Sizes) - 1 }
 
-// Validate checks the configuration and returns an error naming the first
-// problem.
-func (c *Config) Validate() error {
-	L := len(c.Sizes) - 1
+// unitLimit returns the largest size of layer k: MaxUnits for the input,
+// MaxLayerUnits for the layers inference solves for.
+func unitLimit(k int) int {
+	if k == 0 {
+		return MaxUnits
+	}
+	return MaxLayerUnits
+}
+
+// CheckSizes checks layer sizes d_0 … d_L against MaxLayers, MaxUnits,
+// MaxLayerUnits and MaxWeights, without allocating; Config.Validate calls
+// it, and so can a parser of user input before it builds anything.
+func CheckSizes(sizes []int) error {
+	L := len(sizes) - 1
 	if L < 1 {
-		return fmt.Errorf("lrrn: need at least two layer sizes, got %d", len(c.Sizes))
+		return fmt.Errorf("lrrn: need at least two layer sizes, got %d", len(sizes))
 	}
 	if L > MaxLayers {
 		return fmt.Errorf("lrrn: %d weight layers exceeds the maximum %d", L, MaxLayers)
 	}
 	total := 0
-	for k, d := range c.Sizes {
-		if d <= 0 || d > MaxUnits {
-			return fmt.Errorf("lrrn: size of layer %d is %d, want 1 … %d", k, d, MaxUnits)
+	for k, d := range sizes {
+		if limit := unitLimit(k); d <= 0 || d > limit {
+			return fmt.Errorf("lrrn: size of layer %d is %d, want 1 … %d", k, d, limit)
 		}
 		if k > 0 {
-			total += d * c.Sizes[k-1]
+			if total += d * sizes[k-1]; total > MaxWeights {
+				return fmt.Errorf("lrrn: %d weights in W_0 … W_%d exceeds the maximum %d", total, k-1, MaxWeights)
+			}
 		}
 	}
-	if total > MaxWeights {
-		return fmt.Errorf("lrrn: %d weights exceeds the maximum %d", total, MaxWeights)
+	return nil
+}
+
+// Validate checks the configuration and returns an error naming the first
+// problem.
+func (c *Config) Validate() error {
+	if err := CheckSizes(c.Sizes); err != nil {
+		return err
 	}
+	L := len(c.Sizes) - 1
 	if len(c.Acts) != L {
 		return fmt.Errorf("lrrn: %d activations for %d layers (want one per layer 1 … L)", len(c.Acts), L)
 	}

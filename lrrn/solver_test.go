@@ -394,3 +394,24 @@ func TestEnergyDoesNotAllocate(t *testing.T) {
 	m.Energy(x, z) // fill the pool
 	assert.Zero(t, testing.AllocsPerRun(10, func() { m.Energy(x, z); m.EnergyGrad(x, z, g) }))
 }
+
+// TestNewSolverBoundsLayers: a model whose weights are small (1-65536-2,
+// 1.5 MiB) but whose hidden layer would need a 65536×65536 block matrix
+// (34 GB) is refused by NewSolver before anything is allocated, with the
+// layer, its size and the limit in the error.
+func TestNewSolverBoundsLayers(t *testing.T) {
+	m := &Model{Config: Config{Sizes: []int{1, 1 << 16, 2}, Acts: []Activation{ReLU, Linear}, Beta: []float64{1, 0}, Gamma: 0.5, Passes: 5},
+		W: [][]float32{make([]float32, 1<<16), make([]float32, 2<<16)}, B: [][]float32{make([]float32, 1<<16), make([]float32, 2)}}
+	var s *Solver
+	var err error
+	n := bytesAllocated(func() { s, err = NewSolver(m) })
+	require.EqualError(t, err, "lrrn: size of layer 1 is 65536, want 1 … 4096")
+	assert.Nil(t, s)
+	assert.Less(t, n, uint64(1<<16), "bytes allocated while refusing the model")
+
+	// At the limit the solver is built (a 4096×4096 block).
+	m = &Model{Config: Config{Sizes: []int{1, MaxLayerUnits, 2}, Acts: []Activation{ReLU, Linear}, Beta: []float64{1, 0}, Gamma: 0.5, Passes: 5},
+		W: [][]float32{make([]float32, MaxLayerUnits), make([]float32, 2*MaxLayerUnits)}, B: [][]float32{make([]float32, MaxLayerUnits), make([]float32, 2)}}
+	_, err = NewSolver(m)
+	require.NoError(t, err)
+}

@@ -225,7 +225,43 @@ func StateFromNote(note string) (*State, error) {
 	if st.Version != 1 {
 		return nil, fmt.Errorf("checkpoint state version %d, this build reads 1", st.Version)
 	}
+	if err := st.check(); err != nil {
+		return nil, fmt.Errorf("checkpoint state: %w", err)
+	}
 	return &st, nil
+}
+
+// check rejects a state whose counters are out of range (what Options and
+// train.New check is left to them): epochs within the model file's epochs
+// field (0 … 2^31−1), a position and counts ≥ 0, a finite running loss
+// that is 0 when no example was counted, history records of completed
+// epochs in order.
+func (st *State) check() error {
+	const maxEpochs = math.MaxInt32
+	switch {
+	case st.Epoch < 0 || st.Epoch > maxEpochs:
+		return fmt.Errorf("epoch = %d, want 0 … %d", st.Epoch, maxEpochs)
+	case st.Epochs < 0 || st.Epochs > maxEpochs:
+		return fmt.Errorf("epochs = %d, want 0 … %d", st.Epochs, maxEpochs)
+	case st.Batch < 0:
+		return fmt.Errorf("batch = %d, want ≥ 0", st.Batch)
+	case st.LossN < 0:
+		return fmt.Errorf("loss_n = %d, want ≥ 0", st.LossN)
+	case math.IsNaN(st.LossSum) || math.IsInf(st.LossSum, 0) || st.LossN == 0 && st.LossSum != 0:
+		return fmt.Errorf("loss_sum = %v with loss_n = %d, want a finite sum (0 for no examples)", st.LossSum, st.LossN)
+	case st.Holdout < 0:
+		return fmt.Errorf("holdout = %d, want ≥ 0", st.Holdout)
+	case st.Dropped < 0:
+		return fmt.Errorf("history_dropped = %d, want ≥ 0", st.Dropped)
+	}
+	prev := 0
+	for i, r := range st.History {
+		if r.Epoch <= prev || r.Epoch > st.Epoch {
+			return fmt.Errorf("history record %d is of epoch %d, want more than %d (the record before) and at most %d (epoch)", i, r.Epoch, prev, st.Epoch)
+		}
+		prev = r.Epoch
+	}
+	return nil
 }
 
 // RunConfig says how Run trains, evaluates and checkpoints.

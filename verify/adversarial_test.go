@@ -492,8 +492,14 @@ func TestNewMemoryDeepNetwork(t *testing.T) {
 	// says so instead of allocating its d² Hessian block.
 	wide, err := lrrn.New(lrrn.Config{Sizes: []int{4, maxDense + 1, 2}, Acts: []lrrn.Activation{lrrn.ReLU, lrrn.Linear}, Beta: []float64{1, 0}, Gamma: 0.125, Passes: 5})
 	require.NoError(t, err)
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
 	_, err = New(wide, Options{})
-	assert.ErrorContains(t, err, "at most 2048")
+	runtime.ReadMemStats(&after)
+	assert.ErrorContains(t, err, "layer 1 has 2049 units; certificates need at most 2048")
+	// Refused before lrrn.NewSolver builds the 2049² block (50 MB).
+	assert.Less(t, after.TotalAlloc-before.TotalAlloc, uint64(1<<20), "bytes allocated while refusing the model")
 }
 
 // TestManyClasses: a reduced output with more classes than maxPairTable
@@ -601,4 +607,34 @@ func TestSoundRandomArchitectures(t *testing.T) {
 	}
 	t.Logf("%d models (%d skipped as too ill-conditioned for the reference), %d certificates", nModels, skipped, certified)
 	assert.Greater(t, certified, nModels, "too few certificates for the test to mean anything")
+}
+
+// TestZeroModelUnbounded: with a layer of zero weights (β = 0) the output
+// does not depend on the input: ρ is exactly 0 and every certified radius
+// is +Inf (it was MaxFloat64 or +Inf depending on the margin), reported
+// as null with radius_unbounded in JSON.
+func TestZeroModelUnbounded(t *testing.T) {
+	m, err := lrrn.New(lrrn.Config{Sizes: []int{6, 4, 3}, Acts: []lrrn.Activation{lrrn.ReLU, lrrn.Linear}, Beta: []float64{1, 0}, Gamma: 0.125, Passes: 5})
+	require.NoError(t, err)
+	m.B[1][2] = 0.5
+	c, err := New(m, Options{})
+	require.NoError(t, err)
+	assert.Equal(t, 0.0, c.Bounds().Rho)
+	x := []float32{0.1, 0.9, 0.3, 0, 1, 0.5}
+	ct, err := c.Certify(x, -1)
+	require.NoError(t, err)
+	assert.True(t, ct.Certified)
+	assert.Equal(t, 2, ct.Pred)
+	assert.True(t, math.IsInf(ct.Radius, 1), "radius %v", ct.Radius)
+	assert.True(t, math.IsInf(ct.PairRadius, 1), "pair radius %v", ct.PairRadius)
+	r := NewRecord(0, ct)
+	assert.Nil(t, r.Radius)
+	assert.True(t, r.RadiusUnbounded)
+	assert.True(t, r.PairRadiusUnbounded)
+	// Wrong label: not certified, radius 0, not unbounded.
+	ct, err = c.Certify(x, 0)
+	require.NoError(t, err)
+	assert.False(t, ct.Certified)
+	assert.Equal(t, 0.0, ct.Radius)
+	assert.False(t, NewRecord(0, ct).RadiusUnbounded)
 }

@@ -20,7 +20,7 @@ type Options struct {
 	// default (Config.Passes).
 	Passes int
 	// Workers is the number of goroutines a batch is spread over; 0 uses
-	// runtime.GOMAXPROCS(0).
+	// runtime.GOMAXPROCS(0). At most MaxWorkers.
 	Workers int
 	// Adaptive keeps running passes (lrrn.Solver.ContinueFree) on inputs
 	// whose certificate is still limited by the inference error, until it
@@ -33,6 +33,10 @@ type Options struct {
 	// error no longer counts as limiting; 0 means 0.01.
 	AdaptiveTol float64
 }
+
+// MaxWorkers bounds Options.Workers: each worker holds a scratch of a few
+// tiles, and more goroutines than this gain nothing on any machine.
+const MaxWorkers = 1024
 
 // Certificate is the result for one input. Radii are ℓ2 distances in the
 // units of the input (pixels scaled to [0,1]).
@@ -223,6 +227,9 @@ func New(m *lrrn.Model, opts Options) (*Certifier, error) {
 	if opts.Passes < 0 || opts.Workers < 0 || opts.MaxPasses < 0 || opts.AdaptiveTol < 0 || math.IsNaN(opts.AdaptiveTol) {
 		return nil, fmt.Errorf("verify: negative option in %+v", opts)
 	}
+	if opts.Workers > MaxWorkers {
+		return nil, fmt.Errorf("verify: Workers = %d, want 0 … %d", opts.Workers, MaxWorkers)
+	}
 	if opts.Passes == 0 {
 		opts.Passes = m.Passes
 	}
@@ -236,6 +243,14 @@ func New(m *lrrn.Model, opts Options) (*Certifier, error) {
 	if opts.AdaptiveTol == 0 {
 		opts.AdaptiveTol = 0.01
 	}
+	// A block's Hessian (d_k×d_k) is formed and factorised densely; beyond
+	// maxDense no μ could be certified and every certificate would abstain.
+	// Checked before NewSolver, which allocates d_k² entries per layer.
+	for k := 1; k <= L; k++ {
+		if d := m.Sizes[k]; d > maxDense && (k < L || !m.ReducedOutput()) {
+			return nil, fmt.Errorf("verify: layer %d has %d units; certificates need at most %d per variable layer", k, d, maxDense)
+		}
+	}
 	solver, err := lrrn.NewSolver(m)
 	if err != nil {
 		return nil, err
@@ -245,14 +260,6 @@ func New(m *lrrn.Model, opts Options) (*Certifier, error) {
 	c.K = L
 	if c.reduced {
 		c.K = L - 1
-	}
-	for k := 1; k <= c.K; k++ {
-		// A block's Hessian (d_k×d_k) is formed and factorised densely; beyond
-		// maxDense no μ could be certified and every certificate would
-		// abstain, after allocating d_k² entries (34 GB at MaxUnits).
-		if d := m.Sizes[k]; d > maxDense {
-			return nil, fmt.Errorf("verify: layer %d has %d units; certificates need at most %d per variable layer", k, d, maxDense)
-		}
 	}
 	fro2 := make([]float64, L)
 	maxW := make([]float64, L)
@@ -317,9 +324,29 @@ func (c *Certifier) lipschitz() error {
 		}
 		b.RhoSeed *= lb.EllSeed
 	}
+	// A factor ℓ_k = 0 (W_k = 0 with β_k = 0) makes the product exactly 0
+	// (the other factors are finite), which mulUp's rounding would turn
+	// into 5e-324.
+	for k, lb := range b.Layers {
+		if lb.Ell == 0 && !math.IsInf(b.Rho, 0) && !math.IsNaN(b.Rho) {
+			b.Rho = 0
+			if k < c.L-1 && !math.IsInf(b.RhoPre, 0) && !math.IsNaN(b.RhoPre) {
+				b.RhoPre = 0
+			}
+		}
+	}
 	c.bounds = b
 	c.invS2Rho = divDown(1, mulUp(math.Sqrt2*(1+u64), b.Rho))
 	c.invRhoPre = divDown(1, b.RhoPre)
+	// ρ = 0 (all weights zero): the output does not depend on the input and
+	// a certified radius is unbounded, +Inf (divDown would give
+	// MaxFloat64, a finite radius of 309 digits).
+	if b.Rho == 0 {
+		c.invS2Rho = math.Inf(1)
+	}
+	if b.RhoPre == 0 {
+		c.invRhoPre = math.Inf(1)
+	}
 	return nil
 }
 

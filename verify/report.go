@@ -8,8 +8,10 @@ import (
 
 // The JSON forms of the model bounds and of certificates, shared by the
 // lrrn-verify command and the HTTP service. Numbers that are not finite
-// (an unbounded radius when ρ = 0, a state error that could not be
-// bounded, a pairwise radius that does not apply) are null.
+// (a state error that could not be bounded, a pairwise radius that does
+// not apply) are null. An unbounded radius (+Inf: ρ = 0, the prediction is
+// the same everywhere) is null too, with radius_unbounded (or
+// pair_radius_unbounded) true, so that it cannot be mistaken for "none".
 
 // Num returns &x for a finite x and nil otherwise, for JSON.
 func Num(x float64) *float64 {
@@ -88,17 +90,22 @@ type Record struct {
 	MarginLower *float64 `json:"margin_lower"`
 	Radius      *float64 `json:"radius"`
 	PairRadius  *float64 `json:"pair_radius"`
-	Certified   bool     `json:"certified"`
-	StateError  *float64 `json:"state_error"`
-	Residual    *float64 `json:"residual"`
-	Passes      int      `json:"passes"`
+	// RadiusUnbounded and PairRadiusUnbounded mark a radius of +Inf
+	// (encoded null): the prediction holds everywhere.
+	RadiusUnbounded     bool     `json:"radius_unbounded,omitempty"`
+	PairRadiusUnbounded bool     `json:"pair_radius_unbounded,omitempty"`
+	Certified           bool     `json:"certified"`
+	StateError          *float64 `json:"state_error"`
+	Residual            *float64 `json:"residual"`
+	Passes              int      `json:"passes"`
 }
 
 // NewRecord returns the JSON form of certificate c of input index.
 func NewRecord(index int, c Certificate) Record {
 	r := Record{Index: index, Prediction: c.Pred, Margin: Num(c.Margin), MarginLower: Num(c.MarginLower),
 		Radius: Num(c.Radius), PairRadius: Num(c.PairRadius), Certified: c.Certified,
-		StateError: Num(c.StateError), Residual: Num(c.Residual), Passes: c.Passes}
+		StateError: Num(c.StateError), Residual: Num(c.Residual), Passes: c.Passes,
+		RadiusUnbounded: math.IsInf(c.Radius, 1), PairRadiusUnbounded: math.IsInf(c.PairRadius, 1)}
 	if c.LabelGiven {
 		l := c.Label
 		r.Label = &l

@@ -62,7 +62,7 @@ type options struct {
 	gamma, lr, wd                                                                         float64
 	passes, epochs, batch, workers, evalPasses, holdout                                   int
 	seed                                                                                  uint64
-	unsupervised, resume                                                                  bool
+	unsupervised, resume, force                                                           bool
 	set                                                                                   map[string]bool
 }
 
@@ -95,6 +95,7 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	fs.StringVar(&o.plotPath, "plot", "", "PNG of the loss and test-accuracy curves, redrawn after every epoch")
 	fs.StringVar(&o.filters, "filters", "", "PNG grid of the first-layer filters, redrawn after every epoch")
 	fs.BoolVar(&o.resume, "resume", false, "continue the checkpoint in --out exactly (its hyperparameters are used)")
+	fs.BoolVar(&o.force, "force", false, "let --out replace an existing file that is not a model")
 	fs.IntVar(&o.workers, "workers", 0, "goroutines (0: min(2, cores)); results are reproducible for a given seed and worker count")
 	fs.IntVar(&o.evalPasses, "eval-passes", 0, "BCD passes of the per-epoch evaluation (0: --passes)")
 	fs.StringVar(&o.objective, "objective", "onehot", "supervised output objective (docs/training.md): onehot[,scale=C] clamps the output to C·onehot; margin,eps=E[,nudge=A][,warmup=N] and ce,eps=E[,temp=T][,nudge=A][,warmup=N] nudge it toward the margins a certificate at radius E needs (hinge or cross-entropy)")
@@ -155,6 +156,9 @@ func parseSizes(s string) ([]int, error) {
 	}
 	if len(out) < 2 {
 		return nil, fmt.Errorf("--arch %q: need at least an input and one layer, e.g. 784-64-64-10", s)
+	}
+	if err := lrrn.CheckSizes(out); err != nil {
+		return nil, fmt.Errorf("--arch %q: %w", s, err)
 	}
 	return out, nil
 }
@@ -220,6 +224,15 @@ func train1(ctx context.Context, o *options, stdout, stderr io.Writer) error {
 		topts train.Options
 		err   error
 	)
+	// Temporary files of checkpoints a killed run was writing (this run
+	// owns --out).
+	removed, err := lrrn.RemoveStaleTemps(o.out)
+	for _, name := range removed {
+		fmt.Fprintf(stderr, "lrrn-train: removed %s, the temporary file of an interrupted checkpoint\n", name)
+	}
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("--out: removing stale temporary files: %w", err)
+	}
 	if o.resume {
 		m, st, err = train.LoadCheckpoint(o.out)
 		if errors.Is(err, fs.ErrNotExist) {
@@ -311,8 +324,12 @@ func train1(ctx context.Context, o *options, stdout, stderr io.Writer) error {
 		e, b := tr.Position()
 		fmt.Fprintf(stdout, "resuming %s at epoch %d, batch %d of %d\n", o.out, e+1, b+1, tr.Batches())
 	} else if _, err := os.Stat(o.out); err == nil {
-		if _, _, cerr := train.LoadCheckpoint(o.out); cerr == nil {
+		_, _, cerr := train.LoadCheckpoint(o.out)
+		if cerr == nil {
 			return fmt.Errorf("%s is a checkpoint of another run: use --resume to continue it, or another --out", o.out)
+		}
+		if !errors.Is(cerr, train.ErrNoState) && !o.force {
+			return fmt.Errorf("--out %s exists and is not a model or checkpoint lrrn-train may replace (%v); refusing to overwrite it (--force replaces it)", o.out, cerr)
 		}
 	}
 	logw, err := openLog(o.log, o.resume)

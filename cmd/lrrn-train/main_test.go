@@ -101,6 +101,7 @@ func TestCommandErrors(t *testing.T) {
 		"no out":        {[]string{"--data-dir", data}, 2, "--out MODEL is required"},
 		"beta length":   {[]string{"--data-dir", data, "--out", out, "--beta", "1,1"}, 1, "--beta \"1,1\" has 2 values; --arch 784-64-64-10 has 3 weight layers"},
 		"arch vs data":  {[]string{"--data-dir", data, "--out", out, "--arch", "100-16-10"}, 1, "input layer has 100 units but mnist images have 784 pixels"},
+		"arch too wide": {[]string{"--data-dir", data, "--out", out, "--arch", "784-65536-10"}, 1, `--arch "784-65536-10": lrrn: size of layer 1 is 65536, want 1 … 4096`},
 		"bad arch":      {[]string{"--data-dir", data, "--out", out, "--arch", "784-x-10"}, 1, "not a positive layer size"},
 		"bad act":       {[]string{"--data-dir", data, "--out", out, "--act", "tanh"}, 1, "unknown activation"},
 		"gamma":         {[]string{"--data-dir", data, "--out", out, "--gamma", "2"}, 1, "γ = 2"},

@@ -45,7 +45,32 @@ const (
 	exitOK    = 0
 	exitError = 1 // bad input files, failures
 	exitUsage = 2 // wrong flags or arguments
+
+	exitInterrupted = 130 // SIGINT or SIGTERM before the work was done
 )
+
+// interruptGrace is how long run waits, once interrupted, for the work to
+// stop by itself (reading and certifying check the context) before it
+// gives up on it (a read blocked where no context reaches).
+const interruptGrace = 500 * time.Millisecond
+
+// interruptible runs f, returning its error, or ctx's error when ctx is
+// done and f has not returned within interruptGrace.
+func interruptible(ctx context.Context, f func() error) error {
+	done := make(chan error, 1)
+	go func() { done <- f() }()
+	select {
+	case err := <-done:
+		return err
+	case <-ctx.Done():
+	}
+	select {
+	case err := <-done:
+		return err
+	case <-time.After(interruptGrace):
+		return ctx.Err()
+	}
+}
 
 const usage = `lrrn-verify certifies an LRRN's predictions on a set of images.
 
@@ -66,16 +91,43 @@ The summary follows the seed paper's Tables 1–2 (ρ, mean/median/std of m,
 median δ = median(m)/(√2ρ), test accuracy) and adds the certified accuracy
 at each --eps (correct and certified at a radius > ε).
 
+A radius is unbounded when ρ = 0 (all weights of a layer zero: the
+prediction is the same everywhere); it prints as ∞, and in JSON it is null
+with "radius_unbounded": true (likewise pair_radius and the summary's
+medians).
+
+IMAGES is read as a stream, a few thousand images at a time: memory is
+bounded by that chunk (plus 24 bytes an image for the summary's medians),
+not by the file. Sizes are checked from the headers before any data are
+read, and --limit N reads N images. The output starts once the first
+chunk is checked; an invalid image further on is reported when reached
+(exit 1, the output before it stands). Ctrl-C or SIGTERM ends the command
+within a second (exit 130).
+
 serve: POST /v1/certify {"pixels":[…]} or {"batch":[[…],…]} (optional
-"label"/"labels"), GET /v1/model, GET /healthz. SIGTERM or Ctrl-C stops it
-after the requests in flight are answered.
+"label"/"labels"), GET /v1/model, GET /healthz, GET /metrics (Prometheus
+text format). Bodies are checked while they stream (--max-body,
+--max-batch, each input's length); at most --max-inflight requests are
+read and certified at once and --max-queue wait, the rest get 503 with
+Retry-After. Memory beyond the model is then bounded by about
+max-inflight × 8·max-batch·d_0 bytes (26 MB for MNIST with the defaults
+on 2 cores, plus the certificates' 2 KB each). One access-log line per request on stderr (--quiet: none).
+SIGTERM or Ctrl-C makes /healthz answer 503, stops accepting connections,
+answers the requests in flight (up to --shutdown-timeout, then closes
+what is left) and exits 0.
+
+Limits: models have at most 64 weight layers, 65536 inputs, 4096 units
+in each other layer and 2^28 weights (docs/model-format.md);
+certification needs at most 2048 units per variable layer. --workers is
+at most 1024.
 
 Examples:
   lrrn-verify --labels t10k-labels-idx1-ubyte.gz mnist.lrrn t10k-images-idx3-ubyte.gz
   lrrn-verify --json --quiet --adaptive mnist.lrrn images.gz > report.json
   lrrn-verify serve --model mnist.lrrn --addr 127.0.0.1:8080
 
-Exit status: 0 success, 1 bad input or failure, 2 usage error.
+Exit status: 0 success, 1 bad input or failure, 2 usage error,
+130 interrupted (SIGINT or SIGTERM while reading or certifying).
 
 Flags:
 `
@@ -93,7 +145,12 @@ type options struct {
 	addr            string
 	maxBody         int64
 	maxBatch        int
+	maxInFlight     int
+	maxQueue        int
 	shutdownTimeout time.Duration
+	readTimeout     time.Duration
+	writeTimeout    time.Duration
+	idleTimeout     time.Duration
 }
 
 // usageError is reported with exit status 2.
@@ -125,7 +182,7 @@ func parse(name string, args []string, stderr io.Writer, serve bool) (*options, 
 	}
 	eps := "0.1,0.25,0.5,1.0,1.58"
 	fs.IntVar(&o.passes, "passes", 0, "BCD passes per input (0: the model's default)")
-	fs.IntVar(&o.workers, "workers", 0, "goroutines (0: all cores)")
+	fs.IntVar(&o.workers, "workers", 0, fmt.Sprintf("goroutines, at most %d (0: all cores)", verify.MaxWorkers))
 	fs.BoolVar(&o.adaptive, "adaptive", false, "run more passes on inputs whose certificate is limited by the inference error")
 	fs.IntVar(&o.maxPasses, "max-passes", 2000, "with --adaptive: at most this many passes per input")
 	fs.BoolVar(&o.showVersion, "version", false, "print the version and the SIMD tier, and exit")
@@ -134,7 +191,13 @@ func parse(name string, args []string, stderr io.Writer, serve bool) (*options, 
 		fs.StringVar(&o.addr, "addr", "127.0.0.1:8080", "listen address (port 0 picks a free port)")
 		fs.Int64Var(&o.maxBody, "max-body", 16<<20, "largest request body in bytes")
 		fs.IntVar(&o.maxBatch, "max-batch", 1024, "most inputs in one request")
-		fs.DurationVar(&o.shutdownTimeout, "shutdown-timeout", 30*time.Second, "on SIGTERM/SIGINT, how long requests in flight may take to finish")
+		fs.IntVar(&o.maxInFlight, "max-inflight", 0, "most certify requests read and certified at once (0: 2×cores, at least 4); memory beyond the model is about max-inflight × 8·max-batch·inputs bytes")
+		fs.IntVar(&o.maxQueue, "max-queue", 0, "most certify requests waiting for a slot (0: 16×max-inflight); beyond it, 503 with Retry-After")
+		fs.DurationVar(&o.shutdownTimeout, "shutdown-timeout", 30*time.Second, "on SIGTERM/SIGINT, how long requests in flight may take to finish before their connections are closed")
+		fs.DurationVar(&o.readTimeout, "read-timeout", time.Minute, "longest time to read a request, body included")
+		fs.DurationVar(&o.writeTimeout, "write-timeout", 2*time.Minute, "longest time from the end of a request's headers to the end of its answer (a client that does not read is cut off)")
+		fs.DurationVar(&o.idleTimeout, "idle-timeout", 2*time.Minute, "longest time a keep-alive connection may wait for its next request")
+		fs.BoolVar(&o.quiet, "quiet", false, "no access log (one line per request on stderr)")
 	} else {
 		fs.StringVar(&o.labels, "labels", "", "IDX label file (raw or gzip): margins and accuracy w.r.t. the labels")
 		fs.BoolVar(&o.json, "json", false, "write JSON (model, one record per input, summary) instead of text")
@@ -162,8 +225,8 @@ func parse(name string, args []string, stderr io.Writer, serve bool) (*options, 
 	if o.passes < 0 || o.passes > 1<<20 {
 		return nil, &usageError{fmt.Sprintf("--passes %d: want 0 (model default) … %d", o.passes, 1<<20)}
 	}
-	if o.workers < 0 {
-		return nil, &usageError{fmt.Sprintf("--workers %d: want 0 (all cores) or more", o.workers)}
+	if o.workers < 0 || o.workers > verify.MaxWorkers {
+		return nil, &usageError{fmt.Sprintf("--workers %d: want 0 (all cores) … %d", o.workers, verify.MaxWorkers)}
 	}
 	if o.maxPasses < 1 {
 		return nil, &usageError{fmt.Sprintf("--max-passes %d: want at least 1", o.maxPasses)}
@@ -177,6 +240,17 @@ func parse(name string, args []string, stderr io.Writer, serve bool) (*options, 
 		}
 		if o.maxBody <= 0 || o.maxBatch <= 0 {
 			return nil, &usageError{"--max-body and --max-batch must be positive"}
+		}
+		if o.maxInFlight < 0 || o.maxQueue < 0 {
+			return nil, &usageError{"--max-inflight and --max-queue must be 0 (default) or positive"}
+		}
+		for _, d := range []struct {
+			name string
+			v    time.Duration
+		}{{"shutdown-timeout", o.shutdownTimeout}, {"read-timeout", o.readTimeout}, {"write-timeout", o.writeTimeout}, {"idle-timeout", o.idleTimeout}} {
+			if d.v <= 0 {
+				return nil, &usageError{fmt.Sprintf("--%s %v: want a positive duration, e.g. 30s", d.name, d.v)}
+			}
 		}
 		return o, nil
 	}
@@ -237,7 +311,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if serve {
 		err = runServe(ctx, o, stderr)
 	} else {
-		err = certify(ctx, o, stdout)
+		err = interruptible(ctx, func() error { return certify(ctx, o, stdout) })
+		if err != nil && ctx.Err() != nil {
+			fmt.Fprintln(stderr, "lrrn-verify: interrupted")
+			return exitInterrupted
+		}
 	}
 	if err != nil {
 		fmt.Fprintf(stderr, "lrrn-verify: %s\n", oneLine(err))
@@ -262,49 +340,6 @@ func loadCertifier(o *options) (*verify.Certifier, error) {
 	return c, nil
 }
 
-// inputs reads the images (and labels) and checks them against the model.
-func inputs(o *options, m *lrrn.Model) (*idx.Images, []int, error) {
-	im, err := idx.ReadImages(o.images)
-	if err != nil {
-		return nil, nil, fmt.Errorf("images: %w", err)
-	}
-	if d := im.Rows * im.Cols; d != m.Sizes[0] {
-		return nil, nil, fmt.Errorf("images: %s holds %d×%d images (%d pixels), but the model %s takes %d inputs", o.images, im.Rows, im.Cols, d, o.model, m.Sizes[0])
-	}
-	for i, v := range im.Pixels {
-		if !(v >= 0 && v <= 1) {
-			d := im.Dim()
-			return nil, nil, fmt.Errorf("images: %s: image %d pixel %d is %v, want a value in [0,1]", o.images, i/d, i%d, v)
-		}
-	}
-	var labels []int
-	if o.labels != "" {
-		lb, err := idx.ReadLabels(o.labels)
-		if err != nil {
-			return nil, nil, fmt.Errorf("labels: %w", err)
-		}
-		if len(lb) != im.N {
-			return nil, nil, fmt.Errorf("labels: %s has %d labels, but %s has %d images", o.labels, len(lb), o.images, im.N)
-		}
-		classes := m.Sizes[m.L()]
-		labels = make([]int, len(lb))
-		for i, l := range lb {
-			if int(l) >= classes {
-				return nil, nil, fmt.Errorf("labels: %s: label %d is %d, but the model has %d classes (0 … %d)", o.labels, i, l, classes, classes-1)
-			}
-			labels[i] = int(l)
-		}
-	}
-	if o.limit > 0 && o.limit < im.N {
-		im.N = o.limit
-		im.Pixels = im.Pixels[:o.limit*im.Dim()]
-		if labels != nil {
-			labels = labels[:o.limit]
-		}
-	}
-	return im, labels, nil
-}
-
 // summary holds the table's statistics.
 type summary struct {
 	Images            int       `json:"images"`
@@ -314,10 +349,13 @@ type summary struct {
 	MedianMargin      *float64  `json:"median_margin"`
 	StdMargin         *float64  `json:"std_margin"`
 	MedianDelta       *float64  `json:"median_delta_seed_style"`
+	MedianDeltaInf    bool      `json:"median_delta_seed_style_unbounded,omitempty"`
 	TestAccuracy      *float64  `json:"test_accuracy,omitempty"`
 	Certified         int       `json:"certified"`
 	MedianRadius      *float64  `json:"median_certified_radius"`
 	MedianPairRadius  *float64  `json:"median_certified_pair_radius"`
+	MedianRadiusInf   bool      `json:"median_certified_radius_unbounded,omitempty"`
+	MedianPairInf     bool      `json:"median_certified_pair_radius_unbounded,omitempty"`
 	CertifiedAccuracy []epsRow  `json:"certified_accuracy,omitempty"`
 	Seconds           float64   `json:"seconds"`
 	ImagesPerSecond   float64   `json:"images_per_second"`
@@ -334,122 +372,369 @@ type passStats struct {
 	Min, Median, Max int
 }
 
-func median(v []float64) float64 {
-	if len(v) == 0 {
-		return math.NaN()
-	}
-	s := append([]float64(nil), v...)
-	sort.Float64s(s)
-	if len(s)%2 == 1 {
-		return s[len(s)/2]
-	}
-	return (s[len(s)/2-1] + s[len(s)/2]) / 2
+// column holds one float64 per image in blocks of fixed size: it grows
+// without copying (a doubling slice would hold its old and new arrays at
+// once), and it sorts in place for the median.
+type column struct {
+	blocks [][]float64
+	n      int
 }
 
-func summarize(c *verify.Certifier, certs []verify.Certificate, labels []int, eps []float64, elapsed time.Duration) summary {
+const columnBlock = 1 << 16
+
+func (c *column) add(v float64) {
+	if c.n%columnBlock == 0 {
+		c.blocks = append(c.blocks, make([]float64, columnBlock))
+	}
+	c.blocks[c.n/columnBlock][c.n%columnBlock] = v
+	c.n++
+}
+
+func (c *column) at(i int) *float64 { return &c.blocks[i/columnBlock][i%columnBlock] }
+
+// each calls f on the values in the order they were added.
+func (c *column) each(f func(float64)) {
+	for i := 0; i < c.n; i++ {
+		f(*c.at(i))
+	}
+}
+
+func (c *column) Len() int { return c.n }
+func (c *column) Less(i, j int) bool { // as sort.Float64s: NaN first
+	a, b := *c.at(i), *c.at(j)
+	return a < b || (math.IsNaN(a) && !math.IsNaN(b))
+}
+func (c *column) Swap(i, j int) { a, b := c.at(i), c.at(j); *a, *b = *b, *a }
+
+// median sorts c (in place) and returns its median.
+func (c *column) median() float64 {
+	if c.n == 0 {
+		return math.NaN()
+	}
+	sort.Sort(c)
+	if c.n%2 == 1 {
+		return *c.at(c.n / 2)
+	}
+	return (*c.at(c.n/2 - 1) + *c.at(c.n / 2)) / 2
+}
+
+// tally accumulates the summary's statistics as certificates stream by:
+// counts, and the three values per image whose exact medians the summary
+// reports (24 bytes an image, in blocks; everything else is bounded).
+type tally struct {
+	eps                  []float64
+	labelled             bool
+	n, certified         int
+	correct              int
+	margins, radii, pair column
+	passes               map[int]int // passes → images
+	atEps, bestAtEps     []int       // correct and certified with δ > ε, with max(δ, δ_pair) > ε
+}
+
+func newTally(eps []float64, labelled bool) *tally {
+	return &tally{eps: eps, labelled: labelled, passes: map[int]int{}, atEps: make([]int, len(eps)), bestAtEps: make([]int, len(eps))}
+}
+
+// add counts one certificate; label is −1 without labels.
+func (t *tally) add(ct verify.Certificate, label int) {
+	t.n++
+	t.margins.add(ct.Margin)
+	t.radii.add(ct.Radius)
+	if !math.IsNaN(ct.PairRadius) {
+		t.pair.add(ct.PairRadius)
+	}
+	t.passes[ct.Passes]++
+	if ct.Certified {
+		t.certified++
+	}
+	if !t.labelled || ct.Pred != label {
+		return
+	}
+	t.correct++
+	if !ct.Certified {
+		return
+	}
+	for i, e := range t.eps {
+		if ct.Radius > e {
+			t.atEps[i]++
+		}
+		if ct.Radius > e || ct.PairRadius > e {
+			t.bestAtEps[i]++
+		}
+	}
+}
+
+// passStats returns the minimum, median (of the values as float64,
+// truncated) and maximum of the pass counts.
+func (t *tally) passStats() passStats {
+	keys := make([]int, 0, len(t.passes))
+	for p := range t.passes {
+		keys = append(keys, p)
+	}
+	sort.Ints(keys)
+	at := func(i int) float64 { // the i-th smallest
+		for _, p := range keys {
+			if i < t.passes[p] {
+				return float64(p)
+			}
+			i -= t.passes[p]
+		}
+		return math.NaN()
+	}
+	med := at(t.n / 2)
+	if t.n%2 == 0 {
+		med = (at(t.n/2-1) + med) / 2
+	}
+	return passStats{keys[0], int(med), keys[len(keys)-1]}
+}
+
+func (t *tally) summary(c *verify.Certifier, elapsed time.Duration) summary {
 	b := c.Bounds()
-	n := len(certs)
-	s := summary{Images: n, Labelled: labels != nil, Rho: verify.Num(b.Rho), Seconds: elapsed.Seconds()}
+	n := t.n
+	s := summary{Images: n, Labelled: t.labelled, Rho: verify.Num(b.Rho), Seconds: elapsed.Seconds(), Certified: t.certified}
 	if elapsed > 0 {
 		s.ImagesPerSecond = float64(n) / elapsed.Seconds()
 	}
-	margins := make([]float64, n)
-	var radii, pairs, passes []float64
-	var sum float64
-	correct := 0
-	for i, ct := range certs {
-		margins[i] = ct.Margin
-		sum += ct.Margin
-		if ct.Certified {
-			s.Certified++
-		}
-		radii = append(radii, ct.Radius)
-		if !math.IsNaN(ct.PairRadius) {
-			pairs = append(pairs, ct.PairRadius)
-		}
-		passes = append(passes, float64(ct.Passes))
-		if labels != nil && ct.Pred == labels[i] {
-			correct++
-		}
-	}
 	if n > 0 {
+		var sum float64
+		t.margins.each(func(m float64) { sum += m })
 		mean := sum / float64(n)
 		var ss float64
-		for _, m := range margins {
-			ss += (m - mean) * (m - mean)
-		}
+		t.margins.each(func(m float64) { ss += (m - mean) * (m - mean) })
 		std := 0.0
 		if n > 1 {
 			std = math.Sqrt(ss / float64(n-1))
 		}
-		med := median(margins)
+		med := t.margins.median()
 		s.MeanMargin, s.MedianMargin, s.StdMargin = verify.Num(mean), verify.Num(med), verify.Num(std)
-		s.MedianDelta = verify.Num(med / (math.Sqrt2 * b.Rho))
-		s.MedianRadius = verify.Num(median(radii))
-		if len(pairs) > 0 {
-			s.MedianPairRadius = verify.Num(median(pairs))
+		s.MedianDelta, s.MedianDeltaInf = numInf(med / (math.Sqrt2 * b.Rho))
+		s.MedianRadius, s.MedianRadiusInf = numInf(t.radii.median())
+		if t.pair.Len() > 0 {
+			s.MedianPairRadius, s.MedianPairInf = numInf(t.pair.median())
 		}
-		sort.Float64s(passes)
-		s.Passes = passStats{int(passes[0]), int(median(passes)), int(passes[n-1])}
+		s.Passes = t.passStats()
 	}
-	if labels != nil && n > 0 {
-		s.TestAccuracy = verify.Num(float64(correct) / float64(n))
-		for _, e := range eps {
-			var a, bst int
-			for i, ct := range certs {
-				if !ct.Certified || ct.Pred != labels[i] {
-					continue
-				}
-				if ct.Radius > e {
-					a++
-				}
-				if ct.Radius > e || ct.PairRadius > e {
-					bst++
-				}
-			}
-			s.CertifiedAccuracy = append(s.CertifiedAccuracy, epsRow{Eps: e, Radius: float64(a) / float64(n), PairOrδ: float64(bst) / float64(n)})
+	if t.labelled && n > 0 {
+		s.TestAccuracy = verify.Num(float64(t.correct) / float64(n))
+		for i, e := range t.eps {
+			s.CertifiedAccuracy = append(s.CertifiedAccuracy, epsRow{Eps: e, Radius: float64(t.atEps[i]) / float64(n), PairOrδ: float64(t.bestAtEps[i]) / float64(n)})
 		}
 	}
 	return s
 }
 
+// chunkImages is how many images certify reads and certifies at a time:
+// four tiles per worker, within 32 MiB of pixels, a whole number of tiles
+// (so that every tile is the one a single CertifyBatch over the whole file
+// would form).
+func chunkImages(workers, d0 int) int {
+	T := lrrn.TileSize
+	n := min(4*workers*T, (32<<20)/(4*d0))
+	return max(T, n/T*T)
+}
+
+// certify streams the images (and labels) through the certifier a chunk
+// at a time: memory is bounded by the chunk, not by the file (plus the 24
+// bytes an image the summary's medians keep). Sizes are checked against
+// the model and against each other from the headers, before any data are
+// read; --limit N reads N images. The output starts once the first chunk
+// has been read and checked, so an error there leaves stdout empty; an
+// invalid image further on is reported when it is reached (exit 1).
 func certify(ctx context.Context, o *options, stdout io.Writer) error {
 	c, err := loadCertifier(o)
 	if err != nil {
 		return err
 	}
-	im, labels, err := inputs(o, c.Model())
+	m := c.Model()
+	ims, err := idx.OpenImages(ctx, o.images)
 	if err != nil {
-		return err
+		return fmt.Errorf("images: %w", err)
 	}
-	certs := make([]verify.Certificate, im.N)
-	start := time.Now()
-	if err := c.CertifyBatch(ctx, im.Pixels, labels, certs); err != nil {
-		return err
+	defer ims.Close()
+	d0 := m.Sizes[0]
+	if d := ims.Dim(); d != d0 {
+		return fmt.Errorf("images: %s holds %d×%d images (%d pixels), but the model %s takes %d inputs", o.images, ims.Rows, ims.Cols, d, o.model, d0)
 	}
-	elapsed := time.Since(start)
-	s := summarize(c, certs, labels, o.eps, elapsed)
-	if o.json {
-		return writeJSON(stdout, c, certs, s, o.quiet)
-	}
-	return writeText(stdout, o, c, certs, labels, s)
-}
-
-func writeJSON(w io.Writer, c *verify.Certifier, certs []verify.Certificate, s summary, quiet bool) error {
-	out := struct {
-		Model   verify.ModelInfo `json:"model"`
-		Inputs  []verify.Record  `json:"inputs"`
-		Summary summary          `json:"summary"`
-	}{Model: c.Info(), Summary: s, Inputs: []verify.Record{}}
-	if !quiet {
-		out.Inputs = make([]verify.Record, len(certs))
-		for i, ct := range certs {
-			out.Inputs[i] = verify.NewRecord(i, ct)
+	var lr *idx.LabelReader
+	if o.labels != "" {
+		if lr, err = idx.OpenLabels(ctx, o.labels); err != nil {
+			return fmt.Errorf("labels: %w", err)
+		}
+		defer lr.Close()
+		if lr.N != ims.N {
+			return fmt.Errorf("labels: %s has %d labels, but %s has %d images", o.labels, lr.N, o.images, ims.N)
 		}
 	}
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	return enc.Encode(out)
+	n := ims.N
+	if o.limit > 0 {
+		n = min(n, o.limit)
+	}
+	classes := m.Sizes[m.L()]
+	chunk := min(chunkImages(c.Options().Workers, d0), n)
+	x := make([]float32, chunk*d0)
+	certs := make([]verify.Certificate, chunk)
+	var lb8 []uint8
+	var labels []int
+	if lr != nil {
+		lb8, labels = make([]uint8, chunk), make([]int, chunk)
+	}
+	t := newTally(o.eps, lr != nil)
+	var out *output
+	var elapsed time.Duration
+	for done := 0; done < n; {
+		k := min(chunk, n-done)
+		if _, err := ims.Read(x[:k*d0]); err != nil {
+			return fmt.Errorf("images: %w", err)
+		}
+		for i, v := range x[:k*d0] {
+			if !(v >= 0 && v <= 1) {
+				return fmt.Errorf("images: %s: image %d pixel %d is %v, want a value in [0,1]", o.images, done+i/d0, i%d0, v)
+			}
+		}
+		var lab []int
+		if lr != nil {
+			if _, err := lr.Read(lb8[:k]); err != nil {
+				return fmt.Errorf("labels: %w", err)
+			}
+			for i, l := range lb8[:k] {
+				if int(l) >= classes {
+					return fmt.Errorf("labels: %s: label %d is %d, but the model has %d classes (0 … %d)", o.labels, done+i, l, classes, classes-1)
+				}
+				labels[i] = int(l)
+			}
+			lab = labels[:k]
+		}
+		start := time.Now()
+		if err := c.CertifyBatch(ctx, x[:k*d0], lab, certs[:k]); err != nil {
+			return err
+		}
+		elapsed += time.Since(start)
+		if out == nil {
+			if out, err = newOutput(stdout, o, c, lr != nil); err != nil {
+				return err
+			}
+		}
+		for i, ct := range certs[:k] {
+			l := -1
+			if lab != nil {
+				l = lab[i]
+			}
+			t.add(ct, l)
+			out.record(done+i, ct, l)
+		}
+		if err := out.err(); err != nil {
+			return err
+		}
+		done += k
+	}
+	if o.limit == 0 || o.limit >= ims.N {
+		// The whole file was asked for: check that it ends where its header
+		// says (and, for gzip, its checksum).
+		if _, err := ims.Read(x[:d0]); err != io.EOF {
+			return fmt.Errorf("images: %w", err)
+		}
+		if lr != nil {
+			if _, err := lr.Read(lb8[:1]); err != io.EOF {
+				return fmt.Errorf("labels: %w", err)
+			}
+		}
+	}
+	if out == nil {
+		if out, err = newOutput(stdout, o, c, lr != nil); err != nil {
+			return err
+		}
+	}
+	return out.finish(t.summary(c, elapsed))
+}
+
+// output writes the report as the certificates arrive: text (a header, a
+// table row per input, the summary) or one JSON document (model, inputs,
+// summary) whose records are written one by one.
+type output struct {
+	w        *errWriter
+	o        *options
+	c        *verify.Certifier
+	labelled bool
+	records  int
+}
+
+func newOutput(w io.Writer, o *options, c *verify.Certifier, labelled bool) (*output, error) {
+	out := &output{w: &errWriter{w: w}, o: o, c: c, labelled: labelled}
+	if o.json {
+		model, err := json.MarshalIndent(c.Info(), "  ", "  ")
+		if err != nil {
+			return nil, err
+		}
+		out.w.printf("{\n  \"model\": %s,\n  \"inputs\": [", model)
+	} else {
+		writeTextHeader(out.w, o, c)
+	}
+	return out, out.w.err
+}
+
+func (out *output) err() error { return out.w.err }
+
+func (out *output) record(i int, ct verify.Certificate, label int) {
+	if out.o.quiet || out.w.err != nil {
+		return
+	}
+	if out.o.json {
+		b, err := json.MarshalIndent(verify.NewRecord(i, ct), "    ", "  ")
+		if err != nil {
+			out.w.err = err
+			return
+		}
+		sep := ",\n    "
+		if out.records == 0 {
+			sep = "\n    "
+		}
+		out.w.printf("%s%s", sep, b)
+	} else {
+		if out.records == 0 {
+			out.w.printf("%6s %5s %5s %9s %8s %8s %9s %6s\n", "index", "label", "pred", "margin", "δ", "δ_pair", "certified", "passes")
+		}
+		lab := "—"
+		if out.labelled {
+			lab = strconv.Itoa(label)
+		}
+		yes := "no"
+		if ct.Certified {
+			yes = "yes"
+		}
+		out.w.printf("%6d %5s %5d %9.4f %8s %8s %9s %6d\n", i, lab, ct.Pred, ct.Margin, radius(ct.Radius), radius(ct.PairRadius), yes, ct.Passes)
+	}
+	out.records++
+}
+
+func (out *output) finish(s summary) error {
+	if out.o.json {
+		if out.records > 0 {
+			out.w.printf("\n  ")
+		}
+		b, err := json.MarshalIndent(s, "  ", "  ")
+		if err != nil {
+			return err
+		}
+		out.w.printf("],\n  \"summary\": %s\n}\n", b)
+		return out.w.err
+	}
+	if out.records > 0 {
+		out.w.printf("\n")
+	}
+	writeTextSummary(out.w, out.c, out.labelled, s)
+	return out.w.err
+}
+
+// numInf is verify.Num for a radius: +Inf (unbounded, ρ = 0) is null in
+// JSON with a flag set.
+func numInf(x float64) (*float64, bool) { return verify.Num(x), math.IsInf(x, 1) }
+
+// f4inf is f4 for a radius that may be unbounded.
+func f4inf(p *float64, unbounded bool) string {
+	if unbounded {
+		return "∞"
+	}
+	return f4(p)
 }
 
 func f4(p *float64) string {
@@ -469,7 +754,7 @@ func radius(v float64) string {
 	return strconv.FormatFloat(v, 'f', 4, 64)
 }
 
-func writeText(w io.Writer, o *options, c *verify.Certifier, certs []verify.Certificate, labels []int, s summary) error {
+func writeTextHeader(bw *errWriter, o *options, c *verify.Certifier) {
 	m := c.Model()
 	b := c.Bounds()
 	in := c.Info()
@@ -487,7 +772,6 @@ func writeText(w io.Writer, o *options, c *verify.Certifier, certs []verify.Cert
 	if c.Options().Adaptive {
 		passes += fmt.Sprintf(", adaptive up to %d", c.Options().MaxPasses)
 	}
-	bw := &errWriter{w: w}
 	bw.printf("model %s: %s, %s, β = %v, γ = %g; %s; SIMD %s, %d workers\n",
 		o.model, strings.Join(arch, "-"), strings.Join(in.Activations, "/"), m.Beta, m.Gamma, passes, asm.CurrentTier(), c.Options().Workers)
 	bw.printf("ρ ≤ %.4f (certified: ℓ = %s)", b.Rho, strings.Join(ells, " · "))
@@ -496,30 +780,18 @@ func writeText(w io.Writer, o *options, c *verify.Certifier, certs []verify.Cert
 	}
 	bw.printf("\nseed-style estimate %.4f = %s (NOT sound: power-iteration σ_max only)\n", b.RhoSeed, strings.Join(seeds, " · "))
 	bw.printf("μ ≥ %.4g (certified strong convexity of the block-scaled energy)\n\n", b.MuBest)
-	if !o.quiet {
-		bw.printf("%6s %5s %5s %9s %8s %8s %9s %6s\n", "index", "label", "pred", "margin", "δ", "δ_pair", "certified", "passes")
-		for i, ct := range certs {
-			lab := "—"
-			if labels != nil {
-				lab = strconv.Itoa(labels[i])
-			}
-			yes := "no"
-			if ct.Certified {
-				yes = "yes"
-			}
-			bw.printf("%6d %5s %5d %9.4f %8s %8s %9s %6d\n", i, lab, ct.Pred, ct.Margin, radius(ct.Radius), radius(ct.PairRadius), yes, ct.Passes)
-		}
-		bw.printf("\n")
-	}
+}
+
+func writeTextSummary(bw *errWriter, c *verify.Certifier, labelled bool, s summary) {
 	bw.printf("%-10s %8s %9s %9s %8s %9s %14s\n", "", "ρ", "mean(m)", "median(m)", "std(m)", "median δ", "test accuracy")
 	acc := "—"
 	if s.TestAccuracy != nil {
 		acc = fmt.Sprintf("%.2f%%", 100**s.TestAccuracy)
 	}
-	bw.printf("%-10s %8s %9s %9s %8s %9s %14s\n", "summary", f4(s.Rho), f4(s.MeanMargin), f4(s.MedianMargin), f4(s.StdMargin), f4(s.MedianDelta), acc)
-	bw.printf("(margins of the %d-pass iterate%s; median δ = median(m)/(√2ρ) as in the seed)\n\n", c.Options().Passes, map[bool]string{true: " w.r.t. the labels", false: " w.r.t. the predictions"}[labels != nil])
+	bw.printf("%-10s %8s %9s %9s %8s %9s %14s\n", "summary", f4(s.Rho), f4(s.MeanMargin), f4(s.MedianMargin), f4(s.StdMargin), f4inf(s.MedianDelta, s.MedianDeltaInf), acc)
+	bw.printf("(margins of the %d-pass iterate%s; median δ = median(m)/(√2ρ) as in the seed)\n\n", c.Options().Passes, map[bool]string{true: " w.r.t. the labels", false: " w.r.t. the predictions"}[labelled])
 	bw.printf("certified (exact model, inference error accounted for): %d of %d; median certified δ %s, median δ_pair %s\n",
-		s.Certified, s.Images, f4(s.MedianRadius), f4(s.MedianPairRadius))
+		s.Certified, s.Images, f4inf(s.MedianRadius, s.MedianRadiusInf), f4inf(s.MedianPairRadius, s.MedianPairInf))
 	if len(s.CertifiedAccuracy) > 0 {
 		bw.printf("certified accuracy (correct and certified at radius > ε):\n")
 		bw.printf("  %8s %10s %12s\n", "ε", "with δ", "with δ_pair")
@@ -529,7 +801,6 @@ func writeText(w io.Writer, o *options, c *verify.Certifier, certs []verify.Cert
 	}
 	bw.printf("passes per input: min %d, median %d, max %d\n", s.Passes.Min, s.Passes.Median, s.Passes.Max)
 	bw.printf("time: %.3f s for %d images, %.0f images/s\n", s.Seconds, s.Images, s.ImagesPerSecond)
-	return bw.err
 }
 
 // errWriter keeps the first write error.

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -26,7 +27,7 @@ type fixture struct {
 	labels []int
 }
 
-func newFixture(t *testing.T) *fixture {
+func newFixture(t testing.TB) *fixture {
 	m, err := lrrn.Load("../testdata/mnist-784-64-64-10-10ep.lrrn")
 	require.NoError(t, err)
 	c, err := verify.New(m, verify.Options{})
@@ -43,7 +44,7 @@ func newFixture(t *testing.T) *fixture {
 }
 
 // serve starts a real HTTP server on 127.0.0.1:0 and returns its base URL.
-func serve(t *testing.T, h http.Handler) (*http.Server, string) {
+func serve(t testing.TB, h http.Handler) (*http.Server, string) {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)
 	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
@@ -154,13 +155,18 @@ func TestErrors(t *testing.T) {
 	_, url := serve(t, h)
 	client := &http.Client{}
 	img := pixels(f.images.Image(0))
-	five := [][]float64{img[:10], img[:10], img[:10], img[:10], img[:10]}
+	five := [][]float64{img, img, img, img, img}
 	var huge bytes.Buffer
-	huge.WriteString(`{"pixels":[`)
+	huge.WriteString(`{"pixels":`)
 	for huge.Len() < 100<<10 {
-		huge.WriteString("0.123456789,")
+		huge.WriteString("        ")
 	}
-	huge.WriteString("0]}")
+	huge.WriteString("[0]}")
+	one, err := json.Marshal(map[string]any{"pixels": img})
+	require.NoError(t, err)
+	imgJSON, err := json.Marshal(img)
+	require.NoError(t, err)
+	long := strings.Replace(string(imgJSON), "[", "[0.5,", 1)
 	cases := []struct {
 		name   string
 		body   any
@@ -172,9 +178,22 @@ func TestErrors(t *testing.T) {
 		{"empty body", ``, 400, "empty body"},
 		{"wrong type", `{"pixels": "abc"}`, 400, "pixels"},
 		{"unknown field", `{"pixel": [0.1]}`, 400, "unknown field"},
-		{"two values", `{"pixels": [0.1]} {}`, 400, "more than one"},
-		{"oversize body", huge.Bytes(), 413, "exceeds the limit of 65536 bytes"},
-		{"batch over limit", map[string]any{"batch": five}, 413, "batch of 5 inputs exceeds the limit of 4"},
+		{"two values", string(one) + string(one), 400, "malformed JSON at byte " + fmt.Sprint(len(one)) + ": more than one JSON value in the body"},
+		{"two values, space", string(one) + " {}", 400, "more than one JSON value"},
+		{"trailing garbage", string(one) + " x", 400, `'x' after the object`},
+		{"oversize body", huge.Bytes(), 413, "request body exceeds the limit of 65536 bytes"},
+		{"batch over limit", map[string]any{"batch": five}, 413, "batch of more than 4 inputs exceeds the limit of 4"},
+		{"labels over limit", `{"labels": [1,2,3,4,5]}`, 413, "more than 4 labels"},
+		{"too long, fails early", `{"pixels": ` + long + `}`, 422, "input 0 has more than 784 pixels, the model takes 784"},
+		{"repeated field", `{"label": 1, "label": 2}`, 400, `field "label" appears twice`},
+		{"field case", `{"Pixels": [0.5]}`, 400, `unknown field "Pixels"`},
+		{"wrong type in batch", `{"batch": [[0.5], "x"]}`, 422, "input 0 has 1 pixels"},
+		{"string in batch", `{"batch": ["x"]}`, 400, `"batch" input 0 must be an array of 784 numbers, found a string`},
+		{"label not integer", `{"label": 1.5}`, 400, "the label of input 0 must be an integer, found 1.5"},
+		{"label huge", `{"label": 99999999999999999999999}`, 422, "label 99999999999999999999999 of input 0 is outside 0 … 9"},
+		{"bad number", `{"pixels": [01]}`, 400, "malformed JSON at byte 12: invalid number"},
+		{"not an object", `[1]`, 400, "the body must be a JSON object, found an array"},
+		{"pixel NaN-like", `{"pixels": [1e999]}`, 422, "input 0 pixel 0 is 1e999"},
 		{"wrong length", map[string]any{"pixels": img[:783]}, 422, "783 pixels, the model takes 784"},
 		{"wrong length in batch", map[string]any{"batch": [][]float64{img, img[:10]}}, 422, "input 1 has 10 pixels"},
 		{"pixel above 1", map[string]any{"pixels": append(append([]float64(nil), img[:783]...), 1.5)}, 422, "pixel 783 is 1.5"},
