@@ -190,9 +190,13 @@ func (r *runner) dispatch(ctx context.Context, cmd string, args []string) error 
 			if err != nil {
 				return fmt.Errorf("%s: %w", e.name, err)
 			}
-			fmt.Fprintf(r.stdout, "%s: %d of the first %d test images attacked; found ÷ δ: min %.3f, median %.3f, quartiles %.3f–%.3f; found ÷ δ_pair: min %.3f, median %.3f; median found %.3f (best found by %v), median δ %.3f, median δ_pair %.3f\n",
+			pair := "no δ_pair (output not reduced)"
+			if t.RatioPair != nil {
+				pair = fmt.Sprintf("found ÷ δ_pair: min %.3f, median %.3f; median δ_pair %.3f", t.RatioPair.Min, t.RatioPair.Median, *t.MedianPair)
+			}
+			fmt.Fprintf(r.stdout, "%s: %d of the first %d test images attacked; found ÷ δ: min %.3f, median %.3f, quartiles %.3f–%.3f; %s; median found %.3f (best found by %v), median δ %.3f\n",
 				e.name, t.Attacked, t.Images, t.RatioRadius.Min, t.RatioRadius.Median, t.RatioRadius.Q25, t.RatioRadius.Q75,
-				t.RatioPair.Min, t.RatioPair.Median, t.MedianFound, t.Methods, t.MedianRadius, t.MedianPair)
+				pair, t.MedianFound, t.Methods, t.MedianRadius)
 		}
 		return nil
 	case "tables":

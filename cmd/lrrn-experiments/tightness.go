@@ -31,15 +31,17 @@ type Tightness struct {
 	Images     int       `json:"images"`   // first N test images
 	Attacked   int       `json:"attacked"` // of those: certified and correctly classified, adversary found
 	// Ratios of the found adversarial distance to the certified radius δ
-	// and to the pairwise radius δ_pair: quartiles and minimum.
-	RatioRadius stats.Quantiles `json:"ratio_to_radius"`
-	RatioPair   stats.Quantiles `json:"ratio_to_pair_radius"`
+	// and to the pairwise radius δ_pair: quartiles and minimum (RatioPair
+	// and MedianPair are absent for a model without δ_pair, whose output
+	// is not the reduced linear layer).
+	RatioRadius stats.Quantiles  `json:"ratio_to_radius"`
+	RatioPair   *stats.Quantiles `json:"ratio_to_pair_radius,omitempty"`
 	MedianFound float64         `json:"median_found_distance"`
 	// Methods counts the images by the search that found their smallest
 	// adversarial example (attack.Found.Method).
 	Methods      map[string]int `json:"methods"`
 	MedianRadius float64        `json:"median_certified_radius"`
-	MedianPair   float64        `json:"median_pair_radius"`
+	MedianPair   *float64       `json:"median_pair_radius,omitempty"`
 }
 
 // attackCandidates is the number of nearest differently-predicted test
@@ -135,8 +137,12 @@ func (r *runner) tightness(ctx context.Context, e experiment, n int) (*Tightness
 			rp = append(rp, best/ci.PairRadius)
 		}
 	}
-	t.RatioRadius, t.RatioPair = stats.Summarize(rr), stats.Summarize(rp)
-	t.MedianFound, t.MedianRadius, t.MedianPair = stats.Median(found), stats.Median(rad), stats.Median(pr)
+	t.RatioRadius = stats.Summarize(rr)
+	t.MedianFound, t.MedianRadius = stats.Median(found), stats.Median(rad)
+	if len(rp) > 0 {
+		q, m := stats.Summarize(rp), stats.Median(pr)
+		t.RatioPair, t.MedianPair = &q, &m
+	}
 	js, err := json.MarshalIndent(t, "", "  ")
 	if err != nil {
 		return nil, err
