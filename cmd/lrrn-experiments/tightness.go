@@ -36,7 +36,7 @@ type Tightness struct {
 	// is not the reduced linear layer).
 	RatioRadius stats.Quantiles  `json:"ratio_to_radius"`
 	RatioPair   *stats.Quantiles `json:"ratio_to_pair_radius,omitempty"`
-	MedianFound float64         `json:"median_found_distance"`
+	MedianFound float64          `json:"median_found_distance"`
 	// Methods counts the images by the search that found their smallest
 	// adversarial example (attack.Found.Method).
 	Methods      map[string]int `json:"methods"`
