@@ -20,6 +20,7 @@ import (
 
 	"github.com/lrrn/lrrn/asm"
 	"github.com/lrrn/lrrn/idx"
+	"github.com/lrrn/lrrn/internal/testbuild"
 	"github.com/lrrn/lrrn/lrrn"
 	"github.com/lrrn/lrrn/verify"
 	"github.com/stretchr/testify/assert"
@@ -48,7 +49,7 @@ func binary(t *testing.T) string {
 			return
 		}
 		binPath = filepath.Join(dir, "lrrn-verify")
-		out, err := exec.Command("go", "build", "-o", binPath, ".").CombinedOutput()
+		out, err := exec.Command("go", testbuild.BuildArgs(binPath)...).CombinedOutput()
 		if err != nil {
 			binErr = fmt.Errorf("go build: %v\n%s", err, out)
 		}
