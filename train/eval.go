@@ -17,7 +17,7 @@ import (
 type Eval struct {
 	Accuracy     float64 // fraction of inputs whose argmax ž_L is the label
 	Rho          float64 // certified Lipschitz bound ρ = Π ℓ(β_k, W_k) (verify.Bounds.Rho)
-	RhoSeedStyle float64 // seed-style estimate from σ_max only, NOT sound (verify.Bounds.RhoSeed)
+	RhoEstimate float64 // seed-style estimate from σ_max only, NOT sound (verify.Bounds.RhoEstimate)
 	MeanMargin   float64 // mean of m = ž_L[y] − max_{j≠y} ž_L[j]
 	MedianMargin float64
 	MedianDelta  float64 // the seed's median δ: median(m) / (√2 ρ)
@@ -57,7 +57,7 @@ func Evaluate(m *lrrn.Model, d *Data, passes, workers int) (Eval, error) {
 		return Eval{}, err
 	}
 	ev := Eval{Bounds: c.Bounds()}
-	ev.Rho, ev.RhoSeedStyle = ev.Bounds.Rho, ev.Bounds.RhoSeed
+	ev.Rho, ev.RhoEstimate = ev.Bounds.Rho, ev.Bounds.RhoEstimate
 	margins := make([]float64, d.N)
 	radii := make([]float64, d.N)
 	var sum float64
@@ -110,7 +110,7 @@ func Lipschitz(m *lrrn.Model) (rho, seedStyle float64, err error) {
 		return math.NaN(), math.NaN(), err
 	}
 	b := c.Bounds()
-	return b.Rho, b.RhoSeed, nil
+	return b.Rho, b.RhoEstimate, nil
 }
 
 // MeanFreeEnergy returns the mean over d of F(x) = E(ž(x); x), the free

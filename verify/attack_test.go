@@ -345,5 +345,5 @@ func TestLipschitzUpperBound(t *testing.T) {
 		maxPair = max(maxPair, r/b.Rho)
 	}
 	t.Logf("model %s: ρ = %.4f (seed-style estimate %.4f, NOT sound); largest ratio ÷ ρ: local Jacobian %.3f, pairs %.3f, perturbations %.3f; Jacobian of ž_{L−1} ÷ Π_{j<L−1}ℓ_j %.3f",
-		path, b.Rho, b.RhoSeed, maxJ, maxPair, maxPert, maxJpre)
+		path, b.Rho, b.RhoEstimate, maxJ, maxPair, maxPert, maxJpre)
 }

@@ -30,15 +30,15 @@ type Summary struct {
 	Date       time.Time `json:"date"`
 
 	Accuracy float64 `json:"accuracy"`
-	// Rho is verify's certified ρ; RhoSeedStyle the seed-style estimate
+	// Rho is verify's certified ρ; RhoEstimate the seed-style estimate
 	// from power-iteration σ_max only (NOT sound).
 	Rho          float64 `json:"rho"`
-	RhoSeedStyle float64 `json:"rho_seed_style"`
+	RhoEstimate  float64 `json:"rho_seed_style"`
 	MeanMargin   float64 `json:"mean_margin"`
 	MedianMargin float64 `json:"median_margin"`
 	StdMargin    float64 `json:"std_margin"` // population standard deviation
 	// MedianDelta is the seed's median δ = median(m)/(√2ρ) with the
-	// certified ρ; MedianDeltaSeedStyle uses RhoSeedStyle.
+	// certified ρ; MedianDeltaSeedStyle uses RhoEstimate.
 	MedianDelta          float64 `json:"median_delta"`
 	MedianDeltaSeedStyle float64 `json:"median_delta_seed_style"`
 	// Median of verify's certified radius and pairwise radius over all
@@ -116,7 +116,7 @@ func (r *runner) evaluate(ctx context.Context, e experiment) (*Summary, error) {
 	}
 	b := c.Bounds()
 	sum := &Summary{Experiment: e.name, Model: path, Data: s.data, Epochs: done, Passes: passes, N: test.N,
-		Date: time.Now().UTC().Truncate(time.Second), Rho: b.Rho, RhoSeedStyle: b.RhoSeed,
+		Date: time.Now().UTC().Truncate(time.Second), Rho: b.Rho, RhoEstimate: b.RhoEstimate,
 		CertAcc: map[string]float64{}, CertAccPair: map[string]float64{}}
 	margins := make([]float64, test.N)
 	radii := make([]float64, test.N)
@@ -150,7 +150,7 @@ func (r *runner) evaluate(ctx context.Context, e experiment) (*Summary, error) {
 	sum.MeanMargin, sum.StdMargin = mean, math.Sqrt(v/n)
 	sum.MedianMargin = medianOf(margins)
 	sum.MedianDelta = sum.MedianMargin / (math.Sqrt2 * b.Rho)
-	sum.MedianDeltaSeedStyle = sum.MedianMargin / (math.Sqrt2 * b.RhoSeed)
+	sum.MedianDeltaSeedStyle = sum.MedianMargin / (math.Sqrt2 * b.RhoEstimate)
 	sum.MedianRadius, sum.MedianPairRadius = medianOf(radii), medianOf(pair)
 	for _, eps := range []float64{0.5, 1.0} {
 		k := fmt.Sprintf("%.1f", eps)

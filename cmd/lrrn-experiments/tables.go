@@ -163,7 +163,7 @@ func (r *runner) tables(w io.Writer) error {
 				fmt.Fprintf(w, "| %s | %s / %.4f | %s / %.4f | %s / %.4f | %s / %.4f | %s / %.3f | %s / %.2f | %.4f | %.3f | %.3f | %.1f%% / %.1f%% | %.1f%% / %.1f%% |\n",
 					n, seed("%.4f", sr.rho), s.Rho, seed("%.4f", sr.meanM), s.MeanMargin, seed("%.4f", sr.medM), s.MedianMargin,
 					seed("%.4f", sr.stdM), s.StdMargin, seed("%.3f", sr.delta), s.MedianDelta, seed("%.1f", sr.acc), 100*s.Accuracy,
-					s.RhoSeedStyle, s.MedianRadius, s.MedianPairRadius,
+					s.RhoEstimate, s.MedianRadius, s.MedianPairRadius,
 					100*s.CertAcc["0.5"], 100*s.CertAccPair["0.5"], 100*s.CertAcc["1.0"], 100*s.CertAccPair["1.0"])
 			}
 		}

@@ -543,7 +543,7 @@ func num(v float64) string {
 
 func (l *csvLog) write(r train.EpochRecord) error {
 	_, err := fmt.Fprintf(l.f, "%d,%s,%s,%s,%s,%s,%s,%s,%s,%s,%.1f,%s,%s,%s,%s\n", r.Epoch, num(r.Loss), num(r.TestLoss), num(r.Accuracy), num(r.Rho),
-		num(r.RhoSeedStyle), num(r.MeanMargin), num(r.MedianMargin), num(r.MedianDelta), num(r.MedianRadius), r.Seconds,
+		num(r.RhoEstimate), num(r.MeanMargin), num(r.MedianMargin), num(r.MedianDelta), num(r.MedianRadius), r.Seconds,
 		num(r.Cert05), num(r.Cert10), num(r.Cert158), num(r.ObjLoss))
 	return err
 }
@@ -597,7 +597,7 @@ func (p *progress) epochDone(r train.EpochRecord) {
 	line := fmt.Sprintf("epoch %d/%d  loss %.5f", r.Epoch, p.epochs, r.Loss)
 	if !math.IsNaN(r.Accuracy) {
 		line += fmt.Sprintf("  %s acc %.2f%%  certified %.1f%% / %.1f%% / %.1f%% at 0.5 / 1 / 1.58  ρ %.4f (seed-style %.4f)  median m %.4f  median δ %.4f (certified %.4f)",
-			p.evalName, 100*r.Accuracy, 100*r.Cert05, 100*r.Cert10, 100*r.Cert158, r.Rho, r.RhoSeedStyle, r.MedianMargin, r.MedianDelta, r.MedianRadius)
+			p.evalName, 100*r.Accuracy, 100*r.Cert05, 100*r.Cert10, 100*r.Cert158, r.Rho, r.RhoEstimate, r.MedianMargin, r.MedianDelta, r.MedianRadius)
 		if !math.IsNaN(r.ObjLoss) {
 			line += fmt.Sprintf("  ℓ %.4f", r.ObjLoss)
 		}

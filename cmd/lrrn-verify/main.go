@@ -2,14 +2,15 @@
 // for every input it reports the prediction, the margin and a certified ℓ2
 // radius within which the exact model (the minimiser of the energy, not
 // just the finite-pass iterate) cannot change its prediction, plus a
-// summary in the layout of the seed paper's Tables 1–2. "lrrn-verify
+// summary in the layout of Tables 1–2 of the paper (Høier and Zach,
+// "Lifted Regression/Reconstruction Networks", BMVC 2020). "lrrn-verify
 // serve" runs the same certification as an HTTP service. Run it with -h.
+// docs/report-format.md describes the --json report.
 package main
 
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -25,7 +26,9 @@ import (
 	"time"
 
 	"github.com/lrrn/lrrn/asm"
+	"github.com/lrrn/lrrn/dataset"
 	"github.com/lrrn/lrrn/idx"
+	"github.com/lrrn/lrrn/internal/cli"
 	"github.com/lrrn/lrrn/lrrn"
 	"github.com/lrrn/lrrn/verify"
 )
@@ -40,47 +43,49 @@ func main() {
 	os.Exit(run(ctx, os.Args[1:], os.Stdout, os.Stderr))
 }
 
-// Exit statuses.
-const (
-	exitOK    = 0
-	exitError = 1 // bad input files, failures
-	exitUsage = 2 // wrong flags or arguments
-)
-
 const usage = `lrrn-verify certifies an LRRN's predictions on a set of images.
 
 Usage:
   lrrn-verify [flags] MODEL IMAGES
+  lrrn-verify [flags] --data NAME [--split test|train] MODEL
   lrrn-verify serve --model MODEL [--addr 127.0.0.1:8080] [flags]
 
 MODEL is a model file (lrrn-train writes them); IMAGES an IDX image file,
-raw or gzip (MNIST format: pixels scaled to [0,1]). For each image it
+raw or gzip (MNIST format: pixels scaled to [0,1]). --data certifies a
+whole data set with its labels: mnist, fashion-mnist or kmnist, as
+lrrn-train --data finds or downloads them (--data-dir, $LRRN_CACHE). For each image it
 prints the prediction, the margin m (to the label with --labels, else to
 the predicted class), the certified radius δ = m'/(√2ρ) and the pairwise
 radius δ_pair, where m' is the margin minus a certified bound on the
 inference error (finite BCD passes), and ρ a certified upper bound of the
 network's Lipschitz constant. "certified" means the exact model predicts
 the class at the image and everywhere within the radius (ℓ2, pixel units).
-The summary follows the seed paper's Tables 1–2 (ρ, mean/median/std of m,
-median δ = median(m)/(√2ρ), test accuracy) and adds the certified accuracy
-at each --eps (correct and certified at a radius > ε).
+The summary follows the paper's Tables 1–2 (ρ, mean/median/std of m,
+median δ = median(m)/(√2ρ), accuracy) and adds the certified accuracy at
+each --eps (correct and certified at a radius > ε). --json writes the
+report of docs/report-format.md.
 
 serve: POST /v1/certify {"pixels":[…]} or {"batch":[[…],…]} (optional
-"label"/"labels"), GET /v1/model, GET /healthz. SIGTERM or Ctrl-C stops it
-after the requests in flight are answered.
+"label"/"labels"; Content-Type: application/json), GET /v1/model, GET
+/healthz. SIGTERM or Ctrl-C stops it after the requests in flight are
+answered. For example:
+  curl -H 'Content-Type: application/json' -d '{"pixels":[0,0.5,…784 values…]}' http://127.0.0.1:8080/v1/certify
 
 Examples:
+  lrrn-verify --data mnist testdata/mnist-784-64-64-10.bin
   lrrn-verify --labels t10k-labels-idx1-ubyte.gz mnist.lrrn t10k-images-idx3-ubyte.gz
   lrrn-verify --json --quiet --adaptive mnist.lrrn images.gz > report.json
   lrrn-verify serve --model mnist.lrrn --addr 127.0.0.1:8080
 
-Exit status: 0 success, 1 bad input or failure, 2 usage error.
+` + cli.ExitHelp + `
 
 Flags:
 `
 
 type options struct {
 	labels          string
+	data, dataDir   string
+	split           string
 	json, quiet     bool
 	passes, workers int
 	limit           int
@@ -94,11 +99,6 @@ type options struct {
 	maxBatch        int
 	shutdownTimeout time.Duration
 }
-
-// usageError is reported with exit status 2.
-type usageError struct{ msg string }
-
-func (e *usageError) Error() string { return e.msg }
 
 func parseEps(s string) ([]float64, error) {
 	var out []float64
@@ -136,6 +136,9 @@ func parse(name string, args []string, stderr io.Writer, serve bool) (*options, 
 		fs.DurationVar(&o.shutdownTimeout, "shutdown-timeout", 30*time.Second, "on SIGTERM/SIGINT, how long requests in flight may take to finish")
 	} else {
 		fs.StringVar(&o.labels, "labels", "", "IDX label file (raw or gzip): margins and accuracy w.r.t. the labels")
+		fs.StringVar(&o.data, "data", "", "certify a data set with its labels instead of IMAGES: mnist, fashion-mnist or kmnist")
+		fs.StringVar(&o.split, "split", "test", "with --data: test or train")
+		fs.StringVar(&o.dataDir, "data-dir", "", "with --data: directory holding the data set's four files (default: as lrrn-train finds them)")
 		fs.BoolVar(&o.json, "json", false, "write JSON (model, one record per input, summary) instead of text")
 		fs.StringVar(&eps, "eps", eps, "radii for the certified accuracy, comma-separated")
 		fs.IntVar(&o.limit, "limit", 0, "certify only the first N images (0: all)")
@@ -143,11 +146,8 @@ func parse(name string, args []string, stderr io.Writer, serve bool) (*options, 
 	}
 	var pos []string
 	for {
-		if err := fs.Parse(args); err != nil {
-			if errors.Is(err, flag.ErrHelp) {
-				return nil, err
-			}
-			return nil, &usageError{err.Error()}
+		if err := cli.Parse(fs, args, stderr); err != nil {
+			return nil, err
 		}
 		if fs.NArg() == 0 {
 			break
@@ -159,35 +159,54 @@ func parse(name string, args []string, stderr io.Writer, serve bool) (*options, 
 		return o, nil
 	}
 	if o.passes < 0 || o.passes > 1<<20 {
-		return nil, &usageError{fmt.Sprintf("--passes %d: want 0 (model default) … %d", o.passes, 1<<20)}
+		return nil, cli.Usagef("--passes %d: want 0 (model default) … %d", o.passes, 1<<20)
 	}
 	if o.workers < 0 {
-		return nil, &usageError{fmt.Sprintf("--workers %d: want 0 (all cores) or more", o.workers)}
+		return nil, cli.Usagef("--workers %d: want 0 (all cores) or more", o.workers)
 	}
 	if o.maxPasses < 1 {
-		return nil, &usageError{fmt.Sprintf("--max-passes %d: want at least 1", o.maxPasses)}
+		return nil, cli.Usagef("--max-passes %d: want at least 1", o.maxPasses)
 	}
 	if serve {
 		if len(pos) != 0 {
-			return nil, &usageError{fmt.Sprintf("serve takes no arguments (got %q); give the model with --model", pos)}
+			return nil, cli.Usagef("serve takes no arguments (got %q); give the model with --model", pos)
 		}
 		if o.model == "" {
-			return nil, &usageError{"serve needs --model MODEL"}
+			return nil, cli.Usagef("serve needs --model MODEL")
 		}
 		if o.maxBody <= 0 || o.maxBatch <= 0 {
-			return nil, &usageError{"--max-body and --max-batch must be positive"}
+			return nil, cli.Usagef("--max-body and --max-batch must be positive")
 		}
 		return o, nil
 	}
 	if o.limit < 0 {
-		return nil, &usageError{fmt.Sprintf("--limit %d: want 0 (all) or more", o.limit)}
+		return nil, cli.Usagef("--limit %d: want 0 (all) or more", o.limit)
 	}
 	var err error
 	if o.eps, err = parseEps(eps); err != nil {
-		return nil, &usageError{err.Error()}
+		return nil, cli.Usagef("%v", err)
+	}
+	if o.data != "" {
+		if o.data, err = dataset.Canonical(o.data); err != nil {
+			return nil, cli.Usagef("--data: %v", err)
+		}
+		if o.split != "test" && o.split != "train" {
+			return nil, cli.Usagef("--split %q: want test or train", o.split)
+		}
+		if o.labels != "" {
+			return nil, cli.Usagef("--labels cannot be combined with --data (the data set brings its labels)")
+		}
+		if len(pos) != 1 {
+			return nil, cli.Usagef("with --data, want one argument, MODEL (got %d)", len(pos))
+		}
+		o.model = pos[0]
+		return o, nil
+	}
+	if o.dataDir != "" || o.split != "test" {
+		return nil, cli.Usagef("--data-dir and --split apply with --data only")
 	}
 	if len(pos) != 2 {
-		return nil, &usageError{fmt.Sprintf("want two arguments, MODEL and IMAGES (got %d); see -h", len(pos))}
+		return nil, cli.Usagef("want two arguments, MODEL and IMAGES (got %d)", len(pos))
 	}
 	o.model, o.images = pos[0], pos[1]
 	return o, nil
@@ -220,30 +239,18 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	o, err := parse(name, args, stderr, serve)
 	if err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return exitOK
-		}
-		fmt.Fprintf(stderr, "lrrn-verify: %v\n", err)
-		return exitUsage
+		return cli.Status("lrrn-verify", err, stderr)
 	}
 	if o.showVersion {
 		fmt.Fprintln(stdout, versionString())
-		return exitOK
+		return cli.ExitOK
 	}
 	if serve {
 		err = runServe(ctx, o, stderr)
 	} else {
-		err = certify(ctx, o, stdout)
+		err = certify(ctx, o, stdout, stderr)
 	}
-	if err != nil {
-		fmt.Fprintf(stderr, "lrrn-verify: %s\n", oneLine(err))
-		return exitError
-	}
-	return exitOK
-}
-
-func oneLine(err error) string {
-	return strings.ReplaceAll(err.Error(), "\n", " ")
+	return cli.Status("lrrn-verify", err, stderr)
 }
 
 func loadCertifier(o *options) (*verify.Certifier, error) {
@@ -259,10 +266,33 @@ func loadCertifier(o *options) (*verify.Certifier, error) {
 }
 
 // inputs reads the images (and labels) and checks them against the model.
-func inputs(o *options, m *lrrn.Model) (*idx.Images, []int, error) {
-	im, err := idx.ReadImages(o.images)
-	if err != nil {
-		return nil, nil, fmt.Errorf("images: %w", err)
+func inputs(o *options, m *lrrn.Model, stderr io.Writer) (*idx.Images, []int, error) {
+	var im *idx.Images
+	var lb []uint8
+	if o.data != "" {
+		split := dataset.Test
+		if o.split == "train" {
+			split = dataset.Train
+		}
+		if cli.IsTerminal(stderr) {
+			dataset.Default.Progress = stderr
+		}
+		set, err := dataset.LoadSplit(o.data, o.dataDir, split)
+		if err != nil {
+			return nil, nil, err
+		}
+		im, lb = &set.Images, set.Labels
+		o.images, o.labels = set.Name+" images", set.Name+" labels"
+	} else {
+		var err error
+		if im, err = idx.ReadImages(o.images); err != nil {
+			return nil, nil, fmt.Errorf("images: %w", err)
+		}
+		if o.labels != "" {
+			if lb, err = idx.ReadLabels(o.labels); err != nil {
+				return nil, nil, fmt.Errorf("labels: %w", err)
+			}
+		}
 	}
 	if d := im.Rows * im.Cols; d != m.Sizes[0] {
 		return nil, nil, fmt.Errorf("images: %s holds %d×%d images (%d pixels), but the model %s takes %d inputs", o.images, im.Rows, im.Cols, d, o.model, m.Sizes[0])
@@ -274,11 +304,7 @@ func inputs(o *options, m *lrrn.Model) (*idx.Images, []int, error) {
 		}
 	}
 	var labels []int
-	if o.labels != "" {
-		lb, err := idx.ReadLabels(o.labels)
-		if err != nil {
-			return nil, nil, fmt.Errorf("labels: %w", err)
-		}
+	if lb != nil {
 		if len(lb) != im.N {
 			return nil, nil, fmt.Errorf("labels: %s has %d labels, but %s has %d images", o.labels, len(lb), o.images, im.N)
 		}
@@ -301,6 +327,20 @@ func inputs(o *options, m *lrrn.Model) (*idx.Images, []int, error) {
 	return im, labels, nil
 }
 
+// schemaVersion is the version of the --json report (docs/report-format.md).
+// Version 1 was the unversioned report before the renaming of summary
+// fields that misled (passes' Min/Median/Max, certified_accuracy's radius
+// and best_radius, test_accuracy, median_delta_seed_style).
+const schemaVersion = 2
+
+// report is the --json output.
+type report struct {
+	SchemaVersion int              `json:"schema_version"`
+	Model         verify.ModelInfo `json:"model"`
+	Inputs        []verify.Record  `json:"inputs"`
+	Summary       summary          `json:"summary"`
+}
+
 // summary holds the table's statistics.
 type summary struct {
 	Images            int       `json:"images"`
@@ -309,25 +349,27 @@ type summary struct {
 	MeanMargin        *float64  `json:"mean_margin"`
 	MedianMargin      *float64  `json:"median_margin"`
 	StdMargin         *float64  `json:"std_margin"`
-	MedianDelta       *float64  `json:"median_delta_seed_style"`
-	TestAccuracy      *float64  `json:"test_accuracy,omitempty"`
+	MedianDelta       *float64  `json:"paper_median_delta"`
+	Accuracy          *float64  `json:"accuracy"`
 	Certified         int       `json:"certified"`
 	MedianRadius      *float64  `json:"median_certified_radius"`
 	MedianPairRadius  *float64  `json:"median_certified_pair_radius"`
-	CertifiedAccuracy []epsRow  `json:"certified_accuracy,omitempty"`
+	CertifiedAccuracy []epsRow  `json:"certified_accuracy"`
 	Seconds           float64   `json:"seconds"`
 	ImagesPerSecond   float64   `json:"images_per_second"`
 	Passes            passStats `json:"passes"`
 }
 
 type epsRow struct {
-	Eps     float64 `json:"eps"`
-	Radius  float64 `json:"radius"`      // fraction correct and certified with δ > ε
-	PairOrδ float64 `json:"best_radius"` // … with max(δ, δ_pair) > ε
+	Eps          float64 `json:"eps"`
+	Accuracy     float64 `json:"accuracy"`      // fraction correct and certified with δ > ε
+	AccuracyPair float64 `json:"accuracy_pair"` // … with max(δ, δ_pair) > ε
 }
 
 type passStats struct {
-	Min, Median, Max int
+	Min    int `json:"min"`
+	Median int `json:"median"`
+	Max    int `json:"max"`
 }
 
 func median(v []float64) float64 {
@@ -389,7 +431,7 @@ func summarize(c *verify.Certifier, certs []verify.Certificate, labels []int, ep
 		s.Passes = passStats{int(passes[0]), int(median(passes)), int(passes[n-1])}
 	}
 	if labels != nil && n > 0 {
-		s.TestAccuracy = verify.Num(float64(correct) / float64(n))
+		s.Accuracy = verify.Num(float64(correct) / float64(n))
 		for _, e := range eps {
 			var a, bst int
 			for i, ct := range certs {
@@ -403,18 +445,18 @@ func summarize(c *verify.Certifier, certs []verify.Certificate, labels []int, ep
 					bst++
 				}
 			}
-			s.CertifiedAccuracy = append(s.CertifiedAccuracy, epsRow{Eps: e, Radius: float64(a) / float64(n), PairOrδ: float64(bst) / float64(n)})
+			s.CertifiedAccuracy = append(s.CertifiedAccuracy, epsRow{Eps: e, Accuracy: float64(a) / float64(n), AccuracyPair: float64(bst) / float64(n)})
 		}
 	}
 	return s
 }
 
-func certify(ctx context.Context, o *options, stdout io.Writer) error {
+func certify(ctx context.Context, o *options, stdout, stderr io.Writer) error {
 	c, err := loadCertifier(o)
 	if err != nil {
 		return err
 	}
-	im, labels, err := inputs(o, c.Model())
+	im, labels, err := inputs(o, c.Model(), stderr)
 	if err != nil {
 		return err
 	}
@@ -432,11 +474,7 @@ func certify(ctx context.Context, o *options, stdout io.Writer) error {
 }
 
 func writeJSON(w io.Writer, c *verify.Certifier, certs []verify.Certificate, s summary, quiet bool) error {
-	out := struct {
-		Model   verify.ModelInfo `json:"model"`
-		Inputs  []verify.Record  `json:"inputs"`
-		Summary summary          `json:"summary"`
-	}{Model: c.Info(), Summary: s, Inputs: []verify.Record{}}
+	out := report{SchemaVersion: schemaVersion, Model: c.Info(), Summary: s, Inputs: []verify.Record{}}
 	if !quiet {
 		out.Inputs = make([]verify.Record, len(certs))
 		for i, ct := range certs {
@@ -474,10 +512,10 @@ func writeText(w io.Writer, o *options, c *verify.Certifier, certs []verify.Cert
 		arch[i] = strconv.Itoa(d)
 	}
 	ells := make([]string, len(b.Layers))
-	seeds := make([]string, len(b.Layers))
+	ests := make([]string, len(b.Layers))
 	for i, l := range b.Layers {
 		ells[i] = strconv.FormatFloat(l.Ell, 'f', 4, 64)
-		seeds[i] = strconv.FormatFloat(l.EllSeed, 'f', 4, 64)
+		ests[i] = strconv.FormatFloat(l.EllEstimate, 'f', 4, 64)
 	}
 	passes := fmt.Sprintf("%d passes", c.Options().Passes)
 	if c.Options().Adaptive {
@@ -490,7 +528,7 @@ func writeText(w io.Writer, o *options, c *verify.Certifier, certs []verify.Cert
 	if b.Reduced {
 		bw.printf("; pairwise Π_{k<L−1} ℓ_k ≤ %.4f", b.RhoPre)
 	}
-	bw.printf("\nseed-style estimate %.4f = %s (NOT sound: power-iteration σ_max only)\n", b.RhoSeed, strings.Join(seeds, " · "))
+	bw.printf("\nthe paper's estimate %.4f = %s (power-iteration σ_max, NOT sound)\n", b.RhoEstimate, strings.Join(ests, " · "))
 	bw.printf("μ ≥ %.4g (certified strong convexity of the block-scaled energy)\n\n", b.MuBest)
 	if !o.quiet {
 		bw.printf("%6s %5s %5s %9s %8s %8s %9s %6s\n", "index", "label", "pred", "margin", "δ", "δ_pair", "certified", "passes")
@@ -507,20 +545,20 @@ func writeText(w io.Writer, o *options, c *verify.Certifier, certs []verify.Cert
 		}
 		bw.printf("\n")
 	}
-	bw.printf("%-10s %8s %9s %9s %8s %9s %14s\n", "", "ρ", "mean(m)", "median(m)", "std(m)", "median δ", "test accuracy")
+	bw.printf("%-10s %8s %9s %9s %8s %9s %14s\n", "", "ρ", "mean(m)", "median(m)", "std(m)", "median δ", "accuracy")
 	acc := "—"
-	if s.TestAccuracy != nil {
-		acc = fmt.Sprintf("%.2f%%", 100**s.TestAccuracy)
+	if s.Accuracy != nil {
+		acc = fmt.Sprintf("%.2f%%", 100**s.Accuracy)
 	}
 	bw.printf("%-10s %8s %9s %9s %8s %9s %14s\n", "summary", f4(s.Rho), f4(s.MeanMargin), f4(s.MedianMargin), f4(s.StdMargin), f4(s.MedianDelta), acc)
-	bw.printf("(margins of the %d-pass iterate%s; median δ = median(m)/(√2ρ) as in the seed)\n\n", c.Options().Passes, map[bool]string{true: " w.r.t. the labels", false: " w.r.t. the predictions"}[labels != nil])
+	bw.printf("(margins of the %d-pass iterate%s; median δ = median(m)/(√2ρ) as in the paper, not a certificate)\n\n", c.Options().Passes, map[bool]string{true: " w.r.t. the labels", false: " w.r.t. the predictions"}[labels != nil])
 	bw.printf("certified (exact model, inference error accounted for): %d of %d; median certified δ %s, median δ_pair %s\n",
 		s.Certified, s.Images, f4(s.MedianRadius), f4(s.MedianPairRadius))
 	if len(s.CertifiedAccuracy) > 0 {
 		bw.printf("certified accuracy (correct and certified at radius > ε):\n")
 		bw.printf("  %8s %10s %12s\n", "ε", "with δ", "with δ_pair")
 		for _, r := range s.CertifiedAccuracy {
-			bw.printf("  %8g %9.2f%% %11.2f%%\n", r.Eps, 100*r.Radius, 100*r.PairOrδ)
+			bw.printf("  %8g %9.2f%% %11.2f%%\n", r.Eps, 100*r.Accuracy, 100*r.AccuracyPair)
 		}
 	}
 	bw.printf("passes per input: min %d, median %d, max %d\n", s.Passes.Min, s.Passes.Median, s.Passes.Max)

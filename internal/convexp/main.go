@@ -43,9 +43,9 @@ func main() {
 		b := c.Bounds()
 		for k, l := range b.Layers {
 			fmt.Printf("W_%d %dx%d β=%g: σ_max ≤ %.4f (estimate %.4f), σ_min ≥ %.4f, ℓ ≤ %.4f, seed-style ℓ %.4f\n",
-				k, l.Rows, l.Cols, l.Beta, l.MaxUpper, l.MaxEstimate, l.MinLower, l.Ell, l.EllSeed)
+				k, l.Rows, l.Cols, l.Beta, l.MaxUpper, l.MaxEstimate, l.MinLower, l.Ell, l.EllEstimate)
 		}
-		fmt.Printf("ρ ≤ %.4f, seed-style %.4f (epochs %d)\n", b.Rho, b.RhoSeed, m.Meta.Epochs)
+		fmt.Printf("ρ ≤ %.4f, seed-style %.4f (epochs %d)\n", b.Rho, b.RhoEstimate, m.Meta.Epochs)
 		if *jac > 0 {
 			_, tes, err := dataset.Load(dataset.MNIST, "")
 			if err != nil {
@@ -88,7 +88,7 @@ func main() {
 			panic(err)
 		}
 		lb := ev.Bounds.Layers
-		fmt.Printf("%d,%.5f,%.4f,%.4f,%.4f,%.4f,%.4f,%.4f,%.4f,%.4f,%.4f,%.4f,%.4f,%.1f\n", e, loss, ev.Accuracy, ev.Rho, ev.RhoSeedStyle, ev.MeanMargin, ev.MedianMargin, ev.MedianDelta,
+		fmt.Printf("%d,%.5f,%.4f,%.4f,%.4f,%.4f,%.4f,%.4f,%.4f,%.4f,%.4f,%.4f,%.4f,%.1f\n", e, loss, ev.Accuracy, ev.Rho, ev.RhoEstimate, ev.MeanMargin, ev.MedianMargin, ev.MedianDelta,
 			lb[0].MaxUpper, lb[0].MinLower, lb[1].MaxUpper, lb[1].MinLower, lb[2].MaxUpper, time.Since(t0).Seconds())
 	}
 }
