@@ -357,4 +357,3 @@ func TestFetchConcurrentChild(t *testing.T) {
 	require.NoError(t, err)
 	t.Logf("fetched into %s", dir)
 }
-

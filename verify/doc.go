@@ -52,7 +52,7 @@
 // decreases after, so the bound is f(hi), f(lo) or the peak (1+β)/(2√β),
 // the branch tests done with directed rounding. ρ = Π_k ℓ(β_k, W_k) bounds
 // the Lipschitz constant of x ↦ ž_L, and Π_{k<L−1} ℓ_k that of x ↦ ž_{L−1}
-// (the pairwise radius). Bounds.RhoEstimate is the seed-style estimate — f at
+// (the pairwise radius). Bounds.RhoEstimate is the paper's estimate — f at
 // the power-iteration σ_max only — which is NOT sound: power iteration
 // approaches σ_max from below, and f(σ_max) misses the peak when
 // σ_min < 1/√β < σ_max (for β = 1, ℓ = 1 whatever W is, while f(σ_max) < 1

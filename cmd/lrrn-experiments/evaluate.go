@@ -17,7 +17,7 @@ import (
 )
 
 // Summary is the evaluation of a supervised model on the full test set with
-// package verify (the same certificates lrrn-verify prints): the seed's
+// package verify (the same certificates lrrn-verify prints): the paper's
 // Table 1/2 columns, the project's sound radii and certified accuracies.
 // It is written to results/NAME/summary.json.
 type Summary struct {
@@ -30,14 +30,14 @@ type Summary struct {
 	Date       time.Time `json:"date"`
 
 	Accuracy float64 `json:"accuracy"`
-	// Rho is verify's certified ρ; RhoEstimate the seed-style estimate
+	// Rho is verify's certified ρ; RhoEstimate the paper's estimate
 	// from power-iteration σ_max only (NOT sound).
 	Rho          float64 `json:"rho"`
 	RhoEstimate  float64 `json:"rho_seed_style"`
 	MeanMargin   float64 `json:"mean_margin"`
 	MedianMargin float64 `json:"median_margin"`
 	StdMargin    float64 `json:"std_margin"` // population standard deviation
-	// MedianDelta is the seed's median δ = median(m)/(√2ρ) with the
+	// MedianDelta is the paper's median δ = median(m)/(√2ρ) with the
 	// certified ρ; MedianDeltaSeedStyle uses RhoEstimate.
 	MedianDelta          float64 `json:"median_delta"`
 	MedianDeltaSeedStyle float64 `json:"median_delta_seed_style"`

@@ -511,7 +511,7 @@ func archString(m *lrrn.Model) string {
 // csvLog appends one line per epoch.
 type csvLog struct{ f *os.File }
 
-const csvHeader = "epoch,loss,test_loss,test_acc,rho,rho_seed_style,mean_margin,median_margin,median_delta,median_certified_radius,seconds,cert_0.5,cert_1.0,cert_1.58,obj_loss\n"
+const csvHeader = "epoch,loss,test_loss,test_acc,rho,rho_estimate_not_sound,mean_margin,median_margin,median_delta,median_certified_radius,seconds,cert_0.5,cert_1.0,cert_1.58,obj_loss\n"
 
 func openLog(path string, resume bool) (*csvLog, error) {
 	if path == "" {
@@ -596,7 +596,7 @@ func (p *progress) epochDone(r train.EpochRecord) {
 	}
 	line := fmt.Sprintf("epoch %d/%d  loss %.5f", r.Epoch, p.epochs, r.Loss)
 	if !math.IsNaN(r.Accuracy) {
-		line += fmt.Sprintf("  %s acc %.2f%%  certified %.1f%% / %.1f%% / %.1f%% at 0.5 / 1 / 1.58  ρ %.4f (seed-style %.4f)  median m %.4f  median δ %.4f (certified %.4f)",
+		line += fmt.Sprintf("  %s acc %.2f%%  certified %.1f%% / %.1f%% / %.1f%% at 0.5 / 1 / 1.58  ρ %.4f (paper's %.4f)  median m %.4f  median δ %.4f (certified %.4f)",
 			p.evalName, 100*r.Accuracy, 100*r.Cert05, 100*r.Cert10, 100*r.Cert158, r.Rho, r.RhoEstimate, r.MedianMargin, r.MedianDelta, r.MedianRadius)
 		if !math.IsNaN(r.ObjLoss) {
 			line += fmt.Sprintf("  ℓ %.4f", r.ObjLoss)

@@ -138,7 +138,7 @@ func panel(img *image.RGBA, r image.Rectangle, title string, xs, ys []float64, c
 
 // Curves draws the per-epoch training loss (log scale) and test accuracy
 // (supervised) or test free energy (unsupervised) side by side, like the
-// seed's Figs. 3 and 5, and writes them to path as PNG.
+// paper's Figs. 3 and 5, and writes them to path as PNG.
 func Curves(path string, hist []train.EpochRecord, unsupervised bool) error {
 	const W, H = 1000, 380
 	img := image.NewRGBA(image.Rect(0, 0, W, H))
