@@ -931,22 +931,6 @@ func (c *Certifier) inputPart(sc *scratch, x []float32, n int, v []float32, xn [
 	return bad
 }
 
-// nonzero counts the entries of v that are not ±0, without branches.
-func nonzero(v []float32) int {
-	var n0, n1 uint32
-	for len(v) >= 2 {
-		a, b := math.Float32bits(v[0])<<1, math.Float32bits(v[1])<<1
-		n0 += (a | -a) >> 31
-		n1 += (b | -b) >> 31
-		v = v[2:]
-	}
-	if len(v) == 1 {
-		a := math.Float32bits(v[0]) << 1
-		n0 += (a | -a) >> 31
-	}
-	return int(n0 + n1)
-}
-
 // evaluate computes the certificates of the n inputs whose states are in
 // st, given their input parts v and norm bounds xn.
 func (c *Certifier) evaluate(sc *scratch, st *lrrn.States, v []float32, xn []float64, labels []int, n int, out []Certificate, passes int, ax []aux) {

@@ -284,46 +284,6 @@ func (p *exactProblem) output(x, z []float64) []float64 {
 	return o
 }
 
-// gradX returns ∂(aᵀz)/∂x at the minimiser z for a direction a on the
-// state: the implicit function of the minimiser on its current face (the
-// coordinates at a bound are held there), dz_F/dx = H_FF⁻¹(1+β_0)W_0 on the
-// free units of block 1.
-func (p *exactProblem) gradX(x, z, a []float64) []float64 {
-	m := p.m
-	g := p.grad(x, z)
-	var free []int
-	for i := range z {
-		if z[i] <= p.lo[i] || z[i] >= p.hi[i] {
-			continue // at a bound: held there on this face
-		}
-		free = append(free, i)
-	}
-	_ = g
-	n := len(free)
-	af := make([]float64, n)
-	hff := make([]float64, n*n)
-	for r, i := range free {
-		af[r] = a[i]
-		for c, k := range free {
-			hff[r*n+c] = p.H[i*p.N+k]
-		}
-	}
-	lam := cholSolve(hff, n, af)
-	d0 := m.Sizes[0]
-	gx := make([]float64, d0)
-	scale := 1 + m.Beta[0]
-	for r, i := range free {
-		if i >= m.Sizes[1] { // not block 1
-			continue
-		}
-		row := m.W[0][i*d0 : i*d0+d0]
-		for c, w := range row {
-			gx[c] += scale * lam[r] * float64(w)
-		}
-	}
-	return gx
-}
-
 // outputDir returns a on the state such that aᵀz = o_i(z) − (bias), the
 // derivative of output unit i with respect to the state.
 func (p *exactProblem) outputDir(i int) []float64 {
@@ -339,15 +299,6 @@ func (p *exactProblem) outputDir(i int) []float64 {
 		a[p.offs[L-1]+c] = float64(m.W[L-1][i*cols+c])
 	}
 	return a
-}
-
-// marginGrad returns ∂(o_y − o_j)/∂x at the minimiser z.
-func (p *exactProblem) marginGrad(x, z []float64, y, j int) []float64 {
-	ay, aj := p.outputDir(y), p.outputDir(j)
-	for i := range ay {
-		ay[i] -= aj[i]
-	}
-	return p.gradX(x, z, ay)
 }
 
 func f64(v []float32) []float64 {
