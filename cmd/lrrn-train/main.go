@@ -111,7 +111,7 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	fs.Uint64Var(&o.seed, "seed", 1, "seed of the initialisation and the shuffling")
 	fs.StringVar(&o.out, "out", "", "model file written after every epoch (required)")
 	fs.StringVar(&o.log, "log", "", "CSV file of per-epoch metrics (appended to on --resume)")
-	fs.StringVar(&o.plotPath, "plot", "", "PNG of the loss and test-accuracy curves, redrawn after every epoch")
+	fs.StringVar(&o.plotPath, "plot", "", "chart of the loss and test-accuracy curves, redrawn after every epoch: PNG or SVG by the file's extension")
 	fs.StringVar(&o.filters, "filters", "", "PNG grid of the first-layer filters, redrawn after every epoch")
 	fs.BoolVar(&o.resume, "resume", false, "continue the checkpoint in --out exactly (its hyperparameters are used)")
 	fs.IntVar(&o.workers, "workers", 0, "goroutines (0: min(2, cores)); results are reproducible for a given seed and worker count")
@@ -161,6 +161,12 @@ func checkFlags(o *options) error {
 		if c.v < c.min {
 			return fmt.Errorf("--%s %d: want at least %d", c.name, c.v, c.min)
 		}
+	}
+	if ext := strings.ToLower(filepath.Ext(o.plotPath)); o.plotPath != "" && ext != ".png" && ext != ".svg" {
+		return fmt.Errorf("--plot %s: want a .png or .svg file", o.plotPath)
+	}
+	if ext := strings.ToLower(filepath.Ext(o.filters)); o.filters != "" && ext != ".png" {
+		return fmt.Errorf("--filters %s: want a .png file", o.filters)
 	}
 	if !(o.lr > 0) || math.IsInf(o.lr, 0) {
 		return fmt.Errorf("--lr %v: want a finite value > 0", o.lr)
@@ -596,7 +602,7 @@ func (p *progress) epochDone(r train.EpochRecord) {
 	}
 	line := fmt.Sprintf("epoch %d/%d  loss %.5f", r.Epoch, p.epochs, r.Loss)
 	if !math.IsNaN(r.Accuracy) {
-		line += fmt.Sprintf("  %s acc %.2f%%  certified %.1f%% / %.1f%% / %.1f%% at 0.5 / 1 / 1.58  ρ %.4f (paper's %.4f)  median m %.4f  median δ %.4f (certified %.4f)",
+		line += fmt.Sprintf("  %s acc %.2f%%  certified %.1f%% / %.1f%% / %.1f%% at 0.5 / 1 / 1.58  ρ %.4f (power-iteration estimate %.4f)  median m %.4f  median δ %.4f (certified %.4f)",
 			p.evalName, 100*r.Accuracy, 100*r.Cert05, 100*r.Cert10, 100*r.Cert158, r.Rho, r.RhoEstimate, r.MedianMargin, r.MedianDelta, r.MedianRadius)
 		if !math.IsNaN(r.ObjLoss) {
 			line += fmt.Sprintf("  ℓ %.4f", r.ObjLoss)

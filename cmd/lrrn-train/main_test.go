@@ -108,6 +108,7 @@ func TestCommandErrors(t *testing.T) {
 		"bad float":     {[]string{"--data-dir", data, "--out", out, "--gamma", "x"}, 2, "lrrn-train: invalid value \"x\" for flag -gamma: parse error; see -h\n"},
 		"unknown flag":  {[]string{"--out", out, "--epoch", "3"}, 2, "lrrn-train: flag provided but not defined: -epoch; see -h\n"},
 		"lr":            {[]string{"--out", out, "--lr", "0"}, 2, "--lr 0: want a finite value > 0"},
+		"plot format":   {[]string{"--out", out, "--plot", "c.jpg"}, 2, "--plot c.jpg: want a .png or .svg file"},
 		"batch":         {[]string{"--out", out, "--batch", "0"}, 2, "--batch 0: want at least 1"},
 		"init and arch": {[]string{"--out", out, "--init", out, "--arch", "784-10"}, 2, "--arch cannot be combined with --init"},
 		"missing data":  {[]string{"--data", "kmnist", "--data-dir", filepath.Join(data, "absent"), "--out", out}, 1, "not found"},
@@ -136,7 +137,10 @@ func TestCommandErrors(t *testing.T) {
 	require.Equal(t, 0, code)
 	require.Contains(t, errs, "Usage:")
 	require.Contains(t, errs, "Exit status: 0 success, 1 failure (bad input, I/O), 2 usage error (flags, arguments), 130 interrupted")
-	require.Equal(t, 1, strings.Count(errs, "-lr float"), "one line for --lr")
+	lr := errs[strings.Index(errs, "-lr float"):]
+	lr = lr[:strings.Index(lr, "\n  -")]
+	require.Equal(t, 1, strings.Count(lr, "default"), "one default for --lr: %q", lr)
+	require.Contains(t, lr, "(default 0.4)")
 	require.NotContains(t, errs, "shared")
 }
 

@@ -528,7 +528,7 @@ func writeText(w io.Writer, o *options, c *verify.Certifier, certs []verify.Cert
 	if b.Reduced {
 		bw.printf("; pairwise Π_{k<L−1} ℓ_k ≤ %.4f", b.RhoPre)
 	}
-	bw.printf("\nthe paper's estimate %.4f = %s (power-iteration σ_max, NOT sound)\n", b.RhoEstimate, strings.Join(ests, " · "))
+	bw.printf("\npower-iteration estimate %.4f = %s (as the paper computes ρ; NOT sound)\n", b.RhoEstimate, strings.Join(ests, " · "))
 	bw.printf("μ ≥ %.4g (certified strong convexity of the block-scaled energy)\n\n", b.MuBest)
 	if !o.quiet {
 		bw.printf("%6s %5s %5s %9s %8s %8s %9s %6s\n", "index", "label", "pred", "margin", "δ", "δ_pair", "certified", "passes")

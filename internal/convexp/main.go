@@ -42,10 +42,10 @@ func main() {
 		}
 		b := c.Bounds()
 		for k, l := range b.Layers {
-			fmt.Printf("W_%d %dx%d β=%g: σ_max ≤ %.4f (estimate %.4f), σ_min ≥ %.4f, ℓ ≤ %.4f, paper's ℓ %.4f\n",
+			fmt.Printf("W_%d %dx%d β=%g: σ_max ≤ %.4f (estimate %.4f), σ_min ≥ %.4f, ℓ ≤ %.4f, power-iteration estimate of ℓ %.4f\n",
 				k, l.Rows, l.Cols, l.Beta, l.MaxUpper, l.MaxEstimate, l.MinLower, l.Ell, l.EllEstimate)
 		}
-		fmt.Printf("ρ ≤ %.4f, paper's %.4f (epochs %d)\n", b.Rho, b.RhoEstimate, m.Meta.Epochs)
+		fmt.Printf("ρ ≤ %.4f, power-iteration estimate %.4f (epochs %d)\n", b.Rho, b.RhoEstimate, m.Meta.Epochs)
 		if *jac > 0 {
 			_, tes, err := dataset.Load(dataset.MNIST, "")
 			if err != nil {
