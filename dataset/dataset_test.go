@@ -55,6 +55,7 @@ func TestCanonical(t *testing.T) {
 // skipping the test, with the reason, when it is not there. Tests never
 // download: the full sets are optional, the fixtures in ../testdata are not.
 func loadOrSkip(t *testing.T, name string) (train, test *Set) {
+	skipShort(t)
 	train, test, err := (&Fetcher{Offline: true}).Load(name, "")
 	if errors.Is(err, ErrNotFound) {
 		t.Skipf("skipping: the full data set is not installed or cached (%s=DIR names a cache holding %s/): %v", CacheEnv, name, err)
@@ -132,7 +133,16 @@ func fileSHA256(t *testing.T, path string) string {
 	return hex.EncodeToString(s[:])
 }
 
+// skipShort skips a test of the full data sets under -short (CI runs them
+// without -short, and again with -race -short for the concurrent code).
+func skipShort(t *testing.T) {
+	if testing.Short() {
+		t.Skip("-short: skipping a test that reads a full data set")
+	}
+}
+
 func TestMNISTModuleFiles(t *testing.T) {
+	skipShort(t)
 	dir, err := (&Fetcher{Offline: true}).Locate("mnist", "")
 	if errors.Is(err, ErrNotFound) {
 		t.Skipf("skipping: MNIST is not installed or cached: %v", err)
@@ -147,6 +157,7 @@ func TestMNISTModuleFiles(t *testing.T) {
 // copies of the official files (the Debian package, the cache), where
 // present.
 func TestPinnedSums(t *testing.T) {
+	skipShort(t)
 	checked := 0
 	for _, name := range []string{Fashion, KMNIST} {
 		dir, err := (&Fetcher{Offline: true}).Locate(name, "")
@@ -249,6 +260,9 @@ func TestLoadFilesRejects(t *testing.T) {
 //
 //	go test ./dataset/ -run TestFixtures -update-fixtures
 func TestFixtures(t *testing.T) {
+	if !*updateFixtures {
+		skipShort(t)
+	}
 	for _, name := range Names() {
 		t.Run(name, func(t *testing.T) {
 			fi, fl := fixture(name)
