@@ -203,7 +203,7 @@ func (f *Fetcher) Locate(name, dir string) (string, error) {
 		return "", notFound(canon, "looked in: "+strings.Join(tried, "; "))
 	}
 	if f.offline() {
-		return "", notFound(canon, "looked in: "+strings.Join(tried, "; ")+"; downloads are off ("+OfflineEnv+"=1)")
+		return "", notFound(canon, "looked in: "+strings.Join(tried, "; ")+"; downloads are off ("+OfflineEnv+"=1 or Fetcher.Offline)")
 	}
 	if canon == MNIST {
 		err = f.fetchModule(target)

@@ -206,7 +206,7 @@ func TestFetchOfflineEnv(t *testing.T) {
 	f := testFetcher(t, p.URL, h)
 	_, err := f.Locate("mnist", "")
 	require.ErrorIs(t, err, ErrNotFound)
-	require.Contains(t, err.Error(), "downloads are off (LRRN_OFFLINE=1)")
+	require.Contains(t, err.Error(), "downloads are off (LRRN_OFFLINE=1 or Fetcher.Offline)")
 	require.Equal(t, int64(0), p.requests.Load())
 }
 
