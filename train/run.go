@@ -17,11 +17,11 @@ import (
 // stores as null.
 type EpochRecord struct {
 	Epoch        int     `json:"epoch"`
-	Loss         float64 `json:"loss"`           // mean training loss: J (supervised) or F (unsupervised)
-	TestLoss     float64 `json:"test_loss"`      // unsupervised: mean free energy of the test set
-	Accuracy     float64 `json:"acc"`            // test accuracy
-	Rho          float64 `json:"rho"`            // ρ, sound (σ_min and σ_max)
-	RhoSeedStyle float64 `json:"rho_seed_style"` // ρ from σ_max only
+	Loss         float64 `json:"loss"`                   // mean training loss: J (supervised) or F (unsupervised)
+	TestLoss     float64 `json:"test_loss"`              // unsupervised: mean free energy of the test set
+	Accuracy     float64 `json:"acc"`                    // test accuracy
+	Rho          float64 `json:"rho"`                    // ρ, sound (σ_min and σ_max)
+	RhoEstimate  float64 `json:"rho_estimate_not_sound"` // the paper's ρ, from power-iteration σ_max only
 	MeanMargin   float64 `json:"mean_m"`
 	MedianMargin float64 `json:"median_m"`
 	MedianDelta  float64 `json:"median_delta"`
@@ -50,7 +50,7 @@ func (r EpochRecord) MarshalJSON() ([]byte, error) {
 		TestLoss     *float64 `json:"test_loss"`
 		Accuracy     *float64 `json:"acc"`
 		Rho          *float64 `json:"rho"`
-		RhoSeedStyle *float64 `json:"rho_seed_style"`
+		RhoEstimate  *float64 `json:"rho_estimate_not_sound"`
 		MeanMargin   *float64 `json:"mean_m"`
 		MedianMargin *float64 `json:"median_m"`
 		MedianDelta  *float64 `json:"median_delta"`
@@ -60,7 +60,7 @@ func (r EpochRecord) MarshalJSON() ([]byte, error) {
 		Cert10       *float64 `json:"cert_1.0,omitempty"`
 		Cert158      *float64 `json:"cert_1.58,omitempty"`
 		ObjLoss      *float64 `json:"obj_loss,omitempty"`
-	}{p.Epoch, f(p.Loss), f(p.TestLoss), f(p.Accuracy), f(p.Rho), f(p.RhoSeedStyle), f(p.MeanMargin), f(p.MedianMargin), f(p.MedianDelta), f(p.MedianRadius), f(p.Seconds),
+	}{p.Epoch, f(p.Loss), f(p.TestLoss), f(p.Accuracy), f(p.Rho), f(p.RhoEstimate), f(p.MeanMargin), f(p.MedianMargin), f(p.MedianDelta), f(p.MedianRadius), f(p.Seconds),
 		f(p.Cert05), f(p.Cert10), f(p.Cert158), f(p.ObjLoss)})
 }
 
@@ -71,7 +71,8 @@ func (r *EpochRecord) UnmarshalJSON(b []byte) error {
 		TestLoss     *float64 `json:"test_loss"`
 		Accuracy     *float64 `json:"acc"`
 		Rho          *float64 `json:"rho"`
-		RhoSeedStyle *float64 `json:"rho_seed_style"`
+		RhoEstimate  *float64 `json:"rho_estimate_not_sound"`
+		OldEstimate  *float64 `json:"rho_seed_style"` // the name before schema renaming; still read
 		MeanMargin   *float64 `json:"mean_m"`
 		MedianMargin *float64 `json:"median_m"`
 		MedianDelta  *float64 `json:"median_delta"`
@@ -91,7 +92,10 @@ func (r *EpochRecord) UnmarshalJSON(b []byte) error {
 		}
 		return *p
 	}
-	*r = EpochRecord{v.Epoch, g(v.Loss), g(v.TestLoss), g(v.Accuracy), g(v.Rho), g(v.RhoSeedStyle), g(v.MeanMargin), g(v.MedianMargin), g(v.MedianDelta), g(v.MedianRadius), g(v.Seconds),
+	if v.RhoEstimate == nil {
+		v.RhoEstimate = v.OldEstimate
+	}
+	*r = EpochRecord{v.Epoch, g(v.Loss), g(v.TestLoss), g(v.Accuracy), g(v.Rho), g(v.RhoEstimate), g(v.MeanMargin), g(v.MedianMargin), g(v.MedianDelta), g(v.MedianRadius), g(v.Seconds),
 		g(v.Cert05), g(v.Cert10), g(v.Cert158), g(v.ObjLoss)}
 	return nil
 }
@@ -345,7 +349,7 @@ func Run(ctx context.Context, t *Trainer, rc RunConfig) ([]EpochRecord, error) {
 		} else {
 			rec.TestLoss, rec.Accuracy, rec.MeanMargin, rec.MedianMargin, rec.MedianDelta = nan(), nan(), nan(), nan(), nan()
 			rec.MedianRadius = nan()
-			if rec.Rho, rec.RhoSeedStyle, err = Lipschitz(t.Model()); err != nil {
+			if rec.Rho, rec.RhoEstimate, err = Lipschitz(t.Model()); err != nil {
 				return hist, err
 			}
 		}
@@ -372,7 +376,7 @@ func evaluateInto(rec *EpochRecord, t *Trainer, test *Data, passes int) error {
 		}
 		rec.TestLoss = f
 		rec.Accuracy, rec.MeanMargin, rec.MedianMargin, rec.MedianDelta, rec.MedianRadius = nan(), nan(), nan(), nan(), nan()
-		rec.Rho, rec.RhoSeedStyle, err = Lipschitz(m)
+		rec.Rho, rec.RhoEstimate, err = Lipschitz(m)
 		return err
 	}
 	ev, err := Evaluate(m, test, passes, o.Workers)
@@ -380,7 +384,7 @@ func evaluateInto(rec *EpochRecord, t *Trainer, test *Data, passes int) error {
 		return err
 	}
 	rec.TestLoss = nan()
-	rec.Accuracy, rec.Rho, rec.RhoSeedStyle = ev.Accuracy, ev.Rho, ev.RhoSeedStyle
+	rec.Accuracy, rec.Rho, rec.RhoEstimate = ev.Accuracy, ev.Rho, ev.RhoEstimate
 	rec.MeanMargin, rec.MedianMargin, rec.MedianDelta, rec.MedianRadius = ev.MeanMargin, ev.MedianMargin, ev.MedianDelta, ev.MedianRadius
 	rec.Cert05, rec.Cert10, rec.Cert158 = ev.Certified[0], ev.Certified[1], ev.Certified[2]
 	return nil

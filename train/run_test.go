@@ -3,6 +3,7 @@ package train
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"math"
 	"os"
@@ -258,4 +259,16 @@ func TestStepAllocations(t *testing.T) {
 		t.Logf("workers=%d: %.1f allocations per step", workers, allocs)
 		require.LessOrEqual(t, allocs, 0.0, "workers=%d", workers)
 	}
+}
+
+// TestEpochRecordOldEstimateKey: histories written before the renaming of
+// rho_seed_style (checkpoints of runs in progress) still read.
+func TestEpochRecordOldEstimateKey(t *testing.T) {
+	var r EpochRecord
+	require.NoError(t, json.Unmarshal([]byte(`{"epoch":3,"rho":2.5,"rho_seed_style":2.4}`), &r))
+	require.Equal(t, 2.4, r.RhoEstimate)
+	b, err := json.Marshal(r)
+	require.NoError(t, err)
+	require.Contains(t, string(b), `"rho_estimate_not_sound":2.4`)
+	require.NotContains(t, string(b), "seed")
 }

@@ -253,6 +253,6 @@ func TestLipschitzUpperBound(t *testing.T) {
 		require.LessOrEqual(t, r, b.Rho*(1+1e-9), "images %d, %d", i, j)
 		maxPair = max(maxPair, r/b.Rho)
 	}
-	t.Logf("model %s: ρ = %.4f (seed-style estimate %.4f, NOT sound); largest ratio ÷ ρ: local Jacobian %.3f, pairs %.3f, perturbations %.3f; Jacobian of ž_{L−1} ÷ Π_{j<L−1}ℓ_j %.3f",
-		path, b.Rho, b.RhoSeed, maxJ, maxPair, maxPert, maxJpre)
+	t.Logf("model %s: ρ = %.4f (power-iteration estimate %.4f, NOT sound); largest ratio ÷ ρ: local Jacobian %.3f, pairs %.3f, perturbations %.3f; Jacobian of ž_{L−1} ÷ Π_{j<L−1}ℓ_j %.3f",
+		path, b.Rho, b.RhoEstimate, maxJ, maxPair, maxPert, maxJpre)
 }

@@ -86,9 +86,9 @@ type LayerBound struct {
 	SingularBounds
 	// Ell is a certified upper bound of ℓ(β_k, W_k).
 	Ell float64
-	// EllSeed is the seed-style estimate (formula at the power-iteration
+	// EllEstimate is the paper's estimate (its formula at the power-iteration
 	// σ_max only). NOT SOUND.
-	EllSeed float64
+	EllEstimate float64
 }
 
 // Bounds are the per-model quantities of the certificates.
@@ -100,10 +100,10 @@ type Bounds struct {
 	// RhoPre is Π_{k<L−1} Ell, a certified Lipschitz bound of x ↦ ž_{L−1}
 	// used by the pairwise radius.
 	RhoPre float64
-	// RhoSeed = Π_k EllSeed, the seed-style estimate. NOT SOUND: power
+	// RhoEstimate = Π_k EllEstimate, the paper's estimate. NOT SOUND: power
 	// iteration underestimates σ_max, and the formula at σ_max misses the
 	// peak (1+β)/(2√β) when σ_min < 1/√β < σ_max.
-	RhoSeed float64
+	RhoEstimate float64
 	// Reduced reports a linear output with β_{L−1} = 0: the output is
 	// eliminated from the free problem and PairRadius is available.
 	Reduced bool
@@ -303,7 +303,7 @@ func (c *Certifier) Bounds() Bounds {
 
 func (c *Certifier) lipschitz() error {
 	m := c.m
-	b := Bounds{Reduced: c.reduced, Blocks: c.K, Rho: 1, RhoPre: 1, RhoSeed: 1}
+	b := Bounds{Reduced: c.reduced, Blocks: c.K, Rho: 1, RhoPre: 1, RhoEstimate: 1}
 	for k := 0; k < c.L; k++ {
 		rows, cols := m.Sizes[k+1], m.Sizes[k]
 		need := -1.0 // full σ_min bound for small matrices, for the report
@@ -316,13 +316,13 @@ func (c *Certifier) lipschitz() error {
 		}
 		lb := LayerBound{Rows: rows, Cols: cols, Beta: m.Beta[k], SingularBounds: sb}
 		lb.Ell = ellUpper(m.Beta[k], sb.MinLower, sb.MaxUpper)
-		lb.EllSeed = ellSeed(m.Beta[k], sb.MaxEstimate)
+		lb.EllEstimate = ellEstimate(m.Beta[k], sb.MaxEstimate)
 		b.Layers = append(b.Layers, lb)
 		b.Rho = mulUp(b.Rho, lb.Ell)
 		if k < c.L-1 {
 			b.RhoPre = mulUp(b.RhoPre, lb.Ell)
 		}
-		b.RhoSeed *= lb.EllSeed
+		b.RhoEstimate *= lb.EllEstimate
 	}
 	// A factor ℓ_k = 0 (W_k = 0 with β_k = 0) makes the product exactly 0
 	// (the other factors are finite), which mulUp's rounding would turn
@@ -956,22 +956,6 @@ func (c *Certifier) inputPart(sc *scratch, x []float32, n int, v []float32, xn [
 	}
 	copy(v[:size], acc)
 	return bad
-}
-
-// nonzero counts the entries of v that are not ±0, without branches.
-func nonzero(v []float32) int {
-	var n0, n1 uint32
-	for len(v) >= 2 {
-		a, b := math.Float32bits(v[0])<<1, math.Float32bits(v[1])<<1
-		n0 += (a | -a) >> 31
-		n1 += (b | -b) >> 31
-		v = v[2:]
-	}
-	if len(v) == 1 {
-		a := math.Float32bits(v[0]) << 1
-		n0 += (a | -a) >> 31
-	}
-	return int(n0 + n1)
 }
 
 // evaluate computes the certificates of the n inputs whose states are in

@@ -13,117 +13,15 @@
 //
 // # What is certified, and how
 //
-// Every bound below is computed so that rounding can only make it larger
-// (or, for lower bounds, smaller): the derivations carry explicit
-// floating-point error terms in the standard model fl(a∘b) = (a∘b)(1+δ),
-// |δ| ≤ u (u = 2⁻⁵³ in float64, 2⁻²⁴ in float32), with γ_n = nu/(1−nu)
-// the bound of an n-term dot product or sum in any order, fused
-// multiply-adds or not (Higham, Accuracy and Stability of Numerical
-// Algorithms, §3.1), plus absolute terms for underflow (2⁻¹²⁶ per float32
-// product, the smallest normal number, so that flush-to-zero is covered).
-// The float32 products of package asm are assumed to be such dot products:
-// each output is the sum of its n products in some order.
-//
-// Spectral norms (SingularValueBounds). W (float32) is scaled by a power
-// of two so that its largest entry is in [½,1) — exactly. Its Gram matrix G
-// (WWᵀ or WᵀW, the smaller, order n, inner dimension m) is formed in
-// float64: products of float32 values are exact there, so |Ĝ − G| ≤
-// γ_m|W||W|ᵀ and ‖Ĝ − G‖₂ ≤ γ_m‖W‖_F². Power iteration estimates λ_max(G);
-// then a float64 Cholesky factorisation of T·I − Ĝ proves λ_max(G) ≤ T'
-// (eigLowerChol): if Cholesky of a symmetric B̂ runs to completion, the
-// computed factor satisfies R̂ᵀR̂ = B̂ + ΔB with |ΔB| ≤ γ_{n+1}|R̂ᵀ||R̂|, so
-// ‖ΔB‖₂ ≤ γ_{n+1}‖R̂‖_F² ≤ γ_{n+1}tr(B̂)/(1−γ_{n+1}), and since R̂ᵀR̂ is
-// positive semidefinite, λ_min(B̂) ≥ −‖ΔB‖₂ (Demmel 1989; Rump, BIT 2006;
-// Higham Thm. 10.3). The rounding of the shift on the diagonal, Ĝ's error
-// and an underflow term are added, all with directed rounding. T starts
-// just above the estimate (1 + 4n²u) and grows ×16 until the proof
-// succeeds; bisection then tightens it. σ_min (of Wᵀ on R^rows, zero when
-// W has more rows than columns) gets a lower bound the same way from
-// Cholesky of Ĝ − s·I, bisecting over s; when nothing positive is provable
-// the bound is 0, which is sound (it can only make ℓ larger). Tests check
-// the bounds against matrices whose singular values are known exactly
-// (scaled Hadamard blocks from 10⁻⁴⁰ to 10³⁸, repeated and nearly repeated
-// singular values, rank-deficient, tall and wide) and against the float64
-// Jacobi reference of internal/linalg.
-//
-// Lipschitz constant. ℓ(β,W) = max{(1+β)s/(1+βs²): σ_min ≤ s ≤ σ_max} for
-// β > 0 and σ_max for β = 0 is bounded from the certified interval
-// [σ_min lower, σ_max upper] ⊇ [σ_min, σ_max]: f increases up to 1/√β and
-// decreases after, so the bound is f(hi), f(lo) or the peak (1+β)/(2√β),
-// the branch tests done with directed rounding. ρ = Π_k ℓ(β_k, W_k) bounds
-// the Lipschitz constant of x ↦ ž_L, and Π_{k<L−1} ℓ_k that of x ↦ ž_{L−1}
-// (the pairwise radius). Bounds.RhoSeed is the seed-style estimate — f at
-// the power-iteration σ_max only — which is NOT sound: power iteration
-// approaches σ_max from below, and f(σ_max) misses the peak when
-// σ_min < 1/√β < σ_max (for β = 1, ℓ = 1 whatever W is, while f(σ_max) < 1
-// for σ_max ≠ 1); that is why it comes out smaller than ρ.
-//
-// Inexact inference. The iterate z̃ (float32, finitely many BCD passes) is
-// not ž. The free problem has variable blocks z_1 … z_K (K = L−1 in the
-// reduced form — linear output, β_{L−1} = 0 — else K = L) and a constant
-// Hessian H. For block weights D_k = γ^{k−1}τ_k let S = D^{−1/2}HD^{−1/2};
-// its blocks are S_kk = Hs_k/τ_k and S_{k+1,k} = −√γ(1+β_k)W_k/√(τ_kτ_{k+1})
-// with Hs_k = I + β_{k−1}W_{k−1}W_{k−1}ᵀ + [k<K]γ(W_kᵀW_k + β_kI) — the γ
-// powers cancel, so λ_min(S) is not needlessly small. μ ≤ λ_min(S) is
-// certified once per model by Cholesky of Ŝ − μI with the margin above
-// (bisection over μ; the entries' rounding error is bounded by
-// γ_{m+8}(1 + γβ_k + β_{k−1}‖W_{k−1}‖_F² + γ‖W_k‖_F²)/τ_k on the diagonal
-// blocks and γ_8·coefficient·‖W_k‖_F off them; beyond 2048 unknowns a block
-// Gershgorin bound is used). For any g ∈ ∂(E + ι_C)(z̃), monotonicity of
-// the normal cone gives ⟨g, z̃ − ž⟩ ≥ (z̃−ž)ᵀH(z̃−ž) ≥ μ‖z̃ − ž‖²_D, hence
-//
-//	‖z̃_K − ž_K‖ ≤ ‖g‖_{D⁻¹} / (μ √D_K),   ‖g‖²_{D⁻¹} = Σ_k (γ^{k−1}/τ_k)‖g̃_k‖²,
-//
-// where g̃_k = Hs_k z_k − cs_k is the block gradient in the solver's
-// scaling and g is the min-norm subgradient: coordinate by coordinate, at
-// a bound the part of the gradient pointing out of the box is dropped. A
-// few scalings τ (τ_k = t^{k−1}) are certified per model and each input
-// uses the one giving the smallest bound — each is valid.
-//
-// The residual is evaluated in float64 from float32 products with proven
-// error: fl32(M z) errs by at most γ_n‖M‖_F‖z‖ in norm, where n counts the
-// nonzero entries of z (a product with a zero factor is an exact zero, and
-// adding an exact zero is exact, so along any summation tree a term meets
-// at most n−1 inexact additions; relu states are sparse). Hs_k is rounded
-// to float32 once, with its representation error bounded. The input part
-// v = W_0 x, the only d_0-wide product, is computed as float32 products of
-// 112-column chunks whose partial sums are added pairwise in float32, so
-// each term meets at most chunk + depth roundings instead of d_0. These
-// bounds (linear in ‖x‖ and the ‖z_k‖) are added to ‖g̃_k‖ before the
-// weighting; TestResidualRoundingBound checks them against an independent
-// full-width float64 gradient. They do not cover overflow: when a float32
-// product overflowed (a gradient entry is ±Inf or NaN, even at a bound
-// where the min-norm subgradient would cancel it) the certificate
-// abstains. Variable layers wider than 2048 units are refused by New (no
-// μ could be certified for them).
-//
-// Margins. In the reduced form ž_L = W_{L−1}ž_{L−1} + b_{L−1} exactly, so
-// each difference ž_L[y] − ž_L[j] is within ‖w_y − w_j‖·‖z̃_{L−1} − ž_{L−1}‖
-// of the iterate's (w_i the rows of W_{L−1}); otherwise within √2‖z̃_L − ž_L‖.
-// The iterate's output differences are computed in float64 (plus the
-// float32 product's bound). MarginLower is the smallest difference minus
-// these bounds; the input is certified when it is positive, and then
-//
-//	δ = MarginLower/(√2ρ),   δ_pair = min_{j≠y} m_j'/(‖w_y − w_j‖ Π_{k<L−1}ℓ_k)
-//
-// with m_j' the per-pair lower bounds. With a label the margin is to the
-// label (negative when misclassified: not certified); without, to the
-// predicted class. Otherwise the certificate abstains (radius 0).
-//
-// Adaptive mode (Options.Adaptive) runs more passes (Solver.ContinueFree)
-// on the inputs whose margin loses more than AdaptiveTol of itself to the
-// inference error while the residual still dominates the rounding floor,
-// doubling the passes up to MaxPasses: as many passes as it takes.
-//
-// # Tests
-//
-// Soundness is tested against the exact model of package verify/attack (a
-// float64 reference: BCD then active-set Newton to a residual below
-// 10⁻¹³, its Hessian checked against the energy's gradient written from
-// its definition): certificates at 1, 2, 5 and 20 passes and adaptive
-// ones never claim more than the exact model gives; verify/attack's
-// projected-gradient and minimal-distance ℓ2 attacks on the exact model
-// (gradients through the implicit function of the minimiser) on 200 real
-// MNIST test images find no prediction change within 0.999·δ or 0.999·δ_pair;
-// local Jacobian norms and difference quotients stay below ρ.
+// Every bound is computed so that rounding can only make it more
+// conservative: spectral norms of the weights are proved by Cholesky
+// factorisations with explicit floating-point error terms, the Lipschitz
+// bound ρ = Π_k ℓ(β_k, W_k) uses certified intervals for σ_min and σ_max,
+// and the distance from the finite-pass iterate to the exact minimiser is
+// bounded by the residual and a certified strong-convexity constant μ.
+// Bounds.RhoEstimate is the paper's estimate (power-iteration σ_max only),
+// printed for comparison and NOT sound. docs/math.md ("How package verify
+// computes its bounds") gives the derivations and the tests that try to
+// break them; docs/report-format.md describes the JSON forms (ModelInfo,
+// Record).
 package verify

@@ -11,7 +11,7 @@ import (
 
 // trainedModelPaths lists, in order of preference, the trained MNIST
 // 784-64-64-10 models the soundness tests use: $LRRN_TEST_MODEL, the
-// project's 100-epoch model of the seed's Table 1 setting (results/, from
+// project's 100-epoch model of the paper's Table 1 setting (results/, from
 // lrrn-experiments), then the 10-epoch model committed with this package
 // (testdata/README.md says how it was trained).
 var trainedModelPaths = []string{"../results/mnist-wd1e-5/model.lrrn", "testdata/mnist-784-64-64-10-10ep.lrrn"}

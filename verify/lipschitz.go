@@ -30,11 +30,11 @@ func ellUpper(beta, lo, hi float64) float64 {
 	return peak
 }
 
-// ellSeed is the seed-style estimate of ℓ: the formula evaluated at the
+// ellEstimate is the paper's estimate of ℓ: the formula evaluated at the
 // power-iteration estimate of σ_max only. It is NOT a bound: the estimate
 // approaches σ_max from below, and when σ_min < 1/√β < σ_max the maximum
 // over the interval (the peak) exceeds f(σ_max).
-func ellSeed(beta, sigmaMax float64) float64 {
+func ellEstimate(beta, sigmaMax float64) float64 {
 	if beta == 0 {
 		return sigmaMax
 	}

@@ -30,7 +30,7 @@ type LayerInfo struct {
 	SigmaMinLower    *float64 `json:"sigma_min_lower"`
 	SigmaMaxEstimate *float64 `json:"sigma_max_power_iteration_not_sound"`
 	Ell              *float64 `json:"ell"`
-	EllSeedEstimate  *float64 `json:"ell_seed_style_not_sound"`
+	EllEstimate      *float64 `json:"ell_power_iteration_not_sound"`
 }
 
 // ModelInfo describes a model and the certifier's per-model bounds.
@@ -42,12 +42,12 @@ type ModelInfo struct {
 	Passes       int         `json:"passes"`
 	Adaptive     bool        `json:"adaptive"`
 	MaxPasses    int         `json:"max_passes,omitempty"`
-	Dataset      string      `json:"dataset,omitempty"`
+	Dataset      string      `json:"dataset"`
 	Epochs       int         `json:"epochs"`
-	TestAccuracy *float64    `json:"test_accuracy"`
+	TestAccuracy *float64    `json:"training_test_accuracy"` // recorded in the model file by training
 	Rho          *float64    `json:"rho"`
 	RhoPre       *float64    `json:"rho_pre"`
-	RhoSeed      *float64    `json:"rho_seed_style_not_sound"`
+	RhoEstimate  *float64    `json:"rho_power_iteration_not_sound"`
 	Mu           *float64    `json:"mu"`
 	Reduced      bool        `json:"reduced_output"`
 	Layers       []LayerInfo `json:"layers"`
@@ -62,7 +62,7 @@ func (c *Certifier) Info() ModelInfo {
 		Sizes: append([]int(nil), m.Sizes...), Beta: append([]float64(nil), m.Beta...),
 		Gamma: m.Gamma, Passes: c.opts.Passes, Adaptive: c.opts.Adaptive,
 		Dataset: m.Meta.Dataset, Epochs: m.Meta.Epochs, TestAccuracy: Num(m.Meta.TestAccuracy),
-		Rho: Num(b.Rho), RhoPre: Num(b.RhoPre), RhoSeed: Num(b.RhoSeed), Mu: Num(b.MuBest),
+		Rho: Num(b.Rho), RhoPre: Num(b.RhoPre), RhoEstimate: Num(b.RhoEstimate), Mu: Num(b.MuBest),
 		Reduced: b.Reduced, SIMD: string(asm.CurrentTier()),
 	}
 	if c.opts.Adaptive {
@@ -75,7 +75,7 @@ func (c *Certifier) Info() ModelInfo {
 		in.Layers = append(in.Layers, LayerInfo{
 			Rows: l.Rows, Cols: l.Cols, Beta: l.Beta,
 			SigmaMaxUpper: Num(l.MaxUpper), SigmaMinLower: Num(l.MinLower), SigmaMaxEstimate: Num(l.MaxEstimate),
-			Ell: Num(l.Ell), EllSeedEstimate: Num(l.EllSeed),
+			Ell: Num(l.Ell), EllEstimate: Num(l.EllEstimate),
 		})
 	}
 	return in

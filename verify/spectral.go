@@ -13,7 +13,7 @@ type SingularBounds struct {
 	MaxUpper float64
 	// MaxEstimate is the power-iteration estimate of σ_max(W). It is NOT a
 	// certified bound in either direction (it approaches σ_max from below,
-	// up to rounding); the seed paper's ρ is computed from estimates like it.
+	// up to rounding); the paper's ρ is computed from estimates like it.
 	MaxEstimate float64
 	// MinLower is a certified lower bound on σ_min(W), the smallest singular
 	// value of Wᵀ on R^rows (zero when rows > cols). It is 0 when no

@@ -18,7 +18,7 @@ import (
 )
 
 // Summary is the evaluation of a supervised model on the full test set with
-// package verify (the same certificates lrrn-verify prints): the seed's
+// package verify (the same certificates lrrn-verify prints): the paper's
 // Table 1/2 columns, the project's sound radii and certified accuracies.
 // It is written to results/NAME/summary.json.
 type Summary struct {
@@ -31,15 +31,15 @@ type Summary struct {
 	Date       time.Time `json:"date"`
 
 	Accuracy float64 `json:"accuracy"`
-	// Rho is verify's certified ρ; RhoSeedStyle the seed-style estimate
+	// Rho is verify's certified ρ; RhoEstimate the paper's estimate
 	// from power-iteration σ_max only (NOT sound).
 	Rho          float64 `json:"rho"`
-	RhoSeedStyle float64 `json:"rho_seed_style"`
+	RhoEstimate  float64 `json:"rho_seed_style"`
 	MeanMargin   float64 `json:"mean_margin"`
 	MedianMargin float64 `json:"median_margin"`
 	StdMargin    float64 `json:"std_margin"` // population standard deviation
-	// MedianDelta is the seed's median δ = median(m)/(√2ρ) with the
-	// certified ρ; MedianDeltaSeedStyle uses RhoSeedStyle.
+	// MedianDelta is the paper's median δ = median(m)/(√2ρ) with the
+	// certified ρ; MedianDeltaSeedStyle uses RhoEstimate.
 	MedianDelta          float64 `json:"median_delta"`
 	MedianDeltaSeedStyle float64 `json:"median_delta_seed_style"`
 	// Median of verify's certified radius and pairwise radius over all
@@ -107,7 +107,7 @@ func (r *runner) evaluate(ctx context.Context, e experiment) (*Summary, error) {
 	}
 	b := c.Bounds()
 	sum := &Summary{Experiment: e.name, Model: path, Data: s.data, Epochs: done, Passes: passes, N: test.N,
-		Date: time.Now().UTC().Truncate(time.Second), Rho: b.Rho, RhoSeedStyle: b.RhoSeed,
+		Date: time.Now().UTC().Truncate(time.Second), Rho: b.Rho, RhoEstimate: b.RhoEstimate,
 		CertAcc: map[string]float64{}, CertAccPair: map[string]float64{}}
 	margins := make([]float64, test.N)
 	radii := make([]float64, test.N)
@@ -141,7 +141,7 @@ func (r *runner) evaluate(ctx context.Context, e experiment) (*Summary, error) {
 	sum.MeanMargin, sum.StdMargin = mean, math.Sqrt(v/n)
 	sum.MedianMargin = stats.Median(margins)
 	sum.MedianDelta = sum.MedianMargin / (math.Sqrt2 * b.Rho)
-	sum.MedianDeltaSeedStyle = sum.MedianMargin / (math.Sqrt2 * b.RhoSeed)
+	sum.MedianDeltaSeedStyle = sum.MedianMargin / (math.Sqrt2 * b.RhoEstimate)
 	sum.MedianRadius, sum.MedianPairRadius = stats.Median(radii), stats.Median(pair)
 	for _, k := range []string{"0.5", "1.0", "1.58"} {
 		eps, _ := strconv.ParseFloat(k, 64)
@@ -164,8 +164,10 @@ func (r *runner) evaluate(ctx context.Context, e experiment) (*Summary, error) {
 		cg[i] = 100 * fracAbove(radii, xs[i])
 		cp[i] = 100 * fracAbove(pair, xs[i])
 	}
-	if err := plot.Lines(filepath.Join(r.dir(e), "certified.png"), "CERT. ACCURACY %", "EPSILON", xs, [][]float64{cg, cp},
-		0, 2, 0, 100, 0.5, "%.1f", "%.0f"); err != nil {
+	ch := plot.NewChart(e.name+": certified accuracy on the "+s.data+" test set", "radius ε (ℓ2 distance, pixels in [0, 1])", "correct and certified at radius > ε (%)")
+	ch.Lines = []plot.Line{{Name: "certified radius δ", X: xs, Y: cg}, {Name: "pairwise radius max(δ, δ_pair)", X: xs, Y: cp, Dashed: true}}
+	ch.XMin, ch.XMax, ch.YMin, ch.YMax = 0, 2, 0, 100
+	if err := ch.Save(filepath.Join(r.dir(e), "certified.png")); err != nil {
 		return nil, err
 	}
 	js, err := json.MarshalIndent(sum, "", "  ")

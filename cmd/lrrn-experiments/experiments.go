@@ -40,11 +40,11 @@ func (s stage) batchSize() int {
 	return s.batch
 }
 
-// experiment is one named configuration of the seed's experiments.
+// experiment is one named configuration of the paper's experiments.
 type experiment struct {
-	name, what, seed string // seed: the seed's result this reproduces
-	stages           []stage
-	verify           bool // run lrrn-verify on the final model
+	name, what, paper string // paper: the paper's result this reproduces
+	stages            []stage
+	verify            bool // run lrrn-verify on the final model
 }
 
 const (
@@ -53,13 +53,13 @@ const (
 	batch  = 10
 )
 
-// supervisedLR is the seed's learning rate per data set.
+// supervisedLR is the paper's learning rate per data set.
 var supervisedLR = map[string]float64{"mnist": 0.4, "kmnist": 0.4, "fashion": 0.1}
 
-var seedScratch = map[string]string{"mnist": "97.2%", "kmnist": "85.8%", "fashion": "86.4%"}
-var seedPretrain = map[string]string{"mnist": "97.76%", "kmnist": "87.91%", "fashion": "86.66%"}
-var seedTable1 = map[string]string{"mnist": "ρ 0.9387, median δ 0.698, acc 97.2%", "kmnist": "ρ 0.9548, median δ 0.506, acc 85.6%", "fashion": "ρ 1.0716, median δ 0.456, acc 85.7%"}
-var seedTable2 = map[string]string{"mnist": "ρ 0.4604, median δ 1.081, acc 95.5%", "kmnist": "ρ 0.4174, median δ 0.695, acc 80.5%", "fashion": "ρ 0.4142, median δ 0.815, acc 82.4%"}
+var paperScratch = map[string]string{"mnist": "97.2%", "kmnist": "85.8%", "fashion": "86.4%"}
+var paperPretrain = map[string]string{"mnist": "97.76%", "kmnist": "87.91%", "fashion": "86.66%"}
+var paperTable1 = map[string]string{"mnist": "ρ 0.9387, median δ 0.698, acc 97.2%", "kmnist": "ρ 0.9548, median δ 0.506, acc 85.6%", "fashion": "ρ 1.0716, median δ 0.456, acc 85.7%"}
+var paperTable2 = map[string]string{"mnist": "ρ 0.4604, median δ 1.081, acc 95.5%", "kmnist": "ρ 0.4174, median δ 0.695, acc 80.5%", "fashion": "ρ 0.4142, median δ 0.815, acc 82.4%"}
 
 func supervised(data string, wd float64, seed uint64) stage {
 	return stage{data: data, arch: "784-64-64-10", act: "relu", beta: "1,1,0", lr: supervisedLR[data], wd: wd,
@@ -72,15 +72,15 @@ func experiments() map[string]experiment {
 	add := func(e experiment) { ex[e.name] = e }
 	for _, act := range []string{"linear", "relu", "hardsigmoid"} {
 		add(experiment{name: "unsup-filters-" + act + "-mnist",
-			what: "784-32-32 " + act + ", unsupervised (free energy), β=[1,1], γ=1/8, batch 10, lr 0.005, 100 epochs, 20 passes, MNIST",
-			seed: "Fig. 1 (filters)",
+			what:  "784-32-32 " + act + ", unsupervised (free energy), β=[1,1], γ=1/8, batch 10, lr 0.005, 100 epochs, 20 passes, MNIST",
+			paper: "Fig. 1 (filters)",
 			stages: []stage{{unsupervised: true, data: "mnist", arch: "784-32-32", act: act, beta: "1,1", lr: 0.005, wd: 1e-5,
 				epochs: 100, seed: 1}}})
 	}
 	for _, data := range []string{"kmnist", "fashion"} {
 		add(experiment{name: "unsup-filters-relu-" + data,
-			what: "784-32-32 relu, unsupervised (free energy), β=[1,1], γ=1/8, batch 10, lr 0.005, 100 epochs, 20 passes, " + data,
-			seed: "Fig. 2 (filters)",
+			what:  "784-32-32 relu, unsupervised (free energy), β=[1,1], γ=1/8, batch 10, lr 0.005, 100 epochs, 20 passes, " + data,
+			paper: "Fig. 2 (filters)",
 			stages: []stage{{unsupervised: true, data: data, arch: "784-32-32", act: "relu", beta: "1,1", lr: 0.005, wd: 1e-5,
 				epochs: 100, seed: 1}}})
 	}
@@ -93,18 +93,18 @@ func experiments() map[string]experiment {
 			}
 			add(experiment{name: name,
 				what:   fmt.Sprintf("784-64-64-10 relu/linear out, supervised from a random initialisation (seed %d), β=[1,1,0], γ=1/8, batch 10, lr %s, weight decay 1e-5, 100 epochs, 20 passes, %s; also the weight-decay-1e-5 experiment (Table 1)", seed, lr, data),
-				seed:   "Fig. 3: " + seedScratch[data] + "; Table 1: " + seedTable1[data],
+				paper:  "Fig. 3: " + paperScratch[data] + "; Table 1: " + paperTable1[data],
 				stages: []stage{supervised(data, 1e-5, seed)}, verify: true})
 		}
 		add(experiment{name: "wd1e-4-" + data,
 			what:   fmt.Sprintf("as scratch-%s with weight decay 1e-4", data),
-			seed:   "Table 2: " + seedTable2[data],
+			paper:  "Table 2: " + paperTable2[data],
 			stages: []stage{supervised(data, 1e-4, 1)}, verify: true})
 		ft := supervised(data, 1e-5, 1)
 		ft.initFrom = "pretrain-"
 		add(experiment{name: "pretrain-" + data,
-			what: fmt.Sprintf("784-64-64-10 (relu, relu, linear out; β=[1,1,0]): 20 epochs unsupervised lr 0.005, then as scratch-%s from those weights", data),
-			seed: "Fig. 5: " + seedPretrain[data],
+			what:  fmt.Sprintf("784-64-64-10 (relu, relu, linear out; β=[1,1,0]): 20 epochs unsupervised lr 0.005, then as scratch-%s from those weights", data),
+			paper: "Fig. 5: " + paperPretrain[data],
 			stages: []stage{{prefix: "pretrain-", unsupervised: true, data: data, arch: "784-64-64-10", act: "relu", beta: "1,1,0",
 				lr: 0.005, wd: 1e-5, epochs: 20, seed: 1, initRandom: true}, ft},
 			verify: true})
@@ -164,7 +164,7 @@ func addRobust(add func(experiment)) {
 		add(experiment{name: c.name,
 			what: fmt.Sprintf("%s relu/linear out, β=[1,1,1], γ=1/8, batch 64, lr %g cosine, %d epochs, 20 passes, Lipschitz-margin cross-entropy ε_train %g T %g, %s",
 				s.arch, c.lr, c.epochs, c.eps, c.temp, c.data),
-			seed:   "certified accuracy at ε = 1.58 (issue 12 anchors)",
+			paper:  "certified accuracy at ε = 1.58 (issue 12 anchors)",
 			stages: []stage{s}, verify: true})
 	}
 }

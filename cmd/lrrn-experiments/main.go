@@ -1,5 +1,5 @@
-// Command lrrn-experiments runs the seed's experiments (docs/math.md, "The
-// seed's experiments") by name, each on its own and resumable, writing into
+// Command lrrn-experiments runs the paper's experiments (docs/math.md, "The
+// paper's experiments") by name, each on its own and resumable, writing into
 // results/<experiment>/: the model (model.bin), metrics.csv, curves.png,
 // filters.png, the lrrn-verify --json output (verify.json.gz), summary.json,
 // certified.png and commands.log (every
@@ -29,12 +29,12 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/lrrn/lrrn/dataset"
+	"github.com/lrrn/lrrn/internal/cli"
 	"github.com/lrrn/lrrn/lrrn"
 	"github.com/lrrn/lrrn/train"
 )
 
-const usage = `lrrn-experiments runs the seed's experiments by name.
+const usage = `lrrn-experiments runs the paper's experiments by name.
 
 Usage:
   lrrn-experiments [flags] list                 the configurations
@@ -46,13 +46,14 @@ Usage:
   lrrn-experiments sparsity MODEL...            first-layer filter sparsity of model files
   lrrn-experiments similarity MODEL_A MODEL_B   cosine similarity of the two models' first-layer filters
   lrrn-experiments [flags] tightness NAME...    attack vs certified radius on the first --attack-n test images
-  lrrn-experiments [flags] tables               markdown tables (seed vs ours) for results/README.md
+  lrrn-experiments [flags] tables               markdown tables (the paper vs ours) for results/README.md
 
 A run resumes an interrupted checkpoint (lrrn-train --resume) and skips
 stages whose checkpoint has all its epochs; run it again after a crash or
 Ctrl-C. Every executed command is appended, with the date, to
 results/NAME/commands.log.
 
+` + cli.ExitHelp + `
 Flags:
 `
 
@@ -79,40 +80,30 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	r := &runner{stdout: stdout, stderr: stderr}
 	fs.StringVar(&r.results, "results", "results", "directory of the per-experiment result directories")
 	fs.StringVar(&r.bin, "bin", "", "directory holding lrrn-train and lrrn-verify (default: beside this executable, else PATH)")
-	fs.StringVar(&r.dataDir, "kmnist-dir", "", "directory of the KMNIST files (default: where package dataset finds them)")
+	fs.StringVar(&r.dataDir, "kmnist-dir", "", "directory of the KMNIST files, passed to lrrn-train and lrrn-verify as --data-dir (default: the data cache, or a download)")
 	fs.IntVar(&r.attackN, "attack-n", 500, "tightness: attack the first N test images")
 	fs.IntVar(&r.workers, "workers", 1, "lrrn-train --workers (2 cores: one per concurrent run)")
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return 0
-		}
-		return 2
+	err := cli.Parse(fs, args, stderr)
+	if err == nil && fs.NArg() == 0 {
+		err = cli.Usagef("name a subcommand: list, commands, run, evaluate, verify, status, sparsity, similarity, tightness, tables")
 	}
-	if fs.NArg() == 0 {
-		fs.Usage()
-		return 2
+	if err == nil {
+		err = r.dispatch(ctx, fs.Arg(0), fs.Args()[1:])
 	}
-	if err := r.dispatch(ctx, fs.Arg(0), fs.Args()[1:]); err != nil {
-		fmt.Fprintln(stderr, "lrrn-experiments:", err)
-		if errors.Is(err, context.Canceled) {
-			return 130
-		}
-		return 1
-	}
-	return 0
+	return cli.Status("lrrn-experiments", err, stderr)
 }
 
 func (r *runner) dispatch(ctx context.Context, cmd string, args []string) error {
 	ex := experiments()
 	pick := func() ([]experiment, error) {
 		if len(args) == 0 {
-			return nil, fmt.Errorf("%s: name at least one experiment (see list)", cmd)
+			return nil, cli.Usagef("%s: name at least one experiment (see list)", cmd)
 		}
 		var out []experiment
 		for _, a := range args {
 			e, ok := ex[a]
 			if !ok {
-				return nil, fmt.Errorf("unknown experiment %q; the configurations are: %s", a, strings.Join(names(ex), ", "))
+				return nil, cli.Usagef("unknown experiment %q; the configurations are: %s", a, strings.Join(names(ex), ", "))
 			}
 			out = append(out, e)
 		}
@@ -121,7 +112,7 @@ func (r *runner) dispatch(ctx context.Context, cmd string, args []string) error 
 	switch cmd {
 	case "list":
 		for _, n := range names(ex) {
-			fmt.Fprintf(r.stdout, "%-32s %s\n%-32s seed: %s\n", n, ex[n].what, "", ex[n].seed)
+			fmt.Fprintf(r.stdout, "%-32s %s\n%-32s the paper: %s\n", n, ex[n].what, "", ex[n].paper)
 		}
 		return nil
 	case "commands", "run", "verify":
@@ -204,7 +195,7 @@ func (r *runner) dispatch(ctx context.Context, cmd string, args []string) error 
 	case "similarity":
 		return similarityCmd(r.stdout, args)
 	}
-	return fmt.Errorf("unknown subcommand %q (list, commands, run, evaluate, verify, status, sparsity, similarity, tightness, tables)", cmd)
+	return cli.Usagef("unknown subcommand %q (list, commands, run, evaluate, verify, status, sparsity, similarity, tightness, tables)", cmd)
 }
 
 func (r *runner) dir(e experiment) string { return filepath.Join(r.results, e.name) }
@@ -282,13 +273,8 @@ func (r *runner) trainArgs(e experiment, s stage, resume bool) []string {
 			a = append(a, "--schedule", s.schedule)
 		}
 	}
-	if s.data == "kmnist" {
-		// KMNIST comes from no registry: name its directory explicitly
-		if dir, err := dataset.Locate("kmnist", r.dataDir); err == nil {
-			a = append(a, "--data-dir", dir)
-		} else if r.dataDir != "" {
-			a = append(a, "--data-dir", r.dataDir)
-		}
+	if s.data == "kmnist" && r.dataDir != "" {
+		a = append(a, "--data-dir", r.dataDir)
 	}
 	a = append(a, "--epochs", strconv.Itoa(s.epochs), "--workers", strconv.Itoa(r.workers),
 		"--out", r.file(e, s, "model.bin"), "--log", r.file(e, s, "metrics.csv"),
@@ -397,20 +383,14 @@ func parseFloats(s string) ([]float64, error) {
 const verifyEps = "0.1,0.25,0.5,1.0,1.5,1.58,2.0"
 
 // verifyArgs returns lrrn-verify's arguments for the final model of e: the
-// full test set with its labels, JSON output.
+// full test set with its labels (--data), JSON output.
 func (r *runner) verifyArgs(e experiment) ([]string, error) {
 	s := e.stages[len(e.stages)-1]
-	dir := ""
-	if s.data == "kmnist" {
-		dir = r.dataDir
+	a := []string{"--json", "--data", s.data}
+	if s.data == "kmnist" && r.dataDir != "" {
+		a = append(a, "--data-dir", r.dataDir)
 	}
-	dir, err := dataset.Locate(s.data, dir)
-	if err != nil {
-		return nil, err
-	}
-	images, labels := dataset.Files(dataset.Test)
-	return []string{"--json", "--labels", filepath.Join(dir, labels), "--eps", verifyEps, "--workers", strconv.Itoa(r.workers),
-		r.file(e, s, "model.bin"), filepath.Join(dir, images)}, nil
+	return append(a, "--eps", verifyEps, "--workers", strconv.Itoa(r.workers), r.file(e, s, "model.bin")), nil
 }
 
 // verify writes lrrn-verify's JSON report (model, one record per test

@@ -42,7 +42,8 @@ func TestCommandsOfAFreshRun(t *testing.T) {
 	require.Len(t, lines, 6)
 	assert.Contains(t, lines[0], "lrrn-train --data fashion --arch 784-64-64-10 --act relu --beta 1,1,0 --gamma 0.125 --lr 0.1 --batch 10 --weight-decay 1e-05 --passes 20 --seed 1 --convention "+Convention+" --epochs 100")
 	assert.Contains(t, lines[1], "(runner) evaluate scratch-fashion")
-	assert.Regexp(t, `^lrrn-verify --json --labels \S+t10k-labels-idx1-ubyte.gz --eps \S+ --workers 1 `+filepath.Join(dir, "scratch-fashion", "model.bin")+` \S+t10k-images-idx3-ubyte.gz > \S+verify.json.gz$`, lines[2])
+	// the data by name: a dry run needs no data set on the machine
+	assert.Regexp(t, `^lrrn-verify --json --data fashion --eps \S+ --workers 1 `+filepath.Join(dir, "scratch-fashion", "model.bin")+` > \S+verify.json.gz$`, lines[2])
 	assert.Contains(t, lines[3], "--lr 0.4 --batch 10 --weight-decay 0.0001")
 	// a dry run creates nothing
 	m, _ := filepath.Glob(filepath.Join(dir, "*"))
@@ -90,12 +91,25 @@ func TestRefusesForeignModelFile(t *testing.T) {
 }
 
 func TestUnknownNames(t *testing.T) {
-	_, errs, code := runCmd(t, "run", "scratch-mnsit")
-	assert.Equal(t, 1, code)
-	assert.Contains(t, errs, `unknown experiment "scratch-mnsit"`)
-	_, errs, code = runCmd(t, "frobnicate")
-	assert.Equal(t, 1, code)
-	assert.Contains(t, errs, `unknown subcommand "frobnicate"`)
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"run", "scratch-mnsit"}, `unknown experiment "scratch-mnsit"`},
+		{[]string{"frobnicate"}, `unknown subcommand "frobnicate"`},
+		{[]string{}, "name a subcommand"},
+		{[]string{"run"}, "name at least one experiment"},
+		{[]string{"--workers", "x", "list"}, `invalid value "x" for flag -workers`},
+	} {
+		_, errs, code := runCmd(t, tc.args...)
+		assert.Equal(t, 2, code, "%q", tc.args)
+		assert.Contains(t, errs, tc.want)
+		assert.True(t, strings.HasSuffix(errs, "; see -h\n"), errs)
+		assert.Equal(t, 1, strings.Count(errs, "\n"), "one line: %q", errs)
+	}
+	_, errs, code := runCmd(t, "-h")
+	assert.Equal(t, 0, code)
+	assert.Contains(t, errs, "Exit status: 0 success, 1 failure")
 }
 
 func TestFilterSparsity(t *testing.T) {

@@ -27,7 +27,9 @@ func TestFilters(t *testing.T) {
 		code int
 		want string
 	}{
-		"one arg":    {[]string{"x"}, 2, "want two arguments"},
+		"one arg":    {[]string{"x"}, 2, "lrrn-filters: want two arguments, MODEL and OUT.png (got 1); see -h\n"},
+		"bad flag":   {[]string{"--layer", "x", "a", "b"}, 2, "lrrn-filters: invalid value \"x\" for flag -layer: parse error; see -h\n"},
+		"negative":   {[]string{"--layer", "-1", "a", "b"}, 2, "--layer -1: want 0 or more; see -h\n"},
 		"absent":     {[]string{"absent.lrrn", out}, 1, "absent.lrrn"},
 		"not square": {[]string{"../../testdata/tiny-5-4-3.bin", out}, 1, "not a square"},
 		"layer":      {[]string{"--layer", "7", "../../testdata/random-784-64-64-10.bin", out}, 1, "out of range"},
@@ -36,6 +38,7 @@ func TestFilters(t *testing.T) {
 			var so, se bytes.Buffer
 			require.Equal(t, tc.code, run(tc.args, &so, &se))
 			require.Contains(t, se.String(), tc.want)
+			require.Equal(t, 1, bytes.Count(se.Bytes(), []byte("\n")), "one line: %q", se.String())
 		})
 	}
 }

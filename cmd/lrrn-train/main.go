@@ -14,12 +14,14 @@ import (
 	"math"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"syscall"
 	"time"
 
 	"github.com/lrrn/lrrn/dataset"
+	"github.com/lrrn/lrrn/internal/cli"
 	"github.com/lrrn/lrrn/internal/plot"
 	"github.com/lrrn/lrrn/lrrn"
 	"github.com/lrrn/lrrn/train"
@@ -53,6 +55,16 @@ Examples:
   lrrn-train --init pretrained.lrrn --out finetuned.lrrn
   lrrn-train --resume --out mnist.lrrn --epochs 100
 
+Data: --data names the set; the files come from --data-dir, else the data
+cache (lrrn/ in the user cache directory, or $LRRN_CACHE), else MNIST from
+the Go module cache or proxy ($GOPROXY), Fashion-MNIST from
+/usr/share/datasets/fashion-mnist (Debian package dataset-fashion-mnist),
+else a download from the official sites (checked against pinned SHA-256s;
+LRRN_OFFLINE=1 forbids downloads).
+
+The directories of --out, --log, --plot and --filters are created.
+
+` + cli.ExitHelp + `
 Flags:
 `
 
@@ -64,6 +76,13 @@ type options struct {
 	seed                                                                                  uint64
 	unsupervised, resume, force                                                           bool
 	set                                                                                   map[string]bool
+
+	// checked in parseFlags
+	cfg       lrrn.Config // the random model's configuration (neither --init nor --resume)
+	conv      train.Convention
+	obj       train.Objective
+	sch       train.Schedule
+	canonData string
 }
 
 func parseFlags(args []string, stderr io.Writer) (*options, error) {
@@ -75,7 +94,7 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 		fs.PrintDefaults()
 	}
 	fs.StringVar(&o.data, "data", "mnist", "data set: mnist, fashion (Fashion-MNIST) or kmnist (Kuzushiji-MNIST)")
-	fs.StringVar(&o.dataDir, "data-dir", "", "directory with {train,t10k}-{images-idx3,labels-idx1}-ubyte.gz (default: MNIST from the Go module cache, Fashion-MNIST from /usr/share/datasets/fashion-mnist, KMNIST from ../shared/data/kmnist)")
+	fs.StringVar(&o.dataDir, "data-dir", "", "directory with {train,t10k}-{images-idx3,labels-idx1}-ubyte.gz (default: the data cache, then the places and downloads listed above)")
 	fs.StringVar(&o.arch, "arch", "", "layer sizes, input first (default 784-64-64-10; unsupervised 784-32-32)")
 	fs.StringVar(&o.act, "act", "relu", "activation of the hidden layers: linear, relu or hardsigmoid (the output is linear when supervised)")
 	fs.StringVar(&o.outAct, "out-act", "", "activation of the last layer (default: linear when supervised or when its β is 0, else --act)")
@@ -84,7 +103,7 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	fs.IntVar(&o.passes, "passes", 20, "BCD passes per phase")
 	fs.IntVar(&o.epochs, "epochs", 100, "train until this many epochs are complete")
 	fs.IntVar(&o.batch, "batch", 10, "mini-batch size")
-	fs.Float64Var(&o.lr, "lr", 0.4, "learning rate η (default 0.4, or 0.005 with --unsupervised; the seed: 0.4 MNIST/KMNIST, 0.1 Fashion, 0.005 unsupervised)")
+	fs.Float64Var(&o.lr, "lr", 0.4, "learning rate η; 0.005 with --unsupervised (the paper: 0.4 MNIST/KMNIST, 0.1 Fashion-MNIST, 0.005 unsupervised)")
 	fs.Float64Var(&o.wd, "weight-decay", 1e-5, "weight decay λ on the weights (not the biases)")
 	fs.StringVar(&o.convention, "convention", train.DefaultConvention.String(), "gradient convention (docs/training.md): mean|sum[,gamma][,decay=S]")
 	fs.BoolVar(&o.unsupervised, "unsupervised", false, "train the free energy instead of the contrastive loss")
@@ -92,7 +111,7 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	fs.Uint64Var(&o.seed, "seed", 1, "seed of the initialisation and the shuffling")
 	fs.StringVar(&o.out, "out", "", "model file written after every epoch (required)")
 	fs.StringVar(&o.log, "log", "", "CSV file of per-epoch metrics (appended to on --resume)")
-	fs.StringVar(&o.plotPath, "plot", "", "PNG of the loss and test-accuracy curves, redrawn after every epoch")
+	fs.StringVar(&o.plotPath, "plot", "", "chart of the loss and test-accuracy curves, redrawn after every epoch: PNG or SVG by the file's extension")
 	fs.StringVar(&o.filters, "filters", "", "PNG grid of the first-layer filters, redrawn after every epoch")
 	fs.BoolVar(&o.resume, "resume", false, "continue the checkpoint in --out exactly (its hyperparameters are used)")
 	fs.BoolVar(&o.force, "force", false, "let --out replace an existing file that is not a model")
@@ -101,16 +120,16 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	fs.StringVar(&o.objective, "objective", "onehot", "supervised output objective (docs/training.md): onehot[,scale=C] clamps the output to C·onehot; margin,eps=E[,nudge=A][,warmup=N] and ce,eps=E[,temp=T][,nudge=A][,warmup=N] nudge it toward the margins a certificate at radius E needs (hinge or cross-entropy)")
 	fs.StringVar(&o.schedule, "schedule", "constant", "learning-rate schedule: constant, or cosine (decays to 0 at --epochs)")
 	fs.IntVar(&o.holdout, "holdout", 0, "hold out the last N training images: train on the rest and evaluate on them after every epoch instead of the test set (for choosing hyperparameters)")
-	if err := fs.Parse(args); err != nil {
+	if err := cli.Parse(fs, args, stderr); err != nil {
 		return nil, err
 	}
 	if fs.NArg() > 0 {
-		return nil, fmt.Errorf("unexpected argument %q (all options are flags; see -h)", fs.Arg(0))
+		return nil, cli.Usagef("unexpected argument %q (all options are flags; see -h)", fs.Arg(0))
 	}
 	o.set = map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { o.set[f.Name] = true })
 	if o.out == "" {
-		return nil, errors.New("--out MODEL is required (the model file written after every epoch)")
+		return nil, cli.Usagef("--out MODEL is required (the model file written after every epoch)")
 	}
 	if o.unsupervised {
 		if !o.set["arch"] && o.init == "" {
@@ -122,26 +141,78 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	} else if o.arch == "" {
 		o.arch = "784-64-64-10"
 	}
+	if err := checkFlags(o); err != nil {
+		return nil, &cli.UsageError{Msg: err.Error()}
+	}
 	return o, nil
+}
+
+// checkFlags checks the flags on their own and together, before any file
+// is read: an error here is a usage error.
+func checkFlags(o *options) error {
+	var err error
+	if o.canonData, err = dataset.Canonical(o.data); err != nil {
+		return fmt.Errorf("--data: %w", err)
+	}
+	for _, c := range []struct {
+		name string
+		v    int
+		min  int
+	}{{"epochs", o.epochs, 1}, {"batch", o.batch, 1}, {"passes", o.passes, 1}, {"workers", o.workers, 0}, {"eval-passes", o.evalPasses, 0}, {"holdout", o.holdout, 0}} {
+		if c.v < c.min {
+			return fmt.Errorf("--%s %d: want at least %d", c.name, c.v, c.min)
+		}
+	}
+	if ext := strings.ToLower(filepath.Ext(o.plotPath)); o.plotPath != "" && ext != ".png" && ext != ".svg" {
+		return fmt.Errorf("--plot %s: want a .png or .svg file", o.plotPath)
+	}
+	if ext := strings.ToLower(filepath.Ext(o.filters)); o.filters != "" && ext != ".png" {
+		return fmt.Errorf("--filters %s: want a .png file", o.filters)
+	}
+	if !(o.lr > 0) || math.IsInf(o.lr, 0) {
+		return fmt.Errorf("--lr %v: want a finite value > 0", o.lr)
+	}
+	if !(o.wd >= 0) || math.IsInf(o.wd, 0) {
+		return fmt.Errorf("--weight-decay %v: want a finite value ≥ 0", o.wd)
+	}
+	if o.resume {
+		for _, f := range []string{"arch", "act", "out-act", "beta", "gamma", "init"} {
+			if o.set[f] {
+				return fmt.Errorf("--resume cannot be combined with --%s (the checkpoint fixes the model)", f)
+			}
+		}
+		return nil
+	}
+	if o.conv, err = train.ParseConvention(o.convention); err != nil {
+		return fmt.Errorf("--convention: %w", err)
+	}
+	if o.obj, err = train.ParseObjective(o.objective); err != nil {
+		return fmt.Errorf("--objective: %w", err)
+	}
+	if o.sch, err = train.ParseSchedule(o.schedule); err != nil {
+		return fmt.Errorf("--schedule: %w", err)
+	}
+	if o.unsupervised && o.set["objective"] {
+		return errors.New("--objective applies to supervised training only")
+	}
+	if o.init != "" {
+		for _, f := range []string{"arch", "act", "out-act", "beta", "gamma"} {
+			if o.set[f] {
+				return fmt.Errorf("--%s cannot be combined with --init (the model file fixes the architecture)", f)
+			}
+		}
+		return nil
+	}
+	o.cfg, err = modelConfig(o)
+	return err
 }
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	o, err := parseFlags(args, stderr)
-	if errors.Is(err, flag.ErrHelp) {
-		return 0
+	if err == nil {
+		err = train1(ctx, o, stdout, stderr)
 	}
-	if err != nil {
-		fmt.Fprintln(stderr, "lrrn-train:", err)
-		return 2
-	}
-	if err := train1(ctx, o, stdout, stderr); err != nil {
-		fmt.Fprintln(stderr, "lrrn-train:", err)
-		if errors.Is(err, context.Canceled) {
-			return 130
-		}
-		return 1
-	}
-	return 0
+	return cli.Status("lrrn-train", err, stderr)
 }
 
 func parseSizes(s string) ([]int, error) {
@@ -176,16 +247,18 @@ func parseFloats(s string) ([]float64, error) {
 	return out, nil
 }
 
-// newModel builds the random model the flags describe.
-func newModel(o *options) (*lrrn.Model, error) {
+// modelConfig returns the configuration of the random model the flags
+// describe, checked.
+func modelConfig(o *options) (lrrn.Config, error) {
+	var none lrrn.Config
 	sizes, err := parseSizes(o.arch)
 	if err != nil {
-		return nil, err
+		return none, err
 	}
 	L := len(sizes) - 1
 	act, err := lrrn.ParseActivation(o.act)
 	if err != nil {
-		return nil, fmt.Errorf("--act: %w", err)
+		return none, fmt.Errorf("--act: %w", err)
 	}
 	acts := make([]lrrn.Activation, L)
 	for k := range acts {
@@ -201,28 +274,39 @@ func newModel(o *options) (*lrrn.Model, error) {
 			beta[L-1] = 0
 		}
 	} else if beta, err = parseFloats(o.beta); err != nil {
-		return nil, fmt.Errorf("--beta %q: %v", o.beta, err)
+		return none, fmt.Errorf("--beta %q: %v", o.beta, err)
 	}
 	if len(beta) != L {
-		return nil, fmt.Errorf("--beta %q has %d values; --arch %s has %d weight layers, so give %d", o.beta, len(beta), o.arch, L, L)
+		return none, fmt.Errorf("--beta %q has %d values; --arch %s has %d weight layers, so give %d", o.beta, len(beta), o.arch, L, L)
 	}
 	switch {
 	case o.outAct != "":
 		if acts[L-1], err = lrrn.ParseActivation(o.outAct); err != nil {
-			return nil, fmt.Errorf("--out-act: %w", err)
+			return none, fmt.Errorf("--out-act: %w", err)
 		}
 	case !o.unsupervised || beta[L-1] == 0:
 		acts[L-1] = lrrn.Linear
 	}
-	return lrrn.NewRandom(lrrn.Config{Sizes: sizes, Acts: acts, Beta: beta, Gamma: o.gamma, Passes: o.passes}, o.seed)
+	if !(o.gamma > 0 && o.gamma <= 1) {
+		return none, fmt.Errorf("--gamma %v: want 0 < γ ≤ 1", o.gamma)
+	}
+	for k, b := range beta {
+		if !(b >= 0) || math.IsInf(b, 0) {
+			return none, fmt.Errorf("--beta %q: β_%d = %v, want a finite value ≥ 0", o.beta, k, b)
+		}
+	}
+	c := lrrn.Config{Sizes: sizes, Acts: acts, Beta: beta, Gamma: o.gamma, Passes: o.passes}
+	if err := c.Validate(); err != nil {
+		return none, fmt.Errorf("--arch %s: %w", o.arch, err)
+	}
+	return c, nil
 }
 
-func train1(ctx context.Context, o *options, stdout, stderr io.Writer) error {
+func train1(ctx context.Context, o *options, stdout, stderr io.Writer) (err error) {
 	var (
 		m     *lrrn.Model
 		st    *train.State
 		topts train.Options
-		err   error
 	)
 	// Temporary files of checkpoints a killed run was writing (this run
 	// owns --out).
@@ -251,43 +335,35 @@ func train1(ctx context.Context, o *options, stdout, stderr io.Writer) error {
 		o.unsupervised = topts.Mode == train.Unsupervised
 		o.holdout = st.Holdout
 	} else {
-		conv, err := train.ParseConvention(o.convention)
-		if err != nil {
-			return fmt.Errorf("--convention: %w", err)
-		}
 		mode := train.Supervised
 		if o.unsupervised {
 			mode = train.Unsupervised
 		}
-		obj, err := train.ParseObjective(o.objective)
-		if err != nil {
-			return fmt.Errorf("--objective: %w", err)
-		}
-		sch, err := train.ParseSchedule(o.schedule)
-		if err != nil {
-			return fmt.Errorf("--schedule: %w", err)
-		}
-		if o.unsupervised && o.set["objective"] {
-			return errors.New("--objective applies to supervised training only")
-		}
-		topts = train.Options{Mode: mode, LR: o.lr, Batch: o.batch, WeightDecay: o.wd, Passes: o.passes, Seed: o.seed, Workers: o.workers, Convention: conv,
-			Objective: obj, Schedule: sch}
-		if sch == train.Cosine {
+		topts = train.Options{Mode: mode, LR: o.lr, Batch: o.batch, WeightDecay: o.wd, Passes: o.passes, Seed: o.seed, Workers: o.workers, Convention: o.conv,
+			Objective: o.obj, Schedule: o.sch}
+		if o.sch == train.Cosine {
 			topts.Epochs = o.epochs
 		}
 		if o.init != "" {
 			if m, err = lrrn.Load(o.init); err != nil {
 				return fmt.Errorf("--init: %w", err)
 			}
-			for _, f := range []string{"arch", "act", "out-act", "beta", "gamma"} {
-				if o.set[f] {
-					return fmt.Errorf("--%s cannot be combined with --init (the model file fixes the architecture)", f)
-				}
-			}
 			m.Meta.Note = "" // a checkpoint note of the pretraining run does not apply
-		} else if m, err = newModel(o); err != nil {
+		} else if m, err = lrrn.NewRandom(o.cfg, o.seed); err != nil {
 			return err
 		}
+	}
+	// The output directories exist before the first epoch, not after it.
+	for _, p := range []string{o.out, o.log, o.plotPath, o.filters} {
+		if p == "" {
+			continue
+		}
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			return fmt.Errorf("output directory: %w", err)
+		}
+	}
+	if cli.IsTerminal(stderr) {
+		dataset.Default.Progress = stderr
 	}
 	trainSet, testSet, canon, err := loadData(o.data, o.dataDir)
 	if err != nil {
@@ -336,8 +412,13 @@ func train1(ctx context.Context, o *options, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	var logErr error // the first error writing the log
 	if logw != nil {
-		defer logw.Close()
+		defer func() {
+			if cerr := logw.Close(); cerr != nil && logErr == nil && err == nil {
+				err = fmt.Errorf("--log: %w", cerr)
+			}
+		}()
 	}
 	topts = tr.Options()
 	fmt.Fprintf(stdout, "%s training of %s on %s: %d examples, batch %d, lr %g (%s), weight decay %g, %d passes, convention %s, objective %s, workers %d; evaluation on the %s set\n",
@@ -351,8 +432,10 @@ func train1(ctx context.Context, o *options, stdout, stderr io.Writer) error {
 		History: hist, Progress: prog.update, Holdout: o.holdout}
 	rc.OnEpoch = func(r train.EpochRecord) {
 		prog.epochDone(r)
-		if logw != nil {
-			logw.write(r)
+		if logw != nil && logErr == nil {
+			if logErr = logw.write(r); logErr != nil {
+				fmt.Fprintln(stderr, "lrrn-train: --log:", logErr, "(no more lines are written; the run goes on)")
+			}
 		}
 		hist = append(hist, r)
 		if o.plotPath != "" {
@@ -394,12 +477,7 @@ func train1(ctx context.Context, o *options, stdout, stderr io.Writer) error {
 // --workers when given.
 func checkResumeFlags(o *options, st *train.State, topts *train.Options) error {
 	conflict := func(name, have string) error {
-		return fmt.Errorf("--resume: --%s differs from the checkpoint's %s (a resumed run keeps its hyperparameters; start a new run with --init to change them)", name, have)
-	}
-	for _, f := range []string{"arch", "act", "out-act", "beta", "gamma", "init"} {
-		if o.set[f] {
-			return fmt.Errorf("--resume cannot be combined with --%s (the checkpoint fixes the model)", f)
-		}
+		return cli.Usagef("--resume: --%s differs from the checkpoint's %s (a resumed run keeps its hyperparameters; start a new run with --init to change them)", name, have)
 	}
 	if o.set["data"] {
 		if c, err := dataset.Canonical(o.data); err != nil || c != st.Dataset {
@@ -456,7 +534,7 @@ func archString(m *lrrn.Model) string {
 // csvLog appends one line per epoch.
 type csvLog struct{ f *os.File }
 
-const csvHeader = "epoch,loss,test_loss,test_acc,rho,rho_seed_style,mean_margin,median_margin,median_delta,median_certified_radius,seconds,cert_0.5,cert_1.0,cert_1.58,obj_loss\n"
+const csvHeader = "epoch,loss,test_loss,test_acc,rho,rho_estimate_not_sound,mean_margin,median_margin,median_delta,median_certified_radius,seconds,cert_0.5,cert_1.0,cert_1.58,obj_loss\n"
 
 func openLog(path string, resume bool) (*csvLog, error) {
 	if path == "" {
@@ -486,10 +564,11 @@ func num(v float64) string {
 	return strconv.FormatFloat(v, 'g', 6, 64)
 }
 
-func (l *csvLog) write(r train.EpochRecord) {
-	fmt.Fprintf(l.f, "%d,%s,%s,%s,%s,%s,%s,%s,%s,%s,%.1f,%s,%s,%s,%s\n", r.Epoch, num(r.Loss), num(r.TestLoss), num(r.Accuracy), num(r.Rho),
-		num(r.RhoSeedStyle), num(r.MeanMargin), num(r.MedianMargin), num(r.MedianDelta), num(r.MedianRadius), r.Seconds,
+func (l *csvLog) write(r train.EpochRecord) error {
+	_, err := fmt.Fprintf(l.f, "%d,%s,%s,%s,%s,%s,%s,%s,%s,%s,%.1f,%s,%s,%s,%s\n", r.Epoch, num(r.Loss), num(r.TestLoss), num(r.Accuracy), num(r.Rho),
+		num(r.RhoEstimate), num(r.MeanMargin), num(r.MedianMargin), num(r.MedianDelta), num(r.MedianRadius), r.Seconds,
 		num(r.Cert05), num(r.Cert10), num(r.Cert158), num(r.ObjLoss))
+	return err
 }
 
 func (l *csvLog) Close() error { return l.f.Close() }
@@ -540,8 +619,8 @@ func (p *progress) epochDone(r train.EpochRecord) {
 	}
 	line := fmt.Sprintf("epoch %d/%d  loss %.5f", r.Epoch, p.epochs, r.Loss)
 	if !math.IsNaN(r.Accuracy) {
-		line += fmt.Sprintf("  %s acc %.2f%%  certified %.1f%% / %.1f%% / %.1f%% at 0.5 / 1 / 1.58  ρ %.4f (seed-style %.4f)  median m %.4f  median δ %.4f (certified %.4f)",
-			p.evalName, 100*r.Accuracy, 100*r.Cert05, 100*r.Cert10, 100*r.Cert158, r.Rho, r.RhoSeedStyle, r.MedianMargin, r.MedianDelta, r.MedianRadius)
+		line += fmt.Sprintf("  %s acc %.2f%%  certified %.1f%% / %.1f%% / %.1f%% at 0.5 / 1 / 1.58  ρ %.4f (power-iteration estimate %.4f)  median m %.4f  median δ %.4f (certified %.4f)",
+			p.evalName, 100*r.Accuracy, 100*r.Cert05, 100*r.Cert10, 100*r.Cert158, r.Rho, r.RhoEstimate, r.MedianMargin, r.MedianDelta, r.MedianRadius)
 		if !math.IsNaN(r.ObjLoss) {
 			line += fmt.Sprintf("  ℓ %.4f", r.ObjLoss)
 		}

@@ -81,7 +81,7 @@ func TestTrainResumeAndOutputs(t *testing.T) {
 
 	// A resumed run keeps its hyperparameters.
 	code, _, errs = runCmd("--resume", "--data-dir", data, "--out", model, "--lr", "0.3")
-	require.Equal(t, 1, code)
+	require.Equal(t, 2, code)
 	require.Contains(t, errs, "--lr differs from the checkpoint")
 
 	// A new run does not overwrite a checkpoint of another run.
@@ -98,17 +98,27 @@ func TestCommandErrors(t *testing.T) {
 		code int
 		want string
 	}{
-		"no out":        {[]string{"--data-dir", data}, 2, "--out MODEL is required"},
-		"beta length":   {[]string{"--data-dir", data, "--out", out, "--beta", "1,1"}, 1, "--beta \"1,1\" has 2 values; --arch 784-64-64-10 has 3 weight layers"},
+		"no out":        {[]string{"--data-dir", data}, 2, "lrrn-train: --out MODEL is required (the model file written after every epoch); see -h\n"},
+		"beta length":   {[]string{"--data-dir", data, "--out", out, "--beta", "1,1"}, 2, "--beta \"1,1\" has 2 values; --arch 784-64-64-10 has 3 weight layers"},
+		"negative beta": {[]string{"--data-dir", data, "--out", out, "--beta", "1,-1,0"}, 2, "--beta \"1,-1,0\": β_1 = -1, want a finite value ≥ 0"},
 		"arch vs data":  {[]string{"--data-dir", data, "--out", out, "--arch", "100-16-10"}, 1, "input layer has 100 units but mnist images have 784 pixels"},
-		"arch too wide": {[]string{"--data-dir", data, "--out", out, "--arch", "784-65536-10"}, 1, `--arch "784-65536-10": lrrn: size of layer 1 is 65536, want 1 … 4096`},
-		"bad arch":      {[]string{"--data-dir", data, "--out", out, "--arch", "784-x-10"}, 1, "not a positive layer size"},
-		"bad act":       {[]string{"--data-dir", data, "--out", out, "--act", "tanh"}, 1, "unknown activation"},
-		"gamma":         {[]string{"--data-dir", data, "--out", out, "--gamma", "2"}, 1, "γ = 2"},
+		"bad arch":      {[]string{"--data-dir", data, "--out", out, "--arch", "784-x-10"}, 2, "not a positive layer size"},
+		"arch too wide": {[]string{"--data-dir", data, "--out", out, "--arch", "784-65536-10"}, 2, `--arch "784-65536-10": lrrn: size of layer 1 is 65536, want 1 … 4096`},
+		"bad act":       {[]string{"--data-dir", data, "--out", out, "--act", "tanh"}, 2, "lrrn-train: --act: unknown activation \"tanh\" (want linear, relu or hardsigmoid); see -h\n"},
+		"gamma":         {[]string{"--data-dir", data, "--out", out, "--gamma", "2"}, 2, "lrrn-train: --gamma 2: want 0 < γ ≤ 1; see -h\n"},
+		"bad float":     {[]string{"--data-dir", data, "--out", out, "--gamma", "x"}, 2, "lrrn-train: invalid value \"x\" for flag -gamma: parse error; see -h\n"},
+		"unknown flag":  {[]string{"--out", out, "--epoch", "3"}, 2, "lrrn-train: flag provided but not defined: -epoch; see -h\n"},
+		"lr":            {[]string{"--out", out, "--lr", "0"}, 2, "--lr 0: want a finite value > 0"},
+		"plot format":   {[]string{"--out", out, "--plot", "c.jpg"}, 2, "--plot c.jpg: want a .png or .svg file"},
+		"batch":         {[]string{"--out", out, "--batch", "0"}, 2, "--batch 0: want at least 1"},
+		"init and arch": {[]string{"--out", out, "--init", out, "--arch", "784-10"}, 2, "--arch cannot be combined with --init"},
 		"missing data":  {[]string{"--data", "kmnist", "--data-dir", filepath.Join(data, "absent"), "--out", out}, 1, "not found"},
-		"unknown data":  {[]string{"--data", "cifar", "--out", out}, 1, "unknown data set"},
+		"unknown data":  {[]string{"--data", "cifar", "--out", out}, 2, "unknown data set"},
 		"resume absent": {[]string{"--resume", "--data-dir", data, "--out", out}, 1, "--resume"},
-		"convention":    {[]string{"--data-dir", data, "--out", out, "--convention", "median"}, 1, "--convention"},
+		"resume arch":   {[]string{"--resume", "--out", out, "--arch", "784-10"}, 2, "--resume cannot be combined with --arch"},
+		"convention":    {[]string{"--data-dir", data, "--out", out, "--convention", "median"}, 2, "--convention"},
+		"objective":     {[]string{"--data-dir", data, "--out", out, "--objective", "nope"}, 2, "--objective"},
+		"schedule":      {[]string{"--data-dir", data, "--out", out, "--schedule", "nope"}, 2, "--schedule"},
 		"stray arg":     {[]string{"--out", out, "extra"}, 2, "unexpected argument"},
 		"diverges":      {[]string{"--data-dir", data, "--out", out, "--arch", "784-8-8-10", "--lr", "1e9", "--epochs", "1"}, 1, "diverged in epoch 1"},
 	} {
@@ -116,6 +126,10 @@ func TestCommandErrors(t *testing.T) {
 			code, _, errs := runCmd(tc.args...)
 			require.Equal(t, tc.code, code, errs)
 			require.Contains(t, errs, tc.want)
+			if tc.code == 2 {
+				require.Equal(t, 1, strings.Count(errs, "\n"), "a usage error is one line: %q", errs)
+				require.NotContains(t, errs, "Usage:")
+			}
 		})
 	}
 	_, err := os.Stat(out)
@@ -123,6 +137,26 @@ func TestCommandErrors(t *testing.T) {
 	code, _, errs := runCmd("-h")
 	require.Equal(t, 0, code)
 	require.Contains(t, errs, "Usage:")
+	require.Contains(t, errs, "Exit status: 0 success, 1 failure (bad input, I/O), 2 usage error (flags, arguments), 130 interrupted")
+	lr := errs[strings.Index(errs, "-lr float"):]
+	lr = lr[:strings.Index(lr, "\n  -")]
+	require.Equal(t, 1, strings.Count(lr, "default"), "one default for --lr: %q", lr)
+	require.Contains(t, lr, "(default 0.4)")
+	require.NotContains(t, errs, "shared")
+}
+
+// TestCreatesOutputDirectories: a missing output directory is created
+// before the first epoch (it used to fail after a whole epoch).
+func TestCreatesOutputDirectories(t *testing.T) {
+	data := fixtureDir(t)
+	dir := filepath.Join(t.TempDir(), "new", "run")
+	code, out, errs := runCmd("--data-dir", data, "--arch", "784-8-8-10", "--epochs", "1", "--lr", "0.1",
+		"--out", filepath.Join(dir, "m.lrrn"), "--log", filepath.Join(dir, "logs", "m.csv"), "--plot", filepath.Join(dir, "plots", "c.png"))
+	require.Equal(t, 0, code, "stdout:\n%s\nstderr:\n%s", out, errs)
+	for _, f := range []string{"m.lrrn", "logs/m.csv", "plots/c.png"} {
+		_, err := os.Stat(filepath.Join(dir, f))
+		require.NoError(t, err, f)
+	}
 }
 
 // TestPretrainThenFineTune: unsupervised pretraining of a network with a
@@ -160,6 +194,6 @@ func TestPretrainThenFineTune(t *testing.T) {
 	require.Equal(t, "supervised", st.Mode)
 	require.Equal(t, 1, st.Epoch)
 	code, _, errs = runCmd("--init", pre, "--arch", "784-16-10", "--data-dir", data, "--out", filepath.Join(dir, "x.lrrn"))
-	require.Equal(t, 1, code)
+	require.Equal(t, 2, code)
 	require.Contains(t, errs, "--arch cannot be combined with --init")
 }

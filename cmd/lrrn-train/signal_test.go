@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/lrrn/lrrn/internal/testbuild"
 	"github.com/lrrn/lrrn/train"
 	"github.com/stretchr/testify/require"
 )
@@ -25,7 +26,7 @@ func TestSIGINTWritesCheckpoint(t *testing.T) {
 	}
 	dir := t.TempDir()
 	bin := filepath.Join(dir, "lrrn-train")
-	build := exec.Command("go", "build", "-o", bin, ".")
+	build := exec.Command("go", testbuild.BuildArgs(bin)...)
 	out, err := build.CombinedOutput()
 	require.NoError(t, err, string(out))
 	data := fixtureDir(t)

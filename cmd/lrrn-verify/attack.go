@@ -4,7 +4,6 @@ import (
 	"cmp"
 	"context"
 	"encoding/json"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -17,6 +16,7 @@ import (
 	"time"
 
 	"github.com/lrrn/lrrn/idx"
+	"github.com/lrrn/lrrn/internal/cli"
 	"github.com/lrrn/lrrn/internal/stats"
 	"github.com/lrrn/lrrn/lrrn"
 	"github.com/lrrn/lrrn/verify"
@@ -56,9 +56,8 @@ Examples:
   lrrn-verify attack --labels t10k-labels-idx1-ubyte.gz --n 100 mnist.lrrn t10k-images-idx3-ubyte.gz
   lrrn-verify attack --json --box mnist.lrrn images.gz > tightness.json
 
-Exit status: 0 success, 1 bad input, failure or a broken certificate,
-2 usage error, 130 interrupted.
-
+A broken certificate is a failure (exit status 1).
+` + cli.ExitHelp + `
 Flags:
 `
 
@@ -88,11 +87,8 @@ func parseAttack(args []string, stderr io.Writer) (*attackOptions, error) {
 	fs.IntVar(&o.workers, "workers", 0, "goroutines (0: all cores)")
 	var pos []string
 	for {
-		if err := fs.Parse(args); err != nil {
-			if errors.Is(err, flag.ErrHelp) {
-				return nil, err
-			}
-			return nil, &usageError{err.Error()}
+		if err := cli.Parse(fs, args, stderr); err != nil {
+			return nil, err
 		}
 		if fs.NArg() == 0 {
 			break
@@ -102,15 +98,15 @@ func parseAttack(args []string, stderr io.Writer) (*attackOptions, error) {
 	}
 	switch {
 	case o.n < 0:
-		return nil, &usageError{fmt.Sprintf("--n %d: want 0 (all) or more", o.n)}
+		return nil, cli.Usagef("--n %d: want 0 (all) or more", o.n)
 	case o.candidates < 0:
-		return nil, &usageError{fmt.Sprintf("--candidates %d: want 0 or more", o.candidates)}
+		return nil, cli.Usagef("--candidates %d: want 0 or more", o.candidates)
 	case o.passes < 0 || o.passes > 1<<20:
-		return nil, &usageError{fmt.Sprintf("--passes %d: want 0 (model default) … %d", o.passes, 1<<20)}
+		return nil, cli.Usagef("--passes %d: want 0 (model default) … %d", o.passes, 1<<20)
 	case o.workers < 0 || o.workers > 1024:
-		return nil, &usageError{fmt.Sprintf("--workers %d: want 0 (all cores) … 1024", o.workers)}
+		return nil, cli.Usagef("--workers %d: want 0 (all cores) … 1024", o.workers)
 	case len(pos) != 2:
-		return nil, &usageError{fmt.Sprintf("attack wants two arguments, MODEL and IMAGES (got %d); see -h", len(pos))}
+		return nil, cli.Usagef("attack wants two arguments, MODEL and IMAGES (got %d)", len(pos))
 	}
 	o.model, o.images = pos[0], pos[1]
 	if o.workers == 0 {
@@ -121,25 +117,16 @@ func parseAttack(args []string, stderr io.Writer) (*attackOptions, error) {
 
 // runAttack is "lrrn-verify attack".
 func runAttack(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	const statusOK, statusError, statusUsage, statusInterrupted = 0, 1, 2, 130
 	o, err := parseAttack(args, stderr)
 	if err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return statusOK
-		}
-		fmt.Fprintf(stderr, "lrrn-verify attack: %v\n", err)
-		return statusUsage
+		return cli.Status("lrrn-verify attack", err, stderr)
 	}
 	err = attackImages(ctx, o, stdout)
-	switch {
-	case err == nil:
-		return statusOK
-	case ctx.Err() != nil:
+	if err != nil && ctx.Err() != nil {
 		fmt.Fprintln(stderr, "lrrn-verify attack: interrupted")
-		return statusInterrupted
+		return cli.ExitInterrupted
 	}
-	fmt.Fprintf(stderr, "lrrn-verify attack: %s\n", strings.ReplaceAll(err.Error(), "\n", " "))
-	return statusError
+	return cli.Status("lrrn-verify attack", err, stderr)
 }
 
 // attackRecord is one image's result.

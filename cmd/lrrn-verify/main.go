@@ -2,14 +2,15 @@
 // for every input it reports the prediction, the margin and a certified ℓ2
 // radius within which the exact model (the minimiser of the energy, not
 // just the finite-pass iterate) cannot change its prediction, plus a
-// summary in the layout of the seed paper's Tables 1–2. "lrrn-verify
+// summary in the layout of Tables 1–2 of the paper (Høier and Zach,
+// "Lifted Regression/Reconstruction Networks", BMVC 2020). "lrrn-verify
 // serve" runs the same certification as an HTTP service. Run it with -h.
+// docs/report-format.md describes the --json report.
 package main
 
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -25,7 +26,9 @@ import (
 	"time"
 
 	"github.com/lrrn/lrrn/asm"
+	"github.com/lrrn/lrrn/dataset"
 	"github.com/lrrn/lrrn/idx"
+	"github.com/lrrn/lrrn/internal/cli"
 	"github.com/lrrn/lrrn/lrrn"
 	"github.com/lrrn/lrrn/verify"
 )
@@ -39,15 +42,6 @@ func main() {
 	defer stop()
 	os.Exit(run(ctx, os.Args[1:], os.Stdout, os.Stderr))
 }
-
-// Exit statuses.
-const (
-	exitOK    = 0
-	exitError = 1 // bad input files, failures
-	exitUsage = 2 // wrong flags or arguments
-
-	exitInterrupted = 130 // SIGINT or SIGTERM before the work was done
-)
 
 // interruptGrace is how long run waits, once interrupted, for the work to
 // stop by itself (reading and certifying check the context) before it
@@ -76,27 +70,31 @@ const usage = `lrrn-verify certifies an LRRN's predictions on a set of images.
 
 Usage:
   lrrn-verify [flags] MODEL IMAGES
+  lrrn-verify [flags] --data NAME [--split test|train] MODEL
   lrrn-verify serve --model MODEL [--addr 127.0.0.1:8080] [flags]
   lrrn-verify attack [flags] MODEL IMAGES   (how tight the certificates are; see attack -h)
 
 MODEL is a model file (lrrn-train writes them); IMAGES an IDX image file,
-raw or gzip (MNIST format: pixels scaled to [0,1]). For each image it
+raw or gzip (MNIST format: pixels scaled to [0,1]). --data certifies a
+whole data set with its labels: mnist, fashion-mnist or kmnist, as
+lrrn-train --data finds or downloads them (--data-dir, $LRRN_CACHE). For each image it
 prints the prediction, the margin m (to the label with --labels, else to
 the predicted class), the certified radius δ = m'/(√2ρ) and the pairwise
 radius δ_pair, where m' is the margin minus a certified bound on the
 inference error (finite BCD passes), and ρ a certified upper bound of the
 network's Lipschitz constant. "certified" means the exact model predicts
 the class at the image and everywhere within the radius (ℓ2, pixel units).
-The summary follows the seed paper's Tables 1–2 (ρ, mean/median/std of m,
-median δ = median(m)/(√2ρ), test accuracy) and adds the certified accuracy
-at each --eps (correct and certified at a radius > ε).
+The summary follows the paper's Tables 1–2 (ρ, mean/median/std of m,
+median δ = median(m)/(√2ρ), accuracy) and adds the certified accuracy at
+each --eps (correct and certified at a radius > ε). --json writes the
+report of docs/report-format.md.
 
 A radius is unbounded when ρ = 0 (all weights of a layer zero: the
 prediction is the same everywhere); it prints as ∞, and in JSON it is null
 with "radius_unbounded": true (likewise pair_radius and the summary's
 medians).
 
-IMAGES is read as a stream, a few thousand images at a time: memory is
+IMAGES (and with --data the data set's files) is read as a stream, a few thousand images at a time: memory is
 bounded by that chunk (plus 24 bytes an image for the summary's medians),
 not by the file. Sizes are checked from the headers before any data are
 read, and --limit N reads N images. The output starts once the first
@@ -105,8 +103,10 @@ chunk is checked; an invalid image further on is reported when reached
 within a second (exit 130).
 
 serve: POST /v1/certify {"pixels":[…]} or {"batch":[[…],…]} (optional
-"label"/"labels"), GET /v1/model, GET /healthz, GET /metrics (Prometheus
-text format). Bodies are checked while they stream (--max-body,
+"label"/"labels"; Content-Type: application/json), GET /v1/model, GET
+/healthz, GET /metrics (Prometheus text format). For example:
+  curl -H 'Content-Type: application/json' -d '{"pixels":[0,0.5,…784 values…]}' http://127.0.0.1:8080/v1/certify
+ Bodies are checked while they stream (--max-body,
 --max-batch, each input's length); at most --max-inflight requests are
 read and certified at once and --max-queue wait, the rest get 503 with
 Retry-After. Memory beyond the model is then bounded by about
@@ -122,18 +122,19 @@ certification needs at most 2048 units per variable layer. --workers is
 at most 1024.
 
 Examples:
+  lrrn-verify --data mnist testdata/mnist-784-64-64-10.bin
   lrrn-verify --labels t10k-labels-idx1-ubyte.gz mnist.lrrn t10k-images-idx3-ubyte.gz
   lrrn-verify --json --quiet --adaptive mnist.lrrn images.gz > report.json
   lrrn-verify serve --model mnist.lrrn --addr 127.0.0.1:8080
 
-Exit status: 0 success, 1 bad input or failure, 2 usage error,
-130 interrupted (SIGINT or SIGTERM while reading or certifying).
-
+` + cli.ExitHelp + `
 Flags:
 `
 
 type options struct {
 	labels          string
+	data, dataDir   string
+	split           string
 	json, quiet     bool
 	passes, workers int
 	limit           int
@@ -152,11 +153,6 @@ type options struct {
 	writeTimeout    time.Duration
 	idleTimeout     time.Duration
 }
-
-// usageError is reported with exit status 2.
-type usageError struct{ msg string }
-
-func (e *usageError) Error() string { return e.msg }
 
 func parseEps(s string) ([]float64, error) {
 	var out []float64
@@ -200,6 +196,9 @@ func parse(name string, args []string, stderr io.Writer, serve bool) (*options, 
 		fs.BoolVar(&o.quiet, "quiet", false, "no access log (one line per request on stderr)")
 	} else {
 		fs.StringVar(&o.labels, "labels", "", "IDX label file (raw or gzip): margins and accuracy w.r.t. the labels")
+		fs.StringVar(&o.data, "data", "", "certify a data set with its labels instead of IMAGES: mnist, fashion-mnist or kmnist")
+		fs.StringVar(&o.split, "split", "test", "with --data: test or train")
+		fs.StringVar(&o.dataDir, "data-dir", "", "with --data: directory holding the data set's four files (default: as lrrn-train finds them)")
 		fs.BoolVar(&o.json, "json", false, "write JSON (model, one record per input, summary) instead of text")
 		fs.StringVar(&eps, "eps", eps, "radii for the certified accuracy, comma-separated")
 		fs.IntVar(&o.limit, "limit", 0, "certify only the first N images (0: all)")
@@ -207,11 +206,8 @@ func parse(name string, args []string, stderr io.Writer, serve bool) (*options, 
 	}
 	var pos []string
 	for {
-		if err := fs.Parse(args); err != nil {
-			if errors.Is(err, flag.ErrHelp) {
-				return nil, err
-			}
-			return nil, &usageError{err.Error()}
+		if err := cli.Parse(fs, args, stderr); err != nil {
+			return nil, err
 		}
 		if fs.NArg() == 0 {
 			break
@@ -223,46 +219,65 @@ func parse(name string, args []string, stderr io.Writer, serve bool) (*options, 
 		return o, nil
 	}
 	if o.passes < 0 || o.passes > 1<<20 {
-		return nil, &usageError{fmt.Sprintf("--passes %d: want 0 (model default) … %d", o.passes, 1<<20)}
+		return nil, cli.Usagef("--passes %d: want 0 (model default) … %d", o.passes, 1<<20)
 	}
 	if o.workers < 0 || o.workers > verify.MaxWorkers {
-		return nil, &usageError{fmt.Sprintf("--workers %d: want 0 (all cores) … %d", o.workers, verify.MaxWorkers)}
+		return nil, cli.Usagef("--workers %d: want 0 (all cores) … %d", o.workers, verify.MaxWorkers)
 	}
 	if o.maxPasses < 1 {
-		return nil, &usageError{fmt.Sprintf("--max-passes %d: want at least 1", o.maxPasses)}
+		return nil, cli.Usagef("--max-passes %d: want at least 1", o.maxPasses)
 	}
 	if serve {
 		if len(pos) != 0 {
-			return nil, &usageError{fmt.Sprintf("serve takes no arguments (got %q); give the model with --model", pos)}
+			return nil, cli.Usagef("serve takes no arguments (got %q); give the model with --model", pos)
 		}
 		if o.model == "" {
-			return nil, &usageError{"serve needs --model MODEL"}
+			return nil, cli.Usagef("serve needs --model MODEL")
 		}
 		if o.maxBody <= 0 || o.maxBatch <= 0 {
-			return nil, &usageError{"--max-body and --max-batch must be positive"}
+			return nil, cli.Usagef("--max-body and --max-batch must be positive")
 		}
 		if o.maxInFlight < 0 || o.maxQueue < 0 {
-			return nil, &usageError{"--max-inflight and --max-queue must be 0 (default) or positive"}
+			return nil, cli.Usagef("--max-inflight and --max-queue must be 0 (default) or positive")
 		}
 		for _, d := range []struct {
 			name string
 			v    time.Duration
 		}{{"shutdown-timeout", o.shutdownTimeout}, {"read-timeout", o.readTimeout}, {"write-timeout", o.writeTimeout}, {"idle-timeout", o.idleTimeout}} {
 			if d.v <= 0 {
-				return nil, &usageError{fmt.Sprintf("--%s %v: want a positive duration, e.g. 30s", d.name, d.v)}
+				return nil, cli.Usagef("--%s %v: want a positive duration, e.g. 30s", d.name, d.v)
 			}
 		}
 		return o, nil
 	}
 	if o.limit < 0 {
-		return nil, &usageError{fmt.Sprintf("--limit %d: want 0 (all) or more", o.limit)}
+		return nil, cli.Usagef("--limit %d: want 0 (all) or more", o.limit)
 	}
 	var err error
 	if o.eps, err = parseEps(eps); err != nil {
-		return nil, &usageError{err.Error()}
+		return nil, cli.Usagef("%v", err)
+	}
+	if o.data != "" {
+		if o.data, err = dataset.Canonical(o.data); err != nil {
+			return nil, cli.Usagef("--data: %v", err)
+		}
+		if o.split != "test" && o.split != "train" {
+			return nil, cli.Usagef("--split %q: want test or train", o.split)
+		}
+		if o.labels != "" {
+			return nil, cli.Usagef("--labels cannot be combined with --data (the data set brings its labels)")
+		}
+		if len(pos) != 1 {
+			return nil, cli.Usagef("with --data, want one argument, MODEL (got %d)", len(pos))
+		}
+		o.model = pos[0]
+		return o, nil
+	}
+	if o.dataDir != "" || o.split != "test" {
+		return nil, cli.Usagef("--data-dir and --split apply with --data only")
 	}
 	if len(pos) != 2 {
-		return nil, &usageError{fmt.Sprintf("want two arguments, MODEL and IMAGES (got %d); see -h", len(pos))}
+		return nil, cli.Usagef("want two arguments, MODEL and IMAGES (got %d)", len(pos))
 	}
 	o.model, o.images = pos[0], pos[1]
 	return o, nil
@@ -298,34 +313,22 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	o, err := parse(name, args, stderr, serve)
 	if err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return exitOK
-		}
-		fmt.Fprintf(stderr, "lrrn-verify: %v\n", err)
-		return exitUsage
+		return cli.Status("lrrn-verify", err, stderr)
 	}
 	if o.showVersion {
 		fmt.Fprintln(stdout, versionString())
-		return exitOK
+		return cli.ExitOK
 	}
 	if serve {
 		err = runServe(ctx, o, stderr)
 	} else {
-		err = interruptible(ctx, func() error { return certify(ctx, o, stdout) })
+		err = interruptible(ctx, func() error { return certify(ctx, o, stdout, stderr) })
 		if err != nil && ctx.Err() != nil {
 			fmt.Fprintln(stderr, "lrrn-verify: interrupted")
-			return exitInterrupted
+			return cli.ExitInterrupted
 		}
 	}
-	if err != nil {
-		fmt.Fprintf(stderr, "lrrn-verify: %s\n", oneLine(err))
-		return exitError
-	}
-	return exitOK
-}
-
-func oneLine(err error) string {
-	return strings.ReplaceAll(err.Error(), "\n", " ")
+	return cli.Status("lrrn-verify", err, stderr)
 }
 
 func loadCertifier(o *options) (*verify.Certifier, error) {
@@ -340,6 +343,12 @@ func loadCertifier(o *options) (*verify.Certifier, error) {
 	return c, nil
 }
 
+// schemaVersion is the version of the --json report (docs/report-format.md).
+// Version 1 was the unversioned report before the renaming of summary
+// fields that misled (passes' Min/Median/Max, certified_accuracy's radius
+// and best_radius, test_accuracy, median_delta_seed_style).
+const schemaVersion = 2
+
 // summary holds the table's statistics.
 type summary struct {
 	Images            int       `json:"images"`
@@ -348,28 +357,30 @@ type summary struct {
 	MeanMargin        *float64  `json:"mean_margin"`
 	MedianMargin      *float64  `json:"median_margin"`
 	StdMargin         *float64  `json:"std_margin"`
-	MedianDelta       *float64  `json:"median_delta_seed_style"`
-	MedianDeltaInf    bool      `json:"median_delta_seed_style_unbounded,omitempty"`
-	TestAccuracy      *float64  `json:"test_accuracy,omitempty"`
+	MedianDelta       *float64  `json:"paper_median_delta"`
+	MedianDeltaInf    bool      `json:"paper_median_delta_unbounded,omitempty"`
+	Accuracy          *float64  `json:"accuracy"`
 	Certified         int       `json:"certified"`
 	MedianRadius      *float64  `json:"median_certified_radius"`
 	MedianPairRadius  *float64  `json:"median_certified_pair_radius"`
 	MedianRadiusInf   bool      `json:"median_certified_radius_unbounded,omitempty"`
 	MedianPairInf     bool      `json:"median_certified_pair_radius_unbounded,omitempty"`
-	CertifiedAccuracy []epsRow  `json:"certified_accuracy,omitempty"`
+	CertifiedAccuracy []epsRow  `json:"certified_accuracy"`
 	Seconds           float64   `json:"seconds"`
 	ImagesPerSecond   float64   `json:"images_per_second"`
 	Passes            passStats `json:"passes"`
 }
 
 type epsRow struct {
-	Eps     float64 `json:"eps"`
-	Radius  float64 `json:"radius"`      // fraction correct and certified with δ > ε
-	PairOrδ float64 `json:"best_radius"` // … with max(δ, δ_pair) > ε
+	Eps          float64 `json:"eps"`
+	Accuracy     float64 `json:"accuracy"`      // fraction correct and certified with δ > ε
+	AccuracyPair float64 `json:"accuracy_pair"` // … with max(δ, δ_pair) > ε
 }
 
 type passStats struct {
-	Min, Median, Max int
+	Min    int `json:"min"`
+	Median int `json:"median"`
+	Max    int `json:"max"`
 }
 
 // column holds one float64 per image in blocks of fixed size: it grows
@@ -491,7 +502,7 @@ func (t *tally) passStats() passStats {
 func (t *tally) summary(c *verify.Certifier, elapsed time.Duration) summary {
 	b := c.Bounds()
 	n := t.n
-	s := summary{Images: n, Labelled: t.labelled, Rho: verify.Num(b.Rho), Seconds: elapsed.Seconds(), Certified: t.certified}
+	s := summary{Images: n, Labelled: t.labelled, Rho: verify.Num(b.Rho), Seconds: elapsed.Seconds(), Certified: t.certified, CertifiedAccuracy: []epsRow{}}
 	if elapsed > 0 {
 		s.ImagesPerSecond = float64(n) / elapsed.Seconds()
 	}
@@ -515,9 +526,9 @@ func (t *tally) summary(c *verify.Certifier, elapsed time.Duration) summary {
 		s.Passes = t.passStats()
 	}
 	if t.labelled && n > 0 {
-		s.TestAccuracy = verify.Num(float64(t.correct) / float64(n))
+		s.Accuracy = verify.Num(float64(t.correct) / float64(n))
 		for i, e := range t.eps {
-			s.CertifiedAccuracy = append(s.CertifiedAccuracy, epsRow{Eps: e, Radius: float64(t.atEps[i]) / float64(n), PairOrδ: float64(t.bestAtEps[i]) / float64(n)})
+			s.CertifiedAccuracy = append(s.CertifiedAccuracy, epsRow{Eps: e, Accuracy: float64(t.atEps[i]) / float64(n), AccuracyPair: float64(t.bestAtEps[i]) / float64(n)})
 		}
 	}
 	return s
@@ -540,10 +551,15 @@ func chunkImages(workers, d0 int) int {
 // read; --limit N reads N images. The output starts once the first chunk
 // has been read and checked, so an error there leaves stdout empty; an
 // invalid image further on is reported when it is reached (exit 1).
-func certify(ctx context.Context, o *options, stdout io.Writer) error {
+func certify(ctx context.Context, o *options, stdout, stderr io.Writer) error {
 	c, err := loadCertifier(o)
 	if err != nil {
 		return err
+	}
+	if o.data != "" {
+		if err := locateData(o, stderr); err != nil {
+			return err
+		}
 	}
 	m := c.Model()
 	ims, err := idx.OpenImages(ctx, o.images)
@@ -647,6 +663,26 @@ func certify(ctx context.Context, o *options, stdout io.Writer) error {
 	return out.finish(t.summary(c, elapsed))
 }
 
+// locateData points o.images and o.labels at the files of the --data
+// set's split, found or downloaded as lrrn-train finds them; certify then
+// streams them as it does files named on the command line, so the report
+// is the same.
+func locateData(o *options, stderr io.Writer) error {
+	split := dataset.Test
+	if o.split == "train" {
+		split = dataset.Train
+	}
+	if cli.IsTerminal(stderr) {
+		dataset.Default.Progress = stderr
+	}
+	dir, err := dataset.Locate(o.data, o.dataDir)
+	if err != nil {
+		return err
+	}
+	o.images, o.labels = dataset.SplitFiles(dir, split)
+	return nil
+}
+
 // output writes the report as the certificates arrive: text (a header, a
 // table row per input, the summary) or one JSON document (model, inputs,
 // summary) whose records are written one by one.
@@ -665,7 +701,7 @@ func newOutput(w io.Writer, o *options, c *verify.Certifier, labelled bool) (*ou
 		if err != nil {
 			return nil, err
 		}
-		out.w.printf("{\n  \"model\": %s,\n  \"inputs\": [", model)
+		out.w.printf("{\n  \"schema_version\": %d,\n  \"model\": %s,\n  \"inputs\": [", schemaVersion, model)
 	} else {
 		writeTextHeader(out.w, o, c)
 	}
@@ -763,10 +799,10 @@ func writeTextHeader(bw *errWriter, o *options, c *verify.Certifier) {
 		arch[i] = strconv.Itoa(d)
 	}
 	ells := make([]string, len(b.Layers))
-	seeds := make([]string, len(b.Layers))
+	ests := make([]string, len(b.Layers))
 	for i, l := range b.Layers {
 		ells[i] = strconv.FormatFloat(l.Ell, 'f', 4, 64)
-		seeds[i] = strconv.FormatFloat(l.EllSeed, 'f', 4, 64)
+		ests[i] = strconv.FormatFloat(l.EllEstimate, 'f', 4, 64)
 	}
 	passes := fmt.Sprintf("%d passes", c.Options().Passes)
 	if c.Options().Adaptive {
@@ -778,25 +814,25 @@ func writeTextHeader(bw *errWriter, o *options, c *verify.Certifier) {
 	if b.Reduced {
 		bw.printf("; pairwise Π_{k<L−1} ℓ_k ≤ %.4f", b.RhoPre)
 	}
-	bw.printf("\nseed-style estimate %.4f = %s (NOT sound: power-iteration σ_max only)\n", b.RhoSeed, strings.Join(seeds, " · "))
+	bw.printf("\npower-iteration estimate %.4f = %s (as the paper computes ρ; NOT sound)\n", b.RhoEstimate, strings.Join(ests, " · "))
 	bw.printf("μ ≥ %.4g (certified strong convexity of the block-scaled energy)\n\n", b.MuBest)
 }
 
 func writeTextSummary(bw *errWriter, c *verify.Certifier, labelled bool, s summary) {
-	bw.printf("%-10s %8s %9s %9s %8s %9s %14s\n", "", "ρ", "mean(m)", "median(m)", "std(m)", "median δ", "test accuracy")
+	bw.printf("%-10s %8s %9s %9s %8s %9s %14s\n", "", "ρ", "mean(m)", "median(m)", "std(m)", "median δ", "accuracy")
 	acc := "—"
-	if s.TestAccuracy != nil {
-		acc = fmt.Sprintf("%.2f%%", 100**s.TestAccuracy)
+	if s.Accuracy != nil {
+		acc = fmt.Sprintf("%.2f%%", 100**s.Accuracy)
 	}
 	bw.printf("%-10s %8s %9s %9s %8s %9s %14s\n", "summary", f4(s.Rho), f4(s.MeanMargin), f4(s.MedianMargin), f4(s.StdMargin), f4inf(s.MedianDelta, s.MedianDeltaInf), acc)
-	bw.printf("(margins of the %d-pass iterate%s; median δ = median(m)/(√2ρ) as in the seed)\n\n", c.Options().Passes, map[bool]string{true: " w.r.t. the labels", false: " w.r.t. the predictions"}[labelled])
+	bw.printf("(margins of the %d-pass iterate%s; median δ = median(m)/(√2ρ) as in the paper, not a certificate)\n\n", c.Options().Passes, map[bool]string{true: " w.r.t. the labels", false: " w.r.t. the predictions"}[labelled])
 	bw.printf("certified (exact model, inference error accounted for): %d of %d; median certified δ %s, median δ_pair %s\n",
 		s.Certified, s.Images, f4inf(s.MedianRadius, s.MedianRadiusInf), f4inf(s.MedianPairRadius, s.MedianPairInf))
 	if len(s.CertifiedAccuracy) > 0 {
 		bw.printf("certified accuracy (correct and certified at radius > ε):\n")
 		bw.printf("  %8s %10s %12s\n", "ε", "with δ", "with δ_pair")
 		for _, r := range s.CertifiedAccuracy {
-			bw.printf("  %8g %9.2f%% %11.2f%%\n", r.Eps, 100*r.Radius, 100*r.PairOrδ)
+			bw.printf("  %8g %9.2f%% %11.2f%%\n", r.Eps, 100*r.Accuracy, 100*r.AccuracyPair)
 		}
 	}
 	bw.printf("passes per input: min %d, median %d, max %d\n", s.Passes.Min, s.Passes.Median, s.Passes.Max)

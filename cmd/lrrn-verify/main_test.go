@@ -20,6 +20,7 @@ import (
 
 	"github.com/lrrn/lrrn/asm"
 	"github.com/lrrn/lrrn/idx"
+	"github.com/lrrn/lrrn/internal/testbuild"
 	"github.com/lrrn/lrrn/lrrn"
 	"github.com/lrrn/lrrn/verify"
 	"github.com/stretchr/testify/assert"
@@ -48,7 +49,7 @@ func binary(t *testing.T) string {
 			return
 		}
 		binPath = filepath.Join(dir, "lrrn-verify")
-		out, err := exec.Command("go", "build", "-o", binPath, ".").CombinedOutput()
+		out, err := exec.Command("go", testbuild.BuildArgs(binPath)...).CombinedOutput()
 		if err != nil {
 			binErr = fmt.Errorf("go build: %v\n%s", err, out)
 		}
@@ -98,7 +99,7 @@ func TestTextOutput(t *testing.T) {
 		}
 	}
 	assert.Equal(t, 500, rows, "one table row per image")
-	for _, want := range []string{"ρ ≤ 2.18", "seed-style estimate", "NOT sound", "median(m)", "test accuracy", "certified accuracy", "1.58", "images/s", "SIMD " + string(asm.CurrentTier())} {
+	for _, want := range []string{"ρ ≤ 2.18", "power-iteration estimate", "as the paper computes ρ; NOT sound", "median(m)", "accuracy", "certified accuracy", "1.58", "images/s", "SIMD " + string(asm.CurrentTier())} {
 		assert.Contains(t, r.stdout, want)
 	}
 	summary := regexp.MustCompile(`summary\s+2\.18\d\d\s+0\.\d{4}\s+0\.\d{4}\s+0\.\d{4}\s+0\.\d{4}\s+9\d\.\d\d%`)
@@ -122,9 +123,10 @@ func TestJSONOutput(t *testing.T) {
 	r := runBin(t, "--json", "--labels", labelsPath, "--passes", "5", "--workers", "2", modelPath, imagesPath)
 	require.Equal(t, 0, r.code, r.stderr)
 	var out struct {
-		Model   verify.ModelInfo `json:"model"`
-		Inputs  []verify.Record  `json:"inputs"`
-		Summary map[string]any   `json:"summary"`
+		SchemaVersion int              `json:"schema_version"`
+		Model         verify.ModelInfo `json:"model"`
+		Inputs        []verify.Record  `json:"inputs"`
+		Summary       map[string]any   `json:"summary"`
 	}
 	dec := json.NewDecoder(strings.NewReader(r.stdout))
 	dec.DisallowUnknownFields()
@@ -132,10 +134,11 @@ func TestJSONOutput(t *testing.T) {
 	assert.Equal(t, []int{784, 64, 64, 10}, out.Model.Sizes)
 	assert.Equal(t, 5, out.Model.Passes)
 	require.Len(t, out.Inputs, 500)
-	for _, k := range []string{"images", "rho", "mean_margin", "median_margin", "std_margin", "median_delta_seed_style", "test_accuracy", "certified", "median_certified_radius", "median_certified_pair_radius", "certified_accuracy", "seconds", "images_per_second", "passes"} {
+	for _, k := range []string{"images", "rho", "mean_margin", "median_margin", "std_margin", "paper_median_delta", "accuracy", "certified", "median_certified_radius", "median_certified_pair_radius", "certified_accuracy", "seconds", "images_per_second", "passes"} {
 		assert.Contains(t, out.Summary, k)
 	}
 	assert.Len(t, out.Summary["certified_accuracy"], 5)
+	assert.Equal(t, schemaVersion, out.SchemaVersion)
 
 	// The records are the library's certificates.
 	m, err := lrrn.Load(modelPath)
@@ -162,7 +165,12 @@ func TestJSONOutput(t *testing.T) {
 	var q struct {
 		Inputs  []verify.Record `json:"inputs"`
 		Model   verify.ModelInfo
-		Summary struct{ Passes struct{ Min, Max int } }
+		Summary struct {
+			Passes struct {
+				Min int `json:"min"`
+				Max int `json:"max"`
+			} `json:"passes"`
+		} `json:"summary"`
 	}
 	require.NoError(t, json.Unmarshal([]byte(r.stdout), &q))
 	assert.Empty(t, q.Inputs)
@@ -258,11 +266,60 @@ func TestUsageErrors(t *testing.T) {
 		{"--limit", "-1", modelPath, imagesPath},
 		{"serve"},
 		{"serve", "--model", modelPath, "extra"},
+		{"--data", "cifar", modelPath},
+		{"--data", "mnist", modelPath, imagesPath},
+		{"--data", "mnist", "--split", "validation", modelPath},
+		{"--data", "mnist", "--labels", labelsPath, modelPath},
+		{"--split", "train", modelPath, imagesPath},
 	} {
 		r := runBin(t, args...)
 		assert.Equal(t, 2, r.code, "%q: %s", args, r.stderr)
-		assert.Contains(t, r.stderr, "lrrn-verify", "%q", args)
+		assert.True(t, strings.HasPrefix(r.stderr, "lrrn-verify: "), "%q: %s", args, r.stderr)
+		assert.True(t, strings.HasSuffix(r.stderr, "; see -h\n"), "%q: %s", args, r.stderr)
+		assert.Equal(t, 1, strings.Count(r.stderr, "\n"), "one line: %q", r.stderr)
 	}
+}
+
+// TestData certifies a data set by name: --data with a directory holding
+// the MNIST fixture under the standard names gives the same certificates
+// as the files named one by one.
+func TestData(t *testing.T) {
+	dir := t.TempDir()
+	for src, dst := range map[string]string{imagesPath: "t10k-images-idx3-ubyte.gz", labelsPath: "t10k-labels-idx1-ubyte.gz",
+		"../../testdata/kmnist-t500-images-idx3-ubyte.gz": "train-images-idx3-ubyte.gz", "../../testdata/kmnist-t500-labels-idx1-ubyte.gz": "train-labels-idx1-ubyte.gz"} {
+		b, err := os.ReadFile(src)
+		require.NoError(t, err)
+		require.NoError(t, os.WriteFile(filepath.Join(dir, dst), b, 0o644))
+	}
+	files := runBin(t, "--json", "--limit", "50", "--labels", labelsPath, modelPath, imagesPath)
+	require.Equal(t, 0, files.code, files.stderr)
+	byName := runBin(t, "--json", "--limit", "50", "--data", "mnist", "--data-dir", dir, modelPath)
+	require.Equal(t, 0, byName.code, byName.stderr)
+	type rep struct {
+		Inputs  []verify.Record `json:"inputs"`
+		Summary struct {
+			Labelled bool     `json:"labelled"`
+			Accuracy *float64 `json:"accuracy"`
+		} `json:"summary"`
+	}
+	var a, b rep
+	require.NoError(t, json.Unmarshal([]byte(files.stdout), &a))
+	require.NoError(t, json.Unmarshal([]byte(byName.stdout), &b))
+	require.Len(t, b.Inputs, 50)
+	require.Equal(t, a.Inputs, b.Inputs)
+	require.True(t, b.Summary.Labelled)
+	require.Equal(t, *a.Summary.Accuracy, *b.Summary.Accuracy)
+
+	// --split train reads the train files (here KMNIST images: another set)
+	tr := runBin(t, "--quiet", "--limit", "20", "--data", "mnist", "--split", "train", "--data-dir", dir, modelPath)
+	require.Equal(t, 0, tr.code, tr.stderr)
+	require.Contains(t, tr.stdout, "certified (exact model, inference error accounted for):")
+	require.Contains(t, tr.stdout, "w.r.t. the labels")
+
+	// a directory without the files: exit 1 and how to get them
+	miss := runBin(t, "--data", "kmnist", "--data-dir", t.TempDir(), modelPath)
+	require.Equal(t, 1, miss.code)
+	require.Contains(t, miss.stderr, "https://github.com/rois-codh/kmnist")
 }
 
 // TestServe runs the service binary on a free port, checks it answers,
@@ -343,4 +400,59 @@ func TestServe(t *testing.T) {
 	<-restDone
 	assert.Contains(t, rest.String(), "shutting down")
 	assert.Contains(t, rest.String(), "stopped")
+}
+
+// jsonPaths collects the field paths of a decoded JSON value: "a.b" for
+// objects, "a[].b" for the elements of arrays.
+func jsonPaths(prefix string, v any, out map[string]bool) {
+	switch x := v.(type) {
+	case map[string]any:
+		for k, e := range x {
+			p := k
+			if prefix != "" {
+				p = prefix + "." + k
+			}
+			out[p] = true
+			jsonPaths(p, e, out)
+		}
+	case []any:
+		for _, e := range x {
+			jsonPaths(prefix+"[]", e, out)
+		}
+	}
+}
+
+// TestReportFormatDocumented checks docs/report-format.md against the
+// encoder: every field written is documented, every documented field is
+// written (a run that fills every optional field: labels, --adaptive; and
+// a run of a model with ρ = 0, without labels so that its predictions are
+// certified, for the flags of unbounded radii).
+func TestReportFormatDocumented(t *testing.T) {
+	written := map[string]bool{}
+	for _, args := range [][]string{
+		{"--json", "--adaptive", "--limit", "3", "--labels", labelsPath, modelPath, imagesPath},
+		{"--json", "--limit", "3", zeroModel(t), imagesPath},
+	} {
+		r := runBin(t, args...)
+		require.Equal(t, 0, r.code, r.stderr)
+		var v any
+		require.NoError(t, json.Unmarshal([]byte(r.stdout), &v))
+		jsonPaths("", v, written)
+	}
+
+	doc, err := os.ReadFile("../../docs/report-format.md")
+	require.NoError(t, err)
+	documented := map[string]bool{}
+	row := regexp.MustCompile("(?m)^\\| `([a-z_\\[\\].]+)` \\|")
+	for _, m := range row.FindAllStringSubmatch(string(doc), -1) {
+		documented[m[1]] = true
+	}
+	require.NotEmpty(t, documented)
+	for p := range written {
+		assert.True(t, documented[p], "field %s is written but not in docs/report-format.md", p)
+	}
+	for p := range documented {
+		assert.True(t, written[p], "docs/report-format.md documents %s, which is not written", p)
+	}
+	assert.Contains(t, string(doc), fmt.Sprintf("schema version %d", schemaVersion))
 }

@@ -14,11 +14,7 @@ import (
 // TestUnboundedRadius: a model whose output ignores the input (zero
 // weights) prints ∞, not a 309-digit number, and encodes null with a flag.
 func TestUnboundedRadius(t *testing.T) {
-	m, err := lrrn.New(lrrn.Config{Sizes: []int{784, 8, 10}, Acts: []lrrn.Activation{lrrn.ReLU, lrrn.Linear}, Beta: []float64{1, 0}, Gamma: 0.125, Passes: 5})
-	require.NoError(t, err)
-	m.B[1][3] = 1
-	path := filepath.Join(t.TempDir(), "zero.lrrn")
-	require.NoError(t, m.Save(path))
+	path := zeroModel(t)
 
 	r := runBin(t, "--limit", "3", path, imagesPath)
 	require.Equal(t, 0, r.code, r.stderr)
@@ -42,4 +38,15 @@ func TestUnboundedRadius(t *testing.T) {
 	assert.Nil(t, out.Summary["median_certified_radius"])
 	assert.Equal(t, true, out.Summary["median_certified_radius_unbounded"])
 	assert.Equal(t, 0.0, out.Summary["rho"])
+}
+
+// zeroModel saves a 784-8-10 model with zero weights (ρ = 0, every radius
+// unbounded) that predicts class 3 everywhere, and returns its path.
+func zeroModel(t *testing.T) string {
+	m, err := lrrn.New(lrrn.Config{Sizes: []int{784, 8, 10}, Acts: []lrrn.Activation{lrrn.ReLU, lrrn.Linear}, Beta: []float64{1, 0}, Gamma: 0.125, Passes: 5})
+	require.NoError(t, err)
+	m.B[1][3] = 1
+	path := filepath.Join(t.TempDir(), "zero.lrrn")
+	require.NoError(t, m.Save(path))
+	return path
 }

@@ -1,5 +1,5 @@
 // Command convexp measures a gradient convention (docs/training.md): it
-// trains the seed's MNIST network (784-64-64-10, β = [1,1,0], γ = 1/8,
+// trains the paper's MNIST network (784-64-64-10, β = [1,1,0], γ = 1/8,
 // batch 10, 20 passes) and prints per epoch the loss, test accuracy,
 // margins, ρ (sound and σ_max-only) and the extreme singular values of
 // every W_k, as CSV.
@@ -42,10 +42,10 @@ func main() {
 		}
 		b := c.Bounds()
 		for k, l := range b.Layers {
-			fmt.Printf("W_%d %dx%d β=%g: σ_max ≤ %.4f (estimate %.4f), σ_min ≥ %.4f, ℓ ≤ %.4f, seed-style ℓ %.4f\n",
-				k, l.Rows, l.Cols, l.Beta, l.MaxUpper, l.MaxEstimate, l.MinLower, l.Ell, l.EllSeed)
+			fmt.Printf("W_%d %dx%d β=%g: σ_max ≤ %.4f (estimate %.4f), σ_min ≥ %.4f, ℓ ≤ %.4f, power-iteration estimate of ℓ %.4f\n",
+				k, l.Rows, l.Cols, l.Beta, l.MaxUpper, l.MaxEstimate, l.MinLower, l.Ell, l.EllEstimate)
 		}
-		fmt.Printf("ρ ≤ %.4f, seed-style %.4f (epochs %d)\n", b.Rho, b.RhoSeed, m.Meta.Epochs)
+		fmt.Printf("ρ ≤ %.4f, power-iteration estimate %.4f (epochs %d)\n", b.Rho, b.RhoEstimate, m.Meta.Epochs)
 		if *jac > 0 {
 			_, tes, err := dataset.Load(dataset.MNIST, "")
 			if err != nil {
@@ -88,7 +88,7 @@ func main() {
 			panic(err)
 		}
 		lb := ev.Bounds.Layers
-		fmt.Printf("%d,%.5f,%.4f,%.4f,%.4f,%.4f,%.4f,%.4f,%.4f,%.4f,%.4f,%.4f,%.4f,%.1f\n", e, loss, ev.Accuracy, ev.Rho, ev.RhoSeedStyle, ev.MeanMargin, ev.MedianMargin, ev.MedianDelta,
+		fmt.Printf("%d,%.5f,%.4f,%.4f,%.4f,%.4f,%.4f,%.4f,%.4f,%.4f,%.4f,%.4f,%.4f,%.1f\n", e, loss, ev.Accuracy, ev.Rho, ev.RhoEstimate, ev.MeanMargin, ev.MedianMargin, ev.MedianDelta,
 			lb[0].MaxUpper, lb[0].MinLower, lb[1].MaxUpper, lb[1].MinLower, lb[2].MaxUpper, time.Since(t0).Seconds())
 	}
 }

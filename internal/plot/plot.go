@@ -1,6 +1,7 @@
-// Package plot draws the training curves and first-layer filters of an
-// LRRN as PNG images with the standard library only (a built-in 5×7
-// bitmap font labels the axes).
+// Package plot draws charts — line charts with legends, axis labels and
+// readable ticks (Chart, built on gonum.org/v1/plot), such as the training
+// curves of an LRRN — as PNG or SVG, and the first-layer filters of a model
+// as a PNG grid of tiles.
 package plot
 
 import (
@@ -12,7 +13,6 @@ import (
 	"math"
 	"os"
 	"path/filepath"
-	"strings"
 
 	"github.com/lrrn/lrrn/lrrn"
 	"github.com/lrrn/lrrn/train"
@@ -46,10 +46,6 @@ func writePNG(path string, img image.Image) error {
 
 var (
 	white = color.RGBA{255, 255, 255, 255}
-	black = color.RGBA{0, 0, 0, 255}
-	grey  = color.RGBA{210, 210, 210, 255}
-	blue  = color.RGBA{31, 119, 180, 255}
-	red   = color.RGBA{214, 39, 40, 255}
 )
 
 func fill(img *image.RGBA, r image.Rectangle, c color.RGBA) {
@@ -61,88 +57,11 @@ func fill(img *image.RGBA, r image.Rectangle, c color.RGBA) {
 	}
 }
 
-// line draws a 2-pixel-wide line by sampling.
-func line(img *image.RGBA, x0, y0, x1, y1 float64, c color.RGBA) {
-	n := int(math.Max(math.Abs(x1-x0), math.Abs(y1-y0))) + 1
-	for i := 0; i <= n; i++ {
-		t := float64(i) / float64(n)
-		x, y := int(math.Round(x0+t*(x1-x0))), int(math.Round(y0+t*(y1-y0)))
-		fill(img, image.Rect(x, y, x+2, y+2), c)
-	}
-}
-
-// panel draws one line chart of ys over xs into r, with a title and axis
-// ticks; logY plots log10 of positive values.
-func panel(img *image.RGBA, r image.Rectangle, title string, xs, ys []float64, c color.RGBA, logY bool, yfmt string) {
-	text(img, r.Min.X+60, r.Min.Y+4, title, black, 2)
-	plotR := image.Rect(r.Min.X+60, r.Min.Y+28, r.Max.X-16, r.Max.Y-30)
-	fill(img, image.Rect(plotR.Min.X, plotR.Max.Y, plotR.Max.X, plotR.Max.Y+1), black)
-	fill(img, image.Rect(plotR.Min.X-1, plotR.Min.Y, plotR.Min.X, plotR.Max.Y), black)
-	var px, py []float64
-	for i := range xs {
-		y := ys[i]
-		if math.IsNaN(y) || math.IsInf(y, 0) || (logY && y <= 0) {
-			continue
-		}
-		if logY {
-			y = math.Log10(y)
-		}
-		px, py = append(px, xs[i]), append(py, y)
-	}
-	if len(px) == 0 {
-		return
-	}
-	xmin, xmax := px[0], px[len(px)-1]
-	if xmax == xmin {
-		xmin, xmax = xmin-1, xmax+1
-	}
-	ymin, ymax := py[0], py[0]
-	for _, v := range py {
-		ymin, ymax = math.Min(ymin, v), math.Max(ymax, v)
-	}
-	if ymax-ymin < 1e-12 {
-		ymin, ymax = ymin-0.5, ymax+0.5
-	}
-	pad := 0.05 * (ymax - ymin)
-	ymin, ymax = ymin-pad, ymax+pad
-	X := func(v float64) float64 {
-		return float64(plotR.Min.X) + (v-xmin)/(xmax-xmin)*float64(plotR.Dx())
-	}
-	Y := func(v float64) float64 {
-		return float64(plotR.Max.Y) - (v-ymin)/(ymax-ymin)*float64(plotR.Dy())
-	}
-	for i := 0; i <= 4; i++ { // y ticks and grid
-		v := ymin + float64(i)/4*(ymax-ymin)
-		y := int(Y(v))
-		fill(img, image.Rect(plotR.Min.X, y, plotR.Max.X, y+1), grey)
-		lv := v
-		if logY {
-			lv = math.Pow(10, v)
-		}
-		text(img, r.Min.X+2, y-3, fmt.Sprintf(yfmt, lv), black, 1)
-	}
-	step := math.Max(1, math.Ceil((xmax-xmin)/5))    // integer epochs
-	for v := math.Ceil(xmin); v <= xmax; v += step { // x ticks
-		x := int(X(v))
-		fill(img, image.Rect(x, plotR.Max.Y, x+1, plotR.Max.Y+5), black)
-		text(img, x-6, plotR.Max.Y+8, fmt.Sprintf("%.0f", v), black, 1)
-	}
-	text(img, plotR.Max.X-40, plotR.Max.Y+18, "EPOCH", black, 1)
-	for i := 1; i < len(px); i++ {
-		line(img, X(px[i-1]), Y(py[i-1]), X(px[i]), Y(py[i]), c)
-	}
-	if len(px) == 1 {
-		fill(img, image.Rect(int(X(px[0]))-2, int(Y(py[0]))-2, int(X(px[0]))+3, int(Y(py[0]))+3), c)
-	}
-}
-
-// Curves draws the per-epoch training loss (log scale) and test accuracy
-// (supervised) or test free energy (unsupervised) side by side, like the
-// seed's Figs. 3 and 5, and writes them to path as PNG.
+// Curves draws the per-epoch training loss (log scale) and the test
+// accuracy (supervised) or test free energy (unsupervised) side by side,
+// like the paper's Figs. 3 and 5, and writes them to path (PNG or SVG by
+// the extension).
 func Curves(path string, hist []train.EpochRecord, unsupervised bool) error {
-	const W, H = 1000, 380
-	img := image.NewRGBA(image.Rect(0, 0, W, H))
-	fill(img, img.Bounds(), white)
 	xs := make([]float64, len(hist))
 	loss := make([]float64, len(hist))
 	right := make([]float64, len(hist))
@@ -155,13 +74,21 @@ func Curves(path string, hist []train.EpochRecord, unsupervised bool) error {
 			right[i] = 100 * r.Accuracy
 		}
 	}
-	panel(img, image.Rect(0, 0, W/2, H), "TRAINING LOSS", xs, loss, blue, true, "%.3g")
+	name := "contrastive loss J"
 	if unsupervised {
-		panel(img, image.Rect(W/2, 0, W, H), "TEST FREE ENERGY", xs, right, red, false, "%.4g")
-	} else {
-		panel(img, image.Rect(W/2, 0, W, H), "TEST ACCURACY %", xs, right, red, false, "%.2f")
+		name = "free energy F"
 	}
-	return writePNG(path, img)
+	left := NewChart("Training loss", "epoch", "mean loss per example (log scale)")
+	left.LogY = true
+	left.Lines = []Line{{Name: "training, " + name, X: xs, Y: loss}}
+	r := NewChart("Test accuracy", "epoch", "accuracy (%)")
+	r.Lines = []Line{{Name: "test set", X: xs, Y: right}}
+	r.LegendLeft = true
+	if unsupervised {
+		r = NewChart("Test free energy", "epoch", "mean free energy F per example")
+		r.Lines = []Line{{Name: "test set", X: xs, Y: right}}
+	}
+	return SaveRow(path, left, r)
 }
 
 // Filters draws the rows of W_layer (the filters of layer layer+1's units)
@@ -222,22 +149,4 @@ func FilterImage(m *lrrn.Model, layer int) (image.Image, error) {
 		}
 	}
 	return img, nil
-}
-
-// text draws s with the built-in 5×7 font at scale sc; unknown characters
-// are blanks.
-func text(img *image.RGBA, x, y int, s string, c color.RGBA, sc int) {
-	for _, ch := range strings.ToUpper(s) {
-		g, ok := font[ch]
-		if ok {
-			for row, bits := range g {
-				for col := 0; col < 5; col++ {
-					if bits[col] == '#' {
-						fill(img, image.Rect(x+col*sc, y+row*sc, x+(col+1)*sc, y+(row+1)*sc), c)
-					}
-				}
-			}
-		}
-		x += 6 * sc
-	}
 }

@@ -57,7 +57,7 @@ func TestCurvesWritesPNG(t *testing.T) {
 	defer f.Close()
 	img, err := png.Decode(f)
 	require.NoError(t, err)
-	require.Equal(t, 1000, img.Bounds().Dx())
+	require.Equal(t, 2*int(chartW.Dots(96)), img.Bounds().Dx(), "two charts side by side")
 	fi, err := os.Stat(path)
 	require.NoError(t, err)
 	require.Equal(t, os.FileMode(0o644), fi.Mode().Perm())

@@ -17,7 +17,7 @@ runs = [
     ("sum (no 1/γ²), S=1", "1e-4", os.path.join(here, "sum_wd1e-4.csv")),
     ("mean with 1/γ², S=1", "1e-4", os.path.join(here, "mean-gamma_wd1e-4.csv")),
 ]
-print("| convention | λ | λ_eff = λS/A | epochs | test acc | ρ (certified) | seed-style ρ | median m | median δ |")
+print("| convention | λ | λ_eff = λS/A | epochs | test acc | ρ (certified) | paper's ρ | median m | median δ |")
 print("|---|---|---|---|---|---|---|---|---|")
 A = {"mean (no 1/γ²), S=1": 1/64, "sum (no 1/γ²), S=1": 10/64, "mean with 1/γ², S=1": 1.0}
 for name, lam, path in runs:

@@ -281,7 +281,7 @@ func (h *Handler) certify(w http.ResponseWriter, r *http.Request) {
 	}
 	if ct := r.Header.Get("Content-Type"); ct != "" {
 		if mt, _, err := mime.ParseMediaType(ct); err != nil || mt != "application/json" {
-			writeError(w, http.StatusUnsupportedMediaType, "content type %q: send application/json", ct)
+			writeError(w, http.StatusUnsupportedMediaType, "content type %q: send application/json, e.g. curl -H 'Content-Type: application/json' -d '{\"pixels\":[…]}' URL", ct)
 			return
 		}
 	}

@@ -224,10 +224,15 @@ func TestErrors(t *testing.T) {
 	require.NoError(t, err)
 	resp.Body.Close()
 	assert.Equal(t, http.StatusMethodNotAllowed, resp.StatusCode)
-	resp, err = client.Post(url+"/v1/certify", "text/plain", strings.NewReader(`{"pixels":[]}`))
+	// curl -d sends application/x-www-form-urlencoded: the answer shows
+	// the request that works
+	resp, err = client.Post(url+"/v1/certify", "application/x-www-form-urlencoded", strings.NewReader(`{"pixels":[]}`))
+	require.NoError(t, err)
+	body, err := io.ReadAll(resp.Body)
 	require.NoError(t, err)
 	resp.Body.Close()
 	assert.Equal(t, http.StatusUnsupportedMediaType, resp.StatusCode)
+	assert.Contains(t, string(body), `curl -H 'Content-Type: application/json' -d '{\"pixels\":[…]}' URL`)
 	resp, err = client.Get(url + "/nope")
 	require.NoError(t, err)
 	resp.Body.Close()
@@ -254,7 +259,7 @@ func TestModelAndHealth(t *testing.T) {
 	assert.Equal(t, []int{784, 64, 64, 10}, info.Sizes)
 	require.NotNil(t, info.Rho)
 	assert.Equal(t, b.Rho, *info.Rho)
-	assert.Equal(t, b.RhoSeed, *info.RhoSeed)
+	assert.Equal(t, b.RhoEstimate, *info.RhoEstimate)
 	assert.NotEmpty(t, info.SIMD)
 	assert.Len(t, info.Layers, 3)
 }
