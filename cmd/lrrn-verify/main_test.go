@@ -396,8 +396,8 @@ func TestServe(t *testing.T) {
 	require.NoError(t, a.err)
 	assert.Equal(t, http.StatusOK, a.status)
 	assert.Equal(t, 1000, a.n)
+	<-restDone // read stderr to its end first: Wait closes the pipe
 	require.NoError(t, cmd.Wait(), "exit status")
-	<-restDone
 	assert.Contains(t, rest.String(), "shutting down")
 	assert.Contains(t, rest.String(), "stopped")
 }
