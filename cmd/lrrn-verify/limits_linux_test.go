@@ -304,8 +304,8 @@ func TestServeShutdownWithStuckClient(t *testing.T) {
 		stuckClient(t, s.url)
 		sent := time.Now()
 		require.NoError(t, s.cmd.Process.Signal(syscall.SIGTERM))
+		<-s.done // stderr read to its end first: Wait closes the pipe
 		require.NoError(t, s.cmd.Wait(), "exit status")
-		<-s.done
 		took := time.Since(sent)
 		assert.Greater(t, took, 2*time.Second, "the requests in flight had their time")
 		assert.Less(t, took, 4*time.Second)
