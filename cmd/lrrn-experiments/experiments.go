@@ -117,14 +117,14 @@ func experiments() map[string]experiment {
 // (ℓ2, pixels in [0,1]) that the robust configurations are compared with
 // (issue 12; results/README.md cites them).
 var anchors = []struct {
-	Method, Model       string
-	Clean, Certified158 float64
+	Method, Short, Model string
+	Clean, Certified158  float64
 }{
-	{"GloRo nets (Leino et al., ICML 2021)", "conv 4C3F", 97.0, 62.8},
-	{"BCOP (Li et al., NeurIPS 2019)", "conv, GroupSort", 98.8, 56.7},
-	{"BCOP paper, orthogonal MLP", "784-1024-1024-1024-10", 98.7, 54.5},
-	{"BCP (Lee et al., NeurIPS 2020)", "conv", 92.5, 48.2},
-	{"Lipschitz-margin training (Tsuzuku et al., 2018)", "conv", 86.5, 40.6},
+	{"GloRo nets (Leino et al., ICML 2021)", "GloRo (conv)", "conv 4C3F", 97.0, 62.8},
+	{"BCOP (Li et al., NeurIPS 2019)", "BCOP (conv)", "conv, GroupSort", 98.8, 56.7},
+	{"BCOP paper, orthogonal MLP", "BCOP MLP", "784-1024-1024-1024-10", 98.7, 54.5},
+	{"BCP (Lee et al., NeurIPS 2020)", "BCP (conv)", "conv", 92.5, 48.2},
+	{"Lipschitz-margin training (Tsuzuku et al., 2018)", "LMT (conv)", "conv", 86.5, 40.6},
 }
 
 // robustStage is certified-robust training (docs/training.md, "Objectives

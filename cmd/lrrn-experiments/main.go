@@ -47,6 +47,7 @@ Usage:
   lrrn-experiments similarity MODEL_A MODEL_B   cosine similarity of the two models' first-layer filters
   lrrn-experiments [flags] tightness NAME...    attack vs certified radius on the first --attack-n test images
   lrrn-experiments [flags] tables               markdown tables (the paper vs ours) for results/README.md
+  lrrn-experiments [flags] robust-plot          results/robust-certified.{png,svg}: certified accuracy against ε of the robust-* runs, with the published MNIST points
 
 A run resumes an interrupted checkpoint (lrrn-train --resume) and skips
 stages whose checkpoint has all its epochs; run it again after a crash or
@@ -192,10 +193,12 @@ func (r *runner) dispatch(ctx context.Context, cmd string, args []string) error 
 		return nil
 	case "tables":
 		return r.tables(r.stdout)
+	case "robust-plot":
+		return r.robustPlot()
 	case "similarity":
 		return similarityCmd(r.stdout, args)
 	}
-	return cli.Usagef("unknown subcommand %q (list, commands, run, evaluate, verify, status, sparsity, similarity, tightness, tables)", cmd)
+	return cli.Usagef("unknown subcommand %q (list, commands, run, evaluate, verify, status, sparsity, similarity, tightness, tables, robust-plot)", cmd)
 }
 
 func (r *runner) dir(e experiment) string { return filepath.Join(r.results, e.name) }

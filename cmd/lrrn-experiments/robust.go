@@ -7,6 +7,8 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+
+	"github.com/lrrn/lrrn/internal/plot"
 )
 
 // robustTables prints the certified-robust results next to the published
@@ -42,6 +44,72 @@ func (r *runner) robustTables(w io.Writer) error {
 	fmt.Fprintln(w, "|---|---|---|---|")
 	for _, a := range anchors {
 		fmt.Fprintf(w, "| %s | %s | %.1f | %.1f |\n", a.Method, a.Model, a.Clean, a.Certified158)
+	}
+	return nil
+}
+
+// robustPlot draws the certified accuracy against ε of every robust-*
+// experiment that has a summary (summary.json's certified_curve), one chart
+// per data set, with the published MNIST results at ε = 1.58 as labelled
+// points, into results/robust-certified.png and .svg.
+func (r *runner) robustPlot() error {
+	ex := experiments()
+	charts := map[string]*plot.Chart{}
+	var order []string
+	for _, n := range names(ex) {
+		if !strings.HasPrefix(n, "robust-") {
+			continue
+		}
+		e := ex[n]
+		s := e.stages[len(e.stages)-1]
+		sum, err := readSummary(filepath.Join(r.dir(e), "summary.json"))
+		if errors.Is(err, os.ErrNotExist) {
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		if len(sum.CertCurve) != curveSteps+1 {
+			return fmt.Errorf("%s: summary.json has no certified_curve; run lrrn-experiments evaluate %s", n, n)
+		}
+		c, ok := charts[s.data]
+		if !ok {
+			c = plot.NewChart("certified accuracy, "+s.data+" test set (10,000 images)", "ℓ2 radius ε (pixels in [0,1])", "certified accuracy (%)")
+			c.XMin, c.XMax, c.YMin, c.YMax = 0, 2.5, 0, 100
+			charts[s.data] = c
+			order = append(order, s.data)
+		}
+		line := plot.Line{Name: fmt.Sprintf("%s (clean %.1f%%)", s.arch, 100*sum.Accuracy)}
+		if strings.Contains(s.objective, "eps=1,") {
+			line.Name = fmt.Sprintf("%s, ε_train 1 (clean %.1f%%)", s.arch, 100*sum.Accuracy)
+			line.Dashed = true
+		}
+		for i, a := range sum.CertCurve {
+			line.X = append(line.X, curveEps(i))
+			line.Y = append(line.Y, 100*a)
+		}
+		c.Lines = append(c.Lines, line)
+	}
+	if len(order) == 0 {
+		return errors.New("no robust-* experiment has a summary.json yet")
+	}
+	if c, ok := charts["mnist"]; ok {
+		pts := plot.Points{Name: "published, ε = 1.58 (clean accuracy ≥ 86.5%)"}
+		for _, a := range anchors {
+			pts.X = append(pts.X, 1.58)
+			pts.Y = append(pts.Y, a.Certified158)
+			pts.Labels = append(pts.Labels, fmt.Sprintf("%s %.1f", a.Short, a.Certified158))
+		}
+		c.Points = append(c.Points, pts)
+	}
+	var cs []*plot.Chart
+	for _, d := range order {
+		cs = append(cs, charts[d])
+	}
+	for _, ext := range []string{"png", "svg"} {
+		if err := plot.SaveRow(filepath.Join(r.results, "robust-certified."+ext), cs...); err != nil {
+			return err
+		}
 	}
 	return nil
 }
