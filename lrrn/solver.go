@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	"github.com/lrrn/lrrn/asm"
+	"github.com/lrrn/lrrn/internal/linalg"
 )
 
 // TileSize is the number of inputs that batched inference processes
@@ -54,57 +55,123 @@ type Solver struct {
 
 // NewSolver validates m and precomputes the per-model quantities of BCD.
 func NewSolver(m *Model) (*Solver, error) {
+	s, _, err := NewSolverHessians(m)
+	return s, err
+}
+
+// NewSolverHessians is NewSolver that also returns, in float64 as assembled
+// before the rounding to float32, the matrices of the free problem's
+// blocks k = 1 … K (K = L−1 in the reduced form, else L):
+//
+//	H_k = I + β_{k−1}W_{k−1}W_{k−1}ᵀ + [k<K] γ(W_kᵀW_k + β_k I)
+//
+// each Gram entry summed in float64 (products of float32 values are exact
+// there) in index order. Package verify bounds their rounding error and
+// uses them instead of forming the same products a second time.
+func NewSolverHessians(m *Model) (*Solver, [][]float64, error) {
 	if err := m.Validate(); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	s := &Solver{m: m, reduced: m.ReducedOutput(), p1: float32(1 + m.Beta[0])}
+	gc := &gramCache{m: m}
 	L := m.L()
 	// Free problem: blocks 1 … L, or 1 … L−1 with the output eliminated.
 	last := L
 	if s.reduced {
 		last = L - 1
 	}
+	var hs [][]float64
 	for k := 1; k <= last; k++ {
-		s.free.layers = append(s.free.layers, s.layer(k, k < last))
+		lp, H := s.layer(k, k < last, gc)
+		s.free.layers = append(s.free.layers, lp)
+		hs = append(hs, H)
 	}
 	// Clamped problem: blocks 1 … L−1, each with its top term (z_L = t).
+	// Where a free block also has its top term the two are the same: share
+	// it (a d×d matrix less per layer; Refresh recomputes shared blocks
+	// twice, identically).
 	for k := 1; k <= L-1; k++ {
-		s.clamped.layers = append(s.clamped.layers, s.layer(k, true))
+		if k < last {
+			s.clamped.layers = append(s.clamped.layers, s.free.layers[k-1])
+			continue
+		}
+		lp, _ := s.layer(k, true, gc)
+		s.clamped.layers = append(s.clamped.layers, lp)
 	}
-	return s, nil
+	return s, hs, nil
+}
+
+// gramCache computes each Gram product NewSolver needs once: the free and
+// clamped problems share most of them.
+type gramCache struct {
+	m          *Model
+	rows, cols map[int][]float64
+}
+
+// rowGram returns W_kW_kᵀ (d_{k+1}×d_{k+1}, float64).
+func (gc *gramCache) rowGram(k int) []float64 {
+	if g, ok := gc.rows[k]; ok {
+		return g
+	}
+	d, dl := gc.m.Sizes[k+1], gc.m.Sizes[k]
+	w := make([]float64, d*dl)
+	for i, v := range gc.m.W[k] {
+		w[i] = float64(v)
+	}
+	g := make([]float64, d*d)
+	linalg.Gram(g, w, d, dl)
+	if gc.rows == nil {
+		gc.rows = map[int][]float64{}
+	}
+	gc.rows[k] = g
+	return g
+}
+
+// colGram returns W_kᵀW_k (d_k×d_k, float64).
+func (gc *gramCache) colGram(k int) []float64 {
+	if g, ok := gc.cols[k]; ok {
+		return g
+	}
+	d, du := gc.m.Sizes[k], gc.m.Sizes[k+1]
+	W := gc.m.W[k]
+	wt := make([]float64, d*du) // columns of W_k
+	for r := 0; r < du; r++ {
+		for i := 0; i < d; i++ {
+			wt[i*du+r] = float64(W[r*d+i])
+		}
+	}
+	g := make([]float64, d*d)
+	linalg.Gram(g, wt, d, du)
+	if gc.cols == nil {
+		gc.cols = map[int][]float64{}
+	}
+	gc.cols[k] = g
+	return g
 }
 
 // Model returns the model the solver was built for.
 func (s *Solver) Model() *Model { return s.m }
 
 // layer builds the plan of block k; top says whether the term k (z_{k+1}
-// regressed from z_k) is part of the problem.
-func (s *Solver) layer(k int, top bool) layerPlan {
+// regressed from z_k) is part of the problem. It also returns H in float64.
+func (s *Solver) layer(k int, top bool, gc *gramCache) (layerPlan, []float64) {
 	m := s.m
 	d, dl := m.Sizes[k], m.Sizes[k-1]
 	lp := layerPlan{k: k, d: d}
 	lp.lo, lp.hi = m.Acts[k-1].Bounds()
 	Wl, bl := m.W[k-1], m.B[k-1] // d × dl
 	betaL := m.Beta[k-1]
+	// The Gram products in float64 (linalg.Gram: each entry summed in
+	// index order, blocked and spread over the cores).
 	H := make([]float64, d*d)
-	for i := 0; i < d; i++ {
-		H[i*d+i] = 1
-	}
 	if betaL != 0 {
-		for i := 0; i < d; i++ {
-			ri := Wl[i*dl : i*dl+dl]
-			for j := 0; j <= i; j++ {
-				rj := Wl[j*dl : j*dl+dl]
-				var sum float64
-				for p := range ri {
-					sum += float64(ri[p]) * float64(rj[p])
-				}
-				H[i*d+j] += betaL * sum
-				if j != i {
-					H[j*d+i] += betaL * sum
-				}
-			}
+		G := gc.rowGram(k - 1) // W_{k−1}W_{k−1}ᵀ
+		for i, v := range G {
+			H[i] = betaL * v
 		}
+	}
+	for i := 0; i < d; i++ {
+		H[i*d+i] += 1
 	}
 	e := make([]float64, d)
 	for i := range e {
@@ -121,17 +188,11 @@ func (s *Solver) layer(k int, top bool) layerPlan {
 		du := m.Sizes[k+1]
 		Wu, bu := m.W[k], m.B[k] // du × d
 		betaU := m.Beta[k]
+		G := gc.colGram(k) // W_kᵀW_k
+		for i, v := range G {
+			H[i] += g * v
+		}
 		for i := 0; i < d; i++ {
-			for j := 0; j <= i; j++ {
-				var sum float64
-				for r := 0; r < du; r++ {
-					sum += float64(Wu[r*d+i]) * float64(Wu[r*d+j])
-				}
-				H[i*d+j] += g * sum
-				if j != i {
-					H[j*d+i] += g * sum
-				}
-			}
 			H[i*d+i] += g * betaU
 		}
 		lp.q = make([]float32, d*du)
@@ -153,7 +214,7 @@ func (s *Solver) layer(k int, top bool) layerPlan {
 		lp.invH[i] = float32(1 / H[i*d+i])
 		lp.e[i] = float32(e[i])
 	}
-	return lp
+	return lp, H
 }
 
 // States holds the layer activations of N inputs, input-major:

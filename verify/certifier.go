@@ -11,6 +11,7 @@ import (
 	"sync/atomic"
 
 	"github.com/lrrn/lrrn/asm"
+	"github.com/lrrn/lrrn/internal/linalg"
 	"github.com/lrrn/lrrn/lrrn"
 )
 
@@ -236,7 +237,7 @@ func New(m *lrrn.Model, opts Options) (*Certifier, error) {
 	if opts.AdaptiveTol == 0 {
 		opts.AdaptiveTol = 0.01
 	}
-	solver, err := lrrn.NewSolver(m)
+	solver, hs, err := lrrn.NewSolverHessians(m)
 	if err != nil {
 		return nil, err
 	}
@@ -272,8 +273,9 @@ func New(m *lrrn.Model, opts Options) (*Certifier, error) {
 	if err := c.lipschitz(); err != nil {
 		return nil, err
 	}
-	c.buildBlocks(fro2, maxW)
-	c.buildTaus(fro2)
+	h := newHessian(m, c.K, fro2, hs) // the solver's Hs_k, shared by both
+	c.buildBlocks(h, fro2, maxW)
+	c.buildTaus(h)
 	c.buildInput(fro2, maxW)
 	c.buildOutput(maxW)
 	c.buildProds()
@@ -343,7 +345,7 @@ func (c *Certifier) lipschitz() error {
 //     subtractions, and the rounding of p and q) errs by at most γ_8 times
 //     the sum of the terms' magnitudes, each bounded by its matrix norm
 //     times the vector norm.
-func (c *Certifier) buildBlocks(fro2, maxW []float64) {
+func (c *Certifier) buildBlocks(hes *hessian, fro2, maxW []float64) {
 	m := c.m
 	g := m.Gamma
 	g8 := gamma(8, u64)
@@ -358,7 +360,7 @@ func (c *Certifier) buildBlocks(fro2, maxW []float64) {
 		case bl.lo == 0 && math.IsInf(float64(bl.hi), 1):
 			bl.kind = boxReLU
 		}
-		hs := hsBlock(m, k, top)
+		hs := hes.hs[k-1]
 		bl.h = make([]float32, d*d)
 		var hf2, h32f2, maxH float64
 		for i, v := range hs {
@@ -427,40 +429,59 @@ func (c *Certifier) buildBlocks(fro2, maxW []float64) {
 	}
 }
 
-// buildTaus certifies μ for each candidate block scaling and keeps the
-// scalings with a positive μ.
-func (c *Certifier) buildTaus(fro2 []float64) {
+// buildTaus certifies μ for the candidate block scalings and keeps those
+// with a positive μ, best first. Each scaling gets a Lanczos estimate of
+// λ_min(S) (cheap: products with the blocks); they are ranked by the error
+// factor the estimate would give, and certified in that order — all of
+// them up to maxAllTaus unknowns, only the best beyond (one N×N Cholesky
+// factorisation each, the dominant cost of New for wide models).
+func (c *Certifier) buildTaus(h *hessian) {
 	if c.K == 0 {
 		c.bounds.Mu, c.bounds.MuBest = math.Inf(1), math.Inf(1)
 		return
 	}
 	g := c.m.Gamma
-	best := math.Inf(1)
-	for i, tau := range tauCandidates(c.K) {
-		mu := certifiedMu(c.m, c.K, tau, fro2)
-		if i == 0 {
-			c.bounds.Mu = mu
-		}
-		if !(mu > 0) {
-			continue
-		}
-		tc := tauCand{w: make([]float64, c.K), mu: mu}
+	var cands []tauTry
+	taus := tauCandidates(c.K)
+	ests := c.estimateMins(taus)
+	for i, tau := range taus {
+		cd := tauTry{tau: tau, w: make([]float64, c.K), isDefault: i == 0}
 		gUp, gDown := 1.0, 1.0 // bounds of γ^{k−1}
 		for k := 1; k <= c.K; k++ {
 			if k > 1 {
 				gUp, gDown = mulUp(gUp, g), mulDown(gDown, g)
 			}
-			tc.w[k-1] = divUp(gUp, tau[k-1])
+			cd.w[k-1] = divUp(gUp, tau[k-1])
 		}
-		dK := mulDown(gDown, tau[c.K-1])
-		tc.F = divUp(1, mulDown(mu, sqrtDown(dK)))
-		// Rank the scalings by the bound they give for a residual spread
-		// evenly over the blocks.
-		var sw float64
-		for _, w := range tc.w {
-			sw += w
+		cd.dK = mulDown(gDown, tau[c.K-1])
+		cd.est = ests[i]
+		cd.sc = cd.score(cd.est)
+		cands = append(cands, cd)
+	}
+	// Stable order by estimated score: the best scaling first.
+	for i := 1; i < len(cands); i++ {
+		for j := i; j > 0 && cands[j].sc < cands[j-1].sc; j-- {
+			cands[j], cands[j-1] = cands[j-1], cands[j]
 		}
-		score := tc.F * math.Sqrt(sw)
+	}
+	var work []float64
+	if h.N <= maxDenseN {
+		work = make([]float64, h.N*h.N)
+	}
+	best := math.Inf(1)
+	for _, cd := range cands {
+		if len(c.taus) > 0 && h.N > maxAllTaus {
+			break
+		}
+		mu := h.certifiedMu(cd.tau, cd.est, work)
+		if cd.isDefault {
+			c.bounds.Mu = mu
+		}
+		if !(mu > 0) {
+			continue
+		}
+		tc := tauCand{w: cd.w, mu: mu, F: divUp(1, mulDown(mu, sqrtDown(cd.dK)))}
+		score := cd.score(mu)
 		if score < best {
 			best = score
 			c.bounds.MuBest = mu
@@ -469,6 +490,91 @@ func (c *Certifier) buildTaus(fro2 []float64) {
 			c.taus = append(c.taus, tc)
 		}
 	}
+}
+
+// estimateMins returns Lanczos estimates of λ_min(S) for each scaling τ
+// (linalg.LanczosBatch, all scalings in one batch). The products use the
+// float32 copies the residual needs (Hs_k rounded, W_k and W_kᵀ) on the
+// SIMD kernels: an estimate only has to be close (within about muTol), and
+// the rounding of Hs_k to float32 moves the eigenvalues by at most
+// u₃₂‖Hs_k‖_F/τ_k — the certificate of μ is the float64 Cholesky
+// factorisation that follows (certifyLower).
+func (c *Certifier) estimateMins(taus [][]float64) []float64 {
+	m, p, K := c.m, len(taus), c.K
+	offs := make([]int, K+2)
+	for k := 1; k <= K; k++ {
+		offs[k+1] = offs[k] + m.Sizes[k]
+	}
+	N := offs[K+1]
+	maxd := 0
+	for _, d := range m.Sizes[1 : K+1] {
+		maxd = max(maxd, d)
+	}
+	x32 := make([]float32, N*p)
+	y32 := make([]float32, maxd*p)
+	mul := func(Y, X []float64) {
+		for i, v := range X {
+			x32[i] = float32(v)
+		}
+		for k := 1; k <= K; k++ {
+			d, o := m.Sizes[k], offs[k]
+			yk := Y[o*p : (o+d)*p]
+			// Hs_k X_k / τ_k
+			asm.Gemm(y32[:d*p], c.blocks[k-1].h, x32[o*p:(o+d)*p], d, d, p, false)
+			for i := 0; i < d; i++ {
+				for t, tau := range taus {
+					yk[i*p+t] = float64(y32[i*p+t]) / tau[k-1]
+				}
+			}
+			if k > 1 { // S_{k,k−1} X_{k−1} = −coef·W_{k−1} X_{k−1}
+				dl, ol := m.Sizes[k-1], offs[k-1]
+				asm.Gemm(y32[:d*p], m.W[k-1], x32[ol*p:(ol+dl)*p], d, dl, p, false)
+				c.subCoef(yk, y32[:d*p], taus, k-1, d, p)
+			}
+			if k < K { // S_{k,k+1} X_{k+1} = −coef·W_kᵀ X_{k+1}
+				du, ou := m.Sizes[k+1], offs[k+1]
+				asm.Gemm(y32[:d*p], c.blocks[k].wlT, x32[ou*p:(ou+du)*p], d, du, p, false)
+				c.subCoef(yk, y32[:d*p], taus, k, d, p)
+			}
+		}
+	}
+	lo, _ := linalg.LanczosBatch(N, p, lanczosSteps, 1e-6, mul)
+	return lo
+}
+
+// subCoef sets y[i*p+t] −= coef_t·v[i*p+t], coef_t = √γ(1+β_k)/√(τ_kτ_{k+1})
+// for scaling t.
+func (c *Certifier) subCoef(y []float64, v []float32, taus [][]float64, k, d, p int) {
+	g := c.m.Gamma
+	for t, tau := range taus {
+		coef := math.Sqrt(g) * (1 + c.m.Beta[k]) / math.Sqrt(tau[k-1]*tau[k])
+		for i := 0; i < d; i++ {
+			y[i*p+t] -= coef * float64(v[i*p+t])
+		}
+	}
+}
+
+// maxAllTaus is the largest number of variable units for which every
+// candidate block scaling is certified; beyond, only the best by estimate.
+const maxAllTaus = 1024
+
+// tauTry is a candidate scaling while New ranks and certifies them.
+type tauTry struct {
+	tau       []float64
+	w         []float64 // γ^{k−1}/τ_k, rounded up
+	dK        float64   // D_K = γ^{K−1}τ_K, rounded down
+	est, sc   float64   // Lanczos estimate of λ_min(S) and its score
+	isDefault bool      // τ = 1
+}
+
+// score ranks a scaling by the bound F·‖(1,…,1)‖_w it gives, for μ = mu,
+// for a residual spread evenly over the blocks.
+func (cd *tauTry) score(mu float64) float64 {
+	var sw float64
+	for _, w := range cd.w {
+		sw += w
+	}
+	return math.Sqrt(sw) / (mu * math.Sqrt(cd.dK))
 }
 
 // buildInput packs W_0 in column chunks for the input part v = W_0 x and

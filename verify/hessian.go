@@ -3,6 +3,7 @@ package verify
 import (
 	"math"
 
+	"github.com/lrrn/lrrn/internal/linalg"
 	"github.com/lrrn/lrrn/lrrn"
 )
 
@@ -52,196 +53,243 @@ func tauCandidates(K int) [][]float64 {
 	return out
 }
 
-// scaledHessian assembles S (N×N, row-major, float64) for the first K
-// blocks with weights τ and returns it with a bound eps ≥ ‖S − Ŝ‖₂ on its
-// rounding error, and the smallest diagonal entry.
+// hessian holds the per-model data of the scaled Hessians S (one per
+// block scaling τ): the diagonal blocks Hs_k (float64, computed once and
+// shared by every τ and by the residual's data) and the block offsets.
+type hessian struct {
+	m    *lrrn.Model
+	K, N int
+	hs   [][]float64 // hs[k−1] = Hs_k, d_k×d_k
+	fro2 []float64
+	offs []int
+}
+
+// newHessian returns the hessian of m's free problem (K blocks) from its
+// blocks Hs_k, as lrrn.NewSolverHessians returns them (nil: computed here).
+func newHessian(m *lrrn.Model, K int, fro2 []float64, hs [][]float64) *hessian {
+	if hs == nil {
+		_, h, err := lrrn.NewSolverHessians(m)
+		if err != nil {
+			panic(err) // the model was validated
+		}
+		hs = h
+	}
+	h := &hessian{m: m, K: K, fro2: fro2, offs: make([]int, K+2), hs: hs[:K]}
+	for k := 1; k <= K; k++ {
+		h.offs[k+1] = h.offs[k] + m.Sizes[k]
+	}
+	h.N = h.offs[K+1]
+	return h
+}
+
+// coef returns √γ(1+β_k)/√(τ_kτ_{k+1}): S_{k+1,k} = −coef·W_k.
+func (h *hessian) coef(tau []float64, k int) float64 {
+	return math.Sqrt(h.m.Gamma) * (1 + h.m.Beta[k]) / math.Sqrt(tau[k-1]*tau[k])
+}
+
+// errors returns eps ≥ ‖S − Ŝ‖₂, the bound on the rounding error of the
+// assembled S for weights τ, and its smallest diagonal entry.
 //
 // Entry errors: a Gram entry Σ_p w_ip w_jp of float32 weights is computed
 // in float64 with error ≤ γ_m Σ_p|w_ip w_jp| ≤ γ_m‖w_i‖‖w_j‖ (m the inner
-// dimension); the few scalings and additions that follow stay within
-// γ_{m+6} of the sum of the terms' magnitudes. Dominated entrywise by
-// γ_{m+6}((1+γβ_k)/τ_k·I + β_{k−1}/τ_k·nnᵀ + γ/τ_k·ccᵀ) (n_i, c_i row and
-// column norms), the diagonal block's error has 2-norm at most
-// γ_{m+6}(1 + γβ_k + β_{k−1}‖W_{k−1}‖_F² + γ‖W_k‖_F²)/τ_k. An off-diagonal
-// entry is one float32 weight times a computed coefficient: relative error
-// γ_6, 2-norm ≤ γ_6·coef·‖W_k‖_F. For the block-tridiagonal error,
-// ‖ΔS‖₂ ≤ max_k‖ΔS_kk‖ + 2·max_k‖ΔS_{k+1,k}‖.
-//
-// With dense false, S is not assembled (nil): only N, eps, minDiag and offs
-// are computed, for the block Gershgorin bound, which must not allocate
-// N×N entries for a large network.
-func scaledHessian(m *lrrn.Model, K int, tau []float64, fro2 []float64, dense bool) (S []float64, N int, eps, minDiag float64, offs []int) {
-	offs = make([]int, K+2)
-	for k := 1; k <= K; k++ {
-		offs[k+1] = offs[k] + m.Sizes[k]
-	}
-	N = offs[K+1]
-	if dense {
-		S = make([]float64, N*N)
-	}
-	g := m.Gamma
+// dimension, any order of summation); the few scalings and additions that
+// follow stay within γ_{m+6} of the sum of the terms' magnitudes.
+// Dominated entrywise by γ_{m+6}((1+γβ_k)/τ_k·I + β_{k−1}/τ_k·nnᵀ +
+// γ/τ_k·ccᵀ) (n_i, c_i row and column norms), the diagonal block's error
+// has 2-norm at most γ_{m+6}(1 + γβ_k + β_{k−1}‖W_{k−1}‖_F² +
+// γ‖W_k‖_F²)/τ_k. An off-diagonal entry is one float32 weight times a
+// computed coefficient: relative error γ_6, 2-norm ≤ γ_6·coef·‖W_k‖_F. For
+// the block-tridiagonal error, ‖ΔS‖₂ ≤ max_k‖ΔS_kk‖ + 2·max_k‖ΔS_{k+1,k}‖.
+func (h *hessian) errors(tau []float64) (eps, minDiag float64) {
+	m, g := h.m, h.m.Gamma
 	var epsDiag, epsOff float64
 	minDiag = math.Inf(1)
-	for k := 1; k <= K; k++ {
+	for k := 1; k <= h.K; k++ {
 		d := m.Sizes[k]
-		o := offs[k]
-		hs := hsBlock(m, k, k < K)
+		hs := h.hs[k-1]
 		inv := 1 / tau[k-1]
 		for i := 0; i < d; i++ {
-			if dense {
-				for j := 0; j < d; j++ {
-					S[(o+i)*N+o+j] = hs[i*d+j] * inv
-				}
-			}
 			minDiag = min(minDiag, hs[i*d+i]*inv)
 		}
 		mk := m.Sizes[k-1]
-		mag := 1 + m.Beta[k-1]*fro2[k-1]
-		if k < K {
+		mag := 1 + m.Beta[k-1]*h.fro2[k-1]
+		if k < h.K {
 			mk = max(mk, m.Sizes[k+1])
-			mag += g * (fro2[k] + m.Beta[k])
+			mag += g * (h.fro2[k] + m.Beta[k])
 		}
 		e := mulUp(mulUp(gamma(mk+8, u64), mag), inv*(1+1e-15))
 		epsDiag = max(epsDiag, e)
-		if k < K {
-			// Block (k+1, k) and its transpose.
-			coef := math.Sqrt(g) * (1 + m.Beta[k]) / math.Sqrt(tau[k-1]*tau[k])
-			W := m.W[k]
-			du := m.Sizes[k+1]
-			ou := offs[k+1]
-			for i := 0; i < du && dense; i++ {
-				for j := 0; j < d; j++ {
-					v := -coef * float64(W[i*d+j])
-					S[(ou+i)*N+o+j] = v
-					S[(o+j)*N+ou+i] = v
-				}
-			}
-			eo := mulUp(mulUp(gamma(8, u64), coef*(1+1e-14)), sqrtUp(fro2[k]))
+		if k < h.K {
+			eo := mulUp(mulUp(gamma(8, u64), h.coef(tau, k)*(1+1e-14)), sqrtUp(h.fro2[k]))
 			epsOff = max(epsOff, eo)
 		}
 	}
 	eps = mulUp(addUp(epsDiag, 2*epsOff), safety)
-	return S, N, eps, minDiag, offs
+	return eps, minDiag
 }
 
-// hsBlock returns Hs_k (d_k×d_k, float64) = I + β_{k−1}W_{k−1}W_{k−1}ᵀ
-// + [top] γ(W_kᵀW_k + β_k I), accumulated in float64.
-func hsBlock(m *lrrn.Model, k int, top bool) []float64 {
-	d, dl := m.Sizes[k], m.Sizes[k-1]
-	H := make([]float64, d*d)
-	Wl := m.W[k-1]
-	bl := m.Beta[k-1]
-	for i := 0; i < d; i++ {
-		ri := Wl[i*dl : i*dl+dl]
-		for j := 0; j <= i; j++ {
-			var s float64
-			if bl != 0 {
-				rj := Wl[j*dl : j*dl+dl]
-				for p, v := range ri {
-					s += float64(v) * float64(rj[p])
-				}
-			}
-			v := bl * s
-			H[i*d+j] = v
-			H[j*d+i] = v
-		}
-	}
-	if top {
-		du := m.Sizes[k+1]
-		Wu := m.W[k]
-		bu := m.Beta[k]
-		g := m.Gamma
-		// Columns of W_k, contiguous.
-		wt := make([]float64, d*du)
-		for r := 0; r < du; r++ {
-			for i := 0; i < d; i++ {
-				wt[i*du+r] = float64(Wu[r*d+i])
-			}
-		}
+// assemble writes the lower triangle (and, with full, the upper one) of
+// S for weights τ into dst (N×N, row-major).
+func (h *hessian) assemble(tau []float64, dst []float64, full bool) {
+	m, N := h.m, h.N
+	for k := 1; k <= h.K; k++ {
+		d, o := m.Sizes[k], h.offs[k]
+		hs := h.hs[k-1]
+		inv := 1 / tau[k-1]
 		for i := 0; i < d; i++ {
-			ci := wt[i*du : i*du+du]
-			for j := 0; j <= i; j++ {
-				cj := wt[j*du : j*du+du]
-				var s float64
-				for r, v := range ci {
-					s += v * cj[r]
-				}
-				if i == j {
-					s += bu
-				}
-				H[i*d+j] += g * s
-				if i != j {
-					H[j*d+i] += g * s
+			row := dst[(o+i)*N : (o+i)*N+N]
+			jEnd := o + i + 1
+			if full {
+				jEnd = N
+			}
+			clear(row[:jEnd])
+			for j := 0; j <= i || (full && j < d); j++ {
+				row[o+j] = hs[i*d+j] * inv
+			}
+		}
+	}
+	for k := 1; k < h.K; k++ {
+		d, o, ou := m.Sizes[k], h.offs[k], h.offs[k+1]
+		coef := h.coef(tau, k)
+		W := m.W[k]
+		for i := 0; i < m.Sizes[k+1]; i++ {
+			for j := 0; j < d; j++ {
+				v := -coef * float64(W[i*d+j])
+				dst[(ou+i)*N+o+j] = v
+				if full {
+					dst[(o+j)*N+ou+i] = v
 				}
 			}
 		}
 	}
-	for i := 0; i < d; i++ {
-		H[i*d+i]++
-	}
-	return H
 }
 
-// certifiedMu returns a certified lower bound of λ_min(S) for weights τ,
-// or 0 when no positive bound can be proved. Up to maxDense unknowns it
-// factorises S itself (bisection over the shift); beyond, it uses the
-// block Gershgorin bound λ_min(S) ≥ min_k(λ_min(S_kk) − ‖S_{k,k−1}‖ −
-// ‖S_{k,k+1}‖) with each diagonal block factorised and the off-diagonal
-// norms bounded by SingularValueBounds.
-func certifiedMu(m *lrrn.Model, K int, tau []float64, fro2 []float64) float64 {
-	if K == 0 {
-		return math.Inf(1)
-	}
-	N := 0
-	for k := 1; k <= K; k++ {
-		N += m.Sizes[k]
-	}
-	if N > maxDense {
-		return muGershgorin(m, K, tau, fro2)
-	}
-	S, N, eps, minDiag, _ := scaledHessian(m, K, tau, fro2, true)
-	mu, ok := eigLowerBisect(S, N, 0, minDiag, eps, 40, make([]float64, N*N))
-	if !ok || !(mu > 0) {
+// scaledHessian assembles S (N×N, row-major, float64, both triangles) for
+// the first K blocks with weights τ and returns it with a bound eps ≥
+// ‖S − Ŝ‖₂ on its rounding error (tests; New uses hessian directly).
+func scaledHessian(m *lrrn.Model, K int, tau []float64, fro2 []float64) (S []float64, N int, eps float64) {
+	h := newHessian(m, K, fro2, nil)
+	S = make([]float64, h.N*h.N)
+	h.assemble(tau, S, true)
+	eps, _ = h.errors(tau)
+	return S, h.N, eps
+}
+
+// maxDenseN is the largest number of variable units (all blocks together)
+// for which μ is certified by factorising S itself (an N×N float64 work
+// matrix: 512 MB at the limit); beyond, the block Gershgorin bound is used.
+const maxDenseN = 8192
+
+// muTol is the relative distance below the Lanczos estimate of λ_min(S) at
+// which μ is certified (one Cholesky factorisation) for large S; small S
+// (≤ 256 unknowns, where Lanczos spans the whole space and the estimate is
+// exact to rounding) use muTolSmall.
+const (
+	muTol      = 1e-3
+	muTolSmall = 1e-7
+)
+
+// certifyLower certifies a lower bound of λ_min(A) for the symmetric n×n
+// matrix A that assemble writes (lower triangle) into work, with ‖A − Â‖₂
+// ≤ eps, given an estimate est ≥ λ_min(A) (a Lanczos Ritz value): one
+// Cholesky factorisation (eigLowerChol) at the shift est·(1 − tol), then,
+// if the estimate was not converged, at shifts further below (×8 the
+// distance each time), and last a bisection over [0, est/2]. It returns 0
+// when no positive bound is proved.
+func certifyLower(n int, assemble func(dst []float64), est, eps, tol, hi float64, work []float64) float64 {
+	if !(est > 0) {
 		return 0
 	}
-	return mu
+	est = min(est, hi)
+	for try, dist := 0, tol*est; try < 4; try, dist = try+1, dist*8 {
+		s := est - dist
+		if !(s > 0) {
+			break
+		}
+		assemble(work)
+		if lb, ok := eigLowerCholInPlace(work, n, s, eps); ok {
+			return max(lb, 0)
+		}
+	}
+	// The estimate was far off: bisect from 0 (sound, only slower).
+	lo, hi2 := 0.0, est/2
+	best := 0.0
+	for step := 0; step < 8; step++ {
+		mid := lo + (hi2-lo)/2
+		assemble(work)
+		if lb, ok := eigLowerCholInPlace(work, n, mid, eps); ok {
+			best, lo = max(best, lb), mid
+		} else {
+			hi2 = mid
+		}
+	}
+	return best
+}
+
+// lanczosSteps bounds the Lanczos process of the μ and σ estimates.
+const lanczosSteps = 160
+
+// certifiedMu returns a certified lower bound of λ_min(S) for weights τ,
+// or 0 when no positive bound can be proved, given est (estimateMin). Up
+// to maxDenseN unknowns it factorises S itself (certifyLower); beyond, it
+// uses the block Gershgorin bound (muGershgorin). work needs N·N entries
+// in the dense case (nil: allocated).
+func (h *hessian) certifiedMu(tau []float64, est float64, work []float64) float64 {
+	if h.K == 0 {
+		return math.Inf(1)
+	}
+	if h.N > maxDenseN {
+		return h.muGershgorin(tau)
+	}
+	eps, minDiag := h.errors(tau)
+	if work == nil {
+		work = make([]float64, h.N*h.N)
+	}
+	tol := muTol
+	if h.N <= 256 {
+		tol = muTolSmall
+	}
+	return certifyLower(h.N, func(dst []float64) { h.assemble(tau, dst, false) }, est, eps, tol, minDiag, work)
 }
 
 // muGershgorin is certifiedMu's bound for networks too large to factorise
 // S: λ_min(S) ≥ min_k(λ_min(S_kk) − ‖S_{k,k−1}‖ − ‖S_{k,k+1}‖), with each
 // diagonal block factorised and the off-diagonal norms bounded by
 // SingularValueBounds; 0 when no positive bound is proved.
-func muGershgorin(m *lrrn.Model, K int, tau []float64, fro2 []float64) float64 {
-	_, _, eps, _, _ := scaledHessian(m, K, tau, fro2, false)
+func (h *hessian) muGershgorin(tau []float64) float64 {
+	m, K := h.m, h.K
+	eps, _ := h.errors(tau)
 	off := make([]float64, K+1) // off[k] ≥ ‖S_{k+1,k}‖₂
 	for k := 1; k < K; k++ {
 		sb, err := singularBounds(m.W[k], m.Sizes[k+1], m.Sizes[k], math.Inf(1))
 		if err != nil {
 			return 0
 		}
-		coef := math.Sqrt(m.Gamma) * (1 + m.Beta[k]) / math.Sqrt(tau[k-1]*tau[k])
-		off[k] = mulUp(mulUp(sb.MaxUpper, coef), 1+1e-14)
+		off[k] = mulUp(mulUp(sb.MaxUpper, h.coef(tau, k)), 1+1e-14)
 	}
 	mu := math.Inf(1)
 	for k := 1; k <= K; k++ {
 		d := m.Sizes[k]
-		if d > maxDense {
-			return 0
-		}
-		// S_kk = Hs_k/τ_k, assembled exactly as scaledHessian would.
-		blk := hsBlock(m, k, k < K)
+		hs := h.hs[k-1]
 		inv := 1 / tau[k-1]
 		bmin := math.Inf(1)
-		for i := range blk {
-			blk[i] *= inv
-		}
 		for i := 0; i < d; i++ {
-			bmin = min(bmin, blk[i*d+i])
+			bmin = min(bmin, hs[i*d+i]*inv)
 		}
-		lb, ok := eigLowerBisect(blk, d, 0, bmin, eps, 50, make([]float64, d*d))
-		if !ok {
-			return 0
+		// S_kk = Hs_k/τ_k, entry by entry as assemble writes it.
+		asm := func(dst []float64) {
+			for i := 0; i < d; i++ {
+				for j := 0; j <= i; j++ {
+					dst[i*d+j] = hs[i*d+j] * inv
+				}
+			}
 		}
+		lo, _ := linalg.Lanczos(d, lanczosSteps, 1e-9, func(y, x []float64) { linalg.SymMatVec(y, hs, x, d, inv) })
+		tol := muTol
+		if d <= 256 {
+			tol = muTolSmall
+		}
+		lb := certifyLower(d, asm, lo, eps, tol, bmin, make([]float64, d*d))
 		r := lb - off[k] - off[k-1]
 		mu = min(mu, down(r))
 	}
