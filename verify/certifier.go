@@ -148,9 +148,10 @@ const (
 // tauCand is one block scaling: per-block weights w_k ≥ γ^{k−1}/τ_k of
 // ‖g̃_k‖² in ‖g‖²_{D⁻¹}, and F ≥ 1/(μ√D_K).
 type tauCand struct {
-	w  []float64
-	F  float64
-	mu float64
+	tau []float64
+	w   []float64
+	F   float64
+	mu  float64
 }
 
 // layerProd multiplies the states of layer j by all the matrices the
@@ -274,6 +275,9 @@ func New(m *lrrn.Model, opts Options) (*Certifier, error) {
 		return nil, err
 	}
 	h := newHessian(m, c.K, fro2, hs) // the solver's Hs_k, shared by both
+	for _, lb := range c.bounds.Layers {
+		h.sigma = append(h.sigma, lb.MaxUpper)
+	}
 	c.buildBlocks(h, fro2, maxW)
 	c.buildTaus(h)
 	c.buildInput(fro2, maxW)
@@ -443,7 +447,12 @@ func (c *Certifier) buildTaus(h *hessian) {
 	g := c.m.Gamma
 	var cands []tauTry
 	taus := tauCandidates(c.K)
-	ests := c.estimateMins(taus)
+	// Beyond maxDenseN, μ comes from the block Gershgorin bound, which
+	// needs no estimate; every scaling is certified then (cheap per block).
+	ests := make([]float64, len(taus))
+	if h.N <= maxDenseN {
+		ests = c.estimateMins(taus)
+	}
 	for i, tau := range taus {
 		cd := tauTry{tau: tau, w: make([]float64, c.K), isDefault: i == 0}
 		gUp, gDown := 1.0, 1.0 // bounds of γ^{k−1}
@@ -470,7 +479,7 @@ func (c *Certifier) buildTaus(h *hessian) {
 	}
 	best := math.Inf(1)
 	for _, cd := range cands {
-		if len(c.taus) > 0 && h.N > maxAllTaus {
+		if len(c.taus) > 0 && h.N > maxAllTaus && h.N <= maxDenseN {
 			break
 		}
 		mu := h.certifiedMu(cd.tau, cd.est, work)
@@ -480,7 +489,7 @@ func (c *Certifier) buildTaus(h *hessian) {
 		if !(mu > 0) {
 			continue
 		}
-		tc := tauCand{w: cd.w, mu: mu, F: divUp(1, mulDown(mu, sqrtDown(cd.dK)))}
+		tc := tauCand{tau: cd.tau, w: cd.w, mu: mu, F: divUp(1, mulDown(mu, sqrtDown(cd.dK)))}
 		score := cd.score(mu)
 		if score < best {
 			best = score
@@ -538,7 +547,8 @@ func (c *Certifier) estimateMins(taus [][]float64) []float64 {
 			}
 		}
 	}
-	lo, _ := linalg.LanczosBatch(N, p, lanczosSteps, 1e-6, mul)
+	steps, tol := lanczosPlan(N, 1e-6)
+	lo, _ := linalg.LanczosBatch(N, p, steps, tol, mul)
 	return lo
 }
 

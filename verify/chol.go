@@ -42,12 +42,14 @@ func eigLowerChol(a []float64, n int, s, eps float64, work []float64) (float64, 
 	for j := 0; j < n; j++ {
 		copy(r[j*n:j*n+j+1], a[j*n:j*n+j+1])
 	}
-	return eigLowerCholInPlace(r, n, s, eps)
+	return eigLowerCholInPlace(r, n, s, eps, nil)
 }
 
 // eigLowerCholInPlace is eigLowerChol on the lower triangle of a matrix
-// already in r (overwritten by the factorisation).
-func eigLowerCholInPlace(r []float64, n int, s, eps float64) (float64, bool) {
+// already in r (overwritten by the factorisation). first, when not nil, is
+// the matrix's envelope (linalg.Cholesky): the entries of row i before
+// column first[i] are zero.
+func eigLowerCholInPlace(r []float64, n int, s, eps float64, first []int) (float64, bool) {
 	if n == 0 {
 		return math.Inf(1), true
 	}
@@ -63,7 +65,7 @@ func eigLowerCholInPlace(r []float64, n int, s, eps float64) (float64, bool) {
 	}
 	// The blocked factorisation evaluates every entry as (b̂_ij − Σ r̂_ip
 	// r̂_jp)/r̂_jj in some order: step 2 holds for it (linalg.Cholesky).
-	if !linalg.Cholesky(r, n) {
+	if !linalg.Cholesky(r, n, first) {
 		return 0, false
 	}
 	g := gamma(n+1, u64)

@@ -62,6 +62,9 @@ type hessian struct {
 	hs   [][]float64 // hs[k−1] = Hs_k, d_k×d_k
 	fro2 []float64
 	offs []int
+	// sigma[k] ≥ ‖W_k‖₂ (certified), for the Gershgorin bound; nil:
+	// computed when needed. New passes the Lipschitz bounds' values.
+	sigma []float64
 }
 
 // newHessian returns the hessian of m's free problem (K blocks) from its
@@ -128,6 +131,19 @@ func (h *hessian) errors(tau []float64) (eps, minDiag float64) {
 	return eps, minDiag
 }
 
+// envelope returns, for every row of S, the first column that may be
+// nonzero: S is block tridiagonal, so row i of block k starts at block
+// k−1 (linalg.Cholesky skips the zeros before it).
+func (h *hessian) envelope() []int {
+	first := make([]int, h.N)
+	for k := 2; k <= h.K; k++ {
+		for i := h.offs[k]; i < h.offs[k+1]; i++ {
+			first[i] = h.offs[k-1]
+		}
+	}
+	return first
+}
+
 // assemble writes the lower triangle (and, with full, the upper one) of
 // S for weights τ into dst (N×N, row-major).
 func (h *hessian) assemble(tau []float64, dst []float64, full bool) {
@@ -183,10 +199,11 @@ const maxDenseN = 8192
 // muTol is the relative distance below the Lanczos estimate of λ_min(S) at
 // which μ is certified (one Cholesky factorisation) for large S; small S
 // (≤ 256 unknowns, where Lanczos spans the whole space and the estimate is
-// exact to rounding) use muTolSmall.
+// limited only by the float32 products it uses, about 1e-6 relative) use
+// muTolSmall.
 const (
 	muTol      = 1e-3
-	muTolSmall = 1e-7
+	muTolSmall = 1e-5
 )
 
 // certifyLower certifies a lower bound of λ_min(A) for the symmetric n×n
@@ -196,7 +213,7 @@ const (
 // if the estimate was not converged, at shifts further below (×8 the
 // distance each time), and last a bisection over [0, est/2]. It returns 0
 // when no positive bound is proved.
-func certifyLower(n int, assemble func(dst []float64), est, eps, tol, hi float64, work []float64) float64 {
+func certifyLower(n int, assemble func(dst []float64), first []int, est, eps, tol, hi float64, work []float64) float64 {
 	if !(est > 0) {
 		return 0
 	}
@@ -207,7 +224,7 @@ func certifyLower(n int, assemble func(dst []float64), est, eps, tol, hi float64
 			break
 		}
 		assemble(work)
-		if lb, ok := eigLowerCholInPlace(work, n, s, eps); ok {
+		if lb, ok := eigLowerCholInPlace(work, n, s, eps, first); ok {
 			return max(lb, 0)
 		}
 	}
@@ -217,7 +234,7 @@ func certifyLower(n int, assemble func(dst []float64), est, eps, tol, hi float64
 	for step := 0; step < 8; step++ {
 		mid := lo + (hi2-lo)/2
 		assemble(work)
-		if lb, ok := eigLowerCholInPlace(work, n, mid, eps); ok {
+		if lb, ok := eigLowerCholInPlace(work, n, mid, eps, first); ok {
 			best, lo = max(best, lb), mid
 		} else {
 			hi2 = mid
@@ -226,8 +243,22 @@ func certifyLower(n int, assemble func(dst []float64), est, eps, tol, hi float64
 	return best
 }
 
-// lanczosSteps bounds the Lanczos process of the μ and σ estimates.
-const lanczosSteps = 160
+// lanczosSteps bounds the Lanczos process of the μ and σ estimates, and
+// lanczosFull is the order up to which it runs to the whole space (no
+// early stop: the Ritz values are then the eigenvalues, up to rounding).
+const (
+	lanczosSteps = 160
+	lanczosFull  = 512
+)
+
+// lanczosPlan returns the step limit and stopping tolerance of a Lanczos
+// estimate of order n, given the tolerance for large orders.
+func lanczosPlan(n int, tol float64) (int, float64) {
+	if n <= lanczosFull {
+		return n, 0
+	}
+	return lanczosSteps, tol
+}
 
 // certifiedMu returns a certified lower bound of λ_min(S) for weights τ,
 // or 0 when no positive bound can be proved, given est (estimateMin). Up
@@ -249,7 +280,7 @@ func (h *hessian) certifiedMu(tau []float64, est float64, work []float64) float6
 	if h.N <= 256 {
 		tol = muTolSmall
 	}
-	return certifyLower(h.N, func(dst []float64) { h.assemble(tau, dst, false) }, est, eps, tol, minDiag, work)
+	return certifyLower(h.N, func(dst []float64) { h.assemble(tau, dst, false) }, h.envelope(), est, eps, tol, minDiag, work)
 }
 
 // muGershgorin is certifiedMu's bound for networks too large to factorise
@@ -261,16 +292,26 @@ func (h *hessian) muGershgorin(tau []float64) float64 {
 	eps, _ := h.errors(tau)
 	off := make([]float64, K+1) // off[k] ≥ ‖S_{k+1,k}‖₂
 	for k := 1; k < K; k++ {
-		sb, err := singularBounds(m.W[k], m.Sizes[k+1], m.Sizes[k], math.Inf(1))
-		if err != nil {
-			return 0
+		var sigma float64
+		if h.sigma != nil {
+			sigma = h.sigma[k]
+		} else {
+			sb, err := singularBounds(m.W[k], m.Sizes[k+1], m.Sizes[k], math.Inf(1))
+			if err != nil {
+				return 0
+			}
+			sigma = sb.MaxUpper
 		}
-		off[k] = mulUp(mulUp(sb.MaxUpper, h.coef(tau, k)), 1+1e-14)
+		off[k] = mulUp(mulUp(sigma, h.coef(tau, k)), 1+1e-14)
 	}
 	mu := math.Inf(1)
+	var work []float64
 	for k := 1; k <= K; k++ {
 		d := m.Sizes[k]
 		hs := h.hs[k-1]
+		if cap(work) < d*d {
+			work = make([]float64, d*d)
+		}
 		inv := 1 / tau[k-1]
 		bmin := math.Inf(1)
 		for i := 0; i < d; i++ {
@@ -284,12 +325,13 @@ func (h *hessian) muGershgorin(tau []float64) float64 {
 				}
 			}
 		}
-		lo, _ := linalg.Lanczos(d, lanczosSteps, 1e-9, func(y, x []float64) { linalg.SymMatVec(y, hs, x, d, inv) })
+		steps, ltol := lanczosPlan(d, 1e-9)
+		lo, _ := linalg.Lanczos(d, steps, ltol, func(y, x []float64) { linalg.SymMatVec(y, hs, x, d, inv) })
 		tol := muTol
 		if d <= 256 {
 			tol = muTolSmall
 		}
-		lb := certifyLower(d, asm, lo, eps, tol, bmin, make([]float64, d*d))
+		lb := certifyLower(d, asm, nil, lo, eps, tol, bmin, work[:d*d])
 		r := lb - off[k] - off[k-1]
 		mu = min(mu, down(r))
 	}

@@ -23,8 +23,9 @@ type SingularBounds struct {
 }
 
 // maxDense is the largest Gram matrix order that the bounds factorise
-// densely; larger matrices fall back to cheaper, looser certified bounds.
-const maxDense = 2048
+// densely (and the widest variable layer New accepts: its Hessian block is
+// d×d); larger matrices fall back to cheaper, looser certified bounds.
+const maxDense = 4096
 
 // SingularValueBounds returns certified bounds on σ_max and σ_min of the
 // rows×cols row-major float32 matrix w, and the power-iteration estimate of
@@ -101,7 +102,8 @@ func singularBounds(w []float32, rows, cols int, minAbove float64) (SingularBoun
 	// scaling for float32 data, counted anyway).
 	epsG := mulUp(mulUp(gamma(m, u64), frobUp), safety) + float64(n*m)*tiny64
 
-	_, lam := linalg.Lanczos(n, lanczosSteps, 1e-12, func(y, x []float64) { linalg.SymMatVec(y, G, x, n, 1) })
+	steps, ltol := lanczosPlan(n, 1e-12)
+	loG, lam := linalg.Lanczos(n, steps, ltol, func(y, x []float64) { linalg.SymMatVec(y, G, x, n, 1) })
 	lam = max(lam, 0)
 	work := make([]float64, n*n)
 	// Certify λ_max(G) ≤ T: λ_min(−G) ≥ lb with B = −G + T·I. G is negated
@@ -117,13 +119,12 @@ func singularBounds(w []float32, rows, cols int, minAbove float64) (SingularBoun
 		T := lam*(1+kappa) + epsG
 		if lb, ok := eigLowerChol(neg, n, -T, epsG, work); ok {
 			upper = -lb
-			// Tighten between the last failure and this success (small
-			// matrices only: the first try is already within 4n²u of
-			// the estimate, and each step costs a factorisation).
+			// Tighten between the last failure and this success (when
+			// the first try failed: the estimate was off).
 			lo, hi := failedT, T
 			steps := 40
-			if n > 256 {
-				steps = 0
+			if try == 0 {
+				steps = 0 // already within 4n²u of the estimate
 			}
 			for step := 0; step < steps && hi-lo > 1e-13*hi; step++ {
 				mid := lo + (hi-lo)/2
@@ -149,23 +150,25 @@ func singularBounds(w []float32, rows, cols int, minAbove float64) (SingularBoun
 	b.MaxEstimate = math.Ldexp(math.Sqrt(lam), e)
 
 	if wideRows { // σ_min of Wᵀ on R^rows: λ_min(WWᵀ) = λ_min(G)
-		var lb float64
-		ok := false
-		switch {
-		case minAbove < 0:
-			steps := 60
-			if n > 256 {
-				steps = 12
-			}
-			lb, ok = eigLowerBisect(G, n, 0, upper, epsG, steps, work)
-		default:
-			s := minAbove * minAbove * scale * scale // in the scaled units
-			if _, ok0 := eigLowerChol(G, n, up(s), epsG, work); ok0 {
-				lb, ok = eigLowerBisect(G, n, up(s), upper, epsG, 40, work)
-			}
+		// From the Lanczos estimate (an upper bound of λ_min in exact
+		// arithmetic), one certifying factorisation a relative muTol
+		// below it (certifyLower). With minAbove ≥ 0 only a bound above
+		// minAbove² matters: when the estimate is not above it, no
+		// factorisation could succeed there (up to rounding) and none is
+		// tried.
+		s := 0.0
+		if minAbove >= 0 {
+			s = up(minAbove * minAbove * scale * scale) // in the scaled units
 		}
-		if ok && lb > 0 {
-			b.MinLower = math.Ldexp(sqrtDown(lb), e)
+		if loG > s {
+			tol := muTol
+			if n <= lanczosFull { // float64 Lanczos over the whole space
+				tol = 1e-8
+			}
+			assemble := func(dst []float64) { copy(dst, G) }
+			if lb := certifyLower(n, assemble, nil, loG, epsG, tol, upper, work); lb > s {
+				b.MinLower = math.Ldexp(sqrtDown(lb), e)
+			}
 		}
 	}
 	return b, nil

@@ -47,7 +47,7 @@ func parallel(n int, f func(i int)) {
 }
 
 // dotNT computes, for the rows i0 ≤ i < i1 of a and j0 ≤ j < j1 of b (row
-// strides sa and sb, the products over columns 0 … k−1), c[i*sc+j] ⊖=
+// strides sa and sb, the products over columns p0 … p0+k−1), c[i*sc+j] ⊖=
 // Σ_p a[i,p]·b[j,p]: subtracted when sub is true, stored otherwise. Only
 // entries with j ≤ i+jmax are computed (jmax < 0: all; for the lower
 // triangle pass jmax = 0 — entries above it in the 4×2 blocks that straddle
@@ -56,21 +56,21 @@ func parallel(n int, f func(i int)) {
 // Each entry's sum is accumulated in the order p = 0, 1, …, k−1 by one
 // scalar chain, whatever block it falls in: the result of an entry does not
 // depend on the tile grid or on which goroutine computes it.
-func dotNT(c []float64, sc int, a []float64, sa int, b []float64, sb int, i0, i1, j0, j1, k int, sub, lower bool) {
+func dotNT(c []float64, sc int, a []float64, sa int, b []float64, sb int, i0, i1, j0, j1, p0, k int, sub, lower bool) {
 	i := i0
 	for ; i+4 <= i1; i += 4 {
-		a0 := a[i*sa : i*sa+k]
-		a1 := a[(i+1)*sa : (i+1)*sa+k]
-		a2 := a[(i+2)*sa : (i+2)*sa+k]
-		a3 := a[(i+3)*sa : (i+3)*sa+k]
+		a0 := a[i*sa+p0 : i*sa+p0+k]
+		a1 := a[(i+1)*sa+p0 : (i+1)*sa+p0+k]
+		a2 := a[(i+2)*sa+p0 : (i+2)*sa+p0+k]
+		a3 := a[(i+3)*sa+p0 : (i+3)*sa+p0+k]
 		jEnd := j1
 		if lower {
 			jEnd = min(j1, i+4)
 		}
 		j := j0
 		for ; j+2 <= jEnd; j += 2 {
-			b0 := b[j*sb : j*sb+k]
-			b1 := b[(j+1)*sb : (j+1)*sb+k]
+			b0 := b[j*sb+p0 : j*sb+p0+k]
+			b1 := b[(j+1)*sb+p0 : (j+1)*sb+p0+k]
 			a1, a2, a3 := a1[:len(a0)], a2[:len(a0)], a3[:len(a0)]
 			b0, b1 = b0[:len(a0)], b1[:len(a0)]
 			var s00, s01, s10, s11, s20, s21, s30, s31 float64
@@ -97,7 +97,7 @@ func dotNT(c []float64, sc int, a []float64, sa int, b []float64, sb int, i0, i1
 		}
 		for ; j < jEnd; j++ {
 			for r := i; r < i+4; r++ {
-				put(c, r*sc+j, dot(a[r*sa:r*sa+k], b[j*sb:j*sb+k]), sub)
+				put(c, r*sc+j, dot(a[r*sa+p0:r*sa+p0+k], b[j*sb+p0:j*sb+p0+k]), sub)
 			}
 		}
 	}
@@ -107,7 +107,7 @@ func dotNT(c []float64, sc int, a []float64, sa int, b []float64, sb int, i0, i1
 			jEnd = min(j1, i+1)
 		}
 		for j := j0; j < jEnd; j++ {
-			put(c, i*sc+j, dot(a[i*sa:i*sa+k], b[j*sb:j*sb+k]), sub)
+			put(c, i*sc+j, dot(a[i*sa+p0:i*sa+p0+k], b[j*sb+p0:j*sb+p0+k]), sub)
 		}
 	}
 }
@@ -149,7 +149,7 @@ func Gram(g, a []float64, n, k int) {
 		I, J := tiles[t].i, tiles[t].j
 		i0, i1 := I*tile, min(n, (I+1)*tile)
 		j0, j1 := J*tile, min(n, (J+1)*tile)
-		dotNT(g, n, a, k, a, k, i0, i1, j0, j1, k, false, I == J)
+		dotNT(g, n, a, k, a, k, i0, i1, j0, j1, 0, k, false, I == J)
 	})
 	for i := 0; i < n; i++ {
 		for j := 0; j < i; j++ {
@@ -174,18 +174,41 @@ func Gram(g, a []float64, n, k int) {
 // holds for every ordering of the computation). The result does not depend
 // on the number of goroutines.
 //
+// first, when not nil, gives for every row i the first column whose
+// entry may be nonzero (an envelope: a[i, j] = 0 for j < first[i]); the
+// factor has the same envelope, and products with its zeros are skipped.
+// Skipping exact zeros changes no result: a product with a zero factor is
+// an exact zero, and adding it is exact. Block-tridiagonal matrices of deep
+// networks factorise in time linear in the number of blocks.
+//
 // It returns false at the first pivot that is not positive and finite.
-func Cholesky(a []float64, n int) bool {
+func Cholesky(a []float64, n int, first []int) bool {
 	nb := (n + tile - 1) / tile
+	// fb[I]: the first tile column with a nonzero entry in tile row I.
+	fb := make([]int, nb)
+	if first != nil {
+		for I := range fb {
+			f := n
+			for i := I * tile; i < min(n, (I+1)*tile); i++ {
+				f = min(f, first[i])
+			}
+			fb[I] = f / tile
+		}
+	}
 	for J := 0; J < nb; J++ {
 		j0, j1 := J*tile, min(n, (J+1)*tile)
 		// Left-looking update of block column J, rows j0 … n−1:
-		// a[i, j] −= Σ_{p<j0} r_ip r_jp, one tile row per task.
+		// a[i, j] −= Σ_{p<j0} r_ip r_jp, one tile row per task (tile rows
+		// whose envelope starts after J hold zeros there: skipped).
 		if j0 > 0 {
 			parallel(nb-J, func(t int) {
 				I := J + t
+				if fb[I] > J {
+					return
+				}
+				p0 := max(fb[I], fb[J]) * tile
 				i0, i1 := I*tile, min(n, (I+1)*tile)
-				dotNT(a, n, a, n, a, n, i0, i1, j0, j1, j0, true, I == J)
+				dotNT(a, n, a, n, a, n, i0, i1, j0, j1, p0, j0-p0, true, I == J)
 			})
 		}
 		// Diagonal block: the unblocked scheme over columns j0 … j1−1.
@@ -211,6 +234,9 @@ func Cholesky(a []float64, n int) bool {
 		// Panel below the diagonal block: rows j1 … n−1, columns j0 … j1−1.
 		parallel(nb-J-1, func(t int) {
 			I := J + 1 + t
+			if fb[I] > J {
+				return
+			}
 			i0, i1 := I*tile, min(n, (I+1)*tile)
 			for i := i0; i < i1; i++ {
 				ri := a[i*n : i*n+j1]
