@@ -18,8 +18,9 @@ import (
 // W in $LRRN_BENCH_WIDTHS (comma-separated; default 64,128,256,512,1024).
 // Metrics: setup-s (seconds per New), B/op (bytes allocated, from
 // ReportAllocs), live-MB (the Go heap in use after New and a GC, with the
-// Certifier alive) and solver-s (lrrn.NewSolver alone, which New
-// includes).
+// Certifier alive), cpu-s (user+system CPU seconds of the process during
+// New, all cores: on a shared machine a steadier figure than the wall
+// time) and solver-s (lrrn.NewSolver alone, which New includes).
 //
 //	go test -run '^$' -bench BenchmarkNew -benchtime 1x ./verify/
 //	LRRN_BENCH_WIDTHS=2048,4096 go test -run '^$' -bench BenchmarkNew -benchtime 1x -timeout 1h ./verify/
@@ -40,12 +41,14 @@ func BenchmarkNew(b *testing.B) {
 		b.Run(fmt.Sprintf("width=%d", w), func(b *testing.B) {
 			b.ReportAllocs()
 			var live uint64
-			var solverS float64
+			var solverS, cpu float64
 			for b.Loop() {
+				c0 := cpuSeconds()
 				c, err := New(m, Options{})
 				if err != nil {
 					b.Fatal(err)
 				}
+				cpu += cpuSeconds() - c0
 				b.StopTimer()
 				runtime.GC()
 				var ms runtime.MemStats
@@ -65,6 +68,7 @@ func BenchmarkNew(b *testing.B) {
 			b.ReportMetric(b.Elapsed().Seconds()/float64(b.N), "setup-s")
 			b.ReportMetric(float64(live)/(1<<20), "live-MB")
 			b.ReportMetric(solverS/float64(b.N), "solver-s")
+			b.ReportMetric(cpu/float64(b.N), "cpu-s")
 		})
 	}
 }

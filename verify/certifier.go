@@ -519,31 +519,45 @@ func (c *Certifier) estimateMins(taus [][]float64) []float64 {
 	for _, d := range m.Sizes[1 : K+1] {
 		maxd = max(maxd, d)
 	}
-	x32 := make([]float32, N*p)
-	y32 := make([]float32, maxd*p)
+	// The vectors transposed (p×N, one row per scaling) so that the
+	// products run along the long dimension: Yᵀ = Xᵀ·Hs_k (Hs_k is
+	// symmetric), Xᵀ_{k−1}·W_{k−1}ᵀ and Xᵀ_{k+1}·W_k.
+	xt := make([]float32, p*N)
+	yt := make([]float32, p*maxd)
+	xk := make([]float32, p*maxd)
 	mul := func(Y, X []float64) {
-		for i, v := range X {
-			x32[i] = float32(v)
+		for i := 0; i < N; i++ {
+			for t := 0; t < p; t++ {
+				xt[t*N+i] = float32(X[i*p+t])
+			}
+		}
+		// rows returns Xᵀ restricted to block j (p × d_j, packed).
+		rows := func(j int) []float32 {
+			d, o := m.Sizes[j], offs[j]
+			for t := 0; t < p; t++ {
+				copy(xk[t*d:t*d+d], xt[t*N+o:t*N+o+d])
+			}
+			return xk[:p*d]
 		}
 		for k := 1; k <= K; k++ {
 			d, o := m.Sizes[k], offs[k]
-			yk := Y[o*p : (o+d)*p]
-			// Hs_k X_k / τ_k
-			asm.Gemm(y32[:d*p], c.blocks[k-1].h, x32[o*p:(o+d)*p], d, d, p, false)
-			for i := 0; i < d; i++ {
-				for t, tau := range taus {
-					yk[i*p+t] = float64(y32[i*p+t]) / tau[k-1]
+			y := yt[:p*d]
+			asm.Gemm(y, rows(k), c.blocks[k-1].h, p, d, d, false)
+			for t, tau := range taus {
+				inv := 1 / tau[k-1]
+				for i := 0; i < d; i++ {
+					Y[(o+i)*p+t] = float64(y[t*d+i]) * inv
 				}
 			}
-			if k > 1 { // S_{k,k−1} X_{k−1} = −coef·W_{k−1} X_{k−1}
-				dl, ol := m.Sizes[k-1], offs[k-1]
-				asm.Gemm(y32[:d*p], m.W[k-1], x32[ol*p:(ol+dl)*p], d, dl, p, false)
-				c.subCoef(yk, y32[:d*p], taus, k-1, d, p)
+			if k > 1 { // S_{k,k−1}X_{k−1} = −coef·W_{k−1}X_{k−1}
+				dl := m.Sizes[k-1]
+				asm.Gemm(y, rows(k-1), c.blocks[k-1].wlT, p, dl, d, false)
+				c.subCoef(Y[o*p:(o+d)*p], y, taus, k-1, d, p)
 			}
-			if k < K { // S_{k,k+1} X_{k+1} = −coef·W_kᵀ X_{k+1}
-				du, ou := m.Sizes[k+1], offs[k+1]
-				asm.Gemm(y32[:d*p], c.blocks[k].wlT, x32[ou*p:(ou+du)*p], d, du, p, false)
-				c.subCoef(yk, y32[:d*p], taus, k, d, p)
+			if k < K { // S_{k,k+1}X_{k+1} = −coef·W_kᵀX_{k+1}
+				du := m.Sizes[k+1]
+				asm.Gemm(y, rows(k+1), m.W[k], p, du, d, false)
+				c.subCoef(Y[o*p:(o+d)*p], y, taus, k, d, p)
 			}
 		}
 	}
@@ -552,14 +566,14 @@ func (c *Certifier) estimateMins(taus [][]float64) []float64 {
 	return lo
 }
 
-// subCoef sets y[i*p+t] −= coef_t·v[i*p+t], coef_t = √γ(1+β_k)/√(τ_kτ_{k+1})
+// subCoef sets y[i*p+t] −= coef_t·v[t*d+i], coef_t = √γ(1+β_k)/√(τ_kτ_{k+1})
 // for scaling t.
 func (c *Certifier) subCoef(y []float64, v []float32, taus [][]float64, k, d, p int) {
 	g := c.m.Gamma
 	for t, tau := range taus {
 		coef := math.Sqrt(g) * (1 + c.m.Beta[k]) / math.Sqrt(tau[k-1]*tau[k])
 		for i := 0; i < d; i++ {
-			y[i*p+t] -= coef * float64(v[i*p+t])
+			y[i*p+t] -= coef * float64(v[t*d+i])
 		}
 	}
 }

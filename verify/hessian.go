@@ -248,7 +248,7 @@ func certifyLower(n int, assemble func(dst []float64), first []int, est, eps, to
 // early stop: the Ritz values are then the eigenvalues, up to rounding).
 const (
 	lanczosSteps = 160
-	lanczosFull  = 512
+	lanczosFull  = 256
 )
 
 // lanczosPlan returns the step limit and stopping tolerance of a Lanczos
