@@ -333,6 +333,68 @@ func (s *Solver) ContinueFree(ws *Workspace, x []float32, n, passes int, st *Sta
 	return nil
 }
 
+// FreeWithInput is Free for callers that computed the input part
+// v = W_0 x themselves (v holds n rows of d_1 values, input-major): the
+// solver uses it instead of forming W_0 x, the only d_0-wide product. The
+// certifier computes v with a tighter rounding bound and would otherwise
+// form it twice. Every input is computed by the same operations whatever
+// its position in the tile, as long as tiles are full (n a multiple of
+// TileSize): the results do not depend on which inputs share a tile.
+func (s *Solver) FreeWithInput(ws *Workspace, v []float32, n, passes int, st *States) error {
+	if err := s.checkInputPart(v, n, st); err != nil {
+		return err
+	}
+	st.resize(s.m.Sizes, n)
+	if ws == nil {
+		ws = s.NewWorkspace()
+	}
+	d1 := s.m.Sizes[1]
+	for t0 := 0; t0 < n; t0 += TileSize {
+		t := min(TileSize, n-t0)
+		s.setInputPart(ws, v[t0*d1:(t0+t)*d1], t, &s.free)
+		s.feedForward(ws, t, len(s.free.layers))
+		s.tilePasses(ws, t, passes, &s.free)
+		s.finishFree(ws, t)
+		s.storeTile(ws, st, t0, t)
+	}
+	return nil
+}
+
+// ContinueFreeWithInput is ContinueFree with the input part given (see
+// FreeWithInput): `passes` more passes on the free states in st.
+func (s *Solver) ContinueFreeWithInput(ws *Workspace, v []float32, n, passes int, st *States) error {
+	if err := s.checkInputPart(v, n, st); err != nil {
+		return err
+	}
+	if st.N != n {
+		return fmt.Errorf("lrrn: states hold %d inputs, not %d: %w", st.N, n, ErrShape)
+	}
+	if ws == nil {
+		ws = s.NewWorkspace()
+	}
+	d1 := s.m.Sizes[1]
+	for t0 := 0; t0 < n; t0 += TileSize {
+		t := min(TileSize, n-t0)
+		s.setInputPart(ws, v[t0*d1:(t0+t)*d1], t, &s.free)
+		s.loadTile(ws, st, t0, t)
+		s.tilePasses(ws, t, passes, &s.free)
+		s.finishFree(ws, t)
+		s.storeTile(ws, st, t0, t)
+	}
+	return nil
+}
+
+func (s *Solver) checkInputPart(v []float32, n int, st *States) error {
+	d1 := s.m.Sizes[1]
+	if n < 0 || len(v) != n*d1 {
+		return fmt.Errorf("lrrn: %d input-part values for %d inputs of %d: %w", len(v), n, d1, ErrShape)
+	}
+	if st == nil || len(st.Z) != s.m.L()+1 {
+		return fmt.Errorf("lrrn: states not made by this solver's NewStates: %w", ErrShape)
+	}
+	return nil
+}
+
 // Clamped infers the clamped states of n inputs: the output layer is held
 // at the targets (n × d_L, input-major) and layers 1 … L−1 are minimised,
 // feed-forward initialisation then `passes` passes.
@@ -365,11 +427,25 @@ func (s *Solver) Clamped(ws *Workspace, x, targets []float32, n, passes int, st 
 func (s *Solver) tileInput(ws *Workspace, x []float32, t int, p *plan) {
 	m := s.m
 	d1, d0 := m.Sizes[1], m.Sizes[0]
-	w0x := ws.w0x[:d1*t]
-	asm.GemmNT(w0x, m.W[0], x, d1, d0, t, false)
+	asm.GemmNT(ws.w0x[:d1*t], m.W[0], x, d1, d0, t, false)
+	s.inputC1(ws, t, p)
+}
+
+// setInputPart copies a given W_0 x (t×d_1, input-major) into the tile and
+// computes the input part of c_1.
+func (s *Solver) setInputPart(ws *Workspace, v []float32, t int, p *plan) {
+	transposeIn(ws.w0x[:s.m.Sizes[1]*t], v, t, s.m.Sizes[1])
+	s.inputC1(ws, t, p)
+}
+
+// inputC1 sets the input part of c_1, (1+β_0)W_0x + e_1, from the tile's
+// W_0 x.
+func (s *Solver) inputC1(ws *Workspace, t int, p *plan) {
 	if len(p.layers) == 0 {
 		return
 	}
+	d1 := s.m.Sizes[1]
+	w0x := ws.w0x[:d1*t]
 	e := p.layers[0].e
 	c1 := ws.c1[:d1*t]
 	for i := 0; i < d1; i++ {

@@ -17,23 +17,36 @@ import (
 
 // Options configure a Certifier. The zero value is usable.
 type Options struct {
-	// Passes is the number of BCD passes per input; 0 uses the model's
-	// default (Config.Passes).
+	// Passes is the number of BCD passes per input. 0 (the default) runs
+	// passes as needed: StartPasses first, then more only for the inputs
+	// whose certificate is still limited by the inference error (as with
+	// Adaptive). A positive Passes without Adaptive runs exactly that many.
 	Passes int
 	// Workers is the number of goroutines a batch is spread over; 0 uses
 	// runtime.GOMAXPROCS(0).
 	Workers int
-	// Adaptive keeps running passes (lrrn.Solver.ContinueFree) on inputs
-	// whose certificate is still limited by the inference error, until it
-	// costs less than AdaptiveTol of the margin, the residual reaches the
-	// rounding floor, or MaxPasses passes ran.
+	// Adaptive keeps running passes on inputs whose certificate is still
+	// limited by the inference error, doubling their total each round,
+	// until it costs at most AdaptiveTol of the margin, the residual
+	// reaches the rounding floor, or MaxPasses passes ran. The inputs that
+	// continue are gathered across tiles into full tiles. Passes = 0 sets
+	// it (starting from StartPasses).
 	Adaptive bool
 	// MaxPasses caps the passes per input in adaptive mode; 0 means 2000.
 	MaxPasses int
 	// AdaptiveTol is the fraction of |margin| below which the inference
-	// error no longer counts as limiting; 0 means 0.01.
+	// error no longer counts as limiting; 0 means DefaultAdaptiveTol.
 	AdaptiveTol float64
 }
+
+// StartPasses is the number of passes every input gets first when passes
+// run as needed (Options.Passes = 0).
+const StartPasses = 4
+
+// DefaultAdaptiveTol is the default Options.AdaptiveTol: an input stops
+// once the inference error costs at most this fraction of its margin, so
+// that its radius is within about this fraction of the converged one.
+const DefaultAdaptiveTol = 1e-3
 
 // Certificate is the result for one input. Radii are ℓ2 distances in the
 // units of the input (pixels scaled to [0,1]).
@@ -226,7 +239,7 @@ func New(m *lrrn.Model, opts Options) (*Certifier, error) {
 		return nil, fmt.Errorf("verify: negative option in %+v", opts)
 	}
 	if opts.Passes == 0 {
-		opts.Passes = m.Passes
+		opts.Passes, opts.Adaptive = StartPasses, true
 	}
 	if opts.Workers == 0 {
 		opts.Workers = runtime.GOMAXPROCS(0)
@@ -236,7 +249,7 @@ func New(m *lrrn.Model, opts Options) (*Certifier, error) {
 	}
 	opts.MaxPasses = max(opts.MaxPasses, opts.Passes)
 	if opts.AdaptiveTol == 0 {
-		opts.AdaptiveTol = 0.01
+		opts.AdaptiveTol = DefaultAdaptiveTol
 	}
 	solver, hs, err := lrrn.NewSolverHessians(m)
 	if err != nil {
@@ -773,27 +786,42 @@ func transpose(a []float32, rows, cols int) []float32 {
 
 // scratch is one goroutine's working memory.
 type scratch struct {
-	ws      *lrrn.Workspace
-	st      *lrrn.States
-	xc      []float32   // TileSize×chunk: one chunk of the inputs
-	tmp     []float32   // TileSize×d1: one chunk's product
-	lev     [][]float32 // TileSize×d1 each: the pairwise reduction's levels
-	used    []bool
-	v       []float32   // TileSize×d1: the input parts W_0 x
-	xn      []float64   // TileSize: bounds of ‖x‖
-	prod    [][]float32 // per layer j: TileSize×width_j (see layerProd)
-	aux     []aux
-	sub     lrrn.States
-	subX    []float32
-	subV    []float32
-	subXn   []float64
-	subLab  []int
-	subOut  []Certificate
-	subAux  []aux
-	zrow    [][]float32 // per layer views for one input (reused)
-	pending []int
-	wide    []float64  // outputs of models with many classes
-	dbg     *debugInfo // tests: per-block residual norms of the last input
+	ws   *lrrn.Workspace
+	st   *lrrn.States
+	xp   []float32   // TileSize×d0: a partial tile's inputs, zero-padded
+	xc   []float32   // TileSize×chunk: one chunk of the inputs
+	tmp  []float32   // TileSize×d1: one chunk's product
+	lev  [][]float32 // TileSize×d1 each: the pairwise reduction's levels
+	used []bool
+	v    []float32 // TileSize×d1: the input parts W_0 x
+	xn   []float64 // TileSize: bounds of ‖x‖
+	prod [][]float32 // per layer j: TileSize×width_j (see layerProd)
+	aux  []aux
+	zrow [][]float32 // per layer views for one input (reused)
+	wide []float64   // outputs of models with many classes
+	dbg  *debugInfo  // tests: per-block residual norms of the last input
+
+	// Passes as needed: queue[s] holds inputs waiting for their next
+	// round after passSchedule[s] passes, out the certificates of the call
+	// being served (queue entries index it).
+	queue []*passQueue
+	out   []Certificate
+	one   [1]Certificate // Certify's
+	// final, when set (tests), is called with each input's final iterate.
+	final func(i int, st *lrrn.States, j int)
+}
+
+// passQueue is a tile of inputs that all had the same number of passes
+// and need more.
+type passQueue struct {
+	n    int
+	v    []float32 // TileSize×d1
+	xn   []float64
+	lab  []int
+	idx  []int // where the certificate goes (scratch.out)
+	st   *lrrn.States
+	cert []Certificate
+	aux  []aux
 }
 
 // debugInfo receives, when set, the per-block residual norms ‖ĝ_k‖ and
@@ -810,8 +838,8 @@ type aux struct {
 
 func (c *Certifier) newScratch() *scratch {
 	T := lrrn.TileSize
-	m := c.m
 	sc := &scratch{ws: c.solver.NewWorkspace(), st: c.solver.NewStates(T)}
+	sc.xp = make([]float32, T*c.d0)
 	sc.xc = make([]float32, T*c.chunk)
 	sc.tmp = make([]float32, T*c.d1)
 	sc.lev = make([][]float32, c.levels)
@@ -826,18 +854,22 @@ func (c *Certifier) newScratch() *scratch {
 		sc.prod[j] = make([]float32, T*c.prods[j].width)
 	}
 	sc.aux = make([]aux, T)
-	sc.sub = lrrn.States{Z: make([][]float32, c.L+1)}
-	for k := 1; k <= c.L; k++ {
-		sc.sub.Z[k] = make([]float32, T*m.Sizes[k])
-	}
-	sc.subX = make([]float32, T*c.d0)
-	sc.subV = make([]float32, T*c.d1)
-	sc.subXn = make([]float64, T)
-	sc.subLab = make([]int, T)
-	sc.subOut = make([]Certificate, T)
-	sc.subAux = make([]aux, T)
-	sc.pending = make([]int, T)
 	return sc
+}
+
+// queueAt returns the queue of stage s, allocating it on first use.
+func (c *Certifier) queueAt(sc *scratch, s int) *passQueue {
+	for len(sc.queue) <= s {
+		sc.queue = append(sc.queue, nil)
+	}
+	if q := sc.queue[s]; q != nil {
+		return q
+	}
+	T := lrrn.TileSize
+	q := &passQueue{v: make([]float32, T*c.d1), xn: make([]float64, T), lab: make([]int, T), idx: make([]int, T),
+		st: c.solver.NewStates(T), cert: make([]Certificate, T), aux: make([]aux, T)}
+	sc.queue[s] = q
+	return q
 }
 
 func (c *Certifier) getScratch() *scratch {
@@ -867,12 +899,15 @@ func (c *Certifier) Certify(x []float32, label int) (Certificate, error) {
 	}
 	sc := c.getScratch()
 	defer c.putScratch(sc)
-	var out [1]Certificate
 	lab := [1]int{label}
-	if bad := c.tile(sc, x, lab[:], 1, out[:]); bad >= 0 {
-		return out[0], fmt.Errorf("verify: input has a value that is not finite: %w", ErrInput)
+	sc.out = sc.one[:]
+	bad := c.tile(sc, x, lab[:], 1, 0)
+	c.flush(sc)
+	sc.out = nil
+	if bad >= 0 {
+		return sc.one[0], fmt.Errorf("verify: input has a value that is not finite: %w", ErrInput)
 	}
-	return out[0], nil
+	return sc.one[0], nil
 }
 
 // CertifyBatch certifies len(out) inputs stored one after another in x
@@ -905,12 +940,16 @@ func (c *Certifier) CertifyBatch(ctx context.Context, x []float32, labels []int,
 		j.firstBad.Store(math.MaxInt64)
 		sc := c.getScratch()
 		defer c.putScratch(sc)
+		sc.out = out
+		defer func() { sc.out = nil }()
 		for t := 0; t < ntiles; t++ {
 			if err := ctx.Err(); err != nil {
+				c.drop(sc)
 				return err
 			}
 			j.runTile(sc, t)
 		}
+		c.flush(sc)
 		return j.err()
 	}
 	j := &batchJob{c: c, x: x, labels: labels, out: out, n: n}
@@ -922,13 +961,17 @@ func (c *Certifier) CertifyBatch(ctx context.Context, x []float32, labels []int,
 			defer wg.Done()
 			sc := c.getScratch()
 			defer c.putScratch(sc)
+			sc.out = out
+			defer func() { sc.out = nil }()
 			for ctx.Err() == nil {
 				t := int(j.next.Add(1) - 1)
 				if t >= ntiles {
+					c.flush(sc)
 					return
 				}
 				j.runTile(sc, t)
 			}
+			c.drop(sc)
 		}()
 	}
 	wg.Wait()
@@ -958,7 +1001,7 @@ func (j *batchJob) runTile(sc *scratch, t int) {
 	if j.labels != nil {
 		lab = j.labels[i0 : i0+cnt]
 	}
-	if bad := c.tile(sc, j.x[i0*c.d0:(i0+cnt)*c.d0], lab, cnt, j.out[i0:i0+cnt]); bad >= 0 {
+	if bad := c.tile(sc, j.x[i0*c.d0:(i0+cnt)*c.d0], lab, cnt, i0); bad >= 0 {
 		for {
 			cur := j.firstBad.Load()
 			if int64(i0+bad) >= cur || j.firstBad.CompareAndSwap(cur, int64(i0+bad)) {
@@ -975,23 +1018,139 @@ func (j *batchJob) err() error {
 	return nil
 }
 
-// tile certifies n ≤ TileSize inputs and returns the index of the first
-// input with a non-finite value, or −1.
-func (c *Certifier) tile(sc *scratch, x []float32, labels []int, n int, out []Certificate) int {
+// tile certifies n ≤ TileSize inputs, whose certificates go to
+// sc.out[i0 … i0+n−1], and returns the index of the first input with a
+// non-finite value, or −1. With passes as needed, the inputs that need
+// more passes wait in sc.queue (flush finishes them).
+//
+// Every input is computed in a full tile (a partial one is padded with
+// zero inputs) by the same operations whatever its position: the kernels
+// treat the tile's columns alike, so an input's certificate does not
+// depend on the other inputs of its tile, on the batch size, on the
+// worker count or on whether it continues in another tile.
+func (c *Certifier) tile(sc *scratch, x []float32, labels []int, n, i0 int) int {
+	T := lrrn.TileSize
+	if n < T {
+		copy(sc.xp, x[:n*c.d0])
+		clear(sc.xp[n*c.d0:])
+		x = sc.xp
+	}
+	bad := c.inputPart(sc, x, T, sc.v, sc.xn)
 	passes := c.opts.Passes
 	if c.K > 0 {
-		if err := c.solver.Free(sc.ws, x, n, passes, sc.st); err != nil {
+		if err := c.solver.FreeWithInput(sc.ws, sc.v[:T*c.d1], T, passes, sc.st); err != nil {
 			panic(err) // sizes were checked: a programming error
 		}
 	} else {
 		passes = 0
 	}
-	bad := c.inputPart(sc, x, n, sc.v, sc.xn)
+	out := sc.out[i0 : i0+n]
 	c.evaluate(sc, sc.st, sc.v, sc.xn, labels, n, out, passes, sc.aux)
-	if c.opts.Adaptive && c.K > 0 && len(c.taus) > 0 {
-		c.adapt(sc, x, labels, n, out, passes)
+	adaptive := c.opts.Adaptive && c.K > 0 && len(c.taus) > 0
+	for j := 0; j < n; j++ {
+		if adaptive && passes < c.maxPasses && c.needsPasses(&out[j], &sc.aux[j]) {
+			lab := -1
+			if labels != nil {
+				lab = labels[j]
+			}
+			c.enqueue(sc, 0, sc.v[j*c.d1:(j+1)*c.d1], sc.xn[j], lab, i0+j, sc.st, j)
+			continue
+		}
+		if sc.final != nil {
+			sc.final(i0+j, sc.st, j)
+		}
+	}
+	if bad >= n {
+		bad = -1
 	}
 	return bad
+}
+
+// needsPasses reports whether an input's certificate is still limited by
+// the inference error: the error costs more than AdaptiveTol of the
+// margin, and the residual (which more passes reduce) dominates the
+// rounding floor (which they do not).
+func (c *Certifier) needsPasses(cert *Certificate, a *aux) bool {
+	if math.IsInf(cert.StateError, 0) || cert.Pred < 0 {
+		return false
+	}
+	return a.eRes > a.eErr && a.loss > c.tol*math.Abs(cert.Margin)
+}
+
+// stagePasses returns the total passes of an input after stage s of the
+// schedule: Passes·2^s, capped at MaxPasses.
+func (c *Certifier) stagePasses(s int) int {
+	p := c.opts.Passes
+	for ; s > 0 && p < c.maxPasses; s-- {
+		p *= 2
+	}
+	return min(p, c.maxPasses)
+}
+
+// enqueue adds input j of st (its input part v, ‖x‖ bound, label, and
+// the index of its certificate) to the queue of stage s, running the
+// queue when it is full.
+func (c *Certifier) enqueue(sc *scratch, s int, v []float32, xn float64, lab, idx int, st *lrrn.States, j int) {
+	q := c.queueAt(sc, s)
+	i := q.n
+	copy(q.v[i*c.d1:(i+1)*c.d1], v)
+	q.xn[i], q.lab[i], q.idx[i] = xn, lab, idx
+	for k := 1; k <= c.L; k++ {
+		copy(q.st.Layer(k, i), st.Layer(k, j))
+	}
+	q.n++
+	if q.n == lrrn.TileSize {
+		c.runQueue(sc, s)
+	}
+}
+
+// runQueue runs the next round of passes on the inputs of stage s (a full
+// tile; a partial one is padded with zero inputs and zero states),
+// certifies them and passes on those that still need more.
+func (c *Certifier) runQueue(sc *scratch, s int) {
+	q := sc.queue[s]
+	n, T := q.n, lrrn.TileSize
+	if n == 0 {
+		return
+	}
+	clear(q.v[n*c.d1:])
+	for k := 1; k <= c.L; k++ {
+		clear(q.st.Z[k][n*c.m.Sizes[k]:])
+	}
+	from, to := c.stagePasses(s), c.stagePasses(s+1)
+	if err := c.solver.ContinueFreeWithInput(sc.ws, q.v, T, to-from, q.st); err != nil {
+		panic(err)
+	}
+	c.evaluate(sc, q.st, q.v, q.xn, q.lab[:n], n, q.cert, to, q.aux)
+	q.n = 0 // the queue can refill while its inputs move on
+	for j := 0; j < n; j++ {
+		sc.out[q.idx[j]] = q.cert[j]
+		if to < c.maxPasses && c.needsPasses(&q.cert[j], &q.aux[j]) {
+			c.enqueue(sc, s+1, q.v[j*c.d1:(j+1)*c.d1], q.xn[j], q.lab[j], q.idx[j], q.st, j)
+			continue
+		}
+		if sc.final != nil {
+			sc.final(q.idx[j], q.st, j)
+		}
+	}
+}
+
+// flush finishes every input still waiting for passes, stage by stage.
+func (c *Certifier) flush(sc *scratch) {
+	for s := 0; s < len(sc.queue); s++ {
+		if sc.queue[s] != nil && sc.queue[s].n > 0 {
+			c.runQueue(sc, s)
+		}
+	}
+}
+
+// drop forgets the waiting inputs (a cancelled batch).
+func (c *Certifier) drop(sc *scratch) {
+	for _, q := range sc.queue {
+		if q != nil {
+			q.n = 0
+		}
+	}
 }
 
 // inputPart computes v = W_0 x for the n inputs (float32 chunk products
@@ -1081,10 +1240,13 @@ func nonzero(v []float32) int {
 // st, given their input parts v and norm bounds xn.
 func (c *Certifier) evaluate(sc *scratch, st *lrrn.States, v []float32, xn []float64, labels []int, n int, out []Certificate, passes int, ax []aux) {
 	m := c.m
+	// The products run over all st.N inputs (a full tile in the
+	// certifier, padding included), so that every input's are computed
+	// alike whatever n.
 	for j := 1; j <= c.K; j++ {
 		lp := &c.prods[j]
 		d := m.Sizes[j]
-		asm.Gemm(sc.prod[j][:n*lp.width], st.Z[j][:n*d], lp.b, n, d, lp.width, false)
+		asm.Gemm(sc.prod[j][:st.N*lp.width], st.Z[j][:st.N*d], lp.b, st.N, d, lp.width, false)
 	}
 	dL := c.dL
 	var zn, gn, ek [lrrn.MaxLayers + 2]float64
@@ -1370,87 +1532,3 @@ func (sc *scratch) outBuf(d int) []float64 {
 	return sc.wide[:d]
 }
 
-// adapt keeps running passes on the inputs whose certificate is still
-// limited by the inference error.
-func (c *Certifier) adapt(sc *scratch, x []float32, labels []int, n int, out []Certificate, passes int) {
-	m := c.m
-	need := func(cert *Certificate, a *aux) bool {
-		if math.IsInf(cert.StateError, 0) || cert.Pred < 0 {
-			return false
-		}
-		return a.eRes > a.eErr && a.loss > c.tol*math.Abs(cert.Margin)
-	}
-	// First round: gather from the tile's states.
-	cnt := 0
-	for j := 0; j < n; j++ {
-		if need(&out[j], &sc.aux[j]) {
-			sc.pending[cnt] = j
-			cnt++
-		}
-	}
-	if cnt == 0 || passes >= c.maxPasses {
-		return
-	}
-	d0, d1 := c.d0, c.d1
-	for i := 0; i < cnt; i++ {
-		j := sc.pending[i]
-		copy(sc.subX[i*d0:i*d0+d0], x[j*d0:j*d0+d0])
-		copy(sc.subV[i*d1:i*d1+d1], sc.v[j*d1:j*d1+d1])
-		sc.subXn[i] = sc.xn[j]
-		sc.subLab[i] = -1
-		if labels != nil {
-			sc.subLab[i] = labels[j]
-		}
-		for k := 1; k <= c.L; k++ {
-			d := m.Sizes[k]
-			copy(sc.sub.Z[k][i*d:i*d+d], sc.st.Z[k][j*d:j*d+d])
-		}
-	}
-	total := passes
-	for cnt > 0 && total < c.maxPasses {
-		step := min(max(total, 1), c.maxPasses-total)
-		sub := lrrn.States{N: cnt, Z: sc.zviews(&sc.sub, cnt, m.Sizes)}
-		if err := c.solver.ContinueFree(sc.ws, sc.subX[:cnt*d0], cnt, step, &sub); err != nil {
-			panic(err)
-		}
-		total += step
-		c.evaluate(sc, &sub, sc.subV, sc.subXn, sc.subLab[:cnt], cnt, sc.subOut, total, sc.subAux)
-		// Scatter and compact the inputs that still need passes.
-		next := 0
-		for i := 0; i < cnt; i++ {
-			j := sc.pending[i]
-			out[j] = sc.subOut[i]
-			for k := 1; k <= c.L; k++ { // the tile's states end as the final iterates
-				d := m.Sizes[k]
-				copy(sc.st.Z[k][j*d:j*d+d], sc.sub.Z[k][i*d:i*d+d])
-			}
-			if need(&sc.subOut[i], &sc.subAux[i]) {
-				if next != i {
-					sc.pending[next] = j
-					copy(sc.subX[next*d0:next*d0+d0], sc.subX[i*d0:i*d0+d0])
-					copy(sc.subV[next*d1:next*d1+d1], sc.subV[i*d1:i*d1+d1])
-					sc.subXn[next] = sc.subXn[i]
-					sc.subLab[next] = sc.subLab[i]
-					for k := 1; k <= c.L; k++ {
-						d := m.Sizes[k]
-						copy(sc.sub.Z[k][next*d:next*d+d], sc.sub.Z[k][i*d:i*d+d])
-					}
-				}
-				next++
-			}
-		}
-		cnt = next
-	}
-}
-
-// zviews returns per-layer views of the first cnt inputs of s, reusing the
-// scratch's slice header array.
-func (sc *scratch) zviews(s *lrrn.States, cnt int, sizes []int) [][]float32 {
-	if sc.zrow == nil {
-		sc.zrow = make([][]float32, len(s.Z))
-	}
-	for k := 1; k < len(s.Z); k++ {
-		sc.zrow[k] = s.Z[k][:cnt*sizes[k]]
-	}
-	return sc.zrow
-}
