@@ -793,8 +793,8 @@ type scratch struct {
 	tmp  []float32   // TileSize×d1: one chunk's product
 	lev  [][]float32 // TileSize×d1 each: the pairwise reduction's levels
 	used []bool
-	v    []float32 // TileSize×d1: the input parts W_0 x
-	xn   []float64 // TileSize: bounds of ‖x‖
+	v    []float32   // TileSize×d1: the input parts W_0 x
+	xn   []float64   // TileSize: bounds of ‖x‖
 	prod [][]float32 // per layer j: TileSize×width_j (see layerProd)
 	aux  []aux
 	zrow [][]float32 // per layer views for one input (reused)
@@ -1531,4 +1531,3 @@ func (sc *scratch) outBuf(d int) []float64 {
 	}
 	return sc.wide[:d]
 }
-
