@@ -596,7 +596,7 @@ func TestSoundRandomArchitectures(t *testing.T) {
 		for i := range labels {
 			labels[i] = rng.IntN(sizes[L]+1) - 1
 		}
-		o := Options{Workers: 1, Passes: []int{1, 3, 20}[rng.IntN(3)], Adaptive: rng.IntN(2) == 0}
+		o := Options{Workers: 1, Passes: []int{0, 1, 3, 20}[rng.IntN(4)], Adaptive: rng.IntN(2) == 0}
 		c, err := New(m, o)
 		require.NoError(t, err)
 		ref := exactResults(t, ex, c.solver, x, labels, n)

@@ -169,12 +169,31 @@ func TestAttackCannotBreakCertificates(t *testing.T) {
 	} else if testing.Short() {
 		nImages, steps = 24, 5
 	}
-	c, err := New(m, Options{Passes: 20})
-	require.NoError(t, err)
+	// Passes as needed (the default) and 20 passes: the attack must not
+	// break the larger radius of the two.
+	certs := make([]Certificate, nImages)
+	var c *Certifier
+	for _, o := range []Options{{}, {Passes: 20}} {
+		var err error
+		c, err = New(m, o)
+		require.NoError(t, err)
+		cs := make([]Certificate, nImages)
+		require.NoError(t, c.CertifyBatch(t.Context(), im.Pixels[:nImages*784], labels[:nImages], cs))
+		for i, ct := range cs {
+			if ct.Certified && (!certs[i].Certified || ct.PairRadius > certs[i].PairRadius || ct.Radius > certs[i].Radius) {
+				prev := certs[i]
+				certs[i] = ct
+				if prev.Certified {
+					certs[i].Radius = max(ct.Radius, prev.Radius)
+					certs[i].PairRadius = max(ct.PairRadius, prev.PairRadius)
+				}
+			} else if !certs[i].Certified && !ct.Certified {
+				certs[i] = ct
+			}
+		}
+	}
 	ex := newExact(m)
 	a := &attacker{ex: ex}
-	certs := make([]Certificate, nImages)
-	require.NoError(t, c.CertifyBatch(t.Context(), im.Pixels[:nImages*784], labels[:nImages], certs))
 
 	type result struct {
 		i                 int

@@ -41,7 +41,7 @@ type Options struct {
 
 // StartPasses is the number of passes every input gets first when passes
 // run as needed (Options.Passes = 0).
-const StartPasses = 4
+const StartPasses = 5
 
 // DefaultAdaptiveTol is the default Options.AdaptiveTol: an input stops
 // once the inference error costs at most this fraction of its margin, so
@@ -818,7 +818,8 @@ type passQueue struct {
 	v    []float32 // TileSize×d1
 	xn   []float64
 	lab  []int
-	idx  []int // where the certificate goes (scratch.out)
+	idx  []int     // where the certificate goes (scratch.out)
+	prev []float64 // MarginLower before this round
 	st   *lrrn.States
 	cert []Certificate
 	aux  []aux
@@ -832,7 +833,7 @@ type debugInfo struct {
 
 // aux carries what the adaptive mode needs per input.
 type aux struct {
-	eRes, eErr float64 // parts of StateError from the residual and from rounding
+	eErr float64 // the part of StateError from rounding (more passes do not reduce it)
 	loss       float64 // margin lost to StateError at the binding class pair
 }
 
@@ -866,7 +867,7 @@ func (c *Certifier) queueAt(sc *scratch, s int) *passQueue {
 		return q
 	}
 	T := lrrn.TileSize
-	q := &passQueue{v: make([]float32, T*c.d1), xn: make([]float64, T), lab: make([]int, T), idx: make([]int, T),
+	q := &passQueue{v: make([]float32, T*c.d1), xn: make([]float64, T), lab: make([]int, T), idx: make([]int, T), prev: make([]float64, T),
 		st: c.solver.NewStates(T), cert: make([]Certificate, T), aux: make([]aux, T)}
 	sc.queue[s] = q
 	return q
@@ -1053,7 +1054,7 @@ func (c *Certifier) tile(sc *scratch, x []float32, labels []int, n, i0 int) int 
 			if labels != nil {
 				lab = labels[j]
 			}
-			c.enqueue(sc, 0, sc.v[j*c.d1:(j+1)*c.d1], sc.xn[j], lab, i0+j, sc.st, j)
+			c.enqueue(sc, 0, sc.v[j*c.d1:(j+1)*c.d1], sc.xn[j], lab, i0+j, out[j].MarginLower, sc.st, j)
 			continue
 		}
 		if sc.final != nil {
@@ -1067,14 +1068,16 @@ func (c *Certifier) tile(sc *scratch, x []float32, labels []int, n, i0 int) int 
 }
 
 // needsPasses reports whether an input's certificate is still limited by
-// the inference error: the error costs more than AdaptiveTol of the
-// margin, and the residual (which more passes reduce) dominates the
-// rounding floor (which they do not).
+// the inference error: the part of the margin it loses that more passes
+// can remove — the loss scaled by the share of StateError above the
+// rounding floor eErr, which passes do not reduce — exceeds AdaptiveTol of
+// the margin.
 func (c *Certifier) needsPasses(cert *Certificate, a *aux) bool {
-	if math.IsInf(cert.StateError, 0) || cert.Pred < 0 {
+	E := cert.StateError
+	if math.IsInf(E, 0) || cert.Pred < 0 || !(E > 0) {
 		return false
 	}
-	return a.eRes > a.eErr && a.loss > c.tol*math.Abs(cert.Margin)
+	return a.loss*(1-a.eErr/E) > c.tol*math.Abs(cert.Margin)
 }
 
 // stagePasses returns the total passes of an input after stage s of the
@@ -1087,14 +1090,14 @@ func (c *Certifier) stagePasses(s int) int {
 	return min(p, c.maxPasses)
 }
 
-// enqueue adds input j of st (its input part v, ‖x‖ bound, label, and
-// the index of its certificate) to the queue of stage s, running the
-// queue when it is full.
-func (c *Certifier) enqueue(sc *scratch, s int, v []float32, xn float64, lab, idx int, st *lrrn.States, j int) {
+// enqueue adds input j of st (its input part v, ‖x‖ bound, label, the
+// index of its certificate and its current MarginLower) to the queue of
+// stage s, running the queue when it is full.
+func (c *Certifier) enqueue(sc *scratch, s int, v []float32, xn float64, lab, idx int, lower float64, st *lrrn.States, j int) {
 	q := c.queueAt(sc, s)
 	i := q.n
 	copy(q.v[i*c.d1:(i+1)*c.d1], v)
-	q.xn[i], q.lab[i], q.idx[i] = xn, lab, idx
+	q.xn[i], q.lab[i], q.idx[i], q.prev[i] = xn, lab, idx, lower
 	for k := 1; k <= c.L; k++ {
 		copy(q.st.Layer(k, i), st.Layer(k, j))
 	}
@@ -1124,9 +1127,15 @@ func (c *Certifier) runQueue(sc *scratch, s int) {
 	c.evaluate(sc, q.st, q.v, q.xn, q.lab[:n], n, q.cert, to, q.aux)
 	q.n = 0 // the queue can refill while its inputs move on
 	for j := 0; j < n; j++ {
-		sc.out[q.idx[j]] = q.cert[j]
-		if to < c.maxPasses && c.needsPasses(&q.cert[j], &q.aux[j]) {
-			c.enqueue(sc, s+1, q.v[j*c.d1:(j+1)*c.d1], q.xn[j], q.lab[j], q.idx[j], q.st, j)
+		ct := &q.cert[j]
+		sc.out[q.idx[j]] = *ct
+		// Continue while the certificate is limited by the inference
+		// error and the last round still gained more than AdaptiveTol of
+		// the margin (it stops gaining at the float32 floor of the
+		// iterate's residual).
+		gained := ct.MarginLower-q.prev[j] > c.tol*math.Abs(ct.Margin)
+		if to < c.maxPasses && gained && c.needsPasses(ct, &q.aux[j]) {
+			c.enqueue(sc, s+1, q.v[j*c.d1:(j+1)*c.d1], q.xn[j], q.lab[j], q.idx[j], ct.MarginLower, q.st, j)
 			continue
 		}
 		if sc.final != nil {
@@ -1390,7 +1399,7 @@ func (c *Certifier) evaluate(sc *scratch, st *lrrn.States, v []float32, xn []flo
 			sc.dbg.err = append(sc.dbg.err[:0], ek[1:c.K+1]...)
 		}
 		// State error: the smallest bound over the block scalings.
-		E, eRes, eErr, res := math.Inf(1), math.Inf(1), math.Inf(1), math.Inf(1)
+		E, eErr, res := math.Inf(1), math.Inf(1), math.Inf(1)
 		if feasible && c.K > 0 {
 			for ti := range c.taus {
 				tc := &c.taus[ti]
@@ -1405,13 +1414,12 @@ func (c *Certifier) evaluate(sc *scratch, st *lrrn.States, v []float32, xn []flo
 				}
 				if e := tc.F * math.Sqrt(sAll) * relUp; e < E {
 					E = e
-					eRes = tc.F * math.Sqrt(sRes)
 					eErr = tc.F * math.Sqrt(sErr)
 					res = math.Sqrt(sRes)
 				}
 			}
 		} else if feasible {
-			E, eRes, eErr, res = 0, 0, 0, 0
+			E, eErr, res = 0, 0, 0
 		}
 		if math.IsNaN(E) {
 			E = math.Inf(1)
@@ -1517,7 +1525,7 @@ func (c *Certifier) evaluate(sc *scratch, st *lrrn.States, v []float32, xn []flo
 				cert.PairRadius = 0
 			}
 		}
-		ax[j] = aux{eRes: eRes, eErr: eErr, loss: loss}
+		ax[j] = aux{eErr: eErr, loss: loss}
 	}
 }
 

@@ -175,7 +175,7 @@ func TestInexactInferenceSound(t *testing.T) {
 	c0, err := New(m, Options{Workers: 1})
 	require.NoError(t, err)
 	ref := exactResults(t, ex, c0.solver, im.Pixels, labels, n)
-	for _, o := range []Options{{Passes: 1}, {Passes: 2}, {Passes: 5}, {Passes: 20}, {Passes: 1, Adaptive: true}} {
+	for _, o := range []Options{{Passes: 1}, {Passes: 2}, {Passes: 5}, {Passes: 20}, {Passes: 1, Adaptive: true}, {}} {
 		o.Workers = 1
 		c, err := New(m, o)
 		require.NoError(t, err)
@@ -293,7 +293,7 @@ func TestSoundRandomModels(t *testing.T) {
 		c0, err := New(m, Options{Workers: 1})
 		require.NoError(t, err)
 		ref := exactResults(t, ex, c0.solver, x, labels, n)
-		for _, o := range []Options{{Passes: 1}, {Passes: 3}, {Passes: 20}, {Passes: 2, Adaptive: true}} {
+		for _, o := range []Options{{Passes: 1}, {Passes: 3}, {Passes: 20}, {Passes: 2, Adaptive: true}, {}} {
 			o.Workers = 1
 			c, err := New(m, o)
 			require.NoError(t, err)
