@@ -834,7 +834,7 @@ type debugInfo struct {
 // aux carries what the adaptive mode needs per input.
 type aux struct {
 	eErr float64 // the part of StateError from rounding (more passes do not reduce it)
-	loss       float64 // margin lost to StateError at the binding class pair
+	loss float64 // margin lost to StateError at the binding class pair
 }
 
 func (c *Certifier) newScratch() *scratch {
