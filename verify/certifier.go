@@ -574,7 +574,7 @@ func (c *Certifier) estimateMins(taus [][]float64) []float64 {
 			}
 		}
 	}
-	steps, tol := lanczosPlan(N, 1e-6)
+	steps, tol := lanczosPlan(N, 1e-5)
 	lo, _ := linalg.LanczosBatch(N, p, steps, tol, mul)
 	return lo
 }

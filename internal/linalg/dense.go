@@ -53,9 +53,12 @@ func parallel(n int, f func(i int)) {
 // triangle pass jmax = 0 — entries above it in the 4×2 blocks that straddle
 // the diagonal are computed too, but the caller ignores them).
 //
-// Each entry's sum is accumulated in the order p = 0, 1, …, k−1 by one
-// scalar chain, whatever block it falls in: the result of an entry does not
-// depend on the tile grid or on which goroutine computes it.
+// Entries in full 4×2 blocks are summed by dot4x2 (on the avx2 and avx512
+// tiers in four lanes by residue of p mod 4, then the lanes; otherwise
+// one chain in index order), the others by one chain in index order. The
+// grid of blocks depends only on the sizes, so the result of an entry does
+// not depend on which goroutine computes it. Every order is a valid
+// evaluation of the sum for the error bounds (γ_k, any order).
 func dotNT(c []float64, sc int, a []float64, sa int, b []float64, sb int, i0, i1, j0, j1, p0, k int, sub, lower bool) {
 	i := i0
 	for ; i+4 <= i1; i += 4 {
@@ -73,19 +76,8 @@ func dotNT(c []float64, sc int, a []float64, sa int, b []float64, sb int, i0, i1
 			b1 := b[(j+1)*sb+p0 : (j+1)*sb+p0+k]
 			a1, a2, a3 := a1[:len(a0)], a2[:len(a0)], a3[:len(a0)]
 			b0, b1 = b0[:len(a0)], b1[:len(a0)]
-			var s00, s01, s10, s11, s20, s21, s30, s31 float64
-			for p := range a0 {
-				x0, x1, x2, x3 := a0[p], a1[p], a2[p], a3[p]
-				y0, y1 := b0[p], b1[p]
-				s00 += x0 * y0
-				s01 += x0 * y1
-				s10 += x1 * y0
-				s11 += x1 * y1
-				s20 += x2 * y0
-				s21 += x2 * y1
-				s30 += x3 * y0
-				s31 += x3 * y1
-			}
+			r := dot4x2(a0, a1, a2, a3, b0, b1)
+			s00, s01, s10, s11, s20, s21, s30, s31 := r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7]
 			put(c, i*sc+j, s00, sub)
 			put(c, i*sc+j+1, s01, sub)
 			put(c, (i+1)*sc+j, s10, sub)
@@ -112,6 +104,25 @@ func dotNT(c []float64, sc int, a []float64, sa int, b []float64, sb int, i0, i1
 	}
 }
 
+// dot4x2Go is dot4x2 in Go: one chain per entry, in index order.
+func dot4x2Go(a0, a1, a2, a3, b0, b1 []float64) (s [8]float64) {
+	a1, a2, a3, b0, b1 = a1[:len(a0)], a2[:len(a0)], a3[:len(a0)], b0[:len(a0)], b1[:len(a0)]
+	var s00, s01, s10, s11, s20, s21, s30, s31 float64
+	for p := range a0 {
+		x0, x1, x2, x3 := a0[p], a1[p], a2[p], a3[p]
+		y0, y1 := b0[p], b1[p]
+		s00 += x0 * y0
+		s01 += x0 * y1
+		s10 += x1 * y0
+		s11 += x1 * y1
+		s20 += x2 * y0
+		s21 += x2 * y1
+		s30 += x3 * y0
+		s31 += x3 * y1
+	}
+	return [8]float64{s00, s01, s10, s11, s20, s21, s30, s31}
+}
+
 func put(c []float64, at int, s float64, sub bool) {
 	if sub {
 		c[at] -= s
@@ -132,9 +143,10 @@ func dot(x, y []float64) float64 {
 }
 
 // Gram sets g (n×n, row-major, both triangles) to A·Aᵀ for the n×k
-// row-major matrix a, in float64: each entry is Σ_p a[i,p]·a[j,p]
-// accumulated in the order p = 0 … k−1 (so |Ĝ − G| ≤ γ_k|A||A|ᵀ), and
-// g[j,i] is a copy of g[i,j]. Deterministic; spread over the cores.
+// row-major matrix a, in float64: each entry is Σ_p a[i,p]·a[j,p] summed
+// in an order fixed by the sizes and the SIMD tier (dotNT), so that
+// |Ĝ − G| ≤ γ_k|A||A|ᵀ, and g[j,i] is a copy of g[i,j]. Deterministic
+// (the same bits whatever the number of cores); spread over the cores.
 func Gram(g, a []float64, n, k int) {
 	nb := (n + tile - 1) / tile
 	// Tiles (I, J) with J ≤ I, numbered row by row.
