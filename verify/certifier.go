@@ -96,7 +96,7 @@ type LayerBound struct {
 	SingularBounds
 	// Ell is a certified upper bound of ℓ(β_k, W_k).
 	Ell float64
-	// EllSeed is the seed-style estimate (formula at the power-iteration
+	// EllSeed is the seed-style estimate (formula at the estimated
 	// σ_max only). NOT SOUND.
 	EllSeed float64
 }

@@ -31,7 +31,7 @@ func ellUpper(beta, lo, hi float64) float64 {
 }
 
 // ellSeed is the seed-style estimate of ℓ: the formula evaluated at the
-// power-iteration estimate of σ_max only. It is NOT a bound: the estimate
+// estimate of σ_max (a Lanczos Ritz value) only. It is NOT a bound: the estimate
 // approaches σ_max from below, and when σ_min < 1/√β < σ_max the maximum
 // over the interval (the peak) exceeds f(σ_max).
 func ellSeed(beta, sigmaMax float64) float64 {

@@ -12,9 +12,10 @@ import (
 type SingularBounds struct {
 	// MaxUpper is a certified upper bound: σ_max(W) ≤ MaxUpper.
 	MaxUpper float64
-	// MaxEstimate is the power-iteration estimate of σ_max(W). It is NOT a
-	// certified bound in either direction (it approaches σ_max from below,
-	// up to rounding); the seed paper's ρ is computed from estimates like it.
+	// MaxEstimate is the Lanczos estimate of σ_max(W) (a Ritz value). It
+	// is NOT a certified bound in either direction (it approaches σ_max
+	// from below, up to rounding); the seed paper's ρ is computed from
+	// estimates like it.
 	MaxEstimate float64
 	// MinLower is a certified lower bound on σ_min(W), the smallest singular
 	// value of Wᵀ on R^rows (zero when rows > cols). It is 0 when no
@@ -28,19 +29,19 @@ type SingularBounds struct {
 const maxDense = 4096
 
 // SingularValueBounds returns certified bounds on σ_max and σ_min of the
-// rows×cols row-major float32 matrix w, and the power-iteration estimate of
+// rows×cols row-major float32 matrix w, and the Lanczos estimate of
 // σ_max.
 //
 // Method: W is scaled by a power of two (exactly) so that its largest entry
 // is in [½, 1); the Gram matrix G (WWᵀ or WᵀW, the smaller, order n) is
 // formed in float64 — each product of two float32 values is exact in
 // float64, the sums make an error |ΔG| ≤ γ_m|W||W|ᵀ (m the inner dimension),
-// so ‖ΔG‖₂ ≤ γ_m‖W‖_F². Power iteration on G estimates λ_max; then a
-// float64 Cholesky factorisation of T·I − G with a proven rounding margin
-// (eigLowerChol) certifies λ_max(G) ≤ T', for T slightly above the
-// estimate (raised until the proof succeeds). For σ_min, Cholesky of
-// G − s·I certifies λ_min(WWᵀ) ≥ s', and bisection over s finds the best
-// such s'. Square roots and the unscaling are rounded outwards.
+// so ‖ΔG‖₂ ≤ γ_m‖W‖_F². The Lanczos process on G estimates λ_max and
+// λ_min; then a float64 Cholesky factorisation of T·I − G with a proven
+// rounding margin (eigLowerChol) certifies λ_max(G) ≤ T', for T slightly
+// above the estimate (raised until the proof succeeds). For σ_min, one
+// Cholesky factorisation of G − s·I certifies λ_min(WWᵀ) ≥ s' for s just
+// below the λ_min estimate (certifyLower). Square roots and the unscaling are rounded outwards.
 func SingularValueBounds(w []float32, rows, cols int) (SingularBounds, error) {
 	return singularBounds(w, rows, cols, -1)
 }

@@ -123,7 +123,7 @@ func parse(name string, args []string, stderr io.Writer, serve bool) (*options, 
 		fs.PrintDefaults()
 	}
 	eps := "0.1,0.25,0.5,1.0,1.58"
-	fs.IntVar(&o.passes, "passes", 0, "BCD passes per input (0: the model's default)")
+	fs.IntVar(&o.passes, "passes", 0, "BCD passes per input: 0 runs them as needed (5, then more only for inputs whose certificate is limited by the inference error), N exactly N")
 	fs.IntVar(&o.workers, "workers", 0, "goroutines (0: all cores)")
 	fs.BoolVar(&o.adaptive, "adaptive", false, "run more passes on inputs whose certificate is limited by the inference error")
 	fs.IntVar(&o.maxPasses, "max-passes", 2000, "with --adaptive: at most this many passes per input")
@@ -159,7 +159,7 @@ func parse(name string, args []string, stderr io.Writer, serve bool) (*options, 
 		return o, nil
 	}
 	if o.passes < 0 || o.passes > 1<<20 {
-		return nil, &usageError{fmt.Sprintf("--passes %d: want 0 (model default) … %d", o.passes, 1<<20)}
+		return nil, &usageError{fmt.Sprintf("--passes %d: want 0 (as needed) … %d", o.passes, 1<<20)}
 	}
 	if o.workers < 0 {
 		return nil, &usageError{fmt.Sprintf("--workers %d: want 0 (all cores) or more", o.workers)}
