@@ -20,7 +20,9 @@ import (
 // ReportAllocs), live-MB (the Go heap in use after New and a GC, with the
 // Certifier alive), cpu-s (user+system CPU seconds of the process during
 // New, all cores: on a shared machine a steadier figure than the wall
-// time) and solver-s (lrrn.NewSolver alone, which New includes).
+// time), solver-s (lrrn.NewSolver alone, which New includes) and mu (the
+// certified μ of the best block scaling) and maxrss-MB (the process's peak
+// resident set so far: run widths in ascending order, or one at a time).
 //
 //	go test -run '^$' -bench BenchmarkNew -benchtime 1x ./verify/
 //	LRRN_BENCH_WIDTHS=2048,4096 go test -run '^$' -bench BenchmarkNew -benchtime 1x -timeout 1h ./verify/
@@ -41,7 +43,7 @@ func BenchmarkNew(b *testing.B) {
 		b.Run(fmt.Sprintf("width=%d", w), func(b *testing.B) {
 			b.ReportAllocs()
 			var live uint64
-			var solverS, cpu float64
+			var solverS, cpu, mu float64
 			for b.Loop() {
 				c0 := cpuSeconds()
 				c, err := New(m, Options{})
@@ -54,7 +56,7 @@ func BenchmarkNew(b *testing.B) {
 				var ms runtime.MemStats
 				runtime.ReadMemStats(&ms)
 				live = max(live, ms.HeapAlloc)
-				if c.Bounds().MuBest <= 0 {
+				if mu = c.Bounds().MuBest; mu <= 0 {
 					b.Fatalf("width %d: no μ certified", w)
 				}
 				t0 := time.Now()
@@ -69,6 +71,8 @@ func BenchmarkNew(b *testing.B) {
 			b.ReportMetric(float64(live)/(1<<20), "live-MB")
 			b.ReportMetric(solverS/float64(b.N), "solver-s")
 			b.ReportMetric(cpu/float64(b.N), "cpu-s")
+			b.ReportMetric(mu, "mu")
+			b.ReportMetric(maxRSSBytes()/(1<<20), "maxrss-MB")
 		})
 	}
 }

@@ -1,4 +1,4 @@
-//go:build unix
+//go:build linux
 
 package verify
 
@@ -11,4 +11,13 @@ func cpuSeconds() float64 {
 		return 0
 	}
 	return float64(ru.Utime.Sec+ru.Stime.Sec) + float64(ru.Utime.Usec+ru.Stime.Usec)/1e6
+}
+
+// maxRSSBytes returns the peak resident set size of the process so far.
+func maxRSSBytes() float64 {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return float64(ru.Maxrss) * 1024 // kilobytes on Linux
 }
