@@ -348,10 +348,10 @@ func LanczosBatch(n, p, maxSteps int, tol float64, mul func(Y, X []float64)) (lo
 			for pass := 0; pass < 2; pass++ {
 				for i := 0; i <= j; i++ {
 					qi := pr.Q[i*n : i*n+n]
-					axpy(-dot(qi, w), qi, w)
+					axpy(-dot4(qi, w), qi, w)
 				}
 			}
-			b := math.Sqrt(dot(w, w))
+			b := math.Sqrt(dot4(w, w))
 			lo[t], hi[t] = tridiagExtremes(pr.alpha, pr.beta)
 			if j%8 == 7 {
 				if math.Abs(lo[t]-pr.prevLo) <= tol*math.Abs(lo[t]) && math.Abs(hi[t]-pr.prevHi) <= tol*math.Abs(hi[t]) {
@@ -373,6 +373,25 @@ func LanczosBatch(n, p, maxSteps int, tol float64, mul func(Y, X []float64)) (lo
 		}
 	}
 	return lo, hi
+}
+
+// dot4 is Σ x[p]·y[p] in four interleaved chains (p mod 4), added at the
+// end: four times the throughput of one chain, for the Lanczos process
+// (estimates only; deterministic for a given length).
+func dot4(x, y []float64) float64 {
+	y = y[:len(x)]
+	var s0, s1, s2, s3 float64
+	p := 0
+	for ; p+4 <= len(x); p += 4 {
+		s0 += x[p] * y[p]
+		s1 += x[p+1] * y[p+1]
+		s2 += x[p+2] * y[p+2]
+		s3 += x[p+3] * y[p+3]
+	}
+	for ; p < len(x); p++ {
+		s0 += x[p] * y[p]
+	}
+	return (s0 + s2) + (s1 + s3)
 }
 
 func scale(x []float64, s float64) {
