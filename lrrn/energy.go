@@ -126,62 +126,39 @@ func (m *Model) energy(x []float32, z [][]float32, g [][]float64) float64 {
 //
 // top says whether the term k (z_{k+1} regressed from z_k) belongs to the
 // problem: false for the output block L, and for block L−1 of the free
-// problem when the output is eliminated (ReducedOutput). Products of the
-// float32 weights are accumulated in float64. This is the one float64
-// builder of the blocks: verify's bounds and the exact reference of
-// verify/attack use it. k must be 1 … L (top only for k < L).
+// problem when the output is eliminated (ReducedOutput). The Gram products
+// of the float32 weights are summed in float64 (linalg.Gram). This is the
+// one float64 builder of the blocks: NewSolver rounds its result to
+// float32, NewSolverHessians hands it to verify's bounds, and the exact
+// reference of verify/attack uses it — the same bits everywhere. k must
+// be 1 … L (top only for k < L).
 func (m *Model) HessianBlock(k int, top bool) []float64 {
-	d, dl := m.Sizes[k], m.Sizes[k-1]
+	return m.hessianBlock(k, top, &gramCache{m: m})
+}
+
+// hessianBlock is HessianBlock with the Gram products taken from gc (the
+// solver computes each once for its free and clamped problems).
+func (m *Model) hessianBlock(k int, top bool, gc *gramCache) []float64 {
+	d := m.Sizes[k]
 	H := make([]float64, d*d)
-	Wl := m.W[k-1]
-	bl := m.Beta[k-1]
-	for i := 0; i < d; i++ {
-		ri := Wl[i*dl : i*dl+dl]
-		for j := 0; j <= i; j++ {
-			var s float64
-			if bl != 0 {
-				rj := Wl[j*dl : j*dl+dl]
-				for p, v := range ri {
-					s += float64(v) * float64(rj[p])
-				}
-			}
-			v := bl * s
-			H[i*d+j] = v
-			H[j*d+i] = v
+	if betaL := m.Beta[k-1]; betaL != 0 {
+		G := gc.rowGram(k - 1) // W_{k−1}W_{k−1}ᵀ
+		for i, v := range G {
+			H[i] = betaL * v
 		}
+	}
+	for i := 0; i < d; i++ {
+		H[i*d+i] += 1
 	}
 	if top {
-		du := m.Sizes[k+1]
-		Wu := m.W[k]
-		bu := m.Beta[k]
-		g := m.Gamma
-		// Columns of W_k, contiguous.
-		wt := make([]float64, d*du)
-		for r := 0; r < du; r++ {
-			for i := 0; i < d; i++ {
-				wt[i*du+r] = float64(Wu[r*d+i])
-			}
+		g, betaU := m.Gamma, m.Beta[k]
+		G := gc.colGram(k) // W_kᵀW_k
+		for i, v := range G {
+			H[i] += g * v
 		}
 		for i := 0; i < d; i++ {
-			ci := wt[i*du : i*du+du]
-			for j := 0; j <= i; j++ {
-				cj := wt[j*du : j*du+du]
-				var s float64
-				for r, v := range ci {
-					s += v * cj[r]
-				}
-				if i == j {
-					s += bu
-				}
-				H[i*d+j] += g * s
-				if i != j {
-					H[j*d+i] += g * s
-				}
-			}
+			H[i*d+i] += g * betaU
 		}
-	}
-	for i := 0; i < d; i++ {
-		H[i*d+i]++
 	}
 	return H
 }

@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	"github.com/lrrn/lrrn/asm"
+	"github.com/lrrn/lrrn/internal/linalg"
 )
 
 // TileSize is the number of inputs that batched inference processes
@@ -54,58 +55,116 @@ type Solver struct {
 
 // NewSolver validates m and precomputes the per-model quantities of BCD.
 func NewSolver(m *Model) (*Solver, error) {
+	s, _, err := NewSolverHessians(m)
+	return s, err
+}
+
+// NewSolverHessians is NewSolver that also returns, in float64 as assembled
+// before the rounding to float32, the matrices of the free problem's
+// blocks k = 1 … K (K = L−1 in the reduced form, else L):
+//
+//	H_k = I + β_{k−1}W_{k−1}W_{k−1}ᵀ + [k<K] γ(W_kᵀW_k + β_k I)
+//
+// as Model.HessianBlock builds them (the one builder: each Gram entry
+// summed in float64, where products of float32 values are exact, in an
+// order fixed by the sizes and the SIMD tier). Package verify bounds their
+// rounding error and uses them instead of forming the same products a
+// second time.
+func NewSolverHessians(m *Model) (*Solver, [][]float64, error) {
 	if err := m.Validate(); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	s := &Solver{m: m, reduced: m.ReducedOutput(), p1: float32(1 + m.Beta[0])}
+	gc := &gramCache{m: m}
 	L := m.L()
 	// Free problem: blocks 1 … L, or 1 … L−1 with the output eliminated.
 	last := L
 	if s.reduced {
 		last = L - 1
 	}
+	var hs [][]float64
 	for k := 1; k <= last; k++ {
-		s.free.layers = append(s.free.layers, s.layer(k, k < last))
+		lp, H := s.layer(k, k < last, gc)
+		s.free.layers = append(s.free.layers, lp)
+		hs = append(hs, H)
 	}
 	// Clamped problem: blocks 1 … L−1, each with its top term (z_L = t).
+	// Where a free block also has its top term the two are the same: share
+	// it (a d×d matrix less per layer; Refresh recomputes shared blocks
+	// twice, identically).
 	for k := 1; k <= L-1; k++ {
-		s.clamped.layers = append(s.clamped.layers, s.layer(k, true))
+		if k < last {
+			s.clamped.layers = append(s.clamped.layers, s.free.layers[k-1])
+			continue
+		}
+		lp, _ := s.layer(k, true, gc)
+		s.clamped.layers = append(s.clamped.layers, lp)
 	}
-	return s, nil
+	return s, hs, nil
+}
+
+// gramCache computes each Gram product NewSolver needs once: the free and
+// clamped problems share most of them.
+type gramCache struct {
+	m          *Model
+	rows, cols map[int][]float64
+}
+
+// rowGram returns W_kW_kᵀ (d_{k+1}×d_{k+1}, float64).
+func (gc *gramCache) rowGram(k int) []float64 {
+	if g, ok := gc.rows[k]; ok {
+		return g
+	}
+	d, dl := gc.m.Sizes[k+1], gc.m.Sizes[k]
+	w := make([]float64, d*dl)
+	for i, v := range gc.m.W[k] {
+		w[i] = float64(v)
+	}
+	g := make([]float64, d*d)
+	linalg.Gram(g, w, d, dl)
+	if gc.rows == nil {
+		gc.rows = map[int][]float64{}
+	}
+	gc.rows[k] = g
+	return g
+}
+
+// colGram returns W_kᵀW_k (d_k×d_k, float64).
+func (gc *gramCache) colGram(k int) []float64 {
+	if g, ok := gc.cols[k]; ok {
+		return g
+	}
+	d, du := gc.m.Sizes[k], gc.m.Sizes[k+1]
+	W := gc.m.W[k]
+	wt := make([]float64, d*du) // columns of W_k
+	for r := 0; r < du; r++ {
+		for i := 0; i < d; i++ {
+			wt[i*du+r] = float64(W[r*d+i])
+		}
+	}
+	g := make([]float64, d*d)
+	linalg.Gram(g, wt, d, du)
+	if gc.cols == nil {
+		gc.cols = map[int][]float64{}
+	}
+	gc.cols[k] = g
+	return g
 }
 
 // Model returns the model the solver was built for.
 func (s *Solver) Model() *Model { return s.m }
 
 // layer builds the plan of block k; top says whether the term k (z_{k+1}
-// regressed from z_k) is part of the problem.
-func (s *Solver) layer(k int, top bool) layerPlan {
+// regressed from z_k) is part of the problem. It also returns H in float64.
+func (s *Solver) layer(k int, top bool, gc *gramCache) (layerPlan, []float64) {
 	m := s.m
 	d, dl := m.Sizes[k], m.Sizes[k-1]
 	lp := layerPlan{k: k, d: d}
 	lp.lo, lp.hi = m.Acts[k-1].Bounds()
 	Wl, bl := m.W[k-1], m.B[k-1] // d × dl
 	betaL := m.Beta[k-1]
-	H := make([]float64, d*d)
-	for i := 0; i < d; i++ {
-		H[i*d+i] = 1
-	}
-	if betaL != 0 {
-		for i := 0; i < d; i++ {
-			ri := Wl[i*dl : i*dl+dl]
-			for j := 0; j <= i; j++ {
-				rj := Wl[j*dl : j*dl+dl]
-				var sum float64
-				for p := range ri {
-					sum += float64(ri[p]) * float64(rj[p])
-				}
-				H[i*d+j] += betaL * sum
-				if j != i {
-					H[j*d+i] += betaL * sum
-				}
-			}
-		}
-	}
+	// H in float64 (the Gram products blocked and spread over the cores).
+	H := m.hessianBlock(k, top, gc)
 	e := make([]float64, d)
 	for i := range e {
 		e[i] = float64(bl[i])
@@ -121,19 +180,6 @@ func (s *Solver) layer(k int, top bool) layerPlan {
 		du := m.Sizes[k+1]
 		Wu, bu := m.W[k], m.B[k] // du × d
 		betaU := m.Beta[k]
-		for i := 0; i < d; i++ {
-			for j := 0; j <= i; j++ {
-				var sum float64
-				for r := 0; r < du; r++ {
-					sum += float64(Wu[r*d+i]) * float64(Wu[r*d+j])
-				}
-				H[i*d+j] += g * sum
-				if j != i {
-					H[j*d+i] += g * sum
-				}
-			}
-			H[i*d+i] += g * betaU
-		}
 		lp.q = make([]float32, d*du)
 		for r := 0; r < du; r++ {
 			for i := 0; i < d; i++ {
@@ -153,7 +199,7 @@ func (s *Solver) layer(k int, top bool) layerPlan {
 		lp.invH[i] = float32(1 / H[i*d+i])
 		lp.e[i] = float32(e[i])
 	}
-	return lp
+	return lp, H
 }
 
 // States holds the layer activations of N inputs, input-major:
@@ -272,6 +318,68 @@ func (s *Solver) ContinueFree(ws *Workspace, x []float32, n, passes int, st *Sta
 	return nil
 }
 
+// FreeWithInput is Free for callers that computed the input part
+// v = W_0 x themselves (v holds n rows of d_1 values, input-major): the
+// solver uses it instead of forming W_0 x, the only d_0-wide product. The
+// certifier computes v with a tighter rounding bound and would otherwise
+// form it twice. Every input is computed by the same operations whatever
+// its position in the tile, as long as tiles are full (n a multiple of
+// TileSize): the results do not depend on which inputs share a tile.
+func (s *Solver) FreeWithInput(ws *Workspace, v []float32, n, passes int, st *States) error {
+	if err := s.checkInputPart(v, n, st); err != nil {
+		return err
+	}
+	st.resize(s.m.Sizes, n)
+	if ws == nil {
+		ws = s.NewWorkspace()
+	}
+	d1 := s.m.Sizes[1]
+	for t0 := 0; t0 < n; t0 += TileSize {
+		t := min(TileSize, n-t0)
+		s.setInputPart(ws, v[t0*d1:(t0+t)*d1], t, &s.free)
+		s.feedForward(ws, t, len(s.free.layers))
+		s.tilePasses(ws, t, passes, &s.free)
+		s.finishFree(ws, t)
+		s.storeTile(ws, st, t0, t)
+	}
+	return nil
+}
+
+// ContinueFreeWithInput is ContinueFree with the input part given (see
+// FreeWithInput): `passes` more passes on the free states in st.
+func (s *Solver) ContinueFreeWithInput(ws *Workspace, v []float32, n, passes int, st *States) error {
+	if err := s.checkInputPart(v, n, st); err != nil {
+		return err
+	}
+	if st.N != n {
+		return fmt.Errorf("lrrn: states hold %d inputs, not %d: %w", st.N, n, ErrShape)
+	}
+	if ws == nil {
+		ws = s.NewWorkspace()
+	}
+	d1 := s.m.Sizes[1]
+	for t0 := 0; t0 < n; t0 += TileSize {
+		t := min(TileSize, n-t0)
+		s.setInputPart(ws, v[t0*d1:(t0+t)*d1], t, &s.free)
+		s.loadTile(ws, st, t0, t)
+		s.tilePasses(ws, t, passes, &s.free)
+		s.finishFree(ws, t)
+		s.storeTile(ws, st, t0, t)
+	}
+	return nil
+}
+
+func (s *Solver) checkInputPart(v []float32, n int, st *States) error {
+	d1 := s.m.Sizes[1]
+	if n < 0 || len(v) != n*d1 {
+		return fmt.Errorf("lrrn: %d input-part values for %d inputs of %d: %w", len(v), n, d1, ErrShape)
+	}
+	if st == nil || len(st.Z) != s.m.L()+1 {
+		return fmt.Errorf("lrrn: states not made by this solver's NewStates: %w", ErrShape)
+	}
+	return nil
+}
+
 // Clamped infers the clamped states of n inputs: the output layer is held
 // at the targets (n × d_L, input-major) and layers 1 … L−1 are minimised,
 // feed-forward initialisation then `passes` passes.
@@ -334,11 +442,25 @@ func (s *Solver) ClampedFrom(ws *Workspace, x, targets []float32, n, passes int,
 func (s *Solver) tileInput(ws *Workspace, x []float32, t int, p *plan) {
 	m := s.m
 	d1, d0 := m.Sizes[1], m.Sizes[0]
-	w0x := ws.w0x[:d1*t]
-	asm.GemmNT(w0x, m.W[0], x, d1, d0, t, false)
+	asm.GemmNT(ws.w0x[:d1*t], m.W[0], x, d1, d0, t, false)
+	s.inputC1(ws, t, p)
+}
+
+// setInputPart copies a given W_0 x (t×d_1, input-major) into the tile and
+// computes the input part of c_1.
+func (s *Solver) setInputPart(ws *Workspace, v []float32, t int, p *plan) {
+	transposeIn(ws.w0x[:s.m.Sizes[1]*t], v, t, s.m.Sizes[1])
+	s.inputC1(ws, t, p)
+}
+
+// inputC1 sets the input part of c_1, (1+β_0)W_0x + e_1, from the tile's
+// W_0 x.
+func (s *Solver) inputC1(ws *Workspace, t int, p *plan) {
 	if len(p.layers) == 0 {
 		return
 	}
+	d1 := s.m.Sizes[1]
+	w0x := ws.w0x[:d1*t]
 	e := p.layers[0].e
 	c1 := ws.c1[:d1*t]
 	for i := 0; i < d1; i++ {

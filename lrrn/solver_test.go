@@ -285,6 +285,43 @@ func testBatchMatchesSingle(t *testing.T) {
 	require.Error(t, s.ClampedFrom(nil, x[:20], tg[:4], 1, 1, all), "states of another batch size")
 }
 
+// TestFullTilesPositionIndependent: with the input part given and full
+// tiles (FreeWithInput, ContinueFreeWithInput — the certifier's path), an
+// input's iterate does not depend on its position or on the other inputs
+// of its tile (bitwise), and continuing equals running the passes at once.
+func TestFullTilesPositionIndependent(t *testing.T) {
+	forEachTier(t, func(t *testing.T) {
+		rng := rand.New(rand.NewPCG(31, 32))
+		for _, m := range []*Model{
+			randomModel([]int{20, 70, 33, 4}, []Activation{ReLU, ReLU, Linear}, []float64{1, 1, 0}, 0.125, 22, 1),
+			randomModel([]int{20, 12, 9, 5}, []Activation{HardSigmoid, ReLU, ReLU}, []float64{0.5, 1, 2}, 0.25, 23, 1),
+		} {
+			s, err := NewSolver(m)
+			require.NoError(t, err)
+			n, d1 := 2*TileSize, m.Sizes[1]
+			v := make([]float32, n*d1)
+			for i := range v {
+				v[i] = float32(rng.NormFloat64())
+			}
+			// Tile 2 holds tile 1's inputs in reverse order.
+			for j := 0; j < TileSize; j++ {
+				copy(v[(TileSize+j)*d1:(TileSize+j+1)*d1], v[(TileSize-1-j)*d1:(TileSize-j)*d1])
+			}
+			st := s.NewStates(n)
+			require.NoError(t, s.FreeWithInput(nil, v, n, 7, st))
+			for j := 0; j < TileSize; j++ {
+				for k := 1; k <= m.L(); k++ {
+					require.Equal(t, st.Layer(k, j), st.Layer(k, 2*TileSize-1-j), "input %d layer %d", j, k)
+				}
+			}
+			require.NoError(t, s.ContinueFreeWithInput(nil, v, n, 9, st))
+			again := s.NewStates(n)
+			require.NoError(t, s.FreeWithInput(nil, v, n, 16, again))
+			require.Equal(t, again.Z, st.Z)
+		}
+	})
+}
+
 func toF64(v []float32) []float64 {
 	out := make([]float64, len(v))
 	for i, x := range v {
@@ -414,4 +451,43 @@ func TestNewSolverBoundsLayers(t *testing.T) {
 		W: [][]float32{make([]float32, MaxLayerUnits), make([]float32, 2*MaxLayerUnits)}, B: [][]float32{make([]float32, MaxLayerUnits), make([]float32, 2)}}
 	_, err = NewSolver(m)
 	require.NoError(t, err)
+}
+
+// TestHessianBlockIsTheSolvers: Model.HessianBlock is the one float64
+// builder of the blocks H_k. NewSolverHessians returns its blocks bit for
+// bit (package verify certifies μ from them, and verify/attack's exact
+// reference assembles H from HessianBlock), and the solver's float32
+// blocks are their rounding, in the free and the clamped problem. Widths
+// above 64 take linalg.Gram's tiled path.
+func TestHessianBlockIsTheSolvers(t *testing.T) {
+	cases := testModels()
+	wide, err := NewRandom(Config{Sizes: []int{100, 130, 70, 10}, Acts: []Activation{ReLU, HardSigmoid, Linear},
+		Beta: []float64{1, 0.5, 0}, Gamma: 0.25, Passes: 5}, 3)
+	require.NoError(t, err)
+	cases = append(cases, testCase{"wide", wide})
+	for _, tc := range cases {
+		m := tc.model
+		s, hs, err := NewSolverHessians(m)
+		require.NoError(t, err, tc.name)
+		K := m.L()
+		if m.ReducedOutput() {
+			K--
+		}
+		require.Len(t, hs, K, tc.name)
+		rounded := func(H []float64) []float32 {
+			out := make([]float32, len(H))
+			for i, v := range H {
+				out[i] = float32(v)
+			}
+			return out
+		}
+		for k := 1; k <= K; k++ {
+			H := m.HessianBlock(k, k < K)
+			require.Equal(t, H, hs[k-1], "%s: block %d", tc.name, k)
+			require.Equal(t, rounded(H), s.free.layers[k-1].h, "%s: free block %d", tc.name, k)
+		}
+		for k := 1; k < m.L(); k++ {
+			require.Equal(t, rounded(m.HessianBlock(k, true)), s.clamped.layers[k-1].h, "%s: clamped block %d", tc.name, k)
+		}
+	}
 }

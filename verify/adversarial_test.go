@@ -1,16 +1,15 @@
 package verify
 
 import (
+	"fmt"
+	"math"
 	"math/rand/v2"
 	"os"
 	"runtime"
 	"strconv"
-
-	"fmt"
-	"github.com/lrrn/lrrn/internal/linalg"
-	"math"
 	"testing"
 
+	"github.com/lrrn/lrrn/internal/linalg"
 	"github.com/lrrn/lrrn/lrrn"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -439,10 +438,12 @@ func TestGershgorinMuBelowLambdaMin(t *testing.T) {
 			fro2[k] *= 1 + 1e-12
 		}
 		for _, tau := range tauCandidates(K) {
-			S, N, _, _, _ := scaledHessian(m, K, tau, fro2, true)
+			S, N, _ := scaledHessian(m, K, tau, fro2)
 			lam := linalg.SymEigenvalues(S, N)[0]
-			mu := muGershgorin(m, K, tau, fro2)
-			dense := certifiedMu(m, K, tau, fro2)
+			h := newHessian(m, K, fro2, nil)
+			mu := h.muGershgorin(tau)
+			est, _ := linalg.Lanczos(N, N, 0, func(y, x []float64) { linalg.SymMatVec(y, S, x, N, 1) })
+			dense := h.certifiedMu(tau, est, nil)
 			assert.LessOrEqual(t, mu, lam*(1+1e-12), "model %d τ %v: Gershgorin μ above λ_min(S)", mi, tau)
 			assert.LessOrEqual(t, dense, lam*(1+1e-12), "model %d τ %v: μ above λ_min(S)", mi, tau)
 			if mu > 0 {
@@ -453,15 +454,15 @@ func TestGershgorinMuBelowLambdaMin(t *testing.T) {
 	assert.Greater(t, positive, 0, "the Gershgorin bound never proved anything: the test checks nothing")
 }
 
-// TestNewMemoryDeepNetwork: with more than maxDense variable units in all
-// (here 40 layers of 64), μ comes from the block Gershgorin bound; New
-// must not assemble the N×N scaled Hessian (N = 2560: 52 MB) for it.
+// TestNewMemoryDeepNetwork: with more than maxDenseN variable units in all
+// (here 60 layers of 140), μ comes from the block Gershgorin bound; New
+// must not assemble the N×N scaled Hessian (N = 8400: 564 MB) for it.
 func TestNewMemoryDeepNetwork(t *testing.T) {
 	sizes := []int{8}
 	var acts []lrrn.Activation
 	var beta []float64
-	for i := 0; i < 40; i++ {
-		sizes = append(sizes, 64)
+	for i := 0; i < 60; i++ {
+		sizes = append(sizes, 140)
 		acts = append(acts, lrrn.ReLU)
 		beta = append(beta, 1)
 	}
@@ -479,8 +480,11 @@ func TestNewMemoryDeepNetwork(t *testing.T) {
 	runtime.ReadMemStats(&m2)
 	require.NoError(t, err)
 	own := int64(m2.TotalAlloc-m1.TotalAlloc) - int64(m1.TotalAlloc-m0.TotalAlloc)
-	// Four block scalings: assembling S for each would take 4×52 MB.
-	assert.Less(t, own, int64(100<<20), "New allocated %d MB besides the solver for %d variable units", own>>20, c.Bounds().Blocks*64)
+	N := c.Bounds().Blocks * 140
+	require.Greater(t, N, maxDenseN)
+	// A quarter of S's N²·8 bytes: far below what assembling S (for any
+	// of the four scalings) would take.
+	assert.Less(t, own, int64(N*N*8/4), "New allocated %d MB besides the solver for %d variable units", own>>20, N)
 	x := make([]float32, 8)
 	for i := range x {
 		x[i] = 0.5
@@ -488,17 +492,26 @@ func TestNewMemoryDeepNetwork(t *testing.T) {
 	_, err = c.Certify(x, -1)
 	require.NoError(t, err)
 
-	// A variable layer wider than maxDense cannot get a certified μ: New
-	// says so instead of allocating its d² Hessian block.
-	wide, err := lrrn.New(lrrn.Config{Sizes: []int{4, maxDense + 1, 2}, Acts: []lrrn.Activation{lrrn.ReLU, lrrn.Linear}, Beta: []float64{1, 0}, Gamma: 0.125, Passes: 5})
-	require.NoError(t, err)
+	// A variable layer wider than the certifier's limit (maxDense, equal
+	// to the solver's lrrn.MaxLayerUnits; whichever is smaller refuses
+	// it) cannot get a certified μ: New says so, naming the layer, its
+	// width and the limit, before lrrn.NewSolverHessians builds its d×d
+	// Hessian block (134 MB at 4097).
+	d := min(maxDense, lrrn.MaxLayerUnits) + 1
+	wide := &lrrn.Model{
+		Config: lrrn.Config{Sizes: []int{4, d, 2}, Acts: []lrrn.Activation{lrrn.ReLU, lrrn.Linear}, Beta: []float64{1, 0}, Gamma: 0.125, Passes: 5},
+		W:      [][]float32{make([]float32, d*4), make([]float32, 2*d)},
+		B:      [][]float32{make([]float32, d), make([]float32, 2)},
+	}
 	var before, after runtime.MemStats
 	runtime.GC()
 	runtime.ReadMemStats(&before)
 	_, err = New(wide, Options{})
 	runtime.ReadMemStats(&after)
-	assert.ErrorContains(t, err, "layer 1 has 2049 units; certificates need at most 2048")
-	// Refused before lrrn.NewSolver builds the 2049² block (50 MB).
+	require.Error(t, err)
+	for _, want := range []string{"layer 1", fmt.Sprint(d), fmt.Sprint(d - 1)} {
+		assert.ErrorContains(t, err, want)
+	}
 	assert.Less(t, after.TotalAlloc-before.TotalAlloc, uint64(1<<20), "bytes allocated while refusing the model")
 }
 
@@ -597,7 +610,7 @@ func TestSoundRandomArchitectures(t *testing.T) {
 		for i := range labels {
 			labels[i] = rng.IntN(sizes[L]+1) - 1
 		}
-		o := Options{Workers: 1, Passes: []int{1, 3, 20}[rng.IntN(3)], Adaptive: rng.IntN(2) == 0}
+		o := Options{Workers: 1, Passes: []int{0, 1, 3, 20}[rng.IntN(4)], Adaptive: rng.IntN(2) == 0}
 		c, err := New(m, o)
 		require.NoError(t, err)
 		ref := exactResults(t, ex, c.solver, x, labels, n)
@@ -637,4 +650,45 @@ func TestZeroModelUnbounded(t *testing.T) {
 	assert.False(t, ct.Certified)
 	assert.Equal(t, 0.0, ct.Radius)
 	assert.False(t, NewRecord(0, ct).RadiusUnbounded)
+}
+
+// TestMuAgainstExactSpectrum checks the μ that New certifies for each
+// block scaling it keeps against λ_min(S_τ) computed by Jacobi
+// (internal/linalg): never above it (soundness), and within the relative
+// tolerance of the estimate-then-certify scheme below it (a useful μ, not
+// a Gershgorin-loose one), on the random and edge models and on wider
+// random 784-W-W-10 models where S has up to 400 unknowns.
+func TestMuAgainstExactSpectrum(t *testing.T) {
+	models := append(randomVariants(), edgeVariants()...)
+	for _, w := range []int{96, 200} {
+		models = append(models, wideModel(t, w))
+	}
+	checked := 0
+	for mi, m := range models {
+		c, err := New(m, Options{Workers: 1})
+		require.NoError(t, err)
+		if c.K == 0 {
+			continue
+		}
+		fro2 := make([]float64, m.L())
+		for k := range fro2 {
+			for _, w := range m.W[k] {
+				fro2[k] += float64(w) * float64(w)
+			}
+		}
+		for _, tc := range c.taus {
+			S, N, _ := scaledHessian(m, c.K, tc.tau, fro2)
+			lam := linalg.SymEigenvalues(S, N)[0]
+			assert.LessOrEqual(t, tc.mu, lam*(1+1e-12), "model %d %v τ %v: μ above λ_min(S)", mi, m.Sizes, tc.tau)
+			tol := muTol
+			if N <= 256 {
+				tol = muTolSmall
+			}
+			// The certified shift is est·(1−tol) with est ≥ λ_min, minus
+			// the factorisation's rounding margin (≪ tol here).
+			assert.GreaterOrEqual(t, tc.mu, lam*(1-3*tol), "model %d %v τ %v: μ %g loose against λ_min %g", mi, m.Sizes, tc.tau, tc.mu, lam)
+			checked++
+		}
+	}
+	assert.Greater(t, checked, 20)
 }

@@ -66,11 +66,30 @@ func TestAttackCannotBreakCertificates(t *testing.T) {
 	} else if testing.Short() {
 		nImages, steps = 24, 5
 	}
-	c, err := New(m, Options{Passes: 20})
-	require.NoError(t, err)
-	ex := newExact(m)
+	// Passes as needed (the default) and 20 passes: the attack must not
+	// break the larger radius of the two.
 	certs := make([]Certificate, nImages)
-	require.NoError(t, c.CertifyBatch(t.Context(), im.Pixels[:nImages*784], labels[:nImages], certs))
+	var c *Certifier
+	for _, o := range []Options{{}, {Passes: 20}} {
+		var err error
+		c, err = New(m, o)
+		require.NoError(t, err)
+		cs := make([]Certificate, nImages)
+		require.NoError(t, c.CertifyBatch(t.Context(), im.Pixels[:nImages*784], labels[:nImages], cs))
+		for i, ct := range cs {
+			if ct.Certified && (!certs[i].Certified || ct.PairRadius > certs[i].PairRadius || ct.Radius > certs[i].Radius) {
+				prev := certs[i]
+				certs[i] = ct
+				if prev.Certified {
+					certs[i].Radius = max(ct.Radius, prev.Radius)
+					certs[i].PairRadius = max(ct.PairRadius, prev.PairRadius)
+				}
+			} else if !certs[i].Certified && !ct.Certified {
+				certs[i] = ct
+			}
+		}
+	}
+	ex := newExact(m)
 	var others [][]float64 // boundary-search candidates: images predicted as another class
 	otherLabel := []int{}
 	for i := 0; i < nImages; i++ {
@@ -253,6 +272,6 @@ func TestLipschitzUpperBound(t *testing.T) {
 		require.LessOrEqual(t, r, b.Rho*(1+1e-9), "images %d, %d", i, j)
 		maxPair = max(maxPair, r/b.Rho)
 	}
-	t.Logf("model %s: ρ = %.4f (power-iteration estimate %.4f, NOT sound); largest ratio ÷ ρ: local Jacobian %.3f, pairs %.3f, perturbations %.3f; Jacobian of ž_{L−1} ÷ Π_{j<L−1}ℓ_j %.3f",
+	t.Logf("model %s: ρ = %.4f (the paper's estimate %.4f, NOT sound); largest ratio ÷ ρ: local Jacobian %.3f, pairs %.3f, perturbations %.3f; Jacobian of ž_{L−1} ÷ Π_{j<L−1}ℓ_j %.3f",
 		path, b.Rho, b.RhoEstimate, maxJ, maxPair, maxPert, maxJpre)
 }

@@ -11,32 +11,46 @@ import (
 	"sync/atomic"
 
 	"github.com/lrrn/lrrn/asm"
+	"github.com/lrrn/lrrn/internal/linalg"
 	"github.com/lrrn/lrrn/lrrn"
 )
 
 // Options configure a Certifier. The zero value is usable.
 type Options struct {
-	// Passes is the number of BCD passes per input; 0 uses the model's
-	// default (Config.Passes).
+	// Passes is the number of BCD passes per input. 0 (the default) runs
+	// passes as needed: StartPasses first, then more only for the inputs
+	// whose certificate is still limited by the inference error (as with
+	// Adaptive). A positive Passes without Adaptive runs exactly that many.
 	Passes int
 	// Workers is the number of goroutines a batch is spread over; 0 uses
 	// runtime.GOMAXPROCS(0). At most MaxWorkers.
 	Workers int
-	// Adaptive keeps running passes (lrrn.Solver.ContinueFree) on inputs
-	// whose certificate is still limited by the inference error, until it
-	// costs less than AdaptiveTol of the margin, the residual reaches the
-	// rounding floor, or MaxPasses passes ran.
+	// Adaptive keeps running passes on inputs whose certificate is still
+	// limited by the inference error, doubling their total each round,
+	// until it costs at most AdaptiveTol of the margin, the residual
+	// reaches the rounding floor, or MaxPasses passes ran. The inputs that
+	// continue are gathered across tiles into full tiles. Passes = 0 sets
+	// it (starting from StartPasses).
 	Adaptive bool
 	// MaxPasses caps the passes per input in adaptive mode; 0 means 2000.
 	MaxPasses int
 	// AdaptiveTol is the fraction of |margin| below which the inference
-	// error no longer counts as limiting; 0 means 0.01.
+	// error no longer counts as limiting; 0 means DefaultAdaptiveTol.
 	AdaptiveTol float64
 }
 
 // MaxWorkers bounds Options.Workers: each worker holds a scratch of a few
 // tiles, and more goroutines than this gain nothing on any machine.
 const MaxWorkers = 1024
+
+// StartPasses is the number of passes every input gets first when passes
+// run as needed (Options.Passes = 0).
+const StartPasses = 5
+
+// DefaultAdaptiveTol is the default Options.AdaptiveTol: an input stops
+// once the inference error costs at most this fraction of its margin, so
+// that its radius is within about this fraction of the converged one.
+const DefaultAdaptiveTol = 1e-3
 
 // Certificate is the result for one input. Radii are ℓ2 distances in the
 // units of the input (pixels scaled to [0,1]).
@@ -86,8 +100,8 @@ type LayerBound struct {
 	SingularBounds
 	// Ell is a certified upper bound of ℓ(β_k, W_k).
 	Ell float64
-	// EllEstimate is the paper's estimate (its formula at the power-iteration
-	// σ_max only). NOT SOUND.
+	// EllEstimate is the paper's estimate (its formula at the Lanczos
+	// estimate of σ_max only). NOT SOUND.
 	EllEstimate float64
 }
 
@@ -100,9 +114,9 @@ type Bounds struct {
 	// RhoPre is Π_{k<L−1} Ell, a certified Lipschitz bound of x ↦ ž_{L−1}
 	// used by the pairwise radius.
 	RhoPre float64
-	// RhoEstimate = Π_k EllEstimate, the paper's estimate. NOT SOUND: power
-	// iteration underestimates σ_max, and the formula at σ_max misses the
-	// peak (1+β)/(2√β) when σ_min < 1/√β < σ_max.
+	// RhoEstimate = Π_k EllEstimate, the paper's estimate. NOT SOUND: the
+	// Lanczos estimate approaches σ_max from below, and the formula at
+	// σ_max misses the peak (1+β)/(2√β) when σ_min < 1/√β < σ_max.
 	RhoEstimate float64
 	// Reduced reports a linear output with β_{L−1} = 0: the output is
 	// eliminated from the free problem and PairRadius is available.
@@ -151,9 +165,10 @@ const (
 // tauCand is one block scaling: per-block weights w_k ≥ γ^{k−1}/τ_k of
 // ‖g̃_k‖² in ‖g‖²_{D⁻¹}, and F ≥ 1/(μ√D_K).
 type tauCand struct {
-	w  []float64
-	F  float64
-	mu float64
+	tau []float64
+	w   []float64
+	F   float64
+	mu  float64
 }
 
 // layerProd multiplies the states of layer j by all the matrices the
@@ -231,7 +246,7 @@ func New(m *lrrn.Model, opts Options) (*Certifier, error) {
 		return nil, fmt.Errorf("verify: Workers = %d, want 0 … %d", opts.Workers, MaxWorkers)
 	}
 	if opts.Passes == 0 {
-		opts.Passes = m.Passes
+		opts.Passes, opts.Adaptive = StartPasses, true
 	}
 	if opts.Workers == 0 {
 		opts.Workers = runtime.GOMAXPROCS(0)
@@ -241,17 +256,18 @@ func New(m *lrrn.Model, opts Options) (*Certifier, error) {
 	}
 	opts.MaxPasses = max(opts.MaxPasses, opts.Passes)
 	if opts.AdaptiveTol == 0 {
-		opts.AdaptiveTol = 0.01
+		opts.AdaptiveTol = DefaultAdaptiveTol
 	}
 	// A block's Hessian (d_k×d_k) is formed and factorised densely; beyond
 	// maxDense no μ could be certified and every certificate would abstain.
-	// Checked before NewSolver, which allocates d_k² entries per layer.
+	// Checked before NewSolverHessians, which allocates d_k² entries per
+	// layer.
 	for k := 1; k <= L; k++ {
 		if d := m.Sizes[k]; d > maxDense && (k < L || !m.ReducedOutput()) {
 			return nil, fmt.Errorf("verify: layer %d has %d units; certificates need at most %d per variable layer", k, d, maxDense)
 		}
 	}
-	solver, err := lrrn.NewSolver(m)
+	solver, hs, err := lrrn.NewSolverHessians(m)
 	if err != nil {
 		return nil, err
 	}
@@ -279,8 +295,12 @@ func New(m *lrrn.Model, opts Options) (*Certifier, error) {
 	if err := c.lipschitz(); err != nil {
 		return nil, err
 	}
-	c.buildBlocks(fro2, maxW)
-	c.buildTaus(fro2)
+	h := newHessian(m, c.K, fro2, hs) // the solver's Hs_k, shared by both
+	for _, lb := range c.bounds.Layers {
+		h.sigma = append(h.sigma, lb.MaxUpper)
+	}
+	c.buildBlocks(h, fro2, maxW)
+	c.buildTaus(h)
 	c.buildInput(fro2, maxW)
 	c.buildOutput(maxW)
 	c.buildProds()
@@ -370,7 +390,7 @@ func (c *Certifier) lipschitz() error {
 //     subtractions, and the rounding of p and q) errs by at most γ_8 times
 //     the sum of the terms' magnitudes, each bounded by its matrix norm
 //     times the vector norm.
-func (c *Certifier) buildBlocks(fro2, maxW []float64) {
+func (c *Certifier) buildBlocks(hes *hessian, fro2, maxW []float64) {
 	m := c.m
 	g := m.Gamma
 	g8 := gamma(8, u64)
@@ -385,7 +405,7 @@ func (c *Certifier) buildBlocks(fro2, maxW []float64) {
 		case bl.lo == 0 && math.IsInf(float64(bl.hi), 1):
 			bl.kind = boxReLU
 		}
-		hs := hsBlock(m, k, top)
+		hs := hes.hs[k-1]
 		bl.h = make([]float32, d*d)
 		var hf2, h32f2, maxH float64
 		for i, v := range hs {
@@ -454,40 +474,64 @@ func (c *Certifier) buildBlocks(fro2, maxW []float64) {
 	}
 }
 
-// buildTaus certifies μ for each candidate block scaling and keeps the
-// scalings with a positive μ.
-func (c *Certifier) buildTaus(fro2 []float64) {
+// buildTaus certifies μ for the candidate block scalings and keeps those
+// with a positive μ, best first. Each scaling gets a Lanczos estimate of
+// λ_min(S) (cheap: products with the blocks); they are ranked by the error
+// factor the estimate would give, and certified in that order — all of
+// them up to maxAllTaus unknowns, only the best beyond (one N×N Cholesky
+// factorisation each, the dominant cost of New for wide models).
+func (c *Certifier) buildTaus(h *hessian) {
 	if c.K == 0 {
 		c.bounds.Mu, c.bounds.MuBest = math.Inf(1), math.Inf(1)
 		return
 	}
 	g := c.m.Gamma
-	best := math.Inf(1)
-	for i, tau := range tauCandidates(c.K) {
-		mu := certifiedMu(c.m, c.K, tau, fro2)
-		if i == 0 {
-			c.bounds.Mu = mu
-		}
-		if !(mu > 0) {
-			continue
-		}
-		tc := tauCand{w: make([]float64, c.K), mu: mu}
+	var cands []tauTry
+	taus := tauCandidates(c.K)
+	// Beyond maxDenseN, μ comes from the block Gershgorin bound, which
+	// needs no estimate; every scaling is certified then (cheap per block).
+	ests := make([]float64, len(taus))
+	if h.N <= maxDenseN {
+		ests = c.estimateMins(taus)
+	}
+	for i, tau := range taus {
+		cd := tauTry{tau: tau, w: make([]float64, c.K), isDefault: i == 0}
 		gUp, gDown := 1.0, 1.0 // bounds of γ^{k−1}
 		for k := 1; k <= c.K; k++ {
 			if k > 1 {
 				gUp, gDown = mulUp(gUp, g), mulDown(gDown, g)
 			}
-			tc.w[k-1] = divUp(gUp, tau[k-1])
+			cd.w[k-1] = divUp(gUp, tau[k-1])
 		}
-		dK := mulDown(gDown, tau[c.K-1])
-		tc.F = divUp(1, mulDown(mu, sqrtDown(dK)))
-		// Rank the scalings by the bound they give for a residual spread
-		// evenly over the blocks.
-		var sw float64
-		for _, w := range tc.w {
-			sw += w
+		cd.dK = mulDown(gDown, tau[c.K-1])
+		cd.est = ests[i]
+		cd.sc = cd.score(cd.est)
+		cands = append(cands, cd)
+	}
+	// Stable order by estimated score: the best scaling first.
+	for i := 1; i < len(cands); i++ {
+		for j := i; j > 0 && cands[j].sc < cands[j-1].sc; j-- {
+			cands[j], cands[j-1] = cands[j-1], cands[j]
 		}
-		score := tc.F * math.Sqrt(sw)
+	}
+	var work []float64
+	if h.N <= maxDenseN {
+		work = make([]float64, h.N*h.N)
+	}
+	best := math.Inf(1)
+	for _, cd := range cands {
+		if len(c.taus) > 0 && h.N > maxAllTaus && h.N <= maxDenseN {
+			break
+		}
+		mu := h.certifiedMu(cd.tau, cd.est, work)
+		if cd.isDefault {
+			c.bounds.Mu = mu
+		}
+		if !(mu > 0) {
+			continue
+		}
+		tc := tauCand{tau: cd.tau, w: cd.w, mu: mu, F: divUp(1, mulDown(mu, sqrtDown(cd.dK)))}
+		score := cd.score(mu)
 		if score < best {
 			best = score
 			c.bounds.MuBest = mu
@@ -496,6 +540,106 @@ func (c *Certifier) buildTaus(fro2 []float64) {
 			c.taus = append(c.taus, tc)
 		}
 	}
+}
+
+// estimateMins returns Lanczos estimates of λ_min(S) for each scaling τ
+// (linalg.LanczosBatch, all scalings in one batch). The products use the
+// float32 copies the residual needs (Hs_k rounded, W_k and W_kᵀ) on the
+// SIMD kernels: an estimate only has to be close (within about muTol), and
+// the rounding of Hs_k to float32 moves the eigenvalues by at most
+// u₃₂‖Hs_k‖_F/τ_k — the certificate of μ is the float64 Cholesky
+// factorisation that follows (certifyLower).
+func (c *Certifier) estimateMins(taus [][]float64) []float64 {
+	m, p, K := c.m, len(taus), c.K
+	offs := make([]int, K+2)
+	for k := 1; k <= K; k++ {
+		offs[k+1] = offs[k] + m.Sizes[k]
+	}
+	N := offs[K+1]
+	maxd := 0
+	for _, d := range m.Sizes[1 : K+1] {
+		maxd = max(maxd, d)
+	}
+	// The vectors transposed (p×N, one row per scaling) so that the
+	// products run along the long dimension: Yᵀ = Xᵀ·Hs_k (Hs_k is
+	// symmetric), Xᵀ_{k−1}·W_{k−1}ᵀ and Xᵀ_{k+1}·W_k.
+	xt := make([]float32, p*N)
+	yt := make([]float32, p*maxd)
+	xk := make([]float32, p*maxd)
+	mul := func(Y, X []float64) {
+		for i := 0; i < N; i++ {
+			for t := 0; t < p; t++ {
+				xt[t*N+i] = float32(X[i*p+t])
+			}
+		}
+		// rows returns Xᵀ restricted to block j (p × d_j, packed).
+		rows := func(j int) []float32 {
+			d, o := m.Sizes[j], offs[j]
+			for t := 0; t < p; t++ {
+				copy(xk[t*d:t*d+d], xt[t*N+o:t*N+o+d])
+			}
+			return xk[:p*d]
+		}
+		for k := 1; k <= K; k++ {
+			d, o := m.Sizes[k], offs[k]
+			y := yt[:p*d]
+			asm.Gemm(y, rows(k), c.blocks[k-1].h, p, d, d, false)
+			for t, tau := range taus {
+				inv := 1 / tau[k-1]
+				for i := 0; i < d; i++ {
+					Y[(o+i)*p+t] = float64(y[t*d+i]) * inv
+				}
+			}
+			if k > 1 { // S_{k,k−1}X_{k−1} = −coef·W_{k−1}X_{k−1}
+				dl := m.Sizes[k-1]
+				asm.Gemm(y, rows(k-1), c.blocks[k-1].wlT, p, dl, d, false)
+				c.subCoef(Y[o*p:(o+d)*p], y, taus, k-1, d, p)
+			}
+			if k < K { // S_{k,k+1}X_{k+1} = −coef·W_kᵀX_{k+1}
+				du := m.Sizes[k+1]
+				asm.Gemm(y, rows(k+1), m.W[k], p, du, d, false)
+				c.subCoef(Y[o*p:(o+d)*p], y, taus, k, d, p)
+			}
+		}
+	}
+	steps, tol := lanczosPlan(N, 1e-5)
+	lo, _ := linalg.LanczosBatch(N, p, steps, tol, mul)
+	return lo
+}
+
+// subCoef sets y[i*p+t] −= coef_t·v[t*d+i], coef_t = √γ(1+β_k)/√(τ_kτ_{k+1})
+// for scaling t.
+func (c *Certifier) subCoef(y []float64, v []float32, taus [][]float64, k, d, p int) {
+	g := c.m.Gamma
+	for t, tau := range taus {
+		coef := math.Sqrt(g) * (1 + c.m.Beta[k]) / math.Sqrt(tau[k-1]*tau[k])
+		for i := 0; i < d; i++ {
+			y[i*p+t] -= coef * float64(v[t*d+i])
+		}
+	}
+}
+
+// maxAllTaus is the largest number of variable units for which every
+// candidate block scaling is certified; beyond, only the best by estimate.
+const maxAllTaus = 1024
+
+// tauTry is a candidate scaling while New ranks and certifies them.
+type tauTry struct {
+	tau       []float64
+	w         []float64 // γ^{k−1}/τ_k, rounded up
+	dK        float64   // D_K = γ^{K−1}τ_K, rounded down
+	est, sc   float64   // Lanczos estimate of λ_min(S) and its score
+	isDefault bool      // τ = 1
+}
+
+// score ranks a scaling by the bound F·‖(1,…,1)‖_w it gives, for μ = mu,
+// for a residual spread evenly over the blocks.
+func (cd *tauTry) score(mu float64) float64 {
+	var sw float64
+	for _, w := range cd.w {
+		sw += w
+	}
+	return math.Sqrt(sw) / (mu * math.Sqrt(cd.dK))
 }
 
 // buildInput packs W_0 in column chunks for the input part v = W_0 x and
@@ -670,27 +814,42 @@ func transpose(a []float32, rows, cols int) []float32 {
 
 // scratch is one goroutine's working memory.
 type scratch struct {
-	ws      *lrrn.Workspace
-	st      *lrrn.States
-	xc      []float32   // TileSize×chunk: one chunk of the inputs
-	tmp     []float32   // TileSize×d1: one chunk's product
-	lev     [][]float32 // TileSize×d1 each: the pairwise reduction's levels
-	used    []bool
-	v       []float32   // TileSize×d1: the input parts W_0 x
-	xn      []float64   // TileSize: bounds of ‖x‖
-	prod    [][]float32 // per layer j: TileSize×width_j (see layerProd)
-	aux     []aux
-	sub     lrrn.States
-	subX    []float32
-	subV    []float32
-	subXn   []float64
-	subLab  []int
-	subOut  []Certificate
-	subAux  []aux
-	zrow    [][]float32 // per layer views for one input (reused)
-	pending []int
-	wide    []float64  // outputs of models with many classes
-	dbg     *debugInfo // tests: per-block residual norms of the last input
+	ws   *lrrn.Workspace
+	st   *lrrn.States
+	xp   []float32   // TileSize×d0: a partial tile's inputs, zero-padded
+	xc   []float32   // TileSize×chunk: one chunk of the inputs
+	tmp  []float32   // TileSize×d1: one chunk's product
+	lev  [][]float32 // TileSize×d1 each: the pairwise reduction's levels
+	used []bool
+	v    []float32   // TileSize×d1: the input parts W_0 x
+	xn   []float64   // TileSize: bounds of ‖x‖
+	prod [][]float32 // per layer j: TileSize×width_j (see layerProd)
+	aux  []aux
+	wide []float64  // outputs of models with many classes
+	dbg  *debugInfo // tests: per-block residual norms of the last input
+
+	// Passes as needed: queue[s] holds inputs waiting for their next
+	// round after passSchedule[s] passes, out the certificates of the call
+	// being served (queue entries index it).
+	queue []*passQueue
+	out   []Certificate
+	one   [1]Certificate // Certify's
+	// final, when set (tests), is called with each input's final iterate.
+	final func(i int, st *lrrn.States, j int)
+}
+
+// passQueue is a tile of inputs that all had the same number of passes
+// and need more.
+type passQueue struct {
+	n    int
+	v    []float32 // TileSize×d1
+	xn   []float64
+	lab  []int
+	idx  []int     // where the certificate goes (scratch.out)
+	prev []float64 // MarginLower before this round
+	st   *lrrn.States
+	cert []Certificate
+	aux  []aux
 }
 
 // debugInfo receives, when set, the per-block residual norms ‖ĝ_k‖ and
@@ -701,14 +860,14 @@ type debugInfo struct {
 
 // aux carries what the adaptive mode needs per input.
 type aux struct {
-	eRes, eErr float64 // parts of StateError from the residual and from rounding
-	loss       float64 // margin lost to StateError at the binding class pair
+	eErr float64 // the part of StateError from rounding (more passes do not reduce it)
+	loss float64 // margin lost to StateError at the binding class pair
 }
 
 func (c *Certifier) newScratch() *scratch {
 	T := lrrn.TileSize
-	m := c.m
 	sc := &scratch{ws: c.solver.NewWorkspace(), st: c.solver.NewStates(T)}
+	sc.xp = make([]float32, T*c.d0)
 	sc.xc = make([]float32, T*c.chunk)
 	sc.tmp = make([]float32, T*c.d1)
 	sc.lev = make([][]float32, c.levels)
@@ -723,18 +882,22 @@ func (c *Certifier) newScratch() *scratch {
 		sc.prod[j] = make([]float32, T*c.prods[j].width)
 	}
 	sc.aux = make([]aux, T)
-	sc.sub = lrrn.States{Z: make([][]float32, c.L+1)}
-	for k := 1; k <= c.L; k++ {
-		sc.sub.Z[k] = make([]float32, T*m.Sizes[k])
-	}
-	sc.subX = make([]float32, T*c.d0)
-	sc.subV = make([]float32, T*c.d1)
-	sc.subXn = make([]float64, T)
-	sc.subLab = make([]int, T)
-	sc.subOut = make([]Certificate, T)
-	sc.subAux = make([]aux, T)
-	sc.pending = make([]int, T)
 	return sc
+}
+
+// queueAt returns the queue of stage s, allocating it on first use.
+func (c *Certifier) queueAt(sc *scratch, s int) *passQueue {
+	for len(sc.queue) <= s {
+		sc.queue = append(sc.queue, nil)
+	}
+	if q := sc.queue[s]; q != nil {
+		return q
+	}
+	T := lrrn.TileSize
+	q := &passQueue{v: make([]float32, T*c.d1), xn: make([]float64, T), lab: make([]int, T), idx: make([]int, T), prev: make([]float64, T),
+		st: c.solver.NewStates(T), cert: make([]Certificate, T), aux: make([]aux, T)}
+	sc.queue[s] = q
+	return q
 }
 
 func (c *Certifier) getScratch() *scratch {
@@ -764,12 +927,15 @@ func (c *Certifier) Certify(x []float32, label int) (Certificate, error) {
 	}
 	sc := c.getScratch()
 	defer c.putScratch(sc)
-	var out [1]Certificate
 	lab := [1]int{label}
-	if bad := c.tile(sc, x, lab[:], 1, out[:]); bad >= 0 {
-		return out[0], fmt.Errorf("verify: input has a value that is not finite: %w", ErrInput)
+	sc.out = sc.one[:]
+	bad := c.tile(sc, x, lab[:], 1, 0)
+	c.flush(sc)
+	sc.out = nil
+	if bad >= 0 {
+		return sc.one[0], fmt.Errorf("verify: input has a value that is not finite: %w", ErrInput)
 	}
-	return out[0], nil
+	return sc.one[0], nil
 }
 
 // CertifyBatch certifies len(out) inputs stored one after another in x
@@ -802,12 +968,16 @@ func (c *Certifier) CertifyBatch(ctx context.Context, x []float32, labels []int,
 		j.firstBad.Store(math.MaxInt64)
 		sc := c.getScratch()
 		defer c.putScratch(sc)
+		sc.out = out
+		defer func() { sc.out = nil }()
 		for t := 0; t < ntiles; t++ {
 			if err := ctx.Err(); err != nil {
+				c.drop(sc)
 				return err
 			}
 			j.runTile(sc, t)
 		}
+		c.flush(sc)
 		return j.err()
 	}
 	j := &batchJob{c: c, x: x, labels: labels, out: out, n: n}
@@ -819,13 +989,17 @@ func (c *Certifier) CertifyBatch(ctx context.Context, x []float32, labels []int,
 			defer wg.Done()
 			sc := c.getScratch()
 			defer c.putScratch(sc)
+			sc.out = out
+			defer func() { sc.out = nil }()
 			for ctx.Err() == nil {
 				t := int(j.next.Add(1) - 1)
 				if t >= ntiles {
+					c.flush(sc)
 					return
 				}
 				j.runTile(sc, t)
 			}
+			c.drop(sc)
 		}()
 	}
 	wg.Wait()
@@ -855,7 +1029,7 @@ func (j *batchJob) runTile(sc *scratch, t int) {
 	if j.labels != nil {
 		lab = j.labels[i0 : i0+cnt]
 	}
-	if bad := c.tile(sc, j.x[i0*c.d0:(i0+cnt)*c.d0], lab, cnt, j.out[i0:i0+cnt]); bad >= 0 {
+	if bad := c.tile(sc, j.x[i0*c.d0:(i0+cnt)*c.d0], lab, cnt, i0); bad >= 0 {
 		for {
 			cur := j.firstBad.Load()
 			if int64(i0+bad) >= cur || j.firstBad.CompareAndSwap(cur, int64(i0+bad)) {
@@ -872,23 +1046,147 @@ func (j *batchJob) err() error {
 	return nil
 }
 
-// tile certifies n ≤ TileSize inputs and returns the index of the first
-// input with a non-finite value, or −1.
-func (c *Certifier) tile(sc *scratch, x []float32, labels []int, n int, out []Certificate) int {
+// tile certifies n ≤ TileSize inputs, whose certificates go to
+// sc.out[i0 … i0+n−1], and returns the index of the first input with a
+// non-finite value, or −1. With passes as needed, the inputs that need
+// more passes wait in sc.queue (flush finishes them).
+//
+// Every input is computed in a full tile (a partial one is padded with
+// zero inputs) by the same operations whatever its position: the kernels
+// treat the tile's columns alike, so an input's certificate does not
+// depend on the other inputs of its tile, on the batch size, on the
+// worker count or on whether it continues in another tile.
+func (c *Certifier) tile(sc *scratch, x []float32, labels []int, n, i0 int) int {
+	T := lrrn.TileSize
+	if n < T {
+		copy(sc.xp, x[:n*c.d0])
+		clear(sc.xp[n*c.d0:])
+		x = sc.xp
+	}
+	bad := c.inputPart(sc, x, T, sc.v, sc.xn)
 	passes := c.opts.Passes
 	if c.K > 0 {
-		if err := c.solver.Free(sc.ws, x, n, passes, sc.st); err != nil {
+		if err := c.solver.FreeWithInput(sc.ws, sc.v[:T*c.d1], T, passes, sc.st); err != nil {
 			panic(err) // sizes were checked: a programming error
 		}
 	} else {
 		passes = 0
 	}
-	bad := c.inputPart(sc, x, n, sc.v, sc.xn)
+	out := sc.out[i0 : i0+n]
 	c.evaluate(sc, sc.st, sc.v, sc.xn, labels, n, out, passes, sc.aux)
-	if c.opts.Adaptive && c.K > 0 && len(c.taus) > 0 {
-		c.adapt(sc, x, labels, n, out, passes)
+	adaptive := c.opts.Adaptive && c.K > 0 && len(c.taus) > 0
+	for j := 0; j < n; j++ {
+		if adaptive && passes < c.maxPasses && c.needsPasses(&out[j], &sc.aux[j]) {
+			lab := -1
+			if labels != nil {
+				lab = labels[j]
+			}
+			c.enqueue(sc, 0, sc.v[j*c.d1:(j+1)*c.d1], sc.xn[j], lab, i0+j, out[j].MarginLower, sc.st, j)
+			continue
+		}
+		if sc.final != nil {
+			sc.final(i0+j, sc.st, j)
+		}
+	}
+	if bad >= n {
+		bad = -1
 	}
 	return bad
+}
+
+// needsPasses reports whether an input's certificate is still limited by
+// the inference error: the part of the margin it loses that more passes
+// can remove — the loss scaled by the share of StateError above the
+// rounding floor eErr, which passes do not reduce — exceeds AdaptiveTol of
+// the margin.
+func (c *Certifier) needsPasses(cert *Certificate, a *aux) bool {
+	E := cert.StateError
+	if math.IsInf(E, 0) || cert.Pred < 0 || !(E > 0) {
+		return false
+	}
+	return a.loss*(1-a.eErr/E) > c.tol*math.Abs(cert.Margin)
+}
+
+// stagePasses returns the total passes of an input after stage s of the
+// schedule: Passes·2^s, capped at MaxPasses.
+func (c *Certifier) stagePasses(s int) int {
+	p := c.opts.Passes
+	for ; s > 0 && p < c.maxPasses; s-- {
+		p *= 2
+	}
+	return min(p, c.maxPasses)
+}
+
+// enqueue adds input j of st (its input part v, ‖x‖ bound, label, the
+// index of its certificate and its current MarginLower) to the queue of
+// stage s, running the queue when it is full.
+func (c *Certifier) enqueue(sc *scratch, s int, v []float32, xn float64, lab, idx int, lower float64, st *lrrn.States, j int) {
+	q := c.queueAt(sc, s)
+	i := q.n
+	copy(q.v[i*c.d1:(i+1)*c.d1], v)
+	q.xn[i], q.lab[i], q.idx[i], q.prev[i] = xn, lab, idx, lower
+	for k := 1; k <= c.L; k++ {
+		copy(q.st.Layer(k, i), st.Layer(k, j))
+	}
+	q.n++
+	if q.n == lrrn.TileSize {
+		c.runQueue(sc, s)
+	}
+}
+
+// runQueue runs the next round of passes on the inputs of stage s (a full
+// tile; a partial one is padded with zero inputs and zero states),
+// certifies them and passes on those that still need more.
+func (c *Certifier) runQueue(sc *scratch, s int) {
+	q := sc.queue[s]
+	n, T := q.n, lrrn.TileSize
+	if n == 0 {
+		return
+	}
+	clear(q.v[n*c.d1:])
+	for k := 1; k <= c.L; k++ {
+		clear(q.st.Z[k][n*c.m.Sizes[k]:])
+	}
+	from, to := c.stagePasses(s), c.stagePasses(s+1)
+	if err := c.solver.ContinueFreeWithInput(sc.ws, q.v, T, to-from, q.st); err != nil {
+		panic(err)
+	}
+	c.evaluate(sc, q.st, q.v, q.xn, q.lab[:n], n, q.cert, to, q.aux)
+	q.n = 0 // the queue can refill while its inputs move on
+	for j := 0; j < n; j++ {
+		ct := &q.cert[j]
+		sc.out[q.idx[j]] = *ct
+		// Continue while the certificate is limited by the inference
+		// error and the last round still gained more than AdaptiveTol of
+		// the margin (it stops gaining at the float32 floor of the
+		// iterate's residual).
+		gained := ct.MarginLower-q.prev[j] > c.tol*math.Abs(ct.Margin)
+		if to < c.maxPasses && gained && c.needsPasses(ct, &q.aux[j]) {
+			c.enqueue(sc, s+1, q.v[j*c.d1:(j+1)*c.d1], q.xn[j], q.lab[j], q.idx[j], ct.MarginLower, q.st, j)
+			continue
+		}
+		if sc.final != nil {
+			sc.final(q.idx[j], q.st, j)
+		}
+	}
+}
+
+// flush finishes every input still waiting for passes, stage by stage.
+func (c *Certifier) flush(sc *scratch) {
+	for s := 0; s < len(sc.queue); s++ {
+		if sc.queue[s] != nil && sc.queue[s].n > 0 {
+			c.runQueue(sc, s)
+		}
+	}
+}
+
+// drop forgets the waiting inputs (a cancelled batch).
+func (c *Certifier) drop(sc *scratch) {
+	for _, q := range sc.queue {
+		if q != nil {
+			q.n = 0
+		}
+	}
 }
 
 // inputPart computes v = W_0 x for the n inputs (float32 chunk products
@@ -962,10 +1260,13 @@ func (c *Certifier) inputPart(sc *scratch, x []float32, n int, v []float32, xn [
 // st, given their input parts v and norm bounds xn.
 func (c *Certifier) evaluate(sc *scratch, st *lrrn.States, v []float32, xn []float64, labels []int, n int, out []Certificate, passes int, ax []aux) {
 	m := c.m
+	// The products run over all st.N inputs (a full tile in the
+	// certifier, padding included), so that every input's are computed
+	// alike whatever n.
 	for j := 1; j <= c.K; j++ {
 		lp := &c.prods[j]
 		d := m.Sizes[j]
-		asm.Gemm(sc.prod[j][:n*lp.width], st.Z[j][:n*d], lp.b, n, d, lp.width, false)
+		asm.Gemm(sc.prod[j][:st.N*lp.width], st.Z[j][:st.N*d], lp.b, st.N, d, lp.width, false)
 	}
 	dL := c.dL
 	var zn, gn, ek [lrrn.MaxLayers + 2]float64
@@ -1109,7 +1410,7 @@ func (c *Certifier) evaluate(sc *scratch, st *lrrn.States, v []float32, xn []flo
 			sc.dbg.err = append(sc.dbg.err[:0], ek[1:c.K+1]...)
 		}
 		// State error: the smallest bound over the block scalings.
-		E, eRes, eErr, res := math.Inf(1), math.Inf(1), math.Inf(1), math.Inf(1)
+		E, eErr, res := math.Inf(1), math.Inf(1), math.Inf(1)
 		if feasible && c.K > 0 {
 			for ti := range c.taus {
 				tc := &c.taus[ti]
@@ -1124,13 +1425,12 @@ func (c *Certifier) evaluate(sc *scratch, st *lrrn.States, v []float32, xn []flo
 				}
 				if e := tc.F * math.Sqrt(sAll) * relUp; e < E {
 					E = e
-					eRes = tc.F * math.Sqrt(sRes)
 					eErr = tc.F * math.Sqrt(sErr)
 					res = math.Sqrt(sRes)
 				}
 			}
 		} else if feasible {
-			E, eRes, eErr, res = 0, 0, 0, 0
+			E, eErr, res = 0, 0, 0
 		}
 		if math.IsNaN(E) {
 			E = math.Inf(1)
@@ -1236,7 +1536,7 @@ func (c *Certifier) evaluate(sc *scratch, st *lrrn.States, v []float32, xn []flo
 				cert.PairRadius = 0
 			}
 		}
-		ax[j] = aux{eRes: eRes, eErr: eErr, loss: loss}
+		ax[j] = aux{eErr: eErr, loss: loss}
 	}
 }
 
@@ -1249,89 +1549,4 @@ func (sc *scratch) outBuf(d int) []float64 {
 		sc.wide = make([]float64, d)
 	}
 	return sc.wide[:d]
-}
-
-// adapt keeps running passes on the inputs whose certificate is still
-// limited by the inference error.
-func (c *Certifier) adapt(sc *scratch, x []float32, labels []int, n int, out []Certificate, passes int) {
-	m := c.m
-	need := func(cert *Certificate, a *aux) bool {
-		if math.IsInf(cert.StateError, 0) || cert.Pred < 0 {
-			return false
-		}
-		return a.eRes > a.eErr && a.loss > c.tol*math.Abs(cert.Margin)
-	}
-	// First round: gather from the tile's states.
-	cnt := 0
-	for j := 0; j < n; j++ {
-		if need(&out[j], &sc.aux[j]) {
-			sc.pending[cnt] = j
-			cnt++
-		}
-	}
-	if cnt == 0 || passes >= c.maxPasses {
-		return
-	}
-	d0, d1 := c.d0, c.d1
-	for i := 0; i < cnt; i++ {
-		j := sc.pending[i]
-		copy(sc.subX[i*d0:i*d0+d0], x[j*d0:j*d0+d0])
-		copy(sc.subV[i*d1:i*d1+d1], sc.v[j*d1:j*d1+d1])
-		sc.subXn[i] = sc.xn[j]
-		sc.subLab[i] = -1
-		if labels != nil {
-			sc.subLab[i] = labels[j]
-		}
-		for k := 1; k <= c.L; k++ {
-			d := m.Sizes[k]
-			copy(sc.sub.Z[k][i*d:i*d+d], sc.st.Z[k][j*d:j*d+d])
-		}
-	}
-	total := passes
-	for cnt > 0 && total < c.maxPasses {
-		step := min(max(total, 1), c.maxPasses-total)
-		sub := lrrn.States{N: cnt, Z: sc.zviews(&sc.sub, cnt, m.Sizes)}
-		if err := c.solver.ContinueFree(sc.ws, sc.subX[:cnt*d0], cnt, step, &sub); err != nil {
-			panic(err)
-		}
-		total += step
-		c.evaluate(sc, &sub, sc.subV, sc.subXn, sc.subLab[:cnt], cnt, sc.subOut, total, sc.subAux)
-		// Scatter and compact the inputs that still need passes.
-		next := 0
-		for i := 0; i < cnt; i++ {
-			j := sc.pending[i]
-			out[j] = sc.subOut[i]
-			for k := 1; k <= c.L; k++ { // the tile's states end as the final iterates
-				d := m.Sizes[k]
-				copy(sc.st.Z[k][j*d:j*d+d], sc.sub.Z[k][i*d:i*d+d])
-			}
-			if need(&sc.subOut[i], &sc.subAux[i]) {
-				if next != i {
-					sc.pending[next] = j
-					copy(sc.subX[next*d0:next*d0+d0], sc.subX[i*d0:i*d0+d0])
-					copy(sc.subV[next*d1:next*d1+d1], sc.subV[i*d1:i*d1+d1])
-					sc.subXn[next] = sc.subXn[i]
-					sc.subLab[next] = sc.subLab[i]
-					for k := 1; k <= c.L; k++ {
-						d := m.Sizes[k]
-						copy(sc.sub.Z[k][next*d:next*d+d], sc.sub.Z[k][i*d:i*d+d])
-					}
-				}
-				next++
-			}
-		}
-		cnt = next
-	}
-}
-
-// zviews returns per-layer views of the first cnt inputs of s, reusing the
-// scratch's slice header array.
-func (sc *scratch) zviews(s *lrrn.States, cnt int, sizes []int) [][]float32 {
-	if sc.zrow == nil {
-		sc.zrow = make([][]float32, len(s.Z))
-	}
-	for k := 1; k < len(s.Z); k++ {
-		sc.zrow[k] = s.Z[k][:cnt*sizes[k]]
-	}
-	return sc.zrow
 }

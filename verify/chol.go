@@ -1,6 +1,10 @@
 package verify
 
-import "math"
+import (
+	"math"
+
+	"github.com/lrrn/lrrn/internal/linalg"
+)
 
 // eigLowerChol tries to prove a lower bound on the smallest eigenvalue of a
 // symmetric matrix by one floating-point Cholesky factorisation.
@@ -35,33 +39,34 @@ func eigLowerChol(a []float64, n int, s, eps float64, work []float64) (float64, 
 		return math.Inf(1), true
 	}
 	r := work[:n*n]
+	for j := 0; j < n; j++ {
+		copy(r[j*n:j*n+j+1], a[j*n:j*n+j+1])
+	}
+	return eigLowerCholInPlace(r, n, s, eps, nil)
+}
+
+// eigLowerCholInPlace is eigLowerChol on the lower triangle of a matrix
+// already in r (overwritten by the factorisation). first, when not nil, is
+// the matrix's envelope (linalg.Cholesky): the entries of row i before
+// column first[i] are zero.
+func eigLowerCholInPlace(r []float64, n int, s, eps float64, first []int) (float64, bool) {
+	if n == 0 {
+		return math.Inf(1), true
+	}
 	var trace, maxDiag float64
 	for j := 0; j < n; j++ {
-		rj := r[j*n : j*n+n]
-		aj := a[j*n : j*n+n]
-		// Off-diagonal entries of row j (columns k < j).
-		for k := 0; k < j; k++ {
-			rk := r[k*n : k*n+k]
-			sum := aj[k]
-			for p, v := range rk {
-				sum -= v * rj[p]
-			}
-			rj[k] = sum / r[k*n+k]
-		}
-		b := aj[j] - s
+		b := r[j*n+j] - s
 		if !(b > 0) {
 			return 0, false
 		}
+		r[j*n+j] = b
 		trace += b
 		maxDiag = max(maxDiag, b)
-		d := b
-		for _, v := range rj[:j] {
-			d -= v * v
-		}
-		if !(d > 0) || math.IsInf(d, 0) {
-			return 0, false
-		}
-		rj[j] = math.Sqrt(d)
+	}
+	// The blocked factorisation evaluates every entry as (b̂_ij − Σ r̂_ip
+	// r̂_jp)/r̂_jj in some order: step 2 holds for it (linalg.Cholesky).
+	if linalg.Cholesky(r, n, first) != nil {
+		return 0, false
 	}
 	g := gamma(n+1, u64)
 	// trace was summed with rounding: true tr(B̂) ≤ trace·(1+γ_n).

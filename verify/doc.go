@@ -14,14 +14,38 @@
 // # What is certified, and how
 //
 // Every bound is computed so that rounding can only make it more
-// conservative: spectral norms of the weights are proved by Cholesky
-// factorisations with explicit floating-point error terms, the Lipschitz
-// bound ρ = Π_k ℓ(β_k, W_k) uses certified intervals for σ_min and σ_max,
-// and the distance from the finite-pass iterate to the exact minimiser is
-// bounded by the residual and a certified strong-convexity constant μ.
-// Bounds.RhoEstimate is the paper's estimate (power-iteration σ_max only),
-// printed for comparison and NOT sound. docs/math.md ("How package verify
-// computes its bounds") gives the derivations and the tests that try to
-// break them; docs/report-format.md describes the JSON forms (ModelInfo,
-// Record).
+// conservative: spectral norms of the weights and the strong-convexity
+// constant μ are proved by Cholesky factorisations with explicit
+// floating-point error terms (Lanczos estimates only choose the shift a
+// factorisation tries), the Lipschitz bound ρ = Π_k ℓ(β_k, W_k) uses
+// certified intervals for σ_min and σ_max, and the distance from the
+// finite-pass iterate to the exact minimiser is bounded by the residual
+// and μ. Bounds.RhoEstimate is the paper's estimate (its formula at the
+// Lanczos estimate of σ_max only), printed for comparison and NOT sound.
+// docs/math.md ("How package verify computes its bounds") gives the
+// derivations and the tests that try to break them; docs/report-format.md
+// describes the JSON forms (ModelInfo, Record); docs/verify-scaling.md
+// the cost of New against layer width.
+//
+// Passes run as needed by default (Options.Passes = 0): every input gets
+// StartPasses passes, and only the inputs whose certificate is still
+// limited by the inference error get more (their total doubled per round,
+// gathered into full tiles), until it costs at most AdaptiveTol of the
+// margin. A positive Passes without Adaptive runs exactly that many.
+//
+// # Determinism
+//
+// On a given kernel tier a certificate is a function of the model, the
+// input and the options only: the same bits whatever the batch size, the
+// input's position in it, the other inputs, the worker count, and whether
+// it comes from Certify, CertifyBatch, the service or lrrn-verify (every
+// tile runs full, zero-padded; TestCertificatesIndependentOfBatch). New is
+// deterministic for a model and tier whatever the number of cores. What
+// may differ between tiers (generic, avx2, avx512, neon, purego): the
+// float32 summation orders of inference, hence iterates, margins and radii
+// in their last bits, and the float64 sums of New (Gram products and
+// factorisations use an AVX2+FMA micro-kernel on the avx2 and avx512
+// tiers), hence ρ, μ and every bound in their last bits. Each tier's
+// certificates are sound; they are not bitwise equal across tiers. A
+// single Certify costs a full tile of inference (64 inputs' worth).
 package verify

@@ -11,7 +11,7 @@ import (
 )
 
 // Certify the first MNIST test image with a trained model: the exact model
-// (not just the 20-pass iterate) classifies every image within the radius
+// (not just the finite-pass iterate) classifies every image within the radius
 // as a 7.
 func Example() {
 	m, err1 := lrrn.Load("../testdata/mnist-784-64-64-10.bin")
@@ -19,7 +19,7 @@ func Example() {
 	if err := errors.Join(err1, err2); err != nil {
 		log.Fatal(err)
 	}
-	c, err := verify.New(m, verify.Options{}) // the model's 20 passes, all cores
+	c, err := verify.New(m, verify.Options{}) // passes as needed, all cores
 	if err != nil {
 		log.Fatal(err)
 	}

@@ -31,9 +31,9 @@ func ellUpper(beta, lo, hi float64) float64 {
 }
 
 // ellEstimate is the paper's estimate of ℓ: the formula evaluated at the
-// power-iteration estimate of σ_max only. It is NOT a bound: the estimate
-// approaches σ_max from below, and when σ_min < 1/√β < σ_max the maximum
-// over the interval (the peak) exceeds f(σ_max).
+// estimate of σ_max (a Lanczos Ritz value) only. It is NOT a bound: the
+// estimate approaches σ_max from below, and when σ_min < 1/√β < σ_max the
+// maximum over the interval (the peak) exceeds f(σ_max).
 func ellEstimate(beta, sigmaMax float64) float64 {
 	if beta == 0 {
 		return sigmaMax

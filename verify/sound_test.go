@@ -19,6 +19,9 @@ func certifyWithStates(t testing.TB, c *Certifier, x []float32, labels []int, n 
 	out := make([]Certificate, n)
 	states := make([][]float64, n)
 	sc := c.newScratch()
+	sc.out = out
+	got := make([]int, n)
+	sc.final = func(i int, st *lrrn.States, j int) { states[i] = stateVec(c, st, j); got[i]++ }
 	T := lrrn.TileSize
 	d0 := c.d0
 	for i0 := 0; i0 < n; i0 += T {
@@ -27,11 +30,12 @@ func certifyWithStates(t testing.TB, c *Certifier, x []float32, labels []int, n 
 		if labels != nil {
 			lab = labels[i0 : i0+cnt]
 		}
-		bad := c.tile(sc, x[i0*d0:(i0+cnt)*d0], lab, cnt, out[i0:i0+cnt])
+		bad := c.tile(sc, x[i0*d0:(i0+cnt)*d0], lab, cnt, i0)
 		require.Equal(t, -1, bad)
-		for j := 0; j < cnt; j++ {
-			states[i0+j] = stateVec(c, sc.st, j)
-		}
+	}
+	c.flush(sc)
+	for i, g := range got {
+		require.Equal(t, 1, g, "input %d: final iterates", i)
 	}
 	return out, states
 }
@@ -159,7 +163,7 @@ func TestInexactInferenceSound(t *testing.T) {
 	c0, err := New(m, Options{Workers: 1})
 	require.NoError(t, err)
 	ref := exactResults(t, ex, c0.solver, im.Pixels, labels, n)
-	for _, o := range []Options{{Passes: 1}, {Passes: 2}, {Passes: 5}, {Passes: 20}, {Passes: 1, Adaptive: true}} {
+	for _, o := range []Options{{Passes: 1}, {Passes: 2}, {Passes: 5}, {Passes: 20}, {Passes: 1, Adaptive: true}, {}} {
 		o.Workers = 1
 		c, err := New(m, o)
 		require.NoError(t, err)
@@ -197,7 +201,8 @@ func TestResidualRoundingBound(t *testing.T) {
 		for i := 0; i < count; i++ {
 			x := im.Image(i)
 			var out [1]Certificate
-			require.Equal(t, -1, c.tile(sc, x, labels[i:i+1], 1, out[:]))
+			sc.out = out[:]
+			require.Equal(t, -1, c.tile(sc, x, labels[i:i+1], 1, 0))
 			z := stateVec(c, sc.st, 0)
 			g := ex.grad(f64(x), z)
 			gk := 1.0
@@ -276,7 +281,7 @@ func TestSoundRandomModels(t *testing.T) {
 		c0, err := New(m, Options{Workers: 1})
 		require.NoError(t, err)
 		ref := exactResults(t, ex, c0.solver, x, labels, n)
-		for _, o := range []Options{{Passes: 1}, {Passes: 3}, {Passes: 20}, {Passes: 2, Adaptive: true}} {
+		for _, o := range []Options{{Passes: 1}, {Passes: 3}, {Passes: 20}, {Passes: 2, Adaptive: true}, {}} {
 			o.Workers = 1
 			c, err := New(m, o)
 			require.NoError(t, err)

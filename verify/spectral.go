@@ -3,7 +3,8 @@ package verify
 import (
 	"fmt"
 	"math"
-	"math/rand/v2"
+
+	"github.com/lrrn/lrrn/internal/linalg"
 )
 
 // SingularBounds are bounds on the extreme singular values of one weight
@@ -11,9 +12,10 @@ import (
 type SingularBounds struct {
 	// MaxUpper is a certified upper bound: σ_max(W) ≤ MaxUpper.
 	MaxUpper float64
-	// MaxEstimate is the power-iteration estimate of σ_max(W). It is NOT a
-	// certified bound in either direction (it approaches σ_max from below,
-	// up to rounding); the paper's ρ is computed from estimates like it.
+	// MaxEstimate is the Lanczos estimate of σ_max(W) (a Ritz value). It
+	// is NOT a certified bound in either direction (it approaches σ_max
+	// from below, up to rounding); the paper's ρ is computed from
+	// estimates like it.
 	MaxEstimate float64
 	// MinLower is a certified lower bound on σ_min(W), the smallest singular
 	// value of Wᵀ on R^rows (zero when rows > cols). It is 0 when no
@@ -22,23 +24,24 @@ type SingularBounds struct {
 }
 
 // maxDense is the largest Gram matrix order that the bounds factorise
-// densely; larger matrices fall back to cheaper, looser certified bounds.
-const maxDense = 2048
+// densely (and the widest variable layer New accepts: its Hessian block is
+// d×d); larger matrices fall back to cheaper, looser certified bounds.
+const maxDense = 4096
 
 // SingularValueBounds returns certified bounds on σ_max and σ_min of the
-// rows×cols row-major float32 matrix w, and the power-iteration estimate of
+// rows×cols row-major float32 matrix w, and the Lanczos estimate of
 // σ_max.
 //
 // Method: W is scaled by a power of two (exactly) so that its largest entry
 // is in [½, 1); the Gram matrix G (WWᵀ or WᵀW, the smaller, order n) is
 // formed in float64 — each product of two float32 values is exact in
 // float64, the sums make an error |ΔG| ≤ γ_m|W||W|ᵀ (m the inner dimension),
-// so ‖ΔG‖₂ ≤ γ_m‖W‖_F². Power iteration on G estimates λ_max; then a
-// float64 Cholesky factorisation of T·I − G with a proven rounding margin
-// (eigLowerChol) certifies λ_max(G) ≤ T', for T slightly above the
-// estimate (raised until the proof succeeds). For σ_min, Cholesky of
-// G − s·I certifies λ_min(WWᵀ) ≥ s', and bisection over s finds the best
-// such s'. Square roots and the unscaling are rounded outwards.
+// so ‖ΔG‖₂ ≤ γ_m‖W‖_F². The Lanczos process on G estimates λ_max and
+// λ_min; then a float64 Cholesky factorisation of T·I − G with a proven
+// rounding margin (eigLowerChol) certifies λ_max(G) ≤ T', for T slightly
+// above the estimate (raised until the proof succeeds). For σ_min, one
+// Cholesky factorisation of G − s·I certifies λ_min(WWᵀ) ≥ s' for s just
+// below the λ_min estimate (certifyLower). Square roots and the unscaling are rounded outwards.
 func SingularValueBounds(w []float32, rows, cols int) (SingularBounds, error) {
 	return singularBounds(w, rows, cols, -1)
 }
@@ -95,29 +98,21 @@ func singularBounds(w []float32, rows, cols int, minAbove float64) (SingularBoun
 		return b, nil
 	}
 	G := make([]float64, n*n)
-	for i := 0; i < n; i++ {
-		ri := ws[i*m : i*m+m]
-		for j := 0; j <= i; j++ {
-			rj := ws[j*m : j*m+m]
-			var s float64
-			for p, v := range ri {
-				s += v * rj[p]
-			}
-			G[i*n+j] = s
-			G[j*n+i] = s
-		}
-	}
+	linalg.Gram(G, ws, n, m)
 	// ‖ΔG‖₂ ≤ γ_m ‖W‖_F² plus m·n underflow terms (cannot occur after the
 	// scaling for float32 data, counted anyway).
 	epsG := mulUp(mulUp(gamma(m, u64), frobUp), safety) + float64(n*m)*tiny64
 
-	lam := powerIteration(G, n)
+	steps, ltol := lanczosPlan(n, 1e-12)
+	loG, lam := linalg.Lanczos(n, steps, ltol, func(y, x []float64) { linalg.SymMatVec(y, G, x, n, 1) })
+	lam = max(lam, 0)
 	work := make([]float64, n*n)
-	neg := make([]float64, n*n)
-	for i, v := range G {
-		neg[i] = -v
+	// Certify λ_max(G) ≤ T: λ_min(−G) ≥ lb with B = −G + T·I. G is negated
+	// in place (exact) and restored after.
+	neg := G
+	for i := range neg {
+		neg[i] = -neg[i]
 	}
-	// Certify λ_max(G) ≤ T: λ_min(−G) ≥ lb with B = −G + T·I.
 	upper := math.NaN()
 	kappa := 4*float64(n*n)*u64 + 1e-15
 	failedT := lam
@@ -125,11 +120,12 @@ func singularBounds(w []float32, rows, cols int, minAbove float64) (SingularBoun
 		T := lam*(1+kappa) + epsG
 		if lb, ok := eigLowerChol(neg, n, -T, epsG, work); ok {
 			upper = -lb
-			// Tighten between the last failure and this success.
+			// Tighten between the last failure and this success (when
+			// the first try failed: the estimate was off).
 			lo, hi := failedT, T
 			steps := 40
-			if n > 256 {
-				steps = 8
+			if try == 0 {
+				steps = 0 // already within 4n²u of the estimate
 			}
 			for step := 0; step < steps && hi-lo > 1e-13*hi; step++ {
 				mid := lo + (hi-lo)/2
@@ -145,6 +141,9 @@ func singularBounds(w []float32, rows, cols int, minAbove float64) (SingularBoun
 		failedT = T
 		kappa *= 16
 	}
+	for i := range G {
+		G[i] = -G[i]
+	}
 	if math.IsNaN(upper) || upper > frobUp {
 		upper = frobUp // ‖W‖₂² ≤ ‖W‖_F² always holds
 	}
@@ -152,82 +151,26 @@ func singularBounds(w []float32, rows, cols int, minAbove float64) (SingularBoun
 	b.MaxEstimate = math.Ldexp(math.Sqrt(lam), e)
 
 	if wideRows { // σ_min of Wᵀ on R^rows: λ_min(WWᵀ) = λ_min(G)
-		var lb float64
-		ok := false
-		switch {
-		case minAbove < 0:
-			steps := 60
-			if n > 256 {
-				steps = 12
-			}
-			lb, ok = eigLowerBisect(G, n, 0, upper, epsG, steps, work)
-		default:
-			s := minAbove * minAbove * scale * scale // in the scaled units
-			if _, ok0 := eigLowerChol(G, n, up(s), epsG, work); ok0 {
-				lb, ok = eigLowerBisect(G, n, up(s), upper, epsG, 40, work)
-			}
+		// From the Lanczos estimate (an upper bound of λ_min in exact
+		// arithmetic), one certifying factorisation a relative muTol
+		// below it (certifyLower). With minAbove ≥ 0 only a bound above
+		// minAbove² matters: when the estimate is not above it, no
+		// factorisation could succeed there (up to rounding) and none is
+		// tried.
+		s := 0.0
+		if minAbove >= 0 {
+			s = up(minAbove * minAbove * scale * scale) // in the scaled units
 		}
-		if ok && lb > 0 {
-			b.MinLower = math.Ldexp(sqrtDown(lb), e)
+		if loG > s {
+			tol := muTol
+			if n <= lanczosFull { // float64 Lanczos over the whole space
+				tol = 1e-8
+			}
+			assemble := func(dst []float64) { copy(dst, G) }
+			if lb := certifyLower(n, assemble, nil, loG, epsG, tol, upper, work); lb > s {
+				b.MinLower = math.Ldexp(sqrtDown(lb), e)
+			}
 		}
 	}
 	return b, nil
-}
-
-// powerIteration estimates λ_max of the symmetric positive semidefinite
-// n×n matrix G by power iteration from a fixed pseudo-random start.
-func powerIteration(G []float64, n int) float64 {
-	rng := rand.New(rand.NewPCG(0x5eed, uint64(n)))
-	v := make([]float64, n)
-	y := make([]float64, n)
-	for i := range v {
-		v[i] = 0.5 + rng.Float64()
-	}
-	normalize(v)
-	lam, prev := 0.0, -1.0
-	stable := 0
-	for it := 0; it < 3000; it++ {
-		for i := 0; i < n; i++ {
-			row := G[i*n : i*n+n]
-			var s float64
-			for j, g := range row {
-				s += g * v[j]
-			}
-			y[i] = s
-		}
-		var rq float64
-		for i := range v {
-			rq += v[i] * y[i]
-		}
-		lam = rq
-		if normalize(y) == 0 {
-			return 0
-		}
-		v, y = y, v
-		if math.Abs(lam-prev) <= 1e-15*lam {
-			stable++
-			if stable >= 5 {
-				break
-			}
-		} else {
-			stable = 0
-		}
-		prev = lam
-	}
-	return max(lam, 0)
-}
-
-func normalize(v []float64) float64 {
-	var s float64
-	for _, x := range v {
-		s += x * x
-	}
-	s = math.Sqrt(s)
-	if s == 0 {
-		return 0
-	}
-	for i := range v {
-		v[i] /= s
-	}
-	return s
 }

@@ -83,7 +83,7 @@ func parseAttack(args []string, stderr io.Writer) (*attackOptions, error) {
 	fs.IntVar(&o.candidates, "candidates", 20, "bisect towards this many nearest images predicted as another class")
 	fs.BoolVar(&o.json, "json", false, "write JSON (model, one record per image, summary) instead of text")
 	fs.BoolVar(&o.box, "box", false, "keep perturbed images in the pixel box [0,1]^d")
-	fs.IntVar(&o.passes, "passes", 0, "BCD passes of the certifier (0: the model's default)")
+	fs.IntVar(&o.passes, "passes", 0, "BCD passes of the certifier (0: as needed, as lrrn-verify's default)")
 	fs.IntVar(&o.workers, "workers", 0, "goroutines (0: all cores)")
 	var pos []string
 	for {
@@ -102,7 +102,7 @@ func parseAttack(args []string, stderr io.Writer) (*attackOptions, error) {
 	case o.candidates < 0:
 		return nil, cli.Usagef("--candidates %d: want 0 or more", o.candidates)
 	case o.passes < 0 || o.passes > 1<<20:
-		return nil, cli.Usagef("--passes %d: want 0 (model default) … %d", o.passes, 1<<20)
+		return nil, cli.Usagef("--passes %d: want 0 (as needed) … %d", o.passes, 1<<20)
 	case o.workers < 0 || o.workers > 1024:
 		return nil, cli.Usagef("--workers %d: want 0 (all cores) … 1024", o.workers)
 	case len(pos) != 2:

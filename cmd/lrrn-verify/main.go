@@ -118,8 +118,8 @@ what is left) and exits 0.
 
 Limits: models have at most 64 weight layers, 65536 inputs, 4096 units
 in each other layer and 2^28 weights (docs/model-format.md);
-certification needs at most 2048 units per variable layer. --workers is
-at most 1024.
+certification needs at most 4096 units per variable layer (the same
+limit). --workers is at most 1024.
 
 Examples:
   lrrn-verify --data mnist testdata/mnist-784-64-64-10.bin
@@ -177,7 +177,7 @@ func parse(name string, args []string, stderr io.Writer, serve bool) (*options, 
 		fs.PrintDefaults()
 	}
 	eps := "0.1,0.25,0.5,1.0,1.58"
-	fs.IntVar(&o.passes, "passes", 0, "BCD passes per input (0: the model's default)")
+	fs.IntVar(&o.passes, "passes", 0, fmt.Sprintf("BCD passes per input: 0 runs them as needed (%d, then more only for inputs whose certificate is limited by the inference error), N exactly N", verify.StartPasses))
 	fs.IntVar(&o.workers, "workers", 0, fmt.Sprintf("goroutines, at most %d (0: all cores)", verify.MaxWorkers))
 	fs.BoolVar(&o.adaptive, "adaptive", false, "run more passes on inputs whose certificate is limited by the inference error")
 	fs.IntVar(&o.maxPasses, "max-passes", 2000, "with --adaptive: at most this many passes per input")
@@ -219,7 +219,7 @@ func parse(name string, args []string, stderr io.Writer, serve bool) (*options, 
 		return o, nil
 	}
 	if o.passes < 0 || o.passes > 1<<20 {
-		return nil, cli.Usagef("--passes %d: want 0 (model default) … %d", o.passes, 1<<20)
+		return nil, cli.Usagef("--passes %d: want 0 (as needed) … %d", o.passes, 1<<20)
 	}
 	if o.workers < 0 || o.workers > verify.MaxWorkers {
 		return nil, cli.Usagef("--workers %d: want 0 (all cores) … %d", o.workers, verify.MaxWorkers)
@@ -814,7 +814,7 @@ func writeTextHeader(bw *errWriter, o *options, c *verify.Certifier) {
 	if b.Reduced {
 		bw.printf("; pairwise Π_{k<L−1} ℓ_k ≤ %.4f", b.RhoPre)
 	}
-	bw.printf("\npower-iteration estimate %.4f = %s (as the paper computes ρ; NOT sound)\n", b.RhoEstimate, strings.Join(ests, " · "))
+	bw.printf("\nestimate %.4f = %s (as the paper computes ρ, at Lanczos estimates of σ_max; NOT sound)\n", b.RhoEstimate, strings.Join(ests, " · "))
 	bw.printf("μ ≥ %.4g (certified strong convexity of the block-scaled energy)\n\n", b.MuBest)
 }
 

@@ -1,41 +1,8 @@
 package linalg
 
-import (
-	"fmt"
-	"math"
-)
-
-// Cholesky factors the symmetric positive definite n×n matrix a
-// (row-major, only the lower triangle is read) in place: on return the
-// lower triangle holds L with a = L Lᵀ (the strict upper triangle is left
-// as it was). It fails, naming the pivot, when a is not numerically
-// positive definite.
-func Cholesky(a []float64, n int) error {
-	for j := 0; j < n; j++ {
-		rj := a[j*n : j*n+j]
-		s := a[j*n+j]
-		for _, v := range rj {
-			s -= v * v
-		}
-		if !(s > 0) || math.IsInf(s, 0) {
-			return fmt.Errorf("linalg: matrix not positive definite (pivot %d of %d: %g)", j, n, s)
-		}
-		d := math.Sqrt(s)
-		a[j*n+j] = d
-		for i := j + 1; i < n; i++ {
-			ri := a[i*n : i*n+j]
-			s := a[i*n+j]
-			for k, v := range ri {
-				s -= v * rj[k]
-			}
-			a[i*n+j] = s / d
-		}
-	}
-	return nil
-}
-
 // CholeskySolve solves (L Lᵀ) x = b in place (b becomes x) with the factor
-// L that Cholesky left in l.
+// L that Cholesky left in the lower triangle of l (the upper one is not
+// read).
 func CholeskySolve(l []float64, n int, b []float64) { CholeskySolveStride(l, n, n, b) }
 
 // CholeskySolveStride is CholeskySolve for a factor whose rows are stride

@@ -27,7 +27,7 @@ func TestCholeskySolve(t *testing.T) {
 			a[i*n+i]++
 		}
 		l := append([]float64(nil), a...)
-		require.NoError(t, Cholesky(l, n))
+		require.NoError(t, Cholesky(l, n, nil))
 		rhs := make([]float64, n)
 		for i := range rhs {
 			rhs[i] = rng.NormFloat64()
@@ -43,8 +43,8 @@ func TestCholeskySolve(t *testing.T) {
 			assert.InDelta(t, rhs[i], s, 1e-12*float64(n*n), "n %d row %d", n, i)
 		}
 	}
-	assert.ErrorContains(t, Cholesky([]float64{1, 2, 2, 1}, 2), "pivot 1")
-	assert.Error(t, Cholesky([]float64{0}, 1))
+	assert.ErrorContains(t, Cholesky([]float64{1, 2, 2, 1}, 2, nil), "pivot 1")
+	assert.Error(t, Cholesky([]float64{0}, 1, nil))
 }
 
 // BenchmarkCholesky factors H-sized matrices (N = 2·256+10 and 2·1024+10,
@@ -64,7 +64,7 @@ func BenchmarkCholesky(b *testing.B) {
 			l := make([]float64, n*n)
 			for b.Loop() {
 				copy(l, a)
-				require.NoError(b, Cholesky(l, n))
+				require.NoError(b, Cholesky(l, n, nil))
 			}
 			b.ReportMetric(float64(n)*float64(n)*float64(n)/3/(b.Elapsed().Seconds()/float64(b.N))/1e9, "GFlop/s")
 		})

@@ -1,6 +1,9 @@
-// Package linalg holds small dense float64 linear algebra used by tests and
-// by the certifier's reference checks: symmetric eigenvalues by the cyclic
-// Jacobi method. It favours being obviously correct over speed.
+// Package linalg holds dense float64 linear algebra. The fast kernels of
+// the per-model work (dense.go: Gram products, the Cholesky factorisation
+// that verify certifies with and verify/attack solves with, Lanczos
+// estimates) are blocked, parallel and deterministic. The references of
+// the tests (jacobi.go: symmetric eigenvalues and singular values by the
+// cyclic Jacobi method) favour being obviously correct over speed.
 package linalg
 
 import (

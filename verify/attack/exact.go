@@ -138,7 +138,7 @@ func lowerEig(h []float64, n int) float64 {
 		for i := 0; i < n; i++ {
 			work[i*n+i] -= s
 		}
-		return linalg.Cholesky(work, n) == nil
+		return linalg.Cholesky(work, n, nil) == nil
 	}
 	if !shifted(0) {
 		return 0

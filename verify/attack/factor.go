@@ -186,7 +186,7 @@ func (c *factorCache) fresh(e *Exact, free []int) *factor {
 			a[r*n+q] = row[j]
 		}
 	}
-	if linalg.Cholesky(a, n) != nil {
+	if linalg.Cholesky(a, n, nil) != nil {
 		return nil
 	}
 	f := &factor{pos: slices.Clone(free), l: make([]float64, N*N), stride: N}

@@ -1,0 +1,85 @@
+//go:build !purego
+
+#include "textflag.h"
+
+// func dot4x2AVX2(a0, a1, a2, a3, b0, b1 *float64, k int, out *[8]float64)
+//
+// out[2r+c] = Σ_{p<k} a_r[p]·b_c[p] for k a multiple of 4: lane l of each
+// accumulator sums the products p ≡ l (mod 4) in order (fused), then the
+// four lanes are added as (l0+l2)+(l1+l3).
+TEXT ·dot4x2AVX2(SB), NOSPLIT, $0-64
+	MOVQ	a0+0(FP), AX
+	MOVQ	a1+8(FP), BX
+	MOVQ	a2+16(FP), CX
+	MOVQ	a3+24(FP), DX
+	MOVQ	b0+32(FP), SI
+	MOVQ	b1+40(FP), DI
+	MOVQ	k+48(FP), R8
+	MOVQ	out+56(FP), R9
+	VXORPD	Y0, Y0, Y0
+	VXORPD	Y1, Y1, Y1
+	VXORPD	Y2, Y2, Y2
+	VXORPD	Y3, Y3, Y3
+	VXORPD	Y4, Y4, Y4
+	VXORPD	Y5, Y5, Y5
+	VXORPD	Y6, Y6, Y6
+	VXORPD	Y7, Y7, Y7
+	XORQ	R10, R10
+	SHLQ	$3, R8
+
+loop:
+	CMPQ	R10, R8
+	JAE	done
+	VMOVUPD	(SI)(R10*1), Y8
+	VMOVUPD	(DI)(R10*1), Y9
+	VMOVUPD	(AX)(R10*1), Y10
+	VFMADD231PD	Y8, Y10, Y0
+	VFMADD231PD	Y9, Y10, Y1
+	VMOVUPD	(BX)(R10*1), Y11
+	VFMADD231PD	Y8, Y11, Y2
+	VFMADD231PD	Y9, Y11, Y3
+	VMOVUPD	(CX)(R10*1), Y12
+	VFMADD231PD	Y8, Y12, Y4
+	VFMADD231PD	Y9, Y12, Y5
+	VMOVUPD	(DX)(R10*1), Y13
+	VFMADD231PD	Y8, Y13, Y6
+	VFMADD231PD	Y9, Y13, Y7
+	ADDQ	$32, R10
+	JMP	loop
+
+done:
+	// Horizontal sums: (l0+l2)+(l1+l3) for each accumulator.
+	VEXTRACTF128	$1, Y0, X8
+	VADDPD	X8, X0, X0
+	VHADDPD	X0, X0, X0
+	VMOVSD	X0, 0(R9)
+	VEXTRACTF128	$1, Y1, X8
+	VADDPD	X8, X1, X1
+	VHADDPD	X1, X1, X1
+	VMOVSD	X1, 8(R9)
+	VEXTRACTF128	$1, Y2, X8
+	VADDPD	X8, X2, X2
+	VHADDPD	X2, X2, X2
+	VMOVSD	X2, 16(R9)
+	VEXTRACTF128	$1, Y3, X8
+	VADDPD	X8, X3, X3
+	VHADDPD	X3, X3, X3
+	VMOVSD	X3, 24(R9)
+	VEXTRACTF128	$1, Y4, X8
+	VADDPD	X8, X4, X4
+	VHADDPD	X4, X4, X4
+	VMOVSD	X4, 32(R9)
+	VEXTRACTF128	$1, Y5, X8
+	VADDPD	X8, X5, X5
+	VHADDPD	X5, X5, X5
+	VMOVSD	X5, 40(R9)
+	VEXTRACTF128	$1, Y6, X8
+	VADDPD	X8, X6, X6
+	VHADDPD	X6, X6, X6
+	VMOVSD	X6, 48(R9)
+	VEXTRACTF128	$1, Y7, X8
+	VADDPD	X8, X7, X7
+	VHADDPD	X7, X7, X7
+	VMOVSD	X7, 56(R9)
+	VZEROUPPER
+	RET
