@@ -267,6 +267,18 @@ func (s *Solver) checkInputs(x []float32, n int, st *States) error {
 	if n < 0 || len(x) != n*d0 {
 		return fmt.Errorf("lrrn: %d input values for %d inputs of %d: %w", len(x), n, d0, ErrShape)
 	}
+	return s.checkStates(st)
+}
+
+func (s *Solver) checkInputPart(v []float32, n int, st *States) error {
+	d1 := s.m.Sizes[1]
+	if n < 0 || len(v) != n*d1 {
+		return fmt.Errorf("lrrn: %d input-part values for %d inputs of %d: %w", len(v), n, d1, ErrShape)
+	}
+	return s.checkStates(st)
+}
+
+func (s *Solver) checkStates(st *States) error {
 	if st == nil || len(st.Z) != s.m.L()+1 {
 		return fmt.Errorf("lrrn: states not made by this solver's NewStates: %w", ErrShape)
 	}
@@ -280,19 +292,7 @@ func (s *Solver) Free(ws *Workspace, x []float32, n, passes int, st *States) err
 	if err := s.checkInputs(x, n, st); err != nil {
 		return err
 	}
-	st.resize(s.m.Sizes, n)
-	if ws == nil {
-		ws = s.NewWorkspace()
-	}
-	for t0 := 0; t0 < n; t0 += TileSize {
-		t := min(TileSize, n-t0)
-		s.tileInput(ws, x[t0*s.m.Sizes[0]:(t0+t)*s.m.Sizes[0]], t, &s.free)
-		s.feedForward(ws, t, len(s.free.layers))
-		s.tilePasses(ws, t, passes, &s.free)
-		s.finishFree(ws, t)
-		s.storeTile(ws, st, t0, t)
-	}
-	return nil
+	return s.solve(ws, x, nil, nil, false, n, passes, st, false)
 }
 
 // ContinueFree runs `passes` more BCD passes on the free states in st
@@ -301,21 +301,7 @@ func (s *Solver) ContinueFree(ws *Workspace, x []float32, n, passes int, st *Sta
 	if err := s.checkInputs(x, n, st); err != nil {
 		return err
 	}
-	if st.N != n {
-		return fmt.Errorf("lrrn: states hold %d inputs, not %d: %w", st.N, n, ErrShape)
-	}
-	if ws == nil {
-		ws = s.NewWorkspace()
-	}
-	for t0 := 0; t0 < n; t0 += TileSize {
-		t := min(TileSize, n-t0)
-		s.tileInput(ws, x[t0*s.m.Sizes[0]:(t0+t)*s.m.Sizes[0]], t, &s.free)
-		s.loadTile(ws, st, t0, t)
-		s.tilePasses(ws, t, passes, &s.free)
-		s.finishFree(ws, t)
-		s.storeTile(ws, st, t0, t)
-	}
-	return nil
+	return s.solve(ws, x, nil, nil, false, n, passes, st, true)
 }
 
 // FreeWithInput is Free for callers that computed the input part
@@ -329,20 +315,7 @@ func (s *Solver) FreeWithInput(ws *Workspace, v []float32, n, passes int, st *St
 	if err := s.checkInputPart(v, n, st); err != nil {
 		return err
 	}
-	st.resize(s.m.Sizes, n)
-	if ws == nil {
-		ws = s.NewWorkspace()
-	}
-	d1 := s.m.Sizes[1]
-	for t0 := 0; t0 < n; t0 += TileSize {
-		t := min(TileSize, n-t0)
-		s.setInputPart(ws, v[t0*d1:(t0+t)*d1], t, &s.free)
-		s.feedForward(ws, t, len(s.free.layers))
-		s.tilePasses(ws, t, passes, &s.free)
-		s.finishFree(ws, t)
-		s.storeTile(ws, st, t0, t)
-	}
-	return nil
+	return s.solve(ws, nil, v, nil, false, n, passes, st, false)
 }
 
 // ContinueFreeWithInput is ContinueFree with the input part given (see
@@ -351,33 +324,7 @@ func (s *Solver) ContinueFreeWithInput(ws *Workspace, v []float32, n, passes int
 	if err := s.checkInputPart(v, n, st); err != nil {
 		return err
 	}
-	if st.N != n {
-		return fmt.Errorf("lrrn: states hold %d inputs, not %d: %w", st.N, n, ErrShape)
-	}
-	if ws == nil {
-		ws = s.NewWorkspace()
-	}
-	d1 := s.m.Sizes[1]
-	for t0 := 0; t0 < n; t0 += TileSize {
-		t := min(TileSize, n-t0)
-		s.setInputPart(ws, v[t0*d1:(t0+t)*d1], t, &s.free)
-		s.loadTile(ws, st, t0, t)
-		s.tilePasses(ws, t, passes, &s.free)
-		s.finishFree(ws, t)
-		s.storeTile(ws, st, t0, t)
-	}
-	return nil
-}
-
-func (s *Solver) checkInputPart(v []float32, n int, st *States) error {
-	d1 := s.m.Sizes[1]
-	if n < 0 || len(v) != n*d1 {
-		return fmt.Errorf("lrrn: %d input-part values for %d inputs of %d: %w", len(v), n, d1, ErrShape)
-	}
-	if st == nil || len(st.Z) != s.m.L()+1 {
-		return fmt.Errorf("lrrn: states not made by this solver's NewStates: %w", ErrShape)
-	}
-	return nil
+	return s.solve(ws, nil, v, nil, false, n, passes, st, true)
 }
 
 // Clamped infers the clamped states of n inputs: the output layer is held
@@ -387,24 +334,7 @@ func (s *Solver) Clamped(ws *Workspace, x, targets []float32, n, passes int, st 
 	if err := s.checkInputs(x, n, st); err != nil {
 		return err
 	}
-	L := s.m.L()
-	if len(targets) != n*s.m.Sizes[L] {
-		return fmt.Errorf("lrrn: %d target values for %d inputs of %d outputs: %w", len(targets), n, s.m.Sizes[L], ErrShape)
-	}
-	st.resize(s.m.Sizes, n)
-	if ws == nil {
-		ws = s.NewWorkspace()
-	}
-	dL := s.m.Sizes[L]
-	for t0 := 0; t0 < n; t0 += TileSize {
-		t := min(TileSize, n-t0)
-		s.tileInput(ws, x[t0*s.m.Sizes[0]:(t0+t)*s.m.Sizes[0]], t, &s.clamped)
-		s.feedForward(ws, t, L-1)
-		transposeIn(ws.z[L][:dL*t], targets[t0*dL:(t0+t)*dL], t, dL)
-		s.tilePasses(ws, t, passes, &s.clamped)
-		s.storeTile(ws, st, t0, t)
-	}
-	return nil
+	return s.solve(ws, x, nil, targets, true, n, passes, st, false)
 }
 
 // ClampedFrom is Clamped started from the states in st (for example the
@@ -415,23 +345,57 @@ func (s *Solver) ClampedFrom(ws *Workspace, x, targets []float32, n, passes int,
 	if err := s.checkInputs(x, n, st); err != nil {
 		return err
 	}
+	return s.solve(ws, x, nil, targets, true, n, passes, st, true)
+}
+
+// solve is the one loop behind the entry points above (their inputs
+// checked): per tile, the input part (W_0 x from x, or given as v), the
+// starting states (the feed-forward pass, or st's when warm), the
+// targets of a clamped problem, the passes, and the eliminated output of a
+// reduced free problem.
+func (s *Solver) solve(ws *Workspace, x, v, targets []float32, clamped bool, n, passes int, st *States, warm bool) error {
 	L := s.m.L()
-	if len(targets) != n*s.m.Sizes[L] {
-		return fmt.Errorf("lrrn: %d target values for %d inputs of %d outputs: %w", len(targets), n, s.m.Sizes[L], ErrShape)
+	dL := s.m.Sizes[L]
+	p := &s.free
+	if clamped {
+		p = &s.clamped
+		if len(targets) != n*dL {
+			return fmt.Errorf("lrrn: %d target values for %d inputs of %d outputs: %w", len(targets), n, dL, ErrShape)
+		}
 	}
-	if st.N != n {
-		return fmt.Errorf("lrrn: states hold %d inputs, not %d: %w", st.N, n, ErrShape)
+	if warm {
+		if st.N != n {
+			return fmt.Errorf("lrrn: states hold %d inputs, not %d: %w", st.N, n, ErrShape)
+		}
+	} else {
+		st.resize(s.m.Sizes, n)
 	}
 	if ws == nil {
 		ws = s.NewWorkspace()
 	}
-	dL := s.m.Sizes[L]
+	d0, d1 := s.m.Sizes[0], s.m.Sizes[1]
 	for t0 := 0; t0 < n; t0 += TileSize {
 		t := min(TileSize, n-t0)
-		s.tileInput(ws, x[t0*s.m.Sizes[0]:(t0+t)*s.m.Sizes[0]], t, &s.clamped)
-		s.loadTile(ws, st, t0, t)
-		transposeIn(ws.z[L][:dL*t], targets[t0*dL:(t0+t)*dL], t, dL)
-		s.tilePasses(ws, t, passes, &s.clamped)
+		if v != nil {
+			s.setInputPart(ws, v[t0*d1:(t0+t)*d1], t, p)
+		} else {
+			s.tileInput(ws, x[t0*d0:(t0+t)*d0], t, p)
+		}
+		switch {
+		case warm:
+			s.loadTile(ws, st, t0, t)
+		case clamped:
+			s.feedForward(ws, t, L-1)
+		default:
+			s.feedForward(ws, t, len(p.layers))
+		}
+		if clamped {
+			transposeIn(ws.z[L][:dL*t], targets[t0*dL:(t0+t)*dL], t, dL)
+		}
+		s.tilePasses(ws, t, passes, p)
+		if !clamped {
+			s.finishFree(ws, t)
+		}
 		s.storeTile(ws, st, t0, t)
 	}
 	return nil
