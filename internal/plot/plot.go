@@ -5,43 +5,24 @@
 package plot
 
 import (
-	"bufio"
+	"bytes"
 	"fmt"
 	"image"
 	"image/color"
 	"image/png"
 	"math"
-	"os"
-	"path/filepath"
 
 	"github.com/lrrn/lrrn/lrrn"
 	"github.com/lrrn/lrrn/train"
 )
 
-// writePNG writes img to path atomically (temporary file, then rename).
+// writePNG writes img to path atomically (writeFile).
 func writePNG(path string, img image.Image) error {
-	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
-	if err != nil {
+	var b bytes.Buffer
+	if err := png.Encode(&b, img); err != nil {
 		return err
 	}
-	w := bufio.NewWriter(f)
-	err = png.Encode(w, img)
-	if err == nil {
-		err = w.Flush()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Chmod(f.Name(), 0o644)
-	}
-	if err == nil {
-		err = os.Rename(f.Name(), path)
-	}
-	if err != nil {
-		os.Remove(f.Name())
-	}
-	return err
+	return writeFile(path, b.Bytes())
 }
 
 var (
