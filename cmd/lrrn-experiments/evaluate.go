@@ -13,7 +13,7 @@ import (
 	"github.com/lrrn/lrrn/dataset"
 	"github.com/lrrn/lrrn/internal/plot"
 	"github.com/lrrn/lrrn/internal/stats"
-	"github.com/lrrn/lrrn/lrrn"
+	"github.com/lrrn/lrrn/train"
 	"github.com/lrrn/lrrn/verify"
 )
 
@@ -81,8 +81,13 @@ func (r *runner) evaluate(ctx context.Context, e experiment) (*Summary, error) {
 	if !ok || done < s.epochs {
 		return nil, fmt.Errorf("evaluate: %s has %d/%d epochs; finish the run first", path, done, s.epochs)
 	}
-	m, err := lrrn.Load(path)
+	m, st, err := train.LoadCheckpoint(path)
 	if err != nil {
+		return nil, err
+	}
+	// redraw the training curves from the checkpoint's history with this
+	// build's charts (a run's curves.png is drawn by the lrrn-train that ran it)
+	if err := plot.Curves(r.file(e, s, "curves.png"), st.History, s.unsupervised); err != nil {
 		return nil, err
 	}
 	dir := ""

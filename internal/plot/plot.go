@@ -63,8 +63,24 @@ func Curves(path string, hist []train.EpochRecord, unsupervised bool) error {
 	left.LogY = true
 	left.Lines = []Line{{Name: "training, " + name, X: xs, Y: loss}}
 	r := NewChart("Test accuracy", "epoch", "accuracy (%)")
-	r.Lines = []Line{{Name: "test set", X: xs, Y: right}}
+	r.Lines = []Line{{Name: "clean", X: xs, Y: right}}
 	r.LegendLeft = true
+	// certified accuracies, where the records have them (runs since they
+	// were recorded; NaN otherwise)
+	for k, eps := range train.CertRadii {
+		if unsupervised {
+			break
+		}
+		l := Line{Name: fmt.Sprintf("certified at ε = %g", eps), Dashed: true}
+		for _, rec := range hist {
+			if v := [...]float64{rec.Cert05, rec.Cert10, rec.Cert158}[k]; !math.IsNaN(v) {
+				l.X, l.Y = append(l.X, float64(rec.Epoch)), append(l.Y, 100*v)
+			}
+		}
+		if len(l.X) > 0 {
+			r.Lines = append(r.Lines, l)
+		}
+	}
 	if unsupervised {
 		r = NewChart("Test free energy", "epoch", "mean free energy F per example")
 		r.Lines = []Line{{Name: "test set", X: xs, Y: right}}
