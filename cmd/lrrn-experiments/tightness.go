@@ -1,14 +1,12 @@
 package main
 
 import (
-	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
 	"math"
 	"os"
 	"path/filepath"
-	"slices"
 	"sync"
 	"time"
 
@@ -88,6 +86,10 @@ func (r *runner) tightness(ctx context.Context, e experiment, n int) (*Tightness
 	if err := c.CertifyBatch(ctx, test.Pixels, labels, certs); err != nil {
 		return nil, err
 	}
+	preds := make([]int, N)
+	for i, ct := range certs {
+		preds[i] = ct.Pred
+	}
 	n = min(n, N)
 	opts := attack.Options{Box: true, Candidates: attackCandidates}.WithDefaults()
 	t := &Tightness{Experiment: e.name, Model: path, Date: time.Now().UTC().Truncate(time.Second), Images: n, Methods: map[string]int{},
@@ -107,7 +109,7 @@ func (r *runner) tightness(ctx context.Context, e experiment, n int) (*Tightness
 			a := ex.NewAttacker(opts)
 			for i := range next {
 				x := f64(test.Image(i))
-				results[i] = &result{found: a.MinAdversarial(x, labels[i], nil, nearestOther(test, certs, i, labels[i], attackCandidates)), cert: certs[i]}
+				results[i] = &result{found: a.MinAdversarial(x, labels[i], nil, attack.NearestOther(test.Image(i), test.Pixels, test.Dim(), preds, labels[i], attackCandidates)), cert: certs[i]}
 			}
 		}()
 	}
@@ -150,33 +152,6 @@ func (r *runner) tightness(ctx context.Context, e experiment, n int) (*Tightness
 	return t, os.WriteFile(filepath.Join(r.dir(e), "tightness.json"), append(js, '\n'), 0o644)
 }
 
-// nearestOther returns the k test images nearest to image i (ℓ2) that the
-// certifier's iterate assigns a class other than y.
-func nearestOther(test *dataset.Set, certs []verify.Certificate, i, y, k int) [][]float64 {
-	x := test.Image(i)
-	type cand struct {
-		j int
-		d float64
-	}
-	var cs []cand
-	for j := 0; j < test.N; j++ {
-		if certs[j].Pred == y {
-			continue
-		}
-		var d float64
-		for p, v := range test.Image(j) {
-			u := float64(x[p]) - float64(v)
-			d += u * u
-		}
-		cs = append(cs, cand{j, d})
-	}
-	slices.SortFunc(cs, func(a, b cand) int { return cmp.Compare(a.d, b.d) })
-	var out [][]float64
-	for _, c := range cs[:min(k, len(cs))] {
-		out = append(out, f64(test.Image(c.j)))
-	}
-	return out
-}
 
 func f64(v []float32) []float64 {
 	out := make([]float64, len(v))

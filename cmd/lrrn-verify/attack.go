@@ -1,7 +1,6 @@
 package main
 
 import (
-	"cmp"
 	"context"
 	"encoding/json"
 	"flag"
@@ -9,7 +8,6 @@ import (
 	"io"
 	"math"
 	"runtime"
-	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -238,6 +236,10 @@ func attackImages(ctx context.Context, o *attackOptions, stdout io.Writer) error
 	if err := c.CertifyBatch(ctx, im.Pixels, labels, certs); err != nil {
 		return err
 	}
+	preds := make([]int, im.N)
+	for i, ct := range certs {
+		preds[i] = ct.Pred
+	}
 	n := im.N
 	if o.n > 0 {
 		n = min(n, o.n)
@@ -272,7 +274,7 @@ func attackImages(ctx context.Context, o *attackOptions, stdout io.Writer) error
 				x := f64(im.Image(i))
 				var cands [][]float64
 				if o.candidates > 0 {
-					cands = nearestOther(im, certs, i, o.candidates)
+					cands = attack.NearestOther(im.Image(i), im.Pixels, im.Dim(), preds, certs[i].Label, o.candidates)
 				}
 				f := a.MinAdversarial(x, r.Label, nil, cands)
 				if f.X == nil {
@@ -335,33 +337,6 @@ func attackImages(ctx context.Context, o *attackOptions, stdout io.Writer) error
 	return nil
 }
 
-// nearestOther returns the k images nearest to image i (ℓ2) that the
-// certifier's iterate assigns a class other than image i's.
-func nearestOther(im *idx.Images, certs []verify.Certificate, i, k int) [][]float64 {
-	x := im.Image(i)
-	type cand struct {
-		j int
-		d float64
-	}
-	var cs []cand
-	for j := 0; j < im.N; j++ {
-		if certs[j].Pred == certs[i].Label {
-			continue
-		}
-		var d float64
-		for p, v := range im.Image(j) {
-			u := float64(x[p]) - float64(v)
-			d += u * u
-		}
-		cs = append(cs, cand{j, d})
-	}
-	slices.SortFunc(cs, func(a, b cand) int { return cmp.Compare(a.d, b.d) })
-	var out [][]float64
-	for _, c := range cs[:min(k, len(cs))] {
-		out = append(out, f64(im.Image(c.j)))
-	}
-	return out
-}
 
 func f64(v []float32) []float64 {
 	out := make([]float64, len(v))

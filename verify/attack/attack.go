@@ -430,3 +430,35 @@ func argmax(o []float64) int {
 	}
 	return b
 }
+
+// NearestOther returns, as candidates for MinAdversarial, the k inputs of
+// a set (pixels, n inputs of d values, input-major) nearest to x in ℓ2
+// among those whose predicted class pred[j] is not y, nearest first.
+func NearestOther(x []float32, pixels []float32, d int, pred []int, y, k int) [][]float64 {
+	type cand struct {
+		j int
+		d float64
+	}
+	var cs []cand
+	for j := range pred {
+		if pred[j] == y {
+			continue
+		}
+		var s float64
+		for p, v := range pixels[j*d : (j+1)*d] {
+			u := float64(x[p]) - float64(v)
+			s += u * u
+		}
+		cs = append(cs, cand{j, s})
+	}
+	slices.SortFunc(cs, func(a, b cand) int { return cmp.Compare(a.d, b.d) })
+	var out [][]float64
+	for _, c := range cs[:min(k, len(cs))] {
+		v := make([]float64, d)
+		for p, px := range pixels[c.j*d : (c.j+1)*d] {
+			v[p] = float64(px)
+		}
+		out = append(out, v)
+	}
+	return out
+}

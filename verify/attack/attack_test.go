@@ -170,3 +170,14 @@ func TestPGDFindsKnownFlip(t *testing.T) {
 		assert.Greater(t, below, 0.0, "trial %d", trial)
 	}
 }
+
+// TestNearestOther: candidates are the inputs of another predicted class,
+// nearest first, at most k, as float64 copies.
+func TestNearestOther(t *testing.T) {
+	pixels := []float32{0, 0, 3, 0, 1, 0, 0, 2, 5, 5}
+	pred := []int{1, 0, 0, 0, 1}
+	got := NearestOther([]float32{0, 0}, pixels, 2, pred, 1, 2)
+	require.Equal(t, [][]float64{{1, 0}, {0, 2}}, got)
+	require.Len(t, NearestOther([]float32{0, 0}, pixels, 2, pred, 1, 10), 3)
+	require.Empty(t, NearestOther([]float32{0, 0}, pixels, 2, pred, 7, 0))
+}
