@@ -152,7 +152,6 @@ func (r *runner) tightness(ctx context.Context, e experiment, n int) (*Tightness
 	return t, os.WriteFile(filepath.Join(r.dir(e), "tightness.json"), append(js, '\n'), 0o644)
 }
 
-
 func f64(v []float32) []float64 {
 	out := make([]float64, len(v))
 	for i, x := range v {

@@ -337,7 +337,6 @@ func attackImages(ctx context.Context, o *attackOptions, stdout io.Writer) error
 	return nil
 }
 
-
 func f64(v []float32) []float64 {
 	out := make([]float64, len(v))
 	for i, x := range v {
