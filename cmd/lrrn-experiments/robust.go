@@ -11,26 +11,53 @@ import (
 	"github.com/lrrn/lrrn/internal/plot"
 )
 
-// robustTables prints the certified-robust results next to the published
-// anchors (results/README.md, "Certified-robust training").
-func (r *runner) robustTables(w io.Writer) error {
+// robustRun is a robust-* experiment's final stage and its summary (nil
+// when it has not been evaluated).
+type robustRun struct {
+	name string
+	e    experiment
+	s    stage
+	sum  *Summary
+}
+
+// robustRuns returns the robust-* experiments in name order with their
+// summaries.
+func (r *runner) robustRuns() ([]robustRun, error) {
 	ex := experiments()
-	fmt.Fprintf(w, "\n### Certified-robust training: certified accuracy (%%) on the full test sets\n\n")
-	fmt.Fprintln(w, "| experiment | model | epochs | clean accuracy | certified @ ε = 0.5 | @ 1.0 | @ 1.58 | ρ | median certified radius | training time |")
-	fmt.Fprintln(w, "|---|---|---|---|---|---|---|---|---|---|")
+	var out []robustRun
 	for _, n := range names(ex) {
 		if !strings.HasPrefix(n, "robust-") {
 			continue
 		}
 		e := ex[n]
-		s := e.stages[len(e.stages)-1]
+		rr := robustRun{name: n, e: e, s: e.stages[len(e.stages)-1]}
 		sum, err := readSummary(filepath.Join(r.dir(e), "summary.json"))
-		if errors.Is(err, os.ErrNotExist) {
+		switch {
+		case err == nil:
+			rr.sum = sum
+		case !errors.Is(err, os.ErrNotExist):
+			return nil, err
+		}
+		out = append(out, rr)
+	}
+	return out, nil
+}
+
+// robustTables prints the certified-robust results next to the published
+// anchors (results/README.md, "Certified-robust training").
+func (r *runner) robustTables(w io.Writer) error {
+	runs, err := r.robustRuns()
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(w, "\n### Certified-robust training: certified accuracy (%%) on the full test sets\n\n")
+	fmt.Fprintln(w, "| experiment | model | epochs | clean accuracy | certified @ ε = 0.5 | @ 1.0 | @ 1.58 | ρ | median certified radius | training time |")
+	fmt.Fprintln(w, "|---|---|---|---|---|---|---|---|---|---|")
+	for _, rr := range runs {
+		n, e, s, sum := rr.name, rr.e, rr.s, rr.sum
+		if sum == nil {
 			fmt.Fprintf(w, "| %s | %s | not run | | | | | | | |\n", n, s.arch)
 			continue
-		}
-		if err != nil {
-			return err
 		}
 		c, err := readCurve(filepath.Join(r.dir(e), "metrics.csv"))
 		if err != nil {
@@ -53,21 +80,16 @@ func (r *runner) robustTables(w io.Writer) error {
 // per data set, with the published MNIST results at ε = 1.58 as labelled
 // points, into results/robust-certified.png and .svg.
 func (r *runner) robustPlot() error {
-	ex := experiments()
+	runs, err := r.robustRuns()
+	if err != nil {
+		return err
+	}
 	charts := map[string]*plot.Chart{}
 	var order []string
-	for _, n := range names(ex) {
-		if !strings.HasPrefix(n, "robust-") {
+	for _, rr := range runs {
+		n, s, sum := rr.name, rr.s, rr.sum
+		if sum == nil {
 			continue
-		}
-		e := ex[n]
-		s := e.stages[len(e.stages)-1]
-		sum, err := readSummary(filepath.Join(r.dir(e), "summary.json"))
-		if errors.Is(err, os.ErrNotExist) {
-			continue
-		}
-		if err != nil {
-			return err
 		}
 		if len(sum.CertCurve) != curveSteps+1 {
 			return fmt.Errorf("%s: summary.json has no certified_curve; run lrrn-experiments evaluate %s", n, n)

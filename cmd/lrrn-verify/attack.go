@@ -83,16 +83,9 @@ func parseAttack(args []string, stderr io.Writer) (*attackOptions, error) {
 	fs.BoolVar(&o.box, "box", false, "keep perturbed images in the pixel box [0,1]^d")
 	fs.IntVar(&o.passes, "passes", 0, "BCD passes of the certifier (0: as needed, as lrrn-verify's default)")
 	fs.IntVar(&o.workers, "workers", 0, "goroutines (0: all cores)")
-	var pos []string
-	for {
-		if err := cli.Parse(fs, args, stderr); err != nil {
-			return nil, err
-		}
-		if fs.NArg() == 0 {
-			break
-		}
-		pos = append(pos, fs.Arg(0))
-		args = fs.Args()[1:]
+	pos, err := cli.ParseInterspersed(fs, args, stderr)
+	if err != nil {
+		return nil, err
 	}
 	switch {
 	case o.n < 0:

@@ -56,18 +56,8 @@ func gzIDX(t *testing.T, name string, dims ...uint32) string {
 // runRSS runs the binary and returns its result and peak RSS in bytes.
 func runRSS(t *testing.T, args ...string) (result, int64) {
 	t.Helper()
-	cmd := exec.Command(binary(t), args...)
-	var out, errb bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &errb
-	err := cmd.Run()
-	code := 0
-	if ee, ok := err.(*exec.ExitError); ok {
-		code = ee.ExitCode()
-	} else {
-		require.NoError(t, err)
-	}
-	rss := cmd.ProcessState.SysUsage().(*syscall.Rusage).Maxrss * 1024
-	return result{out.String(), errb.String(), code}, rss
+	r, ps := runBinState(t, args...)
+	return r, ps.SysUsage().(*syscall.Rusage).Maxrss * 1024
 }
 
 // TestInputSizesCheckedFromHeaders: sizes are checked against the model

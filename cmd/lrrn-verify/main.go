@@ -204,16 +204,9 @@ func parse(name string, args []string, stderr io.Writer, serve bool) (*options, 
 		fs.IntVar(&o.limit, "limit", 0, "certify only the first N images (0: all)")
 		fs.BoolVar(&o.quiet, "quiet", false, "no per-input lines (text) or records (JSON); summary only")
 	}
-	var pos []string
-	for {
-		if err := cli.Parse(fs, args, stderr); err != nil {
-			return nil, err
-		}
-		if fs.NArg() == 0 {
-			break
-		}
-		pos = append(pos, fs.Arg(0))
-		args = fs.Args()[1:]
+	pos, err := cli.ParseInterspersed(fs, args, stderr)
+	if err != nil {
+		return nil, err
 	}
 	if o.showVersion {
 		return o, nil
@@ -253,7 +246,6 @@ func parse(name string, args []string, stderr io.Writer, serve bool) (*options, 
 	if o.limit < 0 {
 		return nil, cli.Usagef("--limit %d: want 0 (all) or more", o.limit)
 	}
-	var err error
 	if o.eps, err = parseEps(eps); err != nil {
 		return nil, cli.Usagef("%v", err)
 	}

@@ -73,6 +73,14 @@ type result struct {
 
 func runBin(t *testing.T, args ...string) result {
 	t.Helper()
+	r, _ := runBinState(t, args...)
+	return r
+}
+
+// runBinState runs the binary and returns its result and process state
+// (for its resource usage).
+func runBinState(t *testing.T, args ...string) (result, *os.ProcessState) {
+	t.Helper()
 	cmd := exec.Command(binary(t), args...)
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
@@ -83,7 +91,7 @@ func runBin(t *testing.T, args ...string) result {
 	} else {
 		require.NoError(t, err)
 	}
-	return result{out.String(), errb.String(), code}
+	return result{out.String(), errb.String(), code}, cmd.ProcessState
 }
 
 func TestTextOutput(t *testing.T) {

@@ -91,3 +91,21 @@ func IsTerminal(w io.Writer) bool {
 	fi, err := f.Stat()
 	return err == nil && fi.Mode()&os.ModeCharDevice != 0
 }
+
+// ParseInterspersed is Parse for commands whose flags may stand after the
+// positional arguments (lrrn-verify MODEL IMAGES --json): it parses flags
+// up to each positional argument, collects it, and continues after it.
+// It returns the positional arguments in order.
+func ParseInterspersed(fs *flag.FlagSet, args []string, stderr io.Writer) ([]string, error) {
+	var pos []string
+	for {
+		if err := Parse(fs, args, stderr); err != nil {
+			return nil, err
+		}
+		if fs.NArg() == 0 {
+			return pos, nil
+		}
+		pos = append(pos, fs.Arg(0))
+		args = fs.Args()[1:]
+	}
+}

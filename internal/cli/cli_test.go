@@ -46,3 +46,20 @@ func TestParseAndStatus(t *testing.T) {
 		require.Equal(t, tc.msg, e.String())
 	}
 }
+
+// TestParseInterspersed: flags before, between and after the positional
+// arguments; a bad flag anywhere is a usage error.
+func TestParseInterspersed(t *testing.T) {
+	fs := flag.NewFlagSet("x", flag.ContinueOnError)
+	n := fs.Int("n", 1, "a number")
+	q := fs.Bool("q", false, "quiet")
+	var stderr bytes.Buffer
+	pos, err := ParseInterspersed(fs, []string{"-n", "3", "a", "-q", "b"}, &stderr)
+	require.NoError(t, err)
+	require.Equal(t, []string{"a", "b"}, pos)
+	require.Equal(t, 3, *n)
+	require.True(t, *q)
+	_, err = ParseInterspersed(fs, []string{"a", "-bogus"}, &stderr)
+	var ue *UsageError
+	require.ErrorAs(t, err, &ue)
+}
