@@ -3,6 +3,13 @@
 // the free energy, by mini-batch SGD with weight decay, deterministic for a
 // given seed and worker count. docs/training.md gives the conventions and
 // the measurements behind them.
+//
+// New builds a Trainer, which updates the model in place; Run trains it for
+// a number of epochs, evaluating (Evaluate) and writing a checkpoint after
+// each as its RunConfig asks, and RunEpoch and Step train by the epoch or
+// the mini-batch. A
+// checkpoint is a model file whose note holds the training State: to
+// resume, LoadCheckpoint, New with State.Options, Trainer.Resume, then Run.
 package train
 
 import (
