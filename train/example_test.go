@@ -8,7 +8,7 @@ import (
 	"os"
 	"path/filepath"
 
-	"github.com/lrrn/lrrn/idx"
+	"github.com/lrrn/lrrn/dataset"
 	"github.com/lrrn/lrrn/lrrn"
 	"github.com/lrrn/lrrn/train"
 )
@@ -16,16 +16,12 @@ import (
 // mnist500 returns images [lo, hi) of the 500 MNIST test images in
 // testdata as a training set.
 func mnist500(lo, hi int) *train.Data {
-	images, err := idx.ReadImages("../testdata/mnist-t500-images-idx3-ubyte.gz")
+	set, err := dataset.LoadFiles("../testdata/mnist-t500-images-idx3-ubyte.gz", "../testdata/mnist-t500-labels-idx1-ubyte.gz")
 	if err != nil {
 		log.Fatal(err)
 	}
-	labels, err := idx.ReadLabels("../testdata/mnist-t500-labels-idx1-ubyte.gz")
-	if err != nil {
-		log.Fatal(err)
-	}
-	d := images.Dim()
-	return &train.Data{X: images.Pixels[lo*d : hi*d], Labels: labels[lo:hi], N: hi - lo, D: d}
+	d := set.Dim()
+	return &train.Data{X: set.Pixels[lo*d : hi*d], Labels: set.Labels[lo:hi], N: hi - lo, D: d}
 }
 
 // smallNet is the paper's MNIST architecture with narrower hidden layers.
@@ -41,13 +37,27 @@ var sgd = train.Options{
 	Convention: train.Convention{GammaDiv: true, DecayScale: 1},
 }
 
-// Train a small network for one epoch, batch by batch.
-func ExampleNew() {
+// smallModel returns smallNet with random weights.
+func smallModel() *lrrn.Model {
 	m, err := lrrn.NewRandom(smallNet, 1)
 	if err != nil {
 		log.Fatal(err)
 	}
-	tr, err := train.New(m, mnist500(0, 400), sgd)
+	return m
+}
+
+// smallTrainer returns a trainer of smallModel on d with sgd.
+func smallTrainer(d *train.Data) *train.Trainer {
+	tr, err := train.New(smallModel(), d, sgd)
+	if err != nil {
+		log.Fatal(err)
+	}
+	return tr
+}
+
+// Train a small network for one epoch, batch by batch.
+func ExampleNew() {
+	tr, err := train.New(smallModel(), mnist500(0, 400), sgd)
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -69,14 +79,7 @@ func ExampleNew() {
 // Train with an evaluation after every epoch: accuracy, margins, ρ and
 // certified radii from package verify.
 func ExampleRun() {
-	m, err := lrrn.NewRandom(smallNet, 1)
-	if err != nil {
-		log.Fatal(err)
-	}
-	tr, err := train.New(m, mnist500(0, 400), sgd)
-	if err != nil {
-		log.Fatal(err)
-	}
+	tr := smallTrainer(mnist500(0, 400))
 	defer tr.Close()
 	hist, err := train.Run(context.Background(), tr, train.RunConfig{Epochs: 2, Test: mnist500(400, 500)})
 	if err != nil {
@@ -102,14 +105,7 @@ func ExampleTrainer_Resume() {
 	data := mnist500(0, 400)
 
 	// A first run of one epoch writes the checkpoint.
-	m, err := lrrn.NewRandom(smallNet, 1)
-	if err != nil {
-		log.Fatal(err)
-	}
-	tr, err := train.New(m, data, sgd)
-	if err != nil {
-		log.Fatal(err)
-	}
+	tr := smallTrainer(data)
 	if _, err := train.Run(context.Background(), tr, train.RunConfig{Epochs: 1, Checkpoint: ckpt}); err != nil {
 		log.Fatal(err)
 	}
