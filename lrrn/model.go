@@ -2,6 +2,13 @@
 // model, its energy, block-coordinate-descent inference and the model file
 // format. The mathematics is in docs/math.md (the project's copy of the
 // design contract); names such as H, c, beta and gamma follow it.
+//
+// A Model is read from a file (Load, Read; docs/model-format.md), built
+// from a Config (New, NewRandom) or trained by package train. Inference
+// goes through a Solver (NewSolver), which precomputes what depends on the
+// weights once: Free infers the free states of a batch of inputs, whose
+// output layer holds the class scores; Clamped holds the output at given
+// targets, as training needs.
 package lrrn
 
 import (

@@ -3,6 +3,7 @@ package lrrn
 import (
 	"math"
 	"math/rand/v2"
+	"sync"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -29,10 +30,7 @@ func TestRefreshMatchesNewSolver(t *testing.T) {
 			fresh, err := NewSolver(m)
 			require.NoError(t, err)
 			for _, parts := range []int{1, 2, 3} {
-				for p := 0; p < parts; p++ {
-					s.RefreshGrams(p, parts)
-				}
-				s.RefreshAssemble()
+				s.RefreshParallel(parts, runConcurrently(parts))
 				for pi, pl := range []*plan{&s.free, &s.clamped} {
 					want := []*plan{&fresh.free, &fresh.clamped}[pi]
 					for li := range pl.layers {
@@ -56,6 +54,9 @@ func TestRefreshMatchesNewSolver(t *testing.T) {
 			}
 			allocs := testing.AllocsPerRun(5, s.Refresh)
 			require.Zero(t, allocs)
+			seq := func(f func(int)) { f(0); f(1) }
+			allocs = testing.AllocsPerRun(5, func() { s.RefreshParallel(2, seq) })
+			require.Zero(t, allocs)
 		})
 	}
 }
@@ -69,4 +70,47 @@ func TestResetChecksConfiguration(t *testing.T) {
 	require.NoError(t, s.Reset(m.Clone()))
 	other := randomModel([]int{7, 6, 4, 3}, m.Acts, m.Beta, m.Gamma, 1, 1)
 	require.ErrorIs(t, s.Reset(other), ErrShape)
+}
+
+// runConcurrently returns a RefreshParallel runner that calls every part
+// on a goroutine of its own.
+func runConcurrently(parts int) func(func(int)) {
+	return func(f func(int)) {
+		var wg sync.WaitGroup
+		for p := 0; p < parts; p++ {
+			wg.Add(1)
+			go func() { defer wg.Done(); f(p) }()
+		}
+		wg.Wait()
+	}
+}
+
+// TestRefreshParallelIsDeterministic: splitting the Gram products into
+// pieces run concurrently gives the bits of running them in sequence.
+func TestRefreshParallelIsDeterministic(t *testing.T) {
+	m := testModels()[0].model.Clone()
+	a, err := NewSolver(m)
+	require.NoError(t, err)
+	b, err := NewSolver(m)
+	require.NoError(t, err)
+	for _, parts := range []int{1, 2, 5} {
+		a.RefreshParallel(parts, func(f func(int)) {
+			for p := parts - 1; p >= 0; p-- {
+				f(p)
+			}
+		})
+		b.RefreshParallel(parts, runConcurrently(parts))
+		for pi, pl := range []*plan{&a.free, &a.clamped} {
+			other := []*plan{&b.free, &b.clamped}[pi]
+			for li := range pl.layers {
+				x, y := &pl.layers[li], &other.layers[li]
+				require.Equal(t, x.h, y.h, "h of layer %d, parts=%d", x.k, parts)
+				require.Equal(t, x.invH, y.invH, "invH of layer %d, parts=%d", x.k, parts)
+				require.Equal(t, x.p, y.p, "p of layer %d, parts=%d", x.k, parts)
+				require.Equal(t, x.q, y.q, "q of layer %d, parts=%d", x.k, parts)
+				require.Equal(t, x.e, y.e, "e of layer %d, parts=%d", x.k, parts)
+			}
+		}
+	}
+	require.Panics(t, func() { a.RefreshParallel(0, func(func(int)) {}) })
 }

@@ -103,8 +103,11 @@ func median(sorted []float64) float64 {
 	return 0.5 * (sorted[n/2-1] + sorted[n/2])
 }
 
-// Lipschitz returns verify's certified ρ and the paper's estimate.
-func Lipschitz(m *lrrn.Model) (rho, seedStyle float64, err error) {
+// lipschitz returns verify's certified ρ and the paper's estimate (not
+// sound), for the epochs evaluated without a labelled set. It builds a
+// whole Certifier, the Hessian blocks and their factorisations included:
+// verify exports ρ only through Certifier.Bounds.
+func lipschitz(m *lrrn.Model) (rho, estimate float64, err error) {
 	c, err := verify.New(m, verify.Options{Workers: 1})
 	if err != nil {
 		return math.NaN(), math.NaN(), err

@@ -7,17 +7,17 @@ import (
 	"github.com/lrrn/lrrn/lrrn"
 )
 
-// Grad holds a gradient (or any parameter-shaped quantity) with the model's
+// gradient holds a gradient (or any parameter-shaped quantity) with the model's
 // shapes: W[k] is d_{k+1}×d_k row-major and B[k] has d_{k+1} entries.
-type Grad struct {
+type gradient struct {
 	W [][]float32
 	B [][]float32
 }
 
-// NewGrad returns a zero gradient for models of configuration c.
-func NewGrad(c *lrrn.Config) *Grad {
+// newGradient returns a zero gradient for models of configuration c.
+func newGradient(c *lrrn.Config) *gradient {
 	L := c.L()
-	g := &Grad{W: make([][]float32, L), B: make([][]float32, L)}
+	g := &gradient{W: make([][]float32, L), B: make([][]float32, L)}
 	for k := 0; k < L; k++ {
 		g.W[k] = make([]float32, c.Sizes[k+1]*c.Sizes[k])
 		g.B[k] = make([]float32, c.Sizes[k+1])
@@ -25,8 +25,8 @@ func NewGrad(c *lrrn.Config) *Grad {
 	return g
 }
 
-// Zero sets every entry to zero.
-func (g *Grad) Zero() {
+// zero sets every entry to zero.
+func (g *gradient) zero() {
 	for k := range g.W {
 		clear(g.W[k])
 		clear(g.B[k])
@@ -235,7 +235,7 @@ func (pg *paramGrad) preparePhase(p int) {
 
 // accumulate adds rows [lo, hi) of every layer's gradient (as fractions
 // part/parts of each layer's rows) into g, after every phase is prepared.
-func (pg *paramGrad) accumulate(g *Grad, part, parts int) {
+func (pg *paramGrad) accumulate(g *gradient, part, parts int) {
 	m := pg.m
 	n := pg.n[0]
 	for k := 0; k < m.L(); k++ {

@@ -42,7 +42,7 @@ func randInputs(n, d int, rng *rand.Rand) []float32 {
 
 // batchGrad returns coef·Σ_i (∂E(ẑ_i) − ∂E(ž_i)) (supervised) or
 // coef·Σ_i ∂E(ž_i) (unsupervised) as computed by paramGrad.
-func batchGrad(t testing.TB, m *lrrn.Model, x, tgt []float32, n, passes int, supervised bool, coef float32) *Grad {
+func batchGrad(t testing.TB, m *lrrn.Model, x, tgt []float32, n, passes int, supervised bool, coef float32) *gradient {
 	s, err := lrrn.NewSolver(m)
 	require.NoError(t, err)
 	free := s.NewStates(n)
@@ -63,7 +63,7 @@ func batchGrad(t testing.TB, m *lrrn.Model, x, tgt []float32, n, passes int, sup
 		pg.setPhase(0, x, n, free, 1, coef)
 		pg.preparePhase(0)
 	}
-	g := NewGrad(&m.Config)
+	g := newGradient(&m.Config)
 	pg.accumulate(g, 0, 2)
 	pg.accumulate(g, 1, 2)
 	return g
@@ -83,7 +83,7 @@ func params(m *lrrn.Model) []*float32 {
 	return out
 }
 
-func flatGrad(g *Grad) []float64 {
+func flatGrad(g *gradient) []float64 {
 	var out []float64
 	for k := range g.W {
 		for _, v := range g.W[k] {

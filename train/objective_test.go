@@ -53,7 +53,7 @@ func objectiveLoss(t testing.TB, m *lrrn.Model, o Objective, x []float32, y []ui
 // the direct term through κ, with coef = 1/(α γ^{L−1}) so that it
 // estimates ∇_θ Σ_i ℓ_i. It also returns v_i = M∇ℓ_i per example (see
 // TestNudgedGradient).
-func nudgedGrad(t testing.TB, m *lrrn.Model, o Objective, x []float32, y []uint8, n, passes int) (*Grad, []float32) {
+func nudgedGrad(t testing.TB, m *lrrn.Model, o Objective, x []float32, y []uint8, n, passes int) (*gradient, []float32) {
 	L := m.L()
 	dL := m.Sizes[L]
 	s, err := lrrn.NewSolver(m)
@@ -77,7 +77,7 @@ func nudgedGrad(t testing.TB, m *lrrn.Model, o Objective, x []float32, y []uint8
 	pg.setPhase(1, x, n, cl, 1, coef)
 	pg.preparePhase(0)
 	pg.preparePhase(1)
-	g := NewGrad(&m.Config)
+	g := newGradient(&m.Config)
 	pg.accumulate(g, 0, 1)
 	if tg.hasDir {
 		for i, v := range tg.direct {
@@ -242,7 +242,7 @@ func TestNudgedTrainingResumesExactly(t *testing.T) {
 		_, err := tr.Step()
 		require.NoError(t, err)
 	}
-	st := StateOf(tr, "tiny", nil)
+	st := stateOf(tr, "tiny", nil)
 	tr.Close()
 	o2, err := st.Options()
 	require.NoError(t, err)
@@ -251,7 +251,7 @@ func TestNudgedTrainingResumesExactly(t *testing.T) {
 	require.Equal(t, o.Epochs, o2.Epochs)
 	tr2, err := New(part, d, o2)
 	require.NoError(t, err)
-	require.NoError(t, tr2.Seek(st.Epoch, st.Batch, st.LossSum, st.LossN))
+	require.NoError(t, tr2.Resume(st))
 	for {
 		e, _ := tr2.Position()
 		if e >= 4 {

@@ -140,7 +140,7 @@ func TestResumeIsExact(t *testing.T) {
 		require.Equal(t, tinyOptions(workers), o)
 		trC, err := New(mC, d, o)
 		require.NoError(t, err)
-		require.NoError(t, trC.Seek(st.Epoch, st.Batch, st.LossSum, st.LossN))
+		require.NoError(t, trC.Resume(st))
 		hist, err := Run(context.Background(), trC, RunConfig{Epochs: 3, Checkpoint: ckpt, Dataset: "tiny", History: st.History})
 		require.NoError(t, err)
 		trC.Close()

@@ -25,7 +25,7 @@ func FuzzStateFromNote(f *testing.F) {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, body string) {
-		st, err := StateFromNote(notePrefix + body)
+		st, err := stateFromNote(notePrefix + body)
 		if err != nil {
 			require.Nil(t, st)
 			return
@@ -37,7 +37,7 @@ func FuzzStateFromNote(f *testing.F) {
 		if err != nil {
 			return // e.g. a NaN in a history record has no JSON form
 		}
-		again, err := StateFromNote(notePrefix + string(b))
+		again, err := stateFromNote(notePrefix + string(b))
 		require.NoError(t, err, "%s", b)
 		require.Equal(t, st.Epoch, again.Epoch)
 		require.Equal(t, st.Batch, again.Batch)
@@ -51,7 +51,7 @@ func TestStateSeeds(t *testing.T) {
 		"checkpoint state: loss_sum = 1 with loss_n = 0, want a finite sum (0 for no examples)",
 		"checkpoint state version 2, this build reads 1", "checkpoint state: batch = -1, want ≥ 0", ""}
 	for i, s := range stateSeeds {
-		_, err := StateFromNote(notePrefix + s)
+		_, err := stateFromNote(notePrefix + s)
 		switch {
 		case i == len(stateSeeds)-1:
 			require.ErrorContains(t, err, "checkpoint state: invalid character")

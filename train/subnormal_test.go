@@ -13,7 +13,7 @@ import (
 func TestUpdateFlushesSubnormalWeights(t *testing.T) {
 	m, err := lrrn.New(lrrn.Config{Sizes: []int{4, 3, 2}, Acts: []lrrn.Activation{lrrn.ReLU, lrrn.Linear}, Beta: []float64{1, 0}, Gamma: 0.125, Passes: 1})
 	require.NoError(t, err)
-	tr := &Trainer{m: m, grad: NewGrad(&m.Config), backup: m.Clone()}
+	tr := &Trainer{m: m, grad: newGradient(&m.Config), backup: m.Clone()}
 	W := m.W[0]
 	W[0], W[1], W[2], W[3] = 1e-38, -3e-39, 0.5, 2e-38
 	assert.True(t, tr.update(0, 1, 1, 0))

@@ -393,7 +393,7 @@ func train1(ctx context.Context, o *options, stdout, stderr io.Writer) (err erro
 	defer tr.Close()
 	var hist []train.EpochRecord
 	if st != nil {
-		if err := tr.Seek(st.Epoch, st.Batch, st.LossSum, st.LossN); err != nil {
+		if err := tr.Resume(st); err != nil {
 			return fmt.Errorf("--resume: %w", err)
 		}
 		hist = st.History
