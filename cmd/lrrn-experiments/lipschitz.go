@@ -37,11 +37,7 @@ func (r *runner) lipschitzCmd(ctx context.Context, paths []string) error {
 		if err != nil {
 			return cli.Usagef("--lipschitz-data: %v", err)
 		}
-		dir := ""
-		if name == "kmnist" {
-			dir = r.dataDir
-		}
-		if test, err = dataset.LoadSplit(name, dir, dataset.Test); err != nil {
+		if test, err = dataset.LoadSplit(name, r.dataDirOf(name), dataset.Test); err != nil {
 			return err
 		}
 	}

@@ -209,6 +209,15 @@ func (r *runner) dispatch(ctx context.Context, cmd string, args []string) error 
 	return cli.Usagef("unknown subcommand %q (list, commands, run, evaluate, verify, status, sparsity, similarity, tightness, lipschitz, tables, robust-plot)", cmd)
 }
 
+// dataDirOf returns the directory of a data set's files: --kmnist-dir for
+// KMNIST, "" (the data cache, or a download) for the others.
+func (r *runner) dataDirOf(name string) string {
+	if name == "kmnist" {
+		return r.dataDir
+	}
+	return ""
+}
+
 func (r *runner) dir(e experiment) string { return filepath.Join(r.results, e.name) }
 
 func (r *runner) file(e experiment, s stage, name string) string {
@@ -284,8 +293,8 @@ func (r *runner) trainArgs(e experiment, s stage, resume bool) []string {
 			a = append(a, "--schedule", s.schedule)
 		}
 	}
-	if s.data == "kmnist" && r.dataDir != "" {
-		a = append(a, "--data-dir", r.dataDir)
+	if dir := r.dataDirOf(s.data); dir != "" {
+		a = append(a, "--data-dir", dir)
 	}
 	a = append(a, "--epochs", strconv.Itoa(s.epochs), "--workers", strconv.Itoa(r.workers),
 		"--out", r.file(e, s, "model.bin"), "--log", r.file(e, s, "metrics.csv"),
@@ -398,8 +407,8 @@ const verifyEps = "0.1,0.25,0.5,1.0,1.5,1.58,2.0"
 func (r *runner) verifyArgs(e experiment) ([]string, error) {
 	s := e.stages[len(e.stages)-1]
 	a := []string{"--json", "--data", s.data}
-	if s.data == "kmnist" && r.dataDir != "" {
-		a = append(a, "--data-dir", r.dataDir)
+	if dir := r.dataDirOf(s.data); dir != "" {
+		a = append(a, "--data-dir", dir)
 	}
 	return append(a, "--eps", verifyEps, "--workers", strconv.Itoa(r.workers), r.file(e, s, "model.bin")), nil
 }

@@ -192,11 +192,7 @@ func (r *runner) tables(w io.Writer) error {
 			return err
 		}
 		if _, ok := masks[s.data]; !ok {
-			dir := ""
-			if s.data == "kmnist" {
-				dir = r.dataDir
-			}
-			if masks[s.data], counts[s.data], err = usedPixels(s.data, dir); err != nil {
+			if masks[s.data], counts[s.data], err = usedPixels(s.data, r.dataDirOf(s.data)); err != nil {
 				return err
 			}
 		}
