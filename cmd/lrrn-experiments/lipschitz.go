@@ -13,7 +13,7 @@ import (
 	"github.com/lrrn/lrrn/verify/attack"
 )
 
-// lipschitzStep is the distance of the two inputs x ± lipschitzStep·v whose
+// lipschitzStep is ε of the two inputs x ± εv (v a unit vector) whose
 // output difference bounds the Lipschitz constant from below.
 const lipschitzStep = 0.01
 
@@ -21,8 +21,8 @@ const lipschitzStep = 0.01
 // per weight layer and ρ, beside the estimates the paper's way of
 // computing them gives; with --lipschitz-n N also lower bounds of the
 // exact model's Lipschitz constant at the first N test images of
-// --lipschitz-data.
-// (docs/training.md, "Which convention", compares the three.)
+// --lipschitz-data (docs/training.md, "Which convention", compares the
+// three).
 func (r *runner) lipschitzCmd(ctx context.Context, paths []string) error {
 	n, data := r.lipschitzN, r.lipschitzData
 	if len(paths) == 0 {
