@@ -90,11 +90,7 @@ func (r *runner) evaluate(ctx context.Context, e experiment) (*Summary, error) {
 	if err := plot.Curves(r.file(e, s, "curves.png"), st.History, s.unsupervised); err != nil {
 		return nil, err
 	}
-	dir := ""
-	if s.data == "kmnist" {
-		dir = r.dataDir
-	}
-	test, err := dataset.LoadSplit(s.data, dir, dataset.Test)
+	test, err := dataset.LoadSplit(s.data, r.dataDirOf(s.data), dataset.Test)
 	if err != nil {
 		return nil, err
 	}

@@ -46,6 +46,8 @@ Usage:
   lrrn-experiments sparsity MODEL...            first-layer filter sparsity of model files
   lrrn-experiments similarity MODEL_A MODEL_B   cosine similarity of the two models' first-layer filters
   lrrn-experiments [flags] tightness NAME...    attack vs certified radius on the first --attack-n test images
+  lrrn-experiments [flags] lipschitz MODEL...   certified per-layer bounds and ρ beside the paper's estimates; with
+                                                --lipschitz-n N also a lower bound of the Lipschitz constant
   lrrn-experiments [flags] tables               markdown tables (the paper vs ours) for results/README.md
   lrrn-experiments [flags] robust-plot          results/robust-certified.{png,svg}: certified accuracy against ε of the robust-* runs, with the published MNIST points
 
@@ -61,6 +63,8 @@ Flags:
 type runner struct {
 	results, bin, dataDir string
 	workers, attackN      int
+	lipschitzN            int
+	lipschitzData         string
 	stdout, stderr        io.Writer
 	dry                   bool
 }
@@ -83,10 +87,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&r.bin, "bin", "", "directory holding lrrn-train and lrrn-verify (default: beside this executable, else PATH)")
 	fs.StringVar(&r.dataDir, "kmnist-dir", "", "directory of the KMNIST files, passed to lrrn-train and lrrn-verify as --data-dir (default: the data cache, or a download)")
 	fs.IntVar(&r.attackN, "attack-n", 500, "tightness: attack the first N test images")
+	fs.IntVar(&r.lipschitzN, "lipschitz-n", 0, "lipschitz: also bound the exact model's Lipschitz constant from below at the first N test images of --lipschitz-data (0: no)")
+	fs.StringVar(&r.lipschitzData, "lipschitz-data", "mnist", "lipschitz: the data set whose test images --lipschitz-n uses: mnist, fashion-mnist or kmnist")
 	fs.IntVar(&r.workers, "workers", 1, "lrrn-train --workers (2 cores: one per concurrent run)")
 	err := cli.Parse(fs, args, stderr)
 	if err == nil && fs.NArg() == 0 {
-		err = cli.Usagef("name a subcommand: list, commands, run, evaluate, verify, status, sparsity, similarity, tightness, tables")
+		err = cli.Usagef("name a subcommand: list, commands, run, evaluate, verify, status, sparsity, similarity, tightness, lipschitz, tables, robust-plot")
 	}
 	if err == nil {
 		err = r.dispatch(ctx, fs.Arg(0), fs.Args()[1:])
@@ -191,6 +197,8 @@ func (r *runner) dispatch(ctx context.Context, cmd string, args []string) error 
 				pair, t.MedianFound, t.Methods, t.MedianRadius)
 		}
 		return nil
+	case "lipschitz":
+		return r.lipschitzCmd(ctx, args)
 	case "tables":
 		return r.tables(r.stdout)
 	case "robust-plot":
@@ -198,7 +206,16 @@ func (r *runner) dispatch(ctx context.Context, cmd string, args []string) error 
 	case "similarity":
 		return similarityCmd(r.stdout, args)
 	}
-	return cli.Usagef("unknown subcommand %q (list, commands, run, evaluate, verify, status, sparsity, similarity, tightness, tables, robust-plot)", cmd)
+	return cli.Usagef("unknown subcommand %q (list, commands, run, evaluate, verify, status, sparsity, similarity, tightness, lipschitz, tables, robust-plot)", cmd)
+}
+
+// dataDirOf returns the directory of a data set's files: --kmnist-dir for
+// KMNIST, "" (the data cache, or a download) for the others.
+func (r *runner) dataDirOf(name string) string {
+	if name == "kmnist" {
+		return r.dataDir
+	}
+	return ""
 }
 
 func (r *runner) dir(e experiment) string { return filepath.Join(r.results, e.name) }
@@ -276,8 +293,8 @@ func (r *runner) trainArgs(e experiment, s stage, resume bool) []string {
 			a = append(a, "--schedule", s.schedule)
 		}
 	}
-	if s.data == "kmnist" && r.dataDir != "" {
-		a = append(a, "--data-dir", r.dataDir)
+	if dir := r.dataDirOf(s.data); dir != "" {
+		a = append(a, "--data-dir", dir)
 	}
 	a = append(a, "--epochs", strconv.Itoa(s.epochs), "--workers", strconv.Itoa(r.workers),
 		"--out", r.file(e, s, "model.bin"), "--log", r.file(e, s, "metrics.csv"),
@@ -390,8 +407,8 @@ const verifyEps = "0.1,0.25,0.5,1.0,1.5,1.58,2.0"
 func (r *runner) verifyArgs(e experiment) ([]string, error) {
 	s := e.stages[len(e.stages)-1]
 	a := []string{"--json", "--data", s.data}
-	if s.data == "kmnist" && r.dataDir != "" {
-		a = append(a, "--data-dir", r.dataDir)
+	if dir := r.dataDirOf(s.data); dir != "" {
+		a = append(a, "--data-dir", dir)
 	}
 	return append(a, "--eps", verifyEps, "--workers", strconv.Itoa(r.workers), r.file(e, s, "model.bin")), nil
 }

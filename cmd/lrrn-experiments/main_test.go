@@ -100,6 +100,9 @@ func TestUnknownNames(t *testing.T) {
 		{[]string{}, "name a subcommand"},
 		{[]string{"run"}, "name at least one experiment"},
 		{[]string{"--workers", "x", "list"}, `invalid value "x" for flag -workers`},
+		{[]string{"lipschitz"}, "lipschitz: give at least one model file"},
+		{[]string{"--lipschitz-n", "-1", "lipschitz", "m.bin"}, "--lipschitz-n -1: want 0"},
+		{[]string{"--lipschitz-n", "1", "--lipschitz-data", "cifar", "lipschitz", "m.bin"}, "--lipschitz-data: "},
 	} {
 		_, errs, code := runCmd(t, tc.args...)
 		assert.Equal(t, 2, code, "%q", tc.args)

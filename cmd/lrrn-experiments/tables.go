@@ -14,10 +14,10 @@ import (
 	"github.com/lrrn/lrrn/lrrn"
 )
 
-// seedRow is one row of the paper's Table 1 or 2.
-type seedRow struct{ rho, meanM, medM, stdM, delta, acc float64 }
+// paperRow is one row of the paper's Table 1 or 2.
+type paperRow struct{ rho, meanM, medM, stdM, delta, acc float64 }
 
-var seedTables = map[string]map[string]seedRow{
+var paperTables = map[string]map[string]paperRow{
 	"1e-5": {
 		"mnist":   {0.9387, 0.8299, 0.9270, 0.2592, 0.698, 97.2},
 		"kmnist":  {0.9548, 0.6195, 0.6827, 0.3442, 0.506, 85.6},
@@ -30,7 +30,7 @@ var seedTables = map[string]map[string]seedRow{
 	},
 }
 
-var seedAcc = map[string]map[string]float64{
+var paperAcc = map[string]map[string]float64{
 	"scratch":  {"mnist": 97.2, "kmnist": 85.8, "fashion": 86.4},
 	"pretrain": {"mnist": 97.76, "kmnist": 87.91, "fashion": 86.66},
 	"wd1e-4":   {"mnist": 95.5, "kmnist": 80.5, "fashion": 82.4},
@@ -110,7 +110,7 @@ func (r *runner) tables(w io.Writer) error {
 	ex := experiments()
 	fmt.Fprintln(w, "### Test accuracy (%), the paper vs ours")
 	fmt.Fprintln(w)
-	fmt.Fprintln(w, "| experiment | seed | ours, final epoch | ours, best epoch (epoch) | epochs run |")
+	fmt.Fprintln(w, "| experiment | the paper | ours, final epoch | ours, best epoch (epoch) | epochs run |")
 	fmt.Fprintln(w, "|---|---|---|---|---|")
 	for _, kind := range []string{"scratch", "pretrain", "wd1e-4"} {
 		for _, data := range []string{"mnist", "kmnist", "fashion"} {
@@ -123,7 +123,7 @@ func (r *runner) tables(w io.Writer) error {
 				c, err := readCurve(filepath.Join(r.dir(e), "metrics.csv"))
 				if errors.Is(err, os.ErrNotExist) {
 					if n == names[0] {
-						fmt.Fprintf(w, "| %s | %.2f | not run | | |\n", n, seedAcc[kind][data])
+						fmt.Fprintf(w, "| %s | %.2f | not run | | |\n", n, paperAcc[kind][data])
 					}
 					continue
 				}
@@ -135,7 +135,7 @@ func (r *runner) tables(w io.Writer) error {
 				if c.epochs < want {
 					note = fmt.Sprintf(" (of %d: NOT the paper's configuration)", want)
 				}
-				fmt.Fprintf(w, "| %s | %.2f | %.2f | %.2f (%d) | %d%s |\n", n, seedAcc[kind][data], c.final, c.best, c.bestEpoch, c.epochs, note)
+				fmt.Fprintf(w, "| %s | %.2f | %.2f | %.2f (%d) | %d%s |\n", n, paperAcc[kind][data], c.final, c.best, c.bestEpoch, c.epochs, note)
 			}
 		}
 	}
@@ -144,7 +144,7 @@ func (r *runner) tables(w io.Writer) error {
 		fmt.Fprintln(w, "| run | ρ | mean(m) | median(m) | std(m) | median δ | accuracy % | ρ, power-iteration estimate | median certified radius | median pairwise radius | cert. acc. ε=0.5 (δ / δ_pair) | cert. acc. ε=1.0 (δ / δ_pair) |")
 		fmt.Fprintln(w, "|---|---|---|---|---|---|---|---|---|---|---|---|")
 		for _, data := range []string{"mnist", "kmnist", "fashion"} {
-			sr := seedTables[t.wd][data]
+			sr := paperTables[t.wd][data]
 			names := []string{t.prefix + data}
 			if t.prefix == "scratch-" {
 				names = append(names, t.prefix+data+"-seed2", t.prefix+data+"-seed3")
@@ -161,15 +161,15 @@ func (r *runner) tables(w io.Writer) error {
 				if err != nil {
 					return err
 				}
-				seed := func(f string, v float64) string {
+				paper := func(f string, v float64) string {
 					if i > 0 {
 						return "—"
 					}
 					return fmt.Sprintf(f, v)
 				}
 				fmt.Fprintf(w, "| %s | %s / %.4f | %s / %.4f | %s / %.4f | %s / %.4f | %s / %.3f | %s / %.2f | %.4f | %.3f | %.3f | %.1f%% / %.1f%% | %.1f%% / %.1f%% |\n",
-					n, seed("%.4f", sr.rho), s.Rho, seed("%.4f", sr.meanM), s.MeanMargin, seed("%.4f", sr.medM), s.MedianMargin,
-					seed("%.4f", sr.stdM), s.StdMargin, seed("%.3f", sr.delta), s.MedianDelta, seed("%.1f", sr.acc), 100*s.Accuracy,
+					n, paper("%.4f", sr.rho), s.Rho, paper("%.4f", sr.meanM), s.MeanMargin, paper("%.4f", sr.medM), s.MedianMargin,
+					paper("%.4f", sr.stdM), s.StdMargin, paper("%.3f", sr.delta), s.MedianDelta, paper("%.1f", sr.acc), 100*s.Accuracy,
 					s.RhoEstimate, s.MedianRadius, s.MedianPairRadius,
 					100*s.CertAcc["0.5"], 100*s.CertAccPair["0.5"], 100*s.CertAcc["1.0"], 100*s.CertAccPair["1.0"])
 			}
@@ -192,11 +192,7 @@ func (r *runner) tables(w io.Writer) error {
 			return err
 		}
 		if _, ok := masks[s.data]; !ok {
-			dir := ""
-			if s.data == "kmnist" {
-				dir = r.dataDir
-			}
-			if masks[s.data], counts[s.data], err = usedPixels(s.data, dir); err != nil {
+			if masks[s.data], counts[s.data], err = usedPixels(s.data, r.dataDirOf(s.data)); err != nil {
 				return err
 			}
 		}

@@ -61,11 +61,7 @@ func (r *runner) tightness(ctx context.Context, e experiment, n int) (*Tightness
 	if err != nil {
 		return nil, err
 	}
-	dir := ""
-	if s.data == "kmnist" {
-		dir = r.dataDir
-	}
-	test, err := dataset.LoadSplit(s.data, dir, dataset.Test)
+	test, err := dataset.LoadSplit(s.data, r.dataDirOf(s.data), dataset.Test)
 	if err != nil {
 		return nil, err
 	}

@@ -18,11 +18,9 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
-	"time"
 
 	"github.com/lrrn/lrrn/dataset"
 	"github.com/lrrn/lrrn/internal/cli"
-	"github.com/lrrn/lrrn/internal/plot"
 	"github.com/lrrn/lrrn/lrrn"
 	"github.com/lrrn/lrrn/train"
 )
@@ -303,55 +301,9 @@ func modelConfig(o *options) (lrrn.Config, error) {
 }
 
 func train1(ctx context.Context, o *options, stdout, stderr io.Writer) (err error) {
-	var (
-		m     *lrrn.Model
-		st    *train.State
-		topts train.Options
-	)
-	// Temporary files of checkpoints a killed run was writing (this run
-	// owns --out).
-	removed, err := lrrn.RemoveStaleTemps(o.out)
-	for _, name := range removed {
-		fmt.Fprintf(stderr, "lrrn-train: removed %s, the temporary file of an interrupted checkpoint\n", name)
-	}
-	if err != nil && !errors.Is(err, fs.ErrNotExist) {
-		return fmt.Errorf("--out: removing stale temporary files: %w", err)
-	}
-	if o.resume {
-		m, st, err = train.LoadCheckpoint(o.out)
-		if errors.Is(err, fs.ErrNotExist) {
-			return fmt.Errorf("--resume: no checkpoint %s to continue (start the run without --resume)", o.out)
-		}
-		if err != nil {
-			return fmt.Errorf("--resume: %w", err)
-		}
-		if topts, err = st.Options(); err != nil {
-			return fmt.Errorf("--resume: %s: %w", o.out, err)
-		}
-		if err := checkResumeFlags(o, st, &topts); err != nil {
-			return err
-		}
-		o.data = st.Dataset
-		o.unsupervised = topts.Mode == train.Unsupervised
-		o.holdout = st.Holdout
-	} else {
-		mode := train.Supervised
-		if o.unsupervised {
-			mode = train.Unsupervised
-		}
-		topts = train.Options{Mode: mode, LR: o.lr, Batch: o.batch, WeightDecay: o.wd, Passes: o.passes, Seed: o.seed, Workers: o.workers, Convention: o.conv,
-			Objective: o.obj, Schedule: o.sch}
-		if o.sch == train.Cosine {
-			topts.Epochs = o.epochs
-		}
-		if o.init != "" {
-			if m, err = lrrn.Load(o.init); err != nil {
-				return fmt.Errorf("--init: %w", err)
-			}
-			m.Meta.Note = "" // a checkpoint note of the pretraining run does not apply
-		} else if m, err = lrrn.NewRandom(o.cfg, o.seed); err != nil {
-			return err
-		}
+	m, st, topts, err := startModel(o, stderr)
+	if err != nil {
+		return err
 	}
 	// The output directories exist before the first epoch, not after it.
 	for _, p := range []string{o.out, o.log, o.plotPath, o.filters} {
@@ -362,29 +314,9 @@ func train1(ctx context.Context, o *options, stdout, stderr io.Writer) (err erro
 			return fmt.Errorf("output directory: %w", err)
 		}
 	}
-	if cli.IsTerminal(stderr) {
-		dataset.Default.Progress = stderr
-	}
-	trainSet, testSet, canon, err := loadData(o.data, o.dataDir)
+	trainSet, evalSet, evalName, err := trainingData(o, m, topts.Mode, stderr)
 	if err != nil {
 		return err
-	}
-	o.data = canon
-	evalSet, evalName := testSet, "test"
-	if o.holdout != 0 {
-		if o.holdout < 0 || o.holdout >= trainSet.N {
-			return fmt.Errorf("--holdout %d: want 0 … %d (the training set has %d images)", o.holdout, trainSet.N-1, trainSet.N)
-		}
-		trainSet, evalSet = splitOff(trainSet, o.holdout)
-		evalName = fmt.Sprintf("held-out (last %d training images)", o.holdout)
-	}
-	if trainSet.D != m.Sizes[0] {
-		return fmt.Errorf("the model's input layer has %d units but %s images have %d pixels (use --arch %d-…)", m.Sizes[0], o.data, trainSet.D, trainSet.D)
-	}
-	if topts.Mode == train.Supervised {
-		if L := m.L(); m.Sizes[L] < 10 {
-			return fmt.Errorf("supervised training on %s needs ≥ 10 output units, the model has %d (use e.g. --arch 784-64-64-10)", o.data, m.Sizes[L])
-		}
 	}
 	tr, err := train.New(m, trainSet, topts)
 	if err != nil {
@@ -399,58 +331,142 @@ func train1(ctx context.Context, o *options, stdout, stderr io.Writer) (err erro
 		hist = st.History
 		e, b := tr.Position()
 		fmt.Fprintf(stdout, "resuming %s at epoch %d, batch %d of %d\n", o.out, e+1, b+1, tr.Batches())
-	} else if _, err := os.Stat(o.out); err == nil {
-		_, _, cerr := train.LoadCheckpoint(o.out)
-		if cerr == nil {
-			return fmt.Errorf("%s is a checkpoint of another run: use --resume to continue it, or another --out", o.out)
-		}
-		if !errors.Is(cerr, train.ErrNoState) && !o.force {
-			return fmt.Errorf("--out %s exists and is not a model or checkpoint lrrn-train may replace (%v); refusing to overwrite it (--force replaces it)", o.out, cerr)
-		}
+	} else if err := checkOverwrite(o); err != nil {
+		return err
 	}
 	logw, err := openLog(o.log, o.resume)
 	if err != nil {
 		return err
 	}
-	var logErr error // the first error writing the log
+	topts = tr.Options()
+	ep := &epochOutput{o: o, m: m, unsupervised: topts.Mode == train.Unsupervised, log: logw, hist: hist, stderr: stderr}
 	if logw != nil {
 		defer func() {
-			if cerr := logw.Close(); cerr != nil && logErr == nil && err == nil {
+			if cerr := logw.Close(); cerr != nil && ep.logErr == nil && err == nil {
 				err = fmt.Errorf("--log: %w", cerr)
 			}
 		}()
 	}
-	topts = tr.Options()
 	fmt.Fprintf(stdout, "%s training of %s on %s: %d examples, batch %d, lr %g (%s), weight decay %g, %d passes, convention %s, objective %s, workers %d; evaluation on the %s set\n",
 		topts.Mode, archString(m), o.data, trainSet.N, topts.Batch, topts.LR, topts.Schedule, topts.WeightDecay, topts.Passes, topts.Convention, topts.Objective, topts.Workers, evalName)
-	prog := newProgress(stdout, tr.Batches(), topts.Batch, o.epochs)
-	prog.evalName = "test"
+	ep.prog = newProgress(stdout, tr.Batches(), topts.Batch, o.epochs)
+	ep.prog.evalName = "test"
 	if o.holdout != 0 {
-		prog.evalName = "held-out"
+		ep.prog.evalName = "held-out"
 	}
 	rc := train.RunConfig{Epochs: o.epochs, Checkpoint: o.out, Dataset: o.data, Test: evalSet, EvalPasses: o.evalPasses,
-		History: hist, Progress: prog.update, Holdout: o.holdout}
-	rc.OnEpoch = func(r train.EpochRecord) {
-		prog.epochDone(r)
-		if logw != nil && logErr == nil {
-			if logErr = logw.write(r); logErr != nil {
-				fmt.Fprintln(stderr, "lrrn-train: --log:", logErr, "(no more lines are written; the run goes on)")
-			}
+		History: hist, Progress: ep.prog.update, Holdout: o.holdout, OnEpoch: ep.done}
+	_, err = train.Run(ctx, tr, rc)
+	ep.prog.finish()
+	if err != nil {
+		return runError(err, o, tr)
+	}
+	fmt.Fprintf(stdout, "done: %s\n", o.out)
+	return nil
+}
+
+// startModel removes the temporary files of checkpoints a killed run was
+// writing (this run owns --out) and returns the model to train with its
+// training options: the checkpoint's with --resume (and its state),
+// otherwise a model from --init or a random one with the flags' options.
+func startModel(o *options, stderr io.Writer) (m *lrrn.Model, st *train.State, topts train.Options, err error) {
+	removed, err := lrrn.RemoveStaleTemps(o.out)
+	for _, name := range removed {
+		fmt.Fprintf(stderr, "lrrn-train: removed %s, the temporary file of an interrupted checkpoint\n", name)
+	}
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return nil, nil, topts, fmt.Errorf("--out: removing stale temporary files: %w", err)
+	}
+	if o.resume {
+		m, st, err = train.LoadCheckpoint(o.out)
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil, nil, topts, fmt.Errorf("--resume: no checkpoint %s to continue (start the run without --resume)", o.out)
 		}
-		hist = append(hist, r)
-		if o.plotPath != "" {
-			if err := plot.Curves(o.plotPath, hist, topts.Mode == train.Unsupervised); err != nil {
-				fmt.Fprintln(stderr, "lrrn-train: --plot:", err)
-			}
+		if err != nil {
+			return nil, nil, topts, fmt.Errorf("--resume: %w", err)
 		}
-		if o.filters != "" {
-			if err := plot.Filters(o.filters, m, 0); err != nil {
-				fmt.Fprintln(stderr, "lrrn-train: --filters:", err)
-			}
+		if topts, err = st.Options(); err != nil {
+			return nil, nil, topts, fmt.Errorf("--resume: %s: %w", o.out, err)
+		}
+		if err := checkResumeFlags(o, st, &topts); err != nil {
+			return nil, nil, topts, err
+		}
+		o.data = st.Dataset
+		o.unsupervised = topts.Mode == train.Unsupervised
+		o.holdout = st.Holdout
+		return m, st, topts, nil
+	}
+	mode := train.Supervised
+	if o.unsupervised {
+		mode = train.Unsupervised
+	}
+	topts = train.Options{Mode: mode, LR: o.lr, Batch: o.batch, WeightDecay: o.wd, Passes: o.passes, Seed: o.seed, Workers: o.workers, Convention: o.conv,
+		Objective: o.obj, Schedule: o.sch}
+	if o.sch == train.Cosine {
+		topts.Epochs = o.epochs
+	}
+	if o.init != "" {
+		if m, err = lrrn.Load(o.init); err != nil {
+			return nil, nil, topts, fmt.Errorf("--init: %w", err)
+		}
+		m.Meta.Note = "" // a checkpoint note of the pretraining run does not apply
+	} else if m, err = lrrn.NewRandom(o.cfg, o.seed); err != nil {
+		return nil, nil, topts, err
+	}
+	return m, nil, topts, nil
+}
+
+// trainingData loads o.data (setting it to the set's canonical name) and
+// returns the training images and those evaluated after every epoch —
+// the test set, or with --holdout the last training images, held out —
+// checked against the model.
+func trainingData(o *options, m *lrrn.Model, mode train.Mode, stderr io.Writer) (trainSet, evalSet *train.Data, evalName string, err error) {
+	if cli.IsTerminal(stderr) {
+		dataset.Default.Progress = stderr
+	}
+	trainSet, testSet, canon, err := loadData(o.data, o.dataDir)
+	if err != nil {
+		return nil, nil, "", err
+	}
+	o.data = canon
+	evalSet, evalName = testSet, "test"
+	if o.holdout != 0 {
+		if o.holdout < 0 || o.holdout >= trainSet.N {
+			return nil, nil, "", fmt.Errorf("--holdout %d: want 0 … %d (the training set has %d images)", o.holdout, trainSet.N-1, trainSet.N)
+		}
+		trainSet, evalSet = splitOff(trainSet, o.holdout)
+		evalName = fmt.Sprintf("held-out (last %d training images)", o.holdout)
+	}
+	if trainSet.D != m.Sizes[0] {
+		return nil, nil, "", fmt.Errorf("the model's input layer has %d units but %s images have %d pixels (use --arch %d-…)", m.Sizes[0], o.data, trainSet.D, trainSet.D)
+	}
+	if mode == train.Supervised {
+		if L := m.L(); m.Sizes[L] < 10 {
+			return nil, nil, "", fmt.Errorf("supervised training on %s needs ≥ 10 output units, the model has %d (use e.g. --arch 784-64-64-10)", o.data, m.Sizes[L])
 		}
 	}
-	_, err = train.Run(ctx, tr, rc)
-	prog.finish()
+	return trainSet, evalSet, evalName, nil
+}
+
+// checkOverwrite refuses to start a new run over a checkpoint, or over a
+// file that is not a model, without --force.
+func checkOverwrite(o *options) error {
+	if _, err := os.Stat(o.out); err != nil {
+		return nil
+	}
+	_, _, cerr := train.LoadCheckpoint(o.out)
+	if cerr == nil {
+		return fmt.Errorf("%s is a checkpoint of another run: use --resume to continue it, or another --out", o.out)
+	}
+	if !errors.Is(cerr, train.ErrNoState) && !o.force {
+		return fmt.Errorf("--out %s exists and is not a model or checkpoint lrrn-train may replace (%v); refusing to overwrite it (--force replaces it)", o.out, cerr)
+	}
+	return nil
+}
+
+// runError explains how a run that train.Run ended with err stopped and
+// what was kept.
+func runError(err error, o *options, tr *train.Trainer) error {
 	var div *train.DivergedError
 	switch {
 	case errors.As(err, &div):
@@ -466,11 +482,8 @@ func train1(ctx context.Context, o *options, stdout, stderr io.Writer) (err erro
 			where = fmt.Sprintf("after batch %d of %d of epoch %d", b, tr.Batches(), e+1)
 		}
 		return fmt.Errorf("interrupted: checkpoint %s written %s; continue with --resume --out %s: %w", o.out, where, o.out, err)
-	case err != nil:
-		return err
 	}
-	fmt.Fprintf(stdout, "done: %s\n", o.out)
-	return nil
+	return err
 }
 
 // checkResumeFlags refuses flags that contradict the checkpoint, and takes
@@ -529,110 +542,4 @@ func archString(m *lrrn.Model) string {
 		s[i] = strconv.Itoa(d)
 	}
 	return strings.Join(s, "-")
-}
-
-// csvLog appends one line per epoch.
-type csvLog struct{ f *os.File }
-
-const csvHeader = "epoch,loss,test_loss,test_acc,rho,rho_estimate_not_sound,mean_margin,median_margin,median_delta,median_certified_radius,seconds,cert_0.5,cert_1.0,cert_1.58,obj_loss\n"
-
-func openLog(path string, resume bool) (*csvLog, error) {
-	if path == "" {
-		return nil, nil
-	}
-	flags := os.O_CREATE | os.O_WRONLY | os.O_TRUNC
-	if resume {
-		flags = os.O_CREATE | os.O_WRONLY | os.O_APPEND
-	}
-	f, err := os.OpenFile(path, flags, 0o644)
-	if err != nil {
-		return nil, fmt.Errorf("--log: %w", err)
-	}
-	if fi, err := f.Stat(); err == nil && fi.Size() == 0 {
-		if _, err := f.WriteString(csvHeader); err != nil {
-			f.Close()
-			return nil, fmt.Errorf("--log: %w", err)
-		}
-	}
-	return &csvLog{f}, nil
-}
-
-func num(v float64) string {
-	if math.IsNaN(v) {
-		return ""
-	}
-	return strconv.FormatFloat(v, 'g', 6, 64)
-}
-
-func (l *csvLog) write(r train.EpochRecord) error {
-	_, err := fmt.Fprintf(l.f, "%d,%s,%s,%s,%s,%s,%s,%s,%s,%s,%.1f,%s,%s,%s,%s\n", r.Epoch, num(r.Loss), num(r.TestLoss), num(r.Accuracy), num(r.Rho),
-		num(r.RhoEstimate), num(r.MeanMargin), num(r.MedianMargin), num(r.MedianDelta), num(r.MedianRadius), r.Seconds,
-		num(r.Cert05), num(r.Cert10), num(r.Cert158), num(r.ObjLoss))
-	return err
-}
-
-func (l *csvLog) Close() error { return l.f.Close() }
-
-// progress shows a live line on a terminal and one plain line per epoch
-// otherwise.
-type progress struct {
-	w                io.Writer
-	tty              bool
-	batches, batch   int
-	epochs           int
-	start, lastDraw  time.Time
-	epochStart       time.Time
-	curEpoch, doneEx int
-	evalName         string // "test" or "held-out"
-}
-
-func newProgress(w io.Writer, batches, batch, epochs int) *progress {
-	p := &progress{w: w, batches: batches, batch: batch, epochs: epochs, start: time.Now()}
-	if f, ok := w.(*os.File); ok {
-		if fi, err := f.Stat(); err == nil && fi.Mode()&os.ModeCharDevice != 0 {
-			p.tty = true
-		}
-	}
-	return p
-}
-
-func (p *progress) update(pr train.Progress) {
-	if pr.Epoch != p.curEpoch {
-		p.curEpoch, p.epochStart, p.doneEx = pr.Epoch, time.Now(), 0
-	}
-	if !p.tty || time.Since(p.lastDraw) < 200*time.Millisecond {
-		return
-	}
-	p.lastDraw = time.Now()
-	el := time.Since(p.epochStart).Seconds()
-	rate := float64(pr.Batch*p.batch) / el
-	left := float64(p.batches-pr.Batch) * float64(p.batch) / rate
-	all := left + float64(max(0, p.epochs-pr.Epoch)*p.batches*p.batch)/rate // training only, without evaluations
-	fmt.Fprintf(p.w, "\r\x1b[Kepoch %d/%d  batch %d/%d  %.0f examples/s  loss %.5f  ETA epoch %s, run %s",
-		pr.Epoch, p.epochs, pr.Batch, pr.Batches, rate, pr.RunningLoss,
-		(time.Duration(left) * time.Second).Round(time.Second), (time.Duration(all) * time.Second).Round(time.Second))
-}
-
-func (p *progress) epochDone(r train.EpochRecord) {
-	if p.tty {
-		fmt.Fprint(p.w, "\r\x1b[K")
-	}
-	line := fmt.Sprintf("epoch %d/%d  loss %.5f", r.Epoch, p.epochs, r.Loss)
-	if !math.IsNaN(r.Accuracy) {
-		line += fmt.Sprintf("  %s acc %.2f%%  certified %.1f%% / %.1f%% / %.1f%% at 0.5 / 1 / 1.58  ρ %.4f (power-iteration estimate %.4f)  median m %.4f  median δ %.4f (certified %.4f)",
-			p.evalName, 100*r.Accuracy, 100*r.Cert05, 100*r.Cert10, 100*r.Cert158, r.Rho, r.RhoEstimate, r.MedianMargin, r.MedianDelta, r.MedianRadius)
-		if !math.IsNaN(r.ObjLoss) {
-			line += fmt.Sprintf("  ℓ %.4f", r.ObjLoss)
-		}
-	} else {
-		line += fmt.Sprintf("  test F %.5f  ρ %.4f", r.TestLoss, r.Rho)
-	}
-	line += fmt.Sprintf("  %.1fs", r.Seconds)
-	fmt.Fprintln(p.w, line)
-}
-
-func (p *progress) finish() {
-	if p.tty {
-		fmt.Fprint(p.w, "\r\x1b[K")
-	}
 }

@@ -70,6 +70,30 @@ func (c *Chart) build() (*gplot.Plot, error) {
 	if len(c.Lines)+len(c.Points) == 0 {
 		return nil, errors.New("plot: a chart needs at least one line or point set")
 	}
+	p := c.newPlot()
+	drawn, err := c.addLines(p)
+	if err != nil {
+		return nil, err
+	}
+	n, err := c.addPoints(p, len(c.Lines))
+	if err != nil {
+		return nil, err
+	}
+	if drawn += n; drawn == 0 {
+		if c.LogY {
+			return nil, fmt.Errorf("plot: %q: a logarithmic axis needs positive values", c.Title)
+		}
+		return nil, fmt.Errorf("plot: %q: no finite values to draw", c.Title)
+	}
+	if err := c.setRanges(p); err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+// newPlot returns an empty plot with the chart's texts, fonts, legend
+// position, grid and tick markers.
+func (c *Chart) newPlot() *gplot.Plot {
 	p := gplot.New()
 	p.Title.Text = c.Title
 	p.X.Label.Text = c.XLabel
@@ -97,36 +121,45 @@ func (c *Chart) build() (*gplot.Plot, error) {
 		p.Y.Scale = gplot.LogScale{}
 		p.Y.Tick.Marker = logTicks{}
 	}
-	keep := func(y float64) bool {
-		return !math.IsNaN(y) && !math.IsInf(y, 0) && (!c.LogY || y > 0)
+	return p
+}
+
+// keep reports whether y can be drawn: finite, and positive on a
+// logarithmic axis.
+func (c *Chart) keep(y float64) bool {
+	return !math.IsNaN(y) && !math.IsInf(y, 0) && (!c.LogY || y > 0)
+}
+
+// xys returns the points of a series that can be drawn.
+func (c *Chart) xys(name string, x, y []float64) (plotter.XYs, error) {
+	if len(x) != len(y) {
+		return nil, fmt.Errorf("plot: %q has %d x and %d y values", name, len(x), len(y))
 	}
-	xys := func(name string, x, y []float64) (plotter.XYs, error) {
-		if len(x) != len(y) {
-			return nil, fmt.Errorf("plot: %q has %d x and %d y values", name, len(x), len(y))
+	var out plotter.XYs
+	for i := range x {
+		if c.keep(y[i]) && !math.IsNaN(x[i]) && !math.IsInf(x[i], 0) {
+			out = append(out, plotter.XY{X: x[i], Y: y[i]})
 		}
-		var out plotter.XYs
-		for i := range x {
-			if keep(y[i]) && !math.IsNaN(x[i]) && !math.IsInf(x[i], 0) {
-				out = append(out, plotter.XY{X: x[i], Y: y[i]})
-			}
-		}
-		return out, nil
 	}
-	k, drawn := 0, 0
-	for _, l := range c.Lines {
-		d, err := xys(l.Name, l.X, l.Y)
+	return out, nil
+}
+
+// addLines adds the lines, the i-th in the i-th colour of the palette,
+// and returns how many points they draw.
+func (c *Chart) addLines(p *gplot.Plot) (drawn int, err error) {
+	for k, l := range c.Lines {
+		d, err := c.xys(l.Name, l.X, l.Y)
 		if err != nil {
-			return nil, err
+			return 0, err
 		}
 		col := palette[k%len(palette)]
-		k++
 		if len(d) == 0 {
 			continue
 		}
 		drawn += len(d)
 		ln, err := plotter.NewLine(d)
 		if err != nil {
-			return nil, err
+			return 0, err
 		}
 		ln.Color = col
 		ln.Width = vg.Points(1.6)
@@ -137,7 +170,7 @@ func (c *Chart) build() (*gplot.Plot, error) {
 		if len(d) == 1 { // a single epoch: show it
 			sc, err := plotter.NewScatter(d)
 			if err != nil {
-				return nil, err
+				return 0, err
 			}
 			sc.Color = col
 			p.Add(sc)
@@ -146,24 +179,30 @@ func (c *Chart) build() (*gplot.Plot, error) {
 			p.Legend.Add(l.Name, ln)
 		}
 	}
+	return drawn, nil
+}
+
+// addPoints adds the point sets, each with its own marker shape and with
+// the palette's colours from the k-th on (after the lines'), and returns
+// how many points they draw.
+func (c *Chart) addPoints(p *gplot.Plot, k int) (drawn int, err error) {
 	shapes := []draw.GlyphDrawer{draw.CircleGlyph{}, draw.TriangleGlyph{}, draw.SquareGlyph{}, draw.CrossGlyph{}, draw.PlusGlyph{}, draw.RingGlyph{}}
 	for i, ps := range c.Points {
-		d, err := xys(ps.Name, ps.X, ps.Y)
+		d, err := c.xys(ps.Name, ps.X, ps.Y)
 		if err != nil {
-			return nil, err
+			return 0, err
 		}
 		if len(ps.Labels) != 0 && len(ps.Labels) != len(ps.X) {
-			return nil, fmt.Errorf("plot: %q has %d labels for %d points", ps.Name, len(ps.Labels), len(ps.X))
+			return 0, fmt.Errorf("plot: %q has %d labels for %d points", ps.Name, len(ps.Labels), len(ps.X))
 		}
-		col := palette[k%len(palette)]
-		k++
+		col := palette[(k+i)%len(palette)]
 		if len(d) == 0 {
 			continue
 		}
 		drawn += len(d)
 		sc, err := plotter.NewScatter(d)
 		if err != nil {
-			return nil, err
+			return 0, err
 		}
 		sc.GlyphStyle = draw.GlyphStyle{Color: col, Radius: vg.Points(4), Shape: shapes[i%len(shapes)]}
 		p.Add(sc)
@@ -171,31 +210,40 @@ func (c *Chart) build() (*gplot.Plot, error) {
 			p.Legend.Add(ps.Name, sc)
 		}
 		if len(ps.Labels) > 0 {
-			var lx plotter.XYLabels
-			for j := range ps.X {
-				if keep(ps.Y[j]) {
-					lx.XYs = append(lx.XYs, plotter.XY{X: ps.X[j], Y: ps.Y[j]})
-					lx.Labels = append(lx.Labels, ps.Labels[j])
-				}
+			if err := c.addLabels(p, ps, col); err != nil {
+				return 0, err
 			}
-			lb, err := plotter.NewLabels(lx)
-			if err != nil {
-				return nil, err
-			}
-			lb.Offset = vg.Point{X: vg.Points(6), Y: vg.Points(2)}
-			for j := range lb.TextStyle {
-				lb.TextStyle[j].Font.Size = vg.Points(9)
-				lb.TextStyle[j].Color = col
-			}
-			p.Add(lb)
 		}
 	}
-	if drawn == 0 {
-		if c.LogY {
-			return nil, fmt.Errorf("plot: %q: a logarithmic axis needs positive values", c.Title)
+	return drawn, nil
+}
+
+// addLabels writes each drawable point's label beside it in the set's
+// colour.
+func (c *Chart) addLabels(p *gplot.Plot, ps Points, col color.RGBA) error {
+	var lx plotter.XYLabels
+	for j := range ps.X {
+		if c.keep(ps.Y[j]) {
+			lx.XYs = append(lx.XYs, plotter.XY{X: ps.X[j], Y: ps.Y[j]})
+			lx.Labels = append(lx.Labels, ps.Labels[j])
 		}
-		return nil, fmt.Errorf("plot: %q: no finite values to draw", c.Title)
 	}
+	lb, err := plotter.NewLabels(lx)
+	if err != nil {
+		return err
+	}
+	lb.Offset = vg.Point{X: vg.Points(6), Y: vg.Points(2)}
+	for j := range lb.TextStyle {
+		lb.TextStyle[j].Font.Size = vg.Points(9)
+		lb.TextStyle[j].Color = col
+	}
+	p.Add(lb)
+	return nil
+}
+
+// setRanges applies the chart's fixed axis ranges (NaN: fit the data) and
+// widens a range of one value so that the axis has a length.
+func (c *Chart) setRanges(p *gplot.Plot) error {
 	for _, r := range []struct {
 		set      *float64
 		v        float64
@@ -219,9 +267,9 @@ func (c *Chart) build() (*gplot.Plot, error) {
 		}
 	}
 	if c.LogY && !(p.Y.Min > 0) {
-		return nil, fmt.Errorf("plot: %q: a logarithmic axis needs positive values", c.Title)
+		return fmt.Errorf("plot: %q: a logarithmic axis needs positive values", c.Title)
 	}
-	return p, nil
+	return nil
 }
 
 // Size of one chart.
