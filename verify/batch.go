@@ -1,8 +1,10 @@
 package verify
 
 import (
+	"context"
 	"fmt"
 	"math"
+	"sync"
 	"sync/atomic"
 
 	"github.com/lrrn/lrrn/lrrn"
@@ -59,8 +61,8 @@ func (c *Certifier) newScratch() *scratch {
 	sc.used = make([]bool, c.levels)
 	sc.v = make([]float32, T*c.d1)
 	sc.xn = make([]float64, T)
-	sc.prod = make([][]float32, c.K+1)
-	for j := 1; j <= c.K; j++ {
+	sc.prod = make([][]float32, c.numK+1)
+	for j := 1; j <= c.numK; j++ {
 		sc.prod[j] = make([]float32, T*c.prods[j].width)
 	}
 	sc.aux = make([]aux, T)
@@ -94,6 +96,63 @@ type batchJob struct {
 	firstBad atomic.Int64 // first input with a non-finite value
 }
 
+// init sets up the job of one CertifyBatch call.
+func (j *batchJob) init(c *Certifier, x []float32, labels []int, out []Certificate) {
+	j.c, j.x, j.labels, j.out, j.n = c, x, labels, out, len(out)
+	j.firstBad.Store(math.MaxInt64)
+}
+
+// inline runs the job's ntiles tiles in the calling goroutine.
+func (j *batchJob) inline(ctx context.Context, ntiles int) error {
+	c := j.c
+	sc := c.getScratch()
+	defer c.putScratch(sc)
+	sc.out = j.out
+	defer func() { sc.out = nil }()
+	for t := 0; t < ntiles; t++ {
+		if err := ctx.Err(); err != nil {
+			c.drop(sc)
+			return err
+		}
+		j.runTile(sc, t)
+	}
+	c.flush(sc)
+	return j.err()
+}
+
+// parallel runs the job's ntiles tiles on workers goroutines, each taking
+// the next tile until none is left or ctx is cancelled.
+func (j *batchJob) parallel(ctx context.Context, ntiles, workers int) error {
+	c := j.c
+	var wg sync.WaitGroup
+	wg.Add(workers)
+	for w := 0; w < workers; w++ {
+		go func() {
+			defer wg.Done()
+			sc := c.getScratch()
+			defer c.putScratch(sc)
+			sc.out = j.out
+			defer func() { sc.out = nil }()
+			for ctx.Err() == nil {
+				t := int(j.next.Add(1) - 1)
+				if t >= ntiles {
+					c.flush(sc)
+					return
+				}
+				j.runTile(sc, t)
+			}
+			c.drop(sc)
+		}()
+	}
+	wg.Wait()
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	return j.err()
+}
+
+// runTile certifies tile t of the job in sc and records the first input
+// with a non-finite value.
 func (j *batchJob) runTile(sc *scratch, t int) {
 	c := j.c
 	T := lrrn.TileSize
@@ -113,6 +172,7 @@ func (j *batchJob) runTile(sc *scratch, t int) {
 	}
 }
 
+// err is the job's error about a non-finite input value, if any.
 func (j *batchJob) err() error {
 	if b := j.firstBad.Load(); b != math.MaxInt64 {
 		return fmt.Errorf("verify: input %d has a value that is not finite: %w", b, ErrInput)
@@ -139,7 +199,7 @@ func (c *Certifier) tile(sc *scratch, x []float32, labels []int, n, i0 int) int 
 	}
 	bad := c.inputPart(sc, x, T, sc.v, sc.xn)
 	passes := c.opts.Passes
-	if c.K > 0 {
+	if c.numK > 0 {
 		if err := c.solver.FreeWithInput(sc.ws, sc.v[:T*c.d1], T, passes, sc.st); err != nil {
 			panic(err) // sizes were checked: a programming error
 		}
@@ -148,7 +208,7 @@ func (c *Certifier) tile(sc *scratch, x []float32, labels []int, n, i0 int) int 
 	}
 	out := sc.out[i0 : i0+n]
 	c.evaluate(sc, sc.st, sc.v, sc.xn, labels, n, out, passes, sc.aux)
-	adaptive := c.opts.Adaptive && c.K > 0 && len(c.taus) > 0
+	adaptive := c.opts.Adaptive && c.numK > 0 && len(c.taus) > 0
 	for j := 0; j < n; j++ {
 		if adaptive && passes < c.maxPasses && c.needsPasses(&out[j], &sc.aux[j]) {
 			lab := -1

@@ -1,6 +1,10 @@
 package verify
 
-import "math"
+import (
+	"math"
+
+	"github.com/lrrn/lrrn/lrrn"
+)
 
 // block holds the per-model data of one variable block k of the free
 // problem, for the residual g̃_k = Hs_k z_k − p·W_{k−1}z_{k−1} − e_k −
@@ -56,85 +60,135 @@ const (
 //     times the vector norm.
 func (c *Certifier) buildBlocks(hes *hessian, fro2, maxW []float64) {
 	m := c.m
-	g := m.Gamma
-	g8 := gamma(8, u64)
-	for k := 1; k <= c.K; k++ {
-		top := k < c.K
+	dmax := 0
+	for k := 1; k <= c.numK; k++ {
+		top := k < c.numK
 		d := m.Sizes[k]
+		dmax = max(dmax, d)
 		bl := block{k: k, d: d, p: 1 + m.Beta[k-1], znFactor: divUp(1, down(1-gamma(d, u32)))}
 		bl.lo, bl.hi = m.Acts[k-1].Bounds()
-		switch {
-		case math.IsInf(float64(bl.lo), -1) && math.IsInf(float64(bl.hi), 1):
-			bl.kind = boxLinear
-		case bl.lo == 0 && math.IsInf(float64(bl.hi), 1):
-			bl.kind = boxReLU
-		}
-		hs := hes.hs[k-1]
-		bl.h = make([]float32, d*d)
-		var hf2, h32f2, maxH float64
-		for i, v := range hs {
-			bl.h[i] = float32(v)
-			hf2 += v * v
-			h32 := float64(bl.h[i])
-			h32f2 += h32 * h32
-			maxH = max(maxH, math.Abs(h32))
-		}
-		hF := sqrtUp(mulUp(hf2, 1+gamma(d*d, u64)))
-		h32F := sqrtUp(mulUp(h32f2, 1+gamma(d*d, u64)))
-		mk := m.Sizes[k-1]
-		mag := 1 + m.Beta[k-1]*fro2[k-1]
-		if top {
-			mk = max(mk, m.Sizes[k+1])
-			mag += g * (fro2[k] + m.Beta[k])
-		}
-		epsH := addUp(mulUp(gamma(mk+8, u64), mag*(1+1e-15)), mulUp(u32, hF))
-		bl.zc = addUp(epsH, mulUp(g8, h32F))
-		bl.hF = h32F
-		bl.c0 = mulUp(float64(d)*math.Sqrt(float64(d))*(1+maxH), tiny32)
+		bl.kind = kindOf(bl.lo, bl.hi)
+		bl.setHessian(m, hes.hs[k-1], fro2, top)
 		if k >= 2 {
-			dl := m.Sizes[k-1]
-			bl.wlT = transpose(m.W[k-1], d, dl)
-			bl.lF = mulUp(bl.p*(1+1e-15), sqrtUp(fro2[k-1]))
-			bl.lc = mulUp(g8, bl.lF)
-			bl.c0 = addUp(bl.c0, mulUp(bl.p*float64(dl)*math.Sqrt(float64(d))*(1+maxW[k-1]), tiny32))
+			bl.setLower(m, fro2, maxW)
 		}
-		bl.e = make([]float64, d)
-		var bnorm2 float64
-		for i := range bl.e {
-			bl.e[i] = float64(m.B[k-1][i])
-			bnorm2 += bl.e[i] * bl.e[i]
-		}
+		bnorm2 := bl.setBias(m)
 		epsE := 0.0
 		if top {
-			du := m.Sizes[k+1]
-			bl.q = g * (1 + m.Beta[k])
-			Wu, bu := m.W[k], m.B[k]
-			bl.wu = Wu
-			var bu2 float64
-			for r := 0; r < du; r++ {
-				bu2 += float64(bu[r]) * float64(bu[r])
-			}
-			for i := 0; i < d; i++ {
-				var s float64
-				for r := 0; r < du; r++ {
-					s += float64(Wu[r*d+i]) * float64(bu[r])
-				}
-				bl.e[i] -= g * s
-			}
-			epsE = mulUp(gamma(du+4, u64), addUp(sqrtUp(bnorm2*(1+1e-14)), g*sqrtUp(fro2[k])*sqrtUp(bu2*(1+1e-14))*(1+1e-14)))
-			bl.uF = mulUp(bl.q*(1+1e-15), sqrtUp(fro2[k]))
-			bl.uc = mulUp(g8, bl.uF)
-			bl.c0 = addUp(bl.c0, mulUp(bl.q*float64(du)*math.Sqrt(float64(d))*(1+maxW[k]), tiny32))
+			epsE = bl.setUpper(m, fro2, maxW, bnorm2)
 		}
-		var e2 float64
-		for _, v := range bl.e {
-			e2 += v * v
-		}
-		bl.c0 = addUp(bl.c0, addUp(epsE, mulUp(g8, sqrtUp(e2*(1+1e-14)))))
-		for _, f := range []*float64{&bl.zc, &bl.hF, &bl.lc, &bl.lF, &bl.uc, &bl.uF, &bl.c0} {
-			*f = mulUp(*f, safety)
-		}
+		bl.finish(epsE)
 		c.blocks = append(c.blocks, bl)
+	}
+	c.zeros = make([]float32, dmax)
+}
+
+// kindOf returns the residual loop for the activation set [lo, hi].
+func kindOf(lo, hi float32) boxKind {
+	switch {
+	case math.IsInf(float64(lo), -1) && math.IsInf(float64(hi), 1):
+		return boxLinear
+	case lo == 0 && math.IsInf(float64(hi), 1):
+		return boxReLU
+	}
+	return boxGeneral
+}
+
+// setHessian rounds Hs_k (hs, float64) to float32 and sets the error
+// coefficients of fl32(Ĥz): εH (Hs_k's error in float64 and its rounding
+// to float32) plus γ_8‖Ĥ‖_F for the combination (zc), ‖Ĥ‖_F (hF, times
+// γ_{nnz(z_k)}) and the underflow term (c0).
+func (bl *block) setHessian(m *lrrn.Model, hs, fro2 []float64, top bool) {
+	k, d := bl.k, bl.d
+	g8 := gamma(8, u64)
+	bl.h = make([]float32, d*d)
+	var hf2, h32f2, maxH float64
+	for i, v := range hs {
+		bl.h[i] = float32(v)
+		hf2 += v * v
+		h32 := float64(bl.h[i])
+		h32f2 += h32 * h32
+		maxH = max(maxH, math.Abs(h32))
+	}
+	hF := sqrtUp(mulUp(hf2, 1+gamma(d*d, u64)))
+	h32F := sqrtUp(mulUp(h32f2, 1+gamma(d*d, u64)))
+	mk := m.Sizes[k-1]
+	mag := 1 + m.Beta[k-1]*fro2[k-1]
+	if top {
+		mk = max(mk, m.Sizes[k+1])
+		mag += m.Gamma * (fro2[k] + m.Beta[k])
+	}
+	epsH := addUp(mulUp(gamma(mk+8, u64), mag*(1+1e-15)), mulUp(u32, hF))
+	bl.zc = addUp(epsH, mulUp(g8, h32F))
+	bl.hF = h32F
+	bl.c0 = mulUp(float64(d)*math.Sqrt(float64(d))*(1+maxH), tiny32)
+}
+
+// setLower sets the term p·W_{k−1}z_{k−1} of block k ≥ 2 (the product
+// with z_{k−1} comes from layer k−1's layerProd, through W_{k−1}ᵀ) and
+// its error coefficients: p‖W_{k−1}‖_F times γ_8 (lc) and
+// γ_{nnz(z_{k−1})} (lF), and the underflow term.
+func (bl *block) setLower(m *lrrn.Model, fro2, maxW []float64) {
+	k, d := bl.k, bl.d
+	g8 := gamma(8, u64)
+	dl := m.Sizes[k-1]
+	bl.wlT = transpose(m.W[k-1], d, dl)
+	bl.lF = mulUp(bl.p*(1+1e-15), sqrtUp(fro2[k-1]))
+	bl.lc = mulUp(g8, bl.lF)
+	bl.c0 = addUp(bl.c0, mulUp(bl.p*float64(dl)*math.Sqrt(float64(d))*(1+maxW[k-1]), tiny32))
+}
+
+// setBias sets e_k = b_{k−1} (the top term's part follows in setUpper) and
+// returns ‖b_{k−1}‖² in float64.
+func (bl *block) setBias(m *lrrn.Model) float64 {
+	bl.e = make([]float64, bl.d)
+	var bnorm2 float64
+	for i := range bl.e {
+		bl.e[i] = float64(m.B[bl.k-1][i])
+		bnorm2 += bl.e[i] * bl.e[i]
+	}
+	return bnorm2
+}
+
+// setUpper sets the top term q·W_kᵀz_{k+1} of a block k < K and its error
+// coefficients (uc, uF and the underflow term, as setLower's), subtracts
+// γW_kᵀb_k from e_k, and returns the bound of e_k's float64 error.
+func (bl *block) setUpper(m *lrrn.Model, fro2, maxW []float64, bnorm2 float64) (epsE float64) {
+	k, d := bl.k, bl.d
+	g, g8 := m.Gamma, gamma(8, u64)
+	du := m.Sizes[k+1]
+	bl.q = g * (1 + m.Beta[k])
+	Wu, bu := m.W[k], m.B[k]
+	bl.wu = Wu
+	var bu2 float64
+	for r := 0; r < du; r++ {
+		bu2 += float64(bu[r]) * float64(bu[r])
+	}
+	for i := 0; i < d; i++ {
+		var s float64
+		for r := 0; r < du; r++ {
+			s += float64(Wu[r*d+i]) * float64(bu[r])
+		}
+		bl.e[i] -= g * s
+	}
+	epsE = mulUp(gamma(du+4, u64), addUp(sqrtUp(bnorm2*(1+1e-14)), g*sqrtUp(fro2[k])*sqrtUp(bu2*(1+1e-14))*(1+1e-14)))
+	bl.uF = mulUp(bl.q*(1+1e-15), sqrtUp(fro2[k]))
+	bl.uc = mulUp(g8, bl.uF)
+	bl.c0 = addUp(bl.c0, mulUp(bl.q*float64(du)*math.Sqrt(float64(d))*(1+maxW[k]), tiny32))
+	return epsE
+}
+
+// finish adds e_k's error epsE and the combination's γ_8‖e_k‖ to c0 and
+// applies the safety factor to every coefficient.
+func (bl *block) finish(epsE float64) {
+	g8 := gamma(8, u64)
+	var e2 float64
+	for _, v := range bl.e {
+		e2 += v * v
+	}
+	bl.c0 = addUp(bl.c0, addUp(epsE, mulUp(g8, sqrtUp(e2*(1+1e-14)))))
+	for _, f := range []*float64{&bl.zc, &bl.hF, &bl.lc, &bl.lF, &bl.uc, &bl.uF, &bl.c0} {
+		*f = mulUp(*f, safety)
 	}
 }
 
@@ -152,8 +206,8 @@ type layerProd struct {
 // reduced form, W_{L−1}ᵀ (the output) for j = L−1.
 func (c *Certifier) buildProds() {
 	m := c.m
-	c.prods = make([]layerProd, c.K+1)
-	for j := 1; j <= c.K; j++ {
+	c.prods = make([]layerProd, c.numK+1)
+	for j := 1; j <= c.numK; j++ {
 		d := m.Sizes[j]
 		var parts [][]float32
 		var widths []int
@@ -166,13 +220,13 @@ func (c *Certifier) buildProds() {
 			return off
 		}
 		lp.hOff = add(c.blocks[j-1].h, d)
-		if j+1 <= c.K {
+		if j+1 <= c.numK {
 			lp.lOff = add(c.blocks[j].wlT, m.Sizes[j+1])
 		}
 		if j >= 2 {
 			lp.uOff = add(c.blocks[j-2].wu, m.Sizes[j-1])
 		}
-		if c.reduced && j == c.K {
+		if c.reduced && j == c.numK {
 			lp.oOff = add(c.woutT, c.dL)
 		}
 		lp.b = make([]float32, d*lp.width)

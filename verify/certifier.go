@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"math"
 	"runtime"
-	"sync"
 
 	"github.com/lrrn/lrrn/lrrn"
 )
@@ -20,13 +19,15 @@ type Certifier struct {
 	solver  *lrrn.Solver
 	opts    Options
 	bounds  Bounds
-	L, K    int
-	reduced bool
+	numL    int  // L: weight layers W_0 … W_{L−1}
+	numK    int  // K: variable blocks z_1 … z_K of the free problem (L−1 when reduced, else L)
+	reduced bool // linear output with β_{L−1} = 0 (lrrn.Model.ReducedOutput)
 	d0, d1  int
 	dL      int
 	blocks  []block
 	taus    []tauCand
 	prods   []layerProd // index j = 1 … K: the products with z_j
+	zeros   []float32   // max d_k zeros: the top term of a block without one
 
 	chunk, nchunk int
 	w0c           []float32 // nchunk blocks of chunk×d1 (W_0ᵀ rows, zero-padded)
@@ -66,24 +67,9 @@ func New(m *lrrn.Model, opts Options) (*Certifier, error) {
 	if m.Sizes[L] < 2 {
 		return nil, fmt.Errorf("verify: the output layer has %d unit(s); a classifier needs at least 2", m.Sizes[L])
 	}
-	if opts.Passes < 0 || opts.Workers < 0 || opts.MaxPasses < 0 || opts.AdaptiveTol < 0 || math.IsNaN(opts.AdaptiveTol) {
-		return nil, fmt.Errorf("verify: negative option in %+v", opts)
-	}
-	if opts.Workers > MaxWorkers {
-		return nil, fmt.Errorf("verify: Workers = %d, want 0 … %d", opts.Workers, MaxWorkers)
-	}
-	if opts.Passes == 0 {
-		opts.Passes, opts.Adaptive = StartPasses, true
-	}
-	if opts.Workers == 0 {
-		opts.Workers = runtime.GOMAXPROCS(0)
-	}
-	if opts.MaxPasses == 0 {
-		opts.MaxPasses = 2000
-	}
-	opts.MaxPasses = max(opts.MaxPasses, opts.Passes)
-	if opts.AdaptiveTol == 0 {
-		opts.AdaptiveTol = DefaultAdaptiveTol
+	opts, err := opts.withDefaults()
+	if err != nil {
+		return nil, err
 	}
 	// A block's Hessian (d_k×d_k) is formed and factorised densely; beyond
 	// maxDense no μ could be certified and every certificate would abstain.
@@ -98,31 +84,18 @@ func New(m *lrrn.Model, opts Options) (*Certifier, error) {
 	if err != nil {
 		return nil, err
 	}
-	c := &Certifier{m: m, solver: solver, opts: opts, L: L, reduced: m.ReducedOutput(),
+	c := &Certifier{m: m, solver: solver, opts: opts, numL: L, reduced: m.ReducedOutput(),
 		d0: m.Sizes[0], d1: m.Sizes[1], dL: m.Sizes[L], maxPasses: opts.MaxPasses, tol: opts.AdaptiveTol}
-	c.K = L
+	c.numK = L
 	if c.reduced {
-		c.K = L - 1
+		c.numK = L - 1
 	}
-	fro2 := make([]float64, L)
-	maxW := make([]float64, L)
-	for k := 0; k < L; k++ {
-		var s float64
-		for _, w := range m.W[k] {
-			s += float64(w) * float64(w)
-			maxW[k] = max(maxW[k], math.Abs(float64(w)))
-		}
-		fro2[k] = mulUp(s, 1+gamma(len(m.W[k]), u64))
-	}
-	dmax := 1 // the longest float32 product with a state (n ≤ max d_k)
-	for _, d := range m.Sizes[1:] {
-		dmax = max(dmax, d)
-	}
-	c.g32 = mulUp(divUp(u32, down(1-float64(dmax)*u32)), safety*(1+1e-12))
+	fro2, maxW := weightNorms(m)
+	c.g32 = float32Gamma(m)
 	if err := c.lipschitz(); err != nil {
 		return nil, err
 	}
-	h := newHessian(m, c.K, fro2, hs) // the solver's Hs_k, shared by both
+	h := newHessian(m, c.numK, fro2, hs) // the solver's Hs_k, shared by both
 	for _, lb := range c.bounds.Layers {
 		h.sigma = append(h.sigma, lb.MaxUpper)
 	}
@@ -133,6 +106,58 @@ func New(m *lrrn.Model, opts Options) (*Certifier, error) {
 	c.buildProds()
 	c.free = make(chan *scratch, opts.Workers+2)
 	return c, nil
+}
+
+// withDefaults checks the options and fills in the defaults.
+func (opts Options) withDefaults() (Options, error) {
+	if opts.Passes < 0 || opts.Workers < 0 || opts.MaxPasses < 0 || opts.AdaptiveTol < 0 || math.IsNaN(opts.AdaptiveTol) {
+		return opts, fmt.Errorf("verify: negative option in %+v", opts)
+	}
+	if opts.Workers > MaxWorkers {
+		return opts, fmt.Errorf("verify: Workers = %d, want 0 … %d", opts.Workers, MaxWorkers)
+	}
+	if opts.Passes == 0 {
+		opts.Passes, opts.Adaptive = StartPasses, true
+	}
+	if opts.Workers == 0 {
+		opts.Workers = runtime.GOMAXPROCS(0)
+	}
+	if opts.MaxPasses == 0 {
+		opts.MaxPasses = 2000
+	}
+	opts.MaxPasses = max(opts.MaxPasses, opts.Passes)
+	if opts.AdaptiveTol == 0 {
+		opts.AdaptiveTol = DefaultAdaptiveTol
+	}
+	return opts, nil
+}
+
+// weightNorms returns, per weight layer k, an upper bound of ‖W_k‖_F²
+// (a float64 sum of exact squares, rounded up by its γ) and max|W_k|.
+func weightNorms(m *lrrn.Model) (fro2, maxW []float64) {
+	L := m.L()
+	fro2 = make([]float64, L)
+	maxW = make([]float64, L)
+	for k := 0; k < L; k++ {
+		var s float64
+		for _, w := range m.W[k] {
+			s += float64(w) * float64(w)
+			maxW[k] = max(maxW[k], math.Abs(float64(w)))
+		}
+		fro2[k] = mulUp(s, 1+gamma(len(m.W[k]), u64))
+	}
+	return fro2, maxW
+}
+
+// float32Gamma returns g32 with γ_n ≤ n·g32 in float32 (with the safety
+// factor) for every n up to the longest float32 product with a state
+// (n ≤ max d_k).
+func float32Gamma(m *lrrn.Model) float64 {
+	dmax := 1
+	for _, d := range m.Sizes[1:] {
+		dmax = max(dmax, d)
+	}
+	return mulUp(divUp(u32, down(1-float64(dmax)*u32)), safety*(1+1e-12))
 }
 
 // Model returns the model.
@@ -178,65 +203,38 @@ func (c *Certifier) Certify(x []float32, label int) (Certificate, error) {
 // out partly filled.
 func (c *Certifier) CertifyBatch(ctx context.Context, x []float32, labels []int, out []Certificate) error {
 	n := len(out)
-	if len(x) != n*c.d0 {
-		return fmt.Errorf("verify: %d input values for %d inputs of %d: %w", len(x), n, c.d0, ErrInput)
-	}
-	if labels != nil {
-		if len(labels) != n {
-			return fmt.Errorf("verify: %d labels for %d inputs: %w", len(labels), n, ErrInput)
-		}
-		for i, l := range labels {
-			if l < -1 || l >= c.dL {
-				return fmt.Errorf("verify: label %d of input %d outside 0 … %d: %w", l, i, c.dL-1, ErrInput)
-			}
-		}
+	if err := c.checkBatch(x, labels, n); err != nil {
+		return err
 	}
 	T := lrrn.TileSize
 	ntiles := (n + T - 1) / T
 	workers := min(c.opts.Workers, ntiles)
 	if workers <= 1 {
 		// Inline, without goroutines or closures: no allocation.
-		j := batchJob{c: c, x: x, labels: labels, out: out, n: n}
-		j.firstBad.Store(math.MaxInt64)
-		sc := c.getScratch()
-		defer c.putScratch(sc)
-		sc.out = out
-		defer func() { sc.out = nil }()
-		for t := 0; t < ntiles; t++ {
-			if err := ctx.Err(); err != nil {
-				c.drop(sc)
-				return err
-			}
-			j.runTile(sc, t)
+		var j batchJob
+		j.init(c, x, labels, out)
+		return j.inline(ctx, ntiles)
+	}
+	j := new(batchJob)
+	j.init(c, x, labels, out)
+	return j.parallel(ctx, ntiles, workers)
+}
+
+// checkBatch checks CertifyBatch's arguments for n inputs.
+func (c *Certifier) checkBatch(x []float32, labels []int, n int) error {
+	if len(x) != n*c.d0 {
+		return fmt.Errorf("verify: %d input values for %d inputs of %d: %w", len(x), n, c.d0, ErrInput)
+	}
+	if labels == nil {
+		return nil
+	}
+	if len(labels) != n {
+		return fmt.Errorf("verify: %d labels for %d inputs: %w", len(labels), n, ErrInput)
+	}
+	for i, l := range labels {
+		if l < -1 || l >= c.dL {
+			return fmt.Errorf("verify: label %d of input %d outside 0 … %d: %w", l, i, c.dL-1, ErrInput)
 		}
-		c.flush(sc)
-		return j.err()
 	}
-	j := &batchJob{c: c, x: x, labels: labels, out: out, n: n}
-	j.firstBad.Store(math.MaxInt64)
-	var wg sync.WaitGroup
-	wg.Add(workers)
-	for w := 0; w < workers; w++ {
-		go func() {
-			defer wg.Done()
-			sc := c.getScratch()
-			defer c.putScratch(sc)
-			sc.out = out
-			defer func() { sc.out = nil }()
-			for ctx.Err() == nil {
-				t := int(j.next.Add(1) - 1)
-				if t >= ntiles {
-					c.flush(sc)
-					return
-				}
-				j.runTile(sc, t)
-			}
-			c.drop(sc)
-		}()
-	}
-	wg.Wait()
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	return j.err()
+	return nil
 }

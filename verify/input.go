@@ -7,9 +7,10 @@ import (
 	"github.com/lrrn/lrrn/asm"
 )
 
-// inputChunk is the number of input columns summed in float32 before the
-// partial sums of W_0 x are accumulated in float64 (error γ_chunk in
-// float32 instead of γ_{d_0}).
+// inputChunk is the number of input columns of one float32 chunk product
+// of W_0 x; the chunks' partial sums are then added pairwise in float32
+// (see buildInput), so a term meets at most chunk + depth roundings
+// instead of d_0.
 const inputChunk = 112
 
 // buildInput packs W_0 in column chunks for the input part v = W_0 x and
@@ -47,7 +48,7 @@ func (c *Certifier) buildInput(fro2, maxW []float64) {
 	// computed value is ≥ (1−γ_{d0})·(true − d0·tiny32).
 	c.xnFactor = divUp(1, down(1-gamma(d0, u32)))
 	c.xnAbs = float64(d0) * tiny32
-	if c.K >= 1 {
+	if c.numK >= 1 {
 		b := &c.blocks[0]
 		g8 := gamma(8, u64)
 		b.lc = mulUp(mulUp(b.p*(1+1e-15), mulUp(addUp(c.vRel, g8), sqrtUp(fro2[0]))), safety)
@@ -59,7 +60,16 @@ func (c *Certifier) buildInput(fro2, maxW []float64) {
 // added pairwise, see buildInput) and a bound on each ‖x‖; it returns the
 // first input with a non-finite value (its ‖x‖ bound is NaN), or −1.
 func (c *Certifier) inputPart(sc *scratch, x []float32, n int, v []float32, xn []float64) int {
-	d0, d1, C := c.d0, c.d1, c.chunk
+	bad := c.inputNorms(x, n, xn)
+	c.inputProduct(sc, x, n, v)
+	return bad
+}
+
+// inputNorms sets xn[j] to a certified bound of ‖x_j‖ for the n inputs
+// (NaN for an input with a non-finite value) and returns the first such
+// input, or −1.
+func (c *Certifier) inputNorms(x []float32, n int, xn []float64) int {
+	d0 := c.d0
 	bad := -1
 	for j := 0; j < n; j++ {
 		xj := x[j*d0 : j*d0+d0]
@@ -83,6 +93,15 @@ func (c *Certifier) inputPart(sc *scratch, x []float32, n int, v []float32, xn [
 		}
 		xn[j] = math.Sqrt(s) * relUp
 	}
+	return bad
+}
+
+// inputProduct computes v = W_0 x for the n inputs: per chunk of columns
+// one float32 product, whose partial sums are added pairwise by a binary
+// counter over the chunks (every partial sum meets at most
+// bits.Len(nchunk) additions there), then the levels left over are merged.
+func (c *Certifier) inputProduct(sc *scratch, x []float32, n int, v []float32) {
+	d0, d1, C := c.d0, c.d1, c.chunk
 	xc := sc.xc[:n*C]
 	size := n * d1
 	tmp := sc.tmp
@@ -96,8 +115,7 @@ func (c *Certifier) inputPart(sc *scratch, x []float32, n int, v []float32, xn [
 		}
 		t := tmp[:size]
 		asm.Gemm(t, xc, c.w0c[ch*d1*C:(ch+1)*d1*C], n, C, d1, false)
-		// Binary counter: merge equal levels, so that every partial sum
-		// meets at most bits.Len(nchunk) additions here.
+		// Binary counter: merge equal levels.
 		l := 0
 		for sc.used[l] {
 			asm.Axpy(1, sc.lev[l][:size], t)
@@ -119,5 +137,4 @@ func (c *Certifier) inputPart(sc *scratch, x []float32, n int, v []float32, xn [
 		}
 	}
 	copy(v[:size], acc)
-	return bad
 }

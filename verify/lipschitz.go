@@ -58,8 +58,8 @@ func minNeeded(beta float64) float64 {
 // factors of the radii: 1/(√2ρ) and 1/RhoPre, rounded down.
 func (c *Certifier) lipschitz() error {
 	m := c.m
-	b := Bounds{Reduced: c.reduced, Blocks: c.K, Rho: 1, RhoPre: 1, RhoEstimate: 1}
-	for k := 0; k < c.L; k++ {
+	b := Bounds{Reduced: c.reduced, Blocks: c.numK, Rho: 1, RhoPre: 1, RhoEstimate: 1}
+	for k := 0; k < c.numL; k++ {
 		rows, cols := m.Sizes[k+1], m.Sizes[k]
 		need := -1.0 // full σ_min bound for small matrices, for the report
 		if min(rows, cols) > 256 {
@@ -74,7 +74,7 @@ func (c *Certifier) lipschitz() error {
 		lb.EllEstimate = ellEstimate(m.Beta[k], sb.MaxEstimate)
 		b.Layers = append(b.Layers, lb)
 		b.Rho = mulUp(b.Rho, lb.Ell)
-		if k < c.L-1 {
+		if k < c.numL-1 {
 			b.RhoPre = mulUp(b.RhoPre, lb.Ell)
 		}
 		b.RhoEstimate *= lb.EllEstimate
@@ -85,7 +85,7 @@ func (c *Certifier) lipschitz() error {
 	for k, lb := range b.Layers {
 		if lb.Ell == 0 && !math.IsInf(b.Rho, 0) && !math.IsNaN(b.Rho) {
 			b.Rho = 0
-			if k < c.L-1 && !math.IsInf(b.RhoPre, 0) && !math.IsNaN(b.RhoPre) {
+			if k < c.numL-1 && !math.IsInf(b.RhoPre, 0) && !math.IsNaN(b.RhoPre) {
 				b.RhoPre = 0
 			}
 		}

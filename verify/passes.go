@@ -66,7 +66,7 @@ func (c *Certifier) enqueue(sc *scratch, s int, v []float32, xn float64, lab, id
 	i := q.n
 	copy(q.v[i*c.d1:(i+1)*c.d1], v)
 	q.xn[i], q.lab[i], q.idx[i], q.prev[i] = xn, lab, idx, lower
-	for k := 1; k <= c.L; k++ {
+	for k := 1; k <= c.numL; k++ {
 		copy(q.st.Layer(k, i), st.Layer(k, j))
 	}
 	q.n++
@@ -85,7 +85,7 @@ func (c *Certifier) runQueue(sc *scratch, s int) {
 		return
 	}
 	clear(q.v[n*c.d1:])
-	for k := 1; k <= c.L; k++ {
+	for k := 1; k <= c.numL; k++ {
 		clear(q.st.Z[k][n*c.m.Sizes[k]:])
 	}
 	from, to := c.stagePasses(s), c.stagePasses(s+1)

@@ -23,13 +23,13 @@ type tauCand struct {
 // them up to maxAllTaus unknowns, only the best beyond (one N×N Cholesky
 // factorisation each, the dominant cost of New for wide models).
 func (c *Certifier) buildTaus(h *hessian) {
-	if c.K == 0 {
+	if c.numK == 0 {
 		c.bounds.Mu, c.bounds.MuBest = math.Inf(1), math.Inf(1)
 		return
 	}
 	g := c.m.Gamma
 	var cands []tauTry
-	taus := tauCandidates(c.K)
+	taus := tauCandidates(c.numK)
 	// Beyond maxDenseN, μ comes from the block Gershgorin bound, which
 	// needs no estimate; every scaling is certified then (cheap per block).
 	ests := make([]float64, len(taus))
@@ -37,15 +37,15 @@ func (c *Certifier) buildTaus(h *hessian) {
 		ests = c.estimateMins(taus)
 	}
 	for i, tau := range taus {
-		cd := tauTry{tau: tau, w: make([]float64, c.K), isDefault: i == 0}
+		cd := tauTry{tau: tau, w: make([]float64, c.numK), isDefault: i == 0}
 		gUp, gDown := 1.0, 1.0 // bounds of γ^{k−1}
-		for k := 1; k <= c.K; k++ {
+		for k := 1; k <= c.numK; k++ {
 			if k > 1 {
 				gUp, gDown = mulUp(gUp, g), mulDown(gDown, g)
 			}
 			cd.w[k-1] = divUp(gUp, tau[k-1])
 		}
-		cd.dK = mulDown(gDown, tau[c.K-1])
+		cd.dK = mulDown(gDown, tau[c.numK-1])
 		cd.est = ests[i]
 		cd.sc = cd.score(cd.est)
 		cands = append(cands, cd)
@@ -92,7 +92,7 @@ func (c *Certifier) buildTaus(h *hessian) {
 // u₃₂‖Hs_k‖_F/τ_k — the certificate of μ is the float64 Cholesky
 // factorisation that follows (certifyLower).
 func (c *Certifier) estimateMins(taus [][]float64) []float64 {
-	m, p, K := c.m, len(taus), c.K
+	m, p, K := c.m, len(taus), c.numK
 	offs := make([]int, K+2)
 	for k := 1; k <= K; k++ {
 		offs[k+1] = offs[k] + m.Sizes[k]
