@@ -45,7 +45,8 @@ func ellEstimate(beta, sigmaMax float64) float64 {
 }
 
 // minNeeded returns the σ_min threshold above which ℓ(β, ·) uses σ_min
-// (1/√β), or −1 for β = 0 where σ_min plays no role.
+// (1/√β), or +Inf for β = 0, where ℓ = σ_max and σ_min plays no role (no
+// σ_min bound is then certified: singularBounds with minAbove = +Inf).
 func minNeeded(beta float64) float64 {
 	if beta == 0 {
 		return math.Inf(1)

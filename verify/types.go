@@ -50,7 +50,7 @@ type Certificate struct {
 	LabelGiven bool
 	// Pred is the iterate's prediction, argmax of its output.
 	Pred int
-	// Margin is the iterate's margin ž̃_L[Label] − max_{j≠Label} z̃_L[j],
+	// Margin is the iterate's margin z̃_L[Label] − max_{j≠Label} z̃_L[j],
 	// evaluated in float64 (negative when Pred ≠ Label).
 	Margin float64
 	// MarginLower is a certified lower bound on the exact model's margin at
