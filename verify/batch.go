@@ -27,7 +27,7 @@ type scratch struct {
 	dbg  *debugInfo // tests: per-block residual norms of the last input
 
 	// Passes as needed: queue[s] holds inputs waiting for their next
-	// round after passSchedule[s] passes, out the certificates of the call
+	// round after stagePasses(s) passes, out the certificates of the call
 	// being served (queue entries index it).
 	queue []*passQueue
 	out   []Certificate
@@ -48,6 +48,7 @@ type aux struct {
 	loss float64 // margin lost to StateError at the binding class pair
 }
 
+// newScratch allocates one worker's scratch for the model's sizes.
 func (c *Certifier) newScratch() *scratch {
 	T := lrrn.TileSize
 	sc := &scratch{ws: c.solver.NewWorkspace(), st: c.solver.NewStates(T)}
@@ -69,6 +70,7 @@ func (c *Certifier) newScratch() *scratch {
 	return sc
 }
 
+// getScratch takes a scratch from the free list, or allocates one.
 func (c *Certifier) getScratch() *scratch {
 	select {
 	case sc := <-c.free:
@@ -78,6 +80,7 @@ func (c *Certifier) getScratch() *scratch {
 	}
 }
 
+// putScratch returns sc to the free list (dropped when it is full).
 func (c *Certifier) putScratch(sc *scratch) {
 	select {
 	case c.free <- sc:

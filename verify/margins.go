@@ -69,6 +69,8 @@ func (c *Certifier) pairNorm(y, j int) float64 {
 	return c.pairNormDirect(y, j)
 }
 
+// pairNormDirect computes pairNorm's bound: the float64 norm of the
+// difference of the float32 rows, rounded up by wdScale.
 func (c *Certifier) pairNormDirect(y, j int) float64 {
 	n := c.m.Sizes[c.numL-1]
 	var s float64
@@ -84,6 +86,8 @@ func (c *Certifier) pairNormDirect(y, j int) float64 {
 // buffer; wider outputs use a scratch slice.
 const maxOutputsStack = 256
 
+// outBuf returns a buffer for the d outputs of a model with more than
+// maxOutputsStack classes.
 func (sc *scratch) outBuf(d int) []float64 {
 	if cap(sc.wide) < d { // never for models with ≤ 256 classes
 		sc.wide = make([]float64, d)

@@ -1,8 +1,6 @@
 package verify
 
-import (
-	"errors"
-)
+import "errors"
 
 // Options configure a Certifier. The zero value is usable.
 type Options struct {
