@@ -667,7 +667,7 @@ func TestMuAgainstExactSpectrum(t *testing.T) {
 	for mi, m := range models {
 		c, err := New(m, Options{Workers: 1})
 		require.NoError(t, err)
-		if c.K == 0 {
+		if c.numK == 0 {
 			continue
 		}
 		fro2 := make([]float64, m.L())
@@ -677,7 +677,7 @@ func TestMuAgainstExactSpectrum(t *testing.T) {
 			}
 		}
 		for _, tc := range c.taus {
-			S, N, _ := scaledHessian(m, c.K, tc.tau, fro2)
+			S, N, _ := scaledHessian(m, c.numK, tc.tau, fro2)
 			lam := linalg.SymEigenvalues(S, N)[0]
 			assert.LessOrEqual(t, tc.mu, lam*(1+1e-12), "model %d %v τ %v: μ above λ_min(S)", mi, m.Sizes, tc.tau)
 			tol := muTol

@@ -1,6 +1,9 @@
 package verify
 
-import "math"
+import (
+	"fmt"
+	"math"
+)
 
 // ellUpper returns a certified upper bound of
 //
@@ -42,10 +45,63 @@ func ellEstimate(beta, sigmaMax float64) float64 {
 }
 
 // minNeeded returns the σ_min threshold above which ℓ(β, ·) uses σ_min
-// (1/√β), or −1 for β = 0 where σ_min plays no role.
+// (1/√β), or +Inf for β = 0, where ℓ = σ_max and σ_min plays no role (no
+// σ_min bound is then certified: singularBounds with minAbove = +Inf).
 func minNeeded(beta float64) float64 {
 	if beta == 0 {
 		return math.Inf(1)
 	}
 	return 1 / math.Sqrt(beta)
+}
+
+// lipschitz computes the model's Bounds (ρ = Π_k ℓ(β_k, W_k), RhoPre
+// and the paper's estimate, from certified singular value bounds) and the
+// factors of the radii: 1/(√2ρ) and 1/RhoPre, rounded down.
+func (c *Certifier) lipschitz() error {
+	m := c.m
+	b := Bounds{Reduced: c.reduced, Blocks: c.numK, Rho: 1, RhoPre: 1, RhoEstimate: 1}
+	for k := 0; k < c.numL; k++ {
+		rows, cols := m.Sizes[k+1], m.Sizes[k]
+		need := -1.0 // full σ_min bound for small matrices, for the report
+		if min(rows, cols) > 256 {
+			need = minNeeded(m.Beta[k])
+		}
+		sb, err := singularBounds(m.W[k], rows, cols, need)
+		if err != nil {
+			return fmt.Errorf("verify: W_%d: %w", k, err)
+		}
+		lb := LayerBound{Rows: rows, Cols: cols, Beta: m.Beta[k], SingularBounds: sb}
+		lb.Ell = ellUpper(m.Beta[k], sb.MinLower, sb.MaxUpper)
+		lb.EllEstimate = ellEstimate(m.Beta[k], sb.MaxEstimate)
+		b.Layers = append(b.Layers, lb)
+		b.Rho = mulUp(b.Rho, lb.Ell)
+		if k < c.numL-1 {
+			b.RhoPre = mulUp(b.RhoPre, lb.Ell)
+		}
+		b.RhoEstimate *= lb.EllEstimate
+	}
+	// A factor ℓ_k = 0 (W_k = 0 with β_k = 0) makes the product exactly 0
+	// (the other factors are finite), which mulUp's rounding would turn
+	// into 5e-324.
+	for k, lb := range b.Layers {
+		if lb.Ell == 0 && !math.IsInf(b.Rho, 0) && !math.IsNaN(b.Rho) {
+			b.Rho = 0
+			if k < c.numL-1 && !math.IsInf(b.RhoPre, 0) && !math.IsNaN(b.RhoPre) {
+				b.RhoPre = 0
+			}
+		}
+	}
+	c.bounds = b
+	c.invS2Rho = divDown(1, mulUp(math.Sqrt2*(1+u64), b.Rho))
+	c.invRhoPre = divDown(1, b.RhoPre)
+	// ρ = 0 (all weights zero): the output does not depend on the input and
+	// a certified radius is unbounded, +Inf (divDown would give
+	// MaxFloat64, a finite radius of 309 digits).
+	if b.Rho == 0 {
+		c.invS2Rho = math.Inf(1)
+	}
+	if b.RhoPre == 0 {
+		c.invRhoPre = math.Inf(1)
+	}
+	return nil
 }

@@ -4,6 +4,7 @@ import (
 	"math"
 
 	"github.com/lrrn/lrrn/asm"
+	"github.com/lrrn/lrrn/internal/jsonnum"
 )
 
 // The JSON forms of the model bounds and of certificates, shared by the
@@ -12,14 +13,6 @@ import (
 // not apply) are null. An unbounded radius (+Inf: ρ = 0, the prediction is
 // the same everywhere) is null too, with radius_unbounded (or
 // pair_radius_unbounded) true, so that it cannot be mistaken for "none".
-
-// Num returns &x for a finite x and nil otherwise, for JSON.
-func Num(x float64) *float64 {
-	if math.IsNaN(x) || math.IsInf(x, 0) {
-		return nil
-	}
-	return &x
-}
 
 // LayerInfo is the JSON form of a LayerBound.
 type LayerInfo struct {
@@ -61,8 +54,8 @@ func (c *Certifier) Info() ModelInfo {
 	in := ModelInfo{
 		Sizes: append([]int(nil), m.Sizes...), Beta: append([]float64(nil), m.Beta...),
 		Gamma: m.Gamma, Passes: c.opts.Passes, Adaptive: c.opts.Adaptive,
-		Dataset: m.Meta.Dataset, Epochs: m.Meta.Epochs, TestAccuracy: Num(m.Meta.TestAccuracy),
-		Rho: Num(b.Rho), RhoPre: Num(b.RhoPre), RhoEstimate: Num(b.RhoEstimate), Mu: Num(b.MuBest),
+		Dataset: m.Meta.Dataset, Epochs: m.Meta.Epochs, TestAccuracy: jsonnum.Finite(m.Meta.TestAccuracy),
+		Rho: jsonnum.Finite(b.Rho), RhoPre: jsonnum.Finite(b.RhoPre), RhoEstimate: jsonnum.Finite(b.RhoEstimate), Mu: jsonnum.Finite(b.MuBest),
 		Reduced: b.Reduced, SIMD: string(asm.CurrentTier()),
 	}
 	if c.opts.Adaptive {
@@ -74,8 +67,8 @@ func (c *Certifier) Info() ModelInfo {
 	for _, l := range b.Layers {
 		in.Layers = append(in.Layers, LayerInfo{
 			Rows: l.Rows, Cols: l.Cols, Beta: l.Beta,
-			SigmaMaxUpper: Num(l.MaxUpper), SigmaMinLower: Num(l.MinLower), SigmaMaxEstimate: Num(l.MaxEstimate),
-			Ell: Num(l.Ell), EllEstimate: Num(l.EllEstimate),
+			SigmaMaxUpper: jsonnum.Finite(l.MaxUpper), SigmaMinLower: jsonnum.Finite(l.MinLower), SigmaMaxEstimate: jsonnum.Finite(l.MaxEstimate),
+			Ell: jsonnum.Finite(l.Ell), EllEstimate: jsonnum.Finite(l.EllEstimate),
 		})
 	}
 	return in
@@ -102,9 +95,9 @@ type Record struct {
 
 // NewRecord returns the JSON form of certificate c of input index.
 func NewRecord(index int, c Certificate) Record {
-	r := Record{Index: index, Prediction: c.Pred, Margin: Num(c.Margin), MarginLower: Num(c.MarginLower),
-		Radius: Num(c.Radius), PairRadius: Num(c.PairRadius), Certified: c.Certified,
-		StateError: Num(c.StateError), Residual: Num(c.Residual), Passes: c.Passes,
+	r := Record{Index: index, Prediction: c.Pred, Margin: jsonnum.Finite(c.Margin), MarginLower: jsonnum.Finite(c.MarginLower),
+		Radius: jsonnum.Finite(c.Radius), PairRadius: jsonnum.Finite(c.PairRadius), Certified: c.Certified,
+		StateError: jsonnum.Finite(c.StateError), Residual: jsonnum.Finite(c.Residual), Passes: c.Passes,
 		RadiusUnbounded: math.IsInf(c.Radius, 1), PairRadiusUnbounded: math.IsInf(c.PairRadius, 1)}
 	if c.LabelGiven {
 		l := c.Label

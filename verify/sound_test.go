@@ -43,7 +43,7 @@ func certifyWithStates(t testing.TB, c *Certifier, x []float32, labels []int, n 
 // stateVec returns the stacked variable blocks 1 … K of input j.
 func stateVec(c *Certifier, st *lrrn.States, j int) []float64 {
 	var z []float64
-	for k := 1; k <= c.K; k++ {
+	for k := 1; k <= c.numK; k++ {
 		z = append(z, f64(st.Layer(k, j))...)
 	}
 	return z
@@ -119,13 +119,13 @@ func maxPairFactor(c *Certifier) float64 {
 // at least MarginLower, and a certified input is classified as its label.
 func checkSound(t *testing.T, c *Certifier, certs []Certificate, states [][]float64, ref exactRef, what string) (certified int, ratios []float64) {
 	blockOff := 0
-	for k := 1; k < c.K; k++ {
+	for k := 1; k < c.numK; k++ {
 		blockOff += c.m.Sizes[k]
 	}
 	f := maxPairFactor(c)
 	for i, cert := range certs {
 		var d2 float64
-		if c.K > 0 {
+		if c.numK > 0 {
 			a, b := states[i][blockOff:], ref.z[i][blockOff:]
 			for j := range a {
 				d2 += (a[j] - b[j]) * (a[j] - b[j])
@@ -206,7 +206,7 @@ func TestResidualRoundingBound(t *testing.T) {
 			z := stateVec(c, sc.st, 0)
 			g := ex.grad(f64(x), z)
 			gk := 1.0
-			for k := 1; k <= c.K; k++ {
+			for k := 1; k <= c.numK; k++ {
 				var s float64
 				for idx := ex.offs[k]; idx < ex.offs[k+1]; idx++ {
 					v := g[idx] / gk

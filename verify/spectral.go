@@ -19,7 +19,9 @@ type SingularBounds struct {
 	MaxEstimate float64
 	// MinLower is a certified lower bound on σ_min(W), the smallest singular
 	// value of Wᵀ on R^rows (zero when rows > cols). It is 0 when no
-	// positive bound was certified or none was needed (see Options).
+	// positive bound was certified, and in Bounds.Layers also when none
+	// could change ℓ(β_k, W_k) for a matrix with more than 256 rows and
+	// columns: ℓ uses σ_min only above 1/√β_k, and not at all for β_k = 0.
 	MinLower float64
 }
 
@@ -48,8 +50,8 @@ func SingularValueBounds(w []float32, rows, cols int) (SingularBounds, error) {
 
 // singularBounds computes the bounds. minAbove < 0 asks for the best
 // σ_min bound; minAbove ≥ 0 says that only a bound above minAbove matters
-// (ℓ(β, W) uses σ_min only when it exceeds 1/√β), so the bisection runs only
-// when σ_min > minAbove is provable.
+// (ℓ(β, W) uses σ_min only when it exceeds 1/√β; +Inf: none does), so the
+// σ_min factorisation is tried only when the estimate is above minAbove.
 func singularBounds(w []float32, rows, cols int, minAbove float64) (SingularBounds, error) {
 	if rows <= 0 || cols <= 0 || len(w) != rows*cols {
 		return SingularBounds{}, fmt.Errorf("verify: matrix of %d values is not %d×%d", len(w), rows, cols)
@@ -73,22 +75,7 @@ func singularBounds(w []float32, rows, cols int, minAbove float64) (SingularBoun
 	if !wideRows {
 		n, m = cols, rows
 	}
-	// ws holds the scaled matrix with the Gram's inner dimension contiguous:
-	// W itself (n×m) when wideRows, Wᵀ (cols×rows) otherwise.
-	ws := make([]float64, n*m)
-	var frob float64
-	for i := 0; i < rows; i++ {
-		for j := 0; j < cols; j++ {
-			v := float64(w[i*cols+j]) * scale // exact
-			frob += v * v
-			if wideRows {
-				ws[i*m+j] = v
-			} else {
-				ws[j*m+i] = v
-			}
-		}
-	}
-	frobUp := mulUp(frob, 1+gamma(rows*cols, u64)) // ≥ ‖W‖_F² (scaled)
+	ws, frobUp := scaledGramFactor(w, rows, cols, scale, wideRows)
 
 	var b SingularBounds
 	if n > maxDense {
@@ -107,8 +94,70 @@ func singularBounds(w []float32, rows, cols int, minAbove float64) (SingularBoun
 	loG, lam := linalg.Lanczos(n, steps, ltol, func(y, x []float64) { linalg.SymMatVec(y, G, x, n, 1) })
 	lam = max(lam, 0)
 	work := make([]float64, n*n)
-	// Certify λ_max(G) ≤ T: λ_min(−G) ≥ lb with B = −G + T·I. G is negated
-	// in place (exact) and restored after.
+	upper := certifyMaxEig(G, n, lam, epsG, work)
+	if math.IsNaN(upper) || upper > frobUp {
+		upper = frobUp // ‖W‖₂² ≤ ‖W‖_F² always holds
+	}
+	b.MaxUpper = math.Ldexp(sqrtUp(upper), e)
+	b.MaxEstimate = math.Ldexp(math.Sqrt(lam), e)
+
+	if wideRows { // σ_min of Wᵀ on R^rows: λ_min(WWᵀ) = λ_min(G)
+		// From the Lanczos estimate (an upper bound of λ_min in exact
+		// arithmetic), one certifying factorisation a relative muTol
+		// below it (certifyLower). With minAbove ≥ 0 only a bound above
+		// minAbove² matters: when the estimate is not above it, no
+		// factorisation could succeed there (up to rounding) and none is
+		// tried.
+		s := 0.0
+		if minAbove >= 0 {
+			s = up(minAbove * minAbove * scale * scale) // in the scaled units
+		}
+		if loG > s {
+			tol := muTol
+			if n <= lanczosFull { // float64 Lanczos over the whole space
+				tol = 1e-8
+			}
+			assemble := func(dst []float64) { copy(dst, G) }
+			if lb := certifyLower(n, assemble, nil, loG, epsG, tol, upper, work); lb > s {
+				b.MinLower = math.Ldexp(sqrtDown(lb), e)
+			}
+		}
+	}
+	return b, nil
+}
+
+// scaledGramFactor returns W·scale (exact: scale is a power of two) with
+// the Gram matrix's inner dimension contiguous — W itself (rows×cols) when
+// wideRows, Wᵀ (cols×rows) otherwise — and an upper bound of its ‖·‖_F².
+func scaledGramFactor(w []float32, rows, cols int, scale float64, wideRows bool) (ws []float64, frobUp float64) {
+	m := cols
+	if !wideRows {
+		m = rows
+	}
+	ws = make([]float64, rows*cols)
+	var frob float64
+	for i := 0; i < rows; i++ {
+		for j := 0; j < cols; j++ {
+			v := float64(w[i*cols+j]) * scale // exact
+			frob += v * v
+			if wideRows {
+				ws[i*m+j] = v
+			} else {
+				ws[j*m+i] = v
+			}
+		}
+	}
+	return ws, mulUp(frob, 1+gamma(rows*cols, u64)) // ≥ ‖W‖_F² (scaled)
+}
+
+// certifyMaxEig returns a certified upper bound of λ_max(G) (n×n, its
+// rounding error ‖ΔG‖₂ ≤ epsG), or NaN when no proof succeeded: a
+// Cholesky factorisation of T·I − G (eigLowerChol) at T just above the
+// estimate lam, raised ×16 in its distance until the proof succeeds, then
+// tightened by bisection between the last failure and the success when
+// the first try failed. G is negated in place (exact) and restored.
+func certifyMaxEig(G []float64, n int, lam, epsG float64, work []float64) float64 {
+	// Certify λ_max(G) ≤ T: λ_min(−G) ≥ lb with B = −G + T·I.
 	neg := G
 	for i := range neg {
 		neg[i] = -neg[i]
@@ -144,33 +193,5 @@ func singularBounds(w []float32, rows, cols int, minAbove float64) (SingularBoun
 	for i := range G {
 		G[i] = -G[i]
 	}
-	if math.IsNaN(upper) || upper > frobUp {
-		upper = frobUp // ‖W‖₂² ≤ ‖W‖_F² always holds
-	}
-	b.MaxUpper = math.Ldexp(sqrtUp(upper), e)
-	b.MaxEstimate = math.Ldexp(math.Sqrt(lam), e)
-
-	if wideRows { // σ_min of Wᵀ on R^rows: λ_min(WWᵀ) = λ_min(G)
-		// From the Lanczos estimate (an upper bound of λ_min in exact
-		// arithmetic), one certifying factorisation a relative muTol
-		// below it (certifyLower). With minAbove ≥ 0 only a bound above
-		// minAbove² matters: when the estimate is not above it, no
-		// factorisation could succeed there (up to rounding) and none is
-		// tried.
-		s := 0.0
-		if minAbove >= 0 {
-			s = up(minAbove * minAbove * scale * scale) // in the scaled units
-		}
-		if loG > s {
-			tol := muTol
-			if n <= lanczosFull { // float64 Lanczos over the whole space
-				tol = 1e-8
-			}
-			assemble := func(dst []float64) { copy(dst, G) }
-			if lb := certifyLower(n, assemble, nil, loG, epsG, tol, upper, work); lb > s {
-				b.MinLower = math.Ldexp(sqrtDown(lb), e)
-			}
-		}
-	}
-	return b, nil
+	return upper
 }

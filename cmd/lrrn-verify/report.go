@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/lrrn/lrrn/asm"
+	"github.com/lrrn/lrrn/internal/jsonnum"
 	"github.com/lrrn/lrrn/verify"
 )
 
@@ -96,9 +97,9 @@ func (out *output) finish(s summary) error {
 	return out.w.err
 }
 
-// numInf is verify.Num for a radius: +Inf (unbounded, ρ = 0) is null in
+// numInf is jsonnum.Finite for a radius: +Inf (unbounded, ρ = 0) is null in
 // JSON with a flag set.
-func numInf(x float64) (*float64, bool) { return verify.Num(x), math.IsInf(x, 1) }
+func numInf(x float64) (*float64, bool) { return jsonnum.Finite(x), math.IsInf(x, 1) }
 
 // f4inf is f4 for a radius that may be unbounded.
 func f4inf(p *float64, unbounded bool) string {

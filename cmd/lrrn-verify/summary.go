@@ -5,6 +5,7 @@ import (
 	"sort"
 	"time"
 
+	"github.com/lrrn/lrrn/internal/jsonnum"
 	"github.com/lrrn/lrrn/verify"
 )
 
@@ -161,7 +162,7 @@ func (t *tally) passStats() passStats {
 func (t *tally) summary(c *verify.Certifier, elapsed time.Duration) summary {
 	b := c.Bounds()
 	n := t.n
-	s := summary{Images: n, Labelled: t.labelled, Rho: verify.Num(b.Rho), Seconds: elapsed.Seconds(), Certified: t.certified, CertifiedAccuracy: []epsRow{}}
+	s := summary{Images: n, Labelled: t.labelled, Rho: jsonnum.Finite(b.Rho), Seconds: elapsed.Seconds(), Certified: t.certified, CertifiedAccuracy: []epsRow{}}
 	if elapsed > 0 {
 		s.ImagesPerSecond = float64(n) / elapsed.Seconds()
 	}
@@ -176,7 +177,7 @@ func (t *tally) summary(c *verify.Certifier, elapsed time.Duration) summary {
 			std = math.Sqrt(ss / float64(n-1))
 		}
 		med := t.margins.median()
-		s.MeanMargin, s.MedianMargin, s.StdMargin = verify.Num(mean), verify.Num(med), verify.Num(std)
+		s.MeanMargin, s.MedianMargin, s.StdMargin = jsonnum.Finite(mean), jsonnum.Finite(med), jsonnum.Finite(std)
 		s.MedianDelta, s.MedianDeltaInf = numInf(med / (math.Sqrt2 * b.Rho))
 		s.MedianRadius, s.MedianRadiusInf = numInf(t.radii.median())
 		if t.pair.Len() > 0 {
@@ -185,7 +186,7 @@ func (t *tally) summary(c *verify.Certifier, elapsed time.Duration) summary {
 		s.Passes = t.passStats()
 	}
 	if t.labelled && n > 0 {
-		s.Accuracy = verify.Num(float64(t.correct) / float64(n))
+		s.Accuracy = jsonnum.Finite(float64(t.correct) / float64(n))
 		for i, e := range t.eps {
 			s.CertifiedAccuracy = append(s.CertifiedAccuracy, epsRow{Eps: e, Accuracy: float64(t.atEps[i]) / float64(n), AccuracyPair: float64(t.bestAtEps[i]) / float64(n)})
 		}
