@@ -21,6 +21,8 @@ type State struct {
 	Batch       int           `json:"batch"` // … and next batch in it
 	LossSum     float64       `json:"loss_sum"`
 	LossN       int           `json:"loss_n"`
+	ObjSum      float64       `json:"obj_sum,omitempty"` // Σ ℓ of the epoch so far (nudged objectives) …
+	ObjN        int           `json:"obj_n,omitempty"`   // … over this many examples
 	Seed        uint64        `json:"seed"`
 	LR          float64       `json:"lr"`
 	BatchSize   int           `json:"batch_size"`
@@ -46,6 +48,7 @@ func stateOf(t *Trainer, dataset string, history []EpochRecord) *State {
 	e, b := t.Position()
 	sum, n := t.EpochLoss()
 	return &State{Version: 1, Mode: o.Mode.String(), Dataset: dataset, Epoch: e, Batch: b, LossSum: sum, LossN: n,
+		ObjSum: t.objLoss, ObjN: t.objN,
 		Seed: o.Seed, LR: o.LR, BatchSize: o.Batch, WeightDecay: o.WeightDecay, Passes: o.Passes,
 		Convention: o.Convention.String(), Workers: o.Workers, History: history,
 		Objective: o.Objective.String(), Schedule: o.Schedule.String(), Epochs: o.Epochs}

@@ -229,7 +229,15 @@ func TestNudgedTrainingResumesExactly(t *testing.T) {
 	o.Objective = Objective{Loss: CrossEntropy, Eps: 0.3, Temp: 0.5, Warmup: 2}
 	o.Schedule, o.Epochs = Cosine, 4
 	full := m0.Clone()
-	trainEpochs(t, full, d, o, 4)
+	trFull, err := New(full, d, o)
+	require.NoError(t, err)
+	var wantObj []float64 // the mean objective loss of each epoch
+	for e := 0; e < 4; e++ {
+		_, err := trFull.RunEpoch(context.Background(), nil)
+		require.NoError(t, err)
+		wantObj = append(wantObj, trFull.LastEpochObjective())
+	}
+	trFull.Close()
 
 	part := m0.Clone()
 	tr, err := New(part, d, o)
@@ -259,6 +267,11 @@ func TestNudgedTrainingResumesExactly(t *testing.T) {
 		}
 		_, err := tr2.Step()
 		require.NoError(t, err)
+		if e2, b := tr2.Position(); e2 > e && b == 0 {
+			// the epoch the checkpoint interrupted reports the mean over
+			// all its examples, as the uninterrupted run does
+			require.Equal(t, wantObj[e], tr2.LastEpochObjective(), "epoch %d", e+1)
+		}
 	}
 	tr2.Close()
 	requireSameWeights(t, full, part)

@@ -68,7 +68,7 @@ type Trainer struct {
 	out      []float32 // batch × d_L free outputs, for nudged targets
 	dirScale float32   // factor of tg.direct in the gradient
 	objLoss  float64   // Σ ℓ of the epoch so far (nudged objectives) …
-	objN     int       // … over this many examples (since a resume)
+	objN     int       // … over this many examples
 	lastObj  float64
 }
 
@@ -270,9 +270,14 @@ func (t *Trainer) Resume(st *State) error {
 	if epoch < 0 || batch < 0 || batch > t.Batches() {
 		return fmt.Errorf("train: position epoch %d batch %d out of range (%d batches per epoch)", epoch, batch, t.Batches())
 	}
+	if st.ObjN < 0 || st.ObjN > st.LossN || math.IsNaN(st.ObjSum) || math.IsInf(st.ObjSum, 0) {
+		return fmt.Errorf("train: objective sums %v over %d examples out of range (%d losses)", st.ObjSum, st.ObjN, st.LossN)
+	}
 	t.epoch, t.batch, t.lossSum, t.lossN = epoch, batch, lossSum, lossN
+	t.objLoss, t.objN = st.ObjSum, st.ObjN
 	if t.batch == t.Batches() {
 		t.epoch, t.batch, t.lossSum, t.lossN = epoch+1, 0, 0, 0
+		t.objLoss, t.objN = 0, 0
 	}
 	t.shuffle()
 	return t.solver.Reset(t.m)
