@@ -257,6 +257,80 @@ func NewRandom(c Config, seed uint64) (*Model, error) {
 	return m, nil
 }
 
+// NewOrthogonal returns a model whose weight matrices have orthonormal
+// rows (or columns, whichever are fewer), so that every singular value of
+// every W_k is 1, and zero biases. With β_k = 1 a layer's Lipschitz factor
+// (1+β)s/(1+βs²) peaks at s = 1: such a model starts with no layer
+// attenuating any direction, the starting point certified-robust training
+// (docs/training.md) prefers. The matrices come from Gaussian entries
+// (math/rand/v2's PCG seeded with (seed, 0x4f525448)) orthonormalised in
+// float64 by modified Gram–Schmidt, applied twice for orthogonality to
+// rounding; a seed gives the same model on every platform.
+func NewOrthogonal(c Config, seed uint64) (*Model, error) {
+	m, err := New(c)
+	if err != nil {
+		return nil, err
+	}
+	rng := rand.New(rand.NewPCG(seed, 0x4f525448))
+	for k := range m.W {
+		orthonormal(m.W[k], c.Sizes[k+1], c.Sizes[k], rng)
+	}
+	return m, nil
+}
+
+// orthonormal fills the rows×cols row-major w with a random matrix whose
+// rows (rows ≤ cols) or columns (rows > cols) are orthonormal.
+func orthonormal(w []float32, rows, cols int, rng *rand.Rand) {
+	n, l := rows, cols // n vectors of length l
+	if rows > cols {
+		n, l = cols, rows
+	}
+	v := make([]float64, n*l)
+	for i := 0; i < n; i++ {
+		vi := v[i*l : (i+1)*l]
+		for {
+			for j := range vi {
+				vi[j] = rng.NormFloat64()
+			}
+			for range 2 {
+				for p := 0; p < i; p++ {
+					vp := v[p*l : (p+1)*l]
+					d := 0.0
+					for j := range vi {
+						d += vi[j] * vp[j]
+					}
+					for j := range vi {
+						vi[j] -= d * vp[j]
+					}
+				}
+			}
+			nn := 0.0
+			for _, x := range vi {
+				nn += x * x
+			}
+			// n ≤ l, so a Gaussian vector has a component outside the
+			// span of the others with probability 1; draw again if
+			// rounding left (almost) nothing.
+			if nn > 1e-12 {
+				nn = math.Sqrt(nn)
+				for j := range vi {
+					vi[j] /= nn
+				}
+				break
+			}
+		}
+	}
+	for i := 0; i < n; i++ {
+		for j := 0; j < l; j++ {
+			if rows > cols {
+				w[j*cols+i] = float32(v[i*l+j])
+			} else {
+				w[i*cols+j] = float32(v[i*l+j])
+			}
+		}
+	}
+}
+
 // Clone returns a deep copy of m.
 func (m *Model) Clone() *Model {
 	c := &Model{Config: cloneConfig(m.Config), Meta: m.Meta}

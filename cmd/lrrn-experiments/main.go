@@ -292,6 +292,9 @@ func (r *runner) trainArgs(e experiment, s stage, resume bool) []string {
 		if s.schedule != "" {
 			a = append(a, "--schedule", s.schedule)
 		}
+		if s.weights != "" {
+			a = append(a, "--weights", s.weights)
+		}
 	}
 	if dir := r.dataDirOf(s.data); dir != "" {
 		a = append(a, "--data-dir", dir)

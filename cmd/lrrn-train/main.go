@@ -68,7 +68,7 @@ Flags:
 
 type options struct {
 	data, dataDir, arch, act, outAct, beta, init, out, log, plotPath, filters, convention string
-	objective, schedule                                                                   string
+	objective, schedule, weights                                                          string
 	gamma, lr, wd                                                                         float64
 	passes, epochs, batch, workers, evalPasses, holdout                                   int
 	seed                                                                                  uint64
@@ -107,6 +107,7 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	fs.BoolVar(&o.unsupervised, "unsupervised", false, "train the free energy instead of the contrastive loss")
 	fs.StringVar(&o.init, "init", "", "start from this model file instead of a random initialisation")
 	fs.Uint64Var(&o.seed, "seed", 1, "seed of the initialisation and the shuffling")
+	fs.StringVar(&o.weights, "weights", "glorot", "random initial weights (without --init): glorot (Glorot-uniform) or orthogonal (every singular value 1; docs/training.md)")
 	fs.StringVar(&o.out, "out", "", "model file written after every epoch (required)")
 	fs.StringVar(&o.log, "log", "", "CSV file of per-epoch metrics (appended to on --resume)")
 	fs.StringVar(&o.plotPath, "plot", "", "chart of the loss and test-accuracy curves, redrawn after every epoch: PNG or SVG by the file's extension")
@@ -174,7 +175,7 @@ func checkFlags(o *options) error {
 		return fmt.Errorf("--weight-decay %v: want a finite value ≥ 0", o.wd)
 	}
 	if o.resume {
-		for _, f := range []string{"arch", "act", "out-act", "beta", "gamma", "init"} {
+		for _, f := range []string{"arch", "act", "out-act", "beta", "gamma", "init", "weights"} {
 			if o.set[f] {
 				return fmt.Errorf("--resume cannot be combined with --%s (the checkpoint fixes the model)", f)
 			}
@@ -193,8 +194,11 @@ func checkFlags(o *options) error {
 	if o.unsupervised && o.set["objective"] {
 		return errors.New("--objective applies to supervised training only")
 	}
+	if o.weights != "glorot" && o.weights != "orthogonal" {
+		return fmt.Errorf("--weights %q: want glorot or orthogonal", o.weights)
+	}
 	if o.init != "" {
-		for _, f := range []string{"arch", "act", "out-act", "beta", "gamma"} {
+		for _, f := range []string{"arch", "act", "out-act", "beta", "gamma", "weights"} {
 			if o.set[f] {
 				return fmt.Errorf("--%s cannot be combined with --init (the model file fixes the architecture)", f)
 			}
@@ -410,6 +414,10 @@ func startModel(o *options, stderr io.Writer) (m *lrrn.Model, st *train.State, t
 			return nil, nil, topts, fmt.Errorf("--init: %w", err)
 		}
 		m.Meta.Note = "" // a checkpoint note of the pretraining run does not apply
+	} else if o.weights == "orthogonal" {
+		if m, err = lrrn.NewOrthogonal(o.cfg, o.seed); err != nil {
+			return nil, nil, topts, err
+		}
 	} else if m, err = lrrn.NewRandom(o.cfg, o.seed); err != nil {
 		return nil, nil, topts, err
 	}

@@ -109,6 +109,8 @@ func TestCommandErrors(t *testing.T) {
 		"bad float":     {[]string{"--data-dir", data, "--out", out, "--gamma", "x"}, 2, "lrrn-train: invalid value \"x\" for flag -gamma: parse error; see -h\n"},
 		"unknown flag":  {[]string{"--out", out, "--epoch", "3"}, 2, "lrrn-train: flag provided but not defined: -epoch; see -h\n"},
 		"lr":            {[]string{"--out", out, "--lr", "0"}, 2, "--lr 0: want a finite value > 0"},
+		"weights":       {[]string{"--out", out, "--weights", "he"}, 2, "--weights \"he\": want glorot or orthogonal"},
+		"weights+init":  {[]string{"--out", out, "--init", out, "--weights", "orthogonal"}, 2, "--weights cannot be combined with --init"},
 		"plot format":   {[]string{"--out", out, "--plot", "c.jpg"}, 2, "--plot c.jpg: want a .png or .svg file"},
 		"batch":         {[]string{"--out", out, "--batch", "0"}, 2, "--batch 0: want at least 1"},
 		"init and arch": {[]string{"--out", out, "--init", out, "--arch", "784-10"}, 2, "--arch cannot be combined with --init"},
@@ -157,6 +159,25 @@ func TestCreatesOutputDirectories(t *testing.T) {
 		_, err := os.Stat(filepath.Join(dir, f))
 		require.NoError(t, err, f)
 	}
+}
+
+// TestOrthogonalWeights: --weights orthogonal starts from
+// lrrn.NewOrthogonal with the run's seed (a learning rate of 1e-30 and no
+// weight decay leave every float32 weight where it started).
+func TestOrthogonalWeights(t *testing.T) {
+	data := fixtureDir(t)
+	out := filepath.Join(t.TempDir(), "m.lrrn")
+	code, stdout, errs := runCmd("--data-dir", data, "--arch", "784-8-8-10", "--beta", "1,1,1", "--epochs", "1", "--lr", "1e-30",
+		"--weight-decay", "0", "--seed", "5", "--weights", "orthogonal", "--out", out)
+	require.Equal(t, 0, code, "stdout:\n%s\nstderr:\n%s", stdout, errs)
+	m, err := lrrn.Load(out)
+	require.NoError(t, err)
+	want, err := lrrn.NewOrthogonal(m.Config, 5)
+	require.NoError(t, err)
+	require.Equal(t, want.W, m.W)
+	glorot, err := lrrn.NewRandom(m.Config, 5)
+	require.NoError(t, err)
+	require.NotEqual(t, glorot.W[0], m.W[0])
 }
 
 // TestPretrainThenFineTune: unsupervised pretraining of a network with a
