@@ -4,9 +4,10 @@ import (
 	"context"
 	"fmt"
 	"math"
-	"slices"
+
 	"sync"
 
+	"github.com/lrrn/lrrn/internal/stats"
 	"github.com/lrrn/lrrn/lrrn"
 	"github.com/lrrn/lrrn/verify"
 )
@@ -84,23 +85,10 @@ func Evaluate(m *lrrn.Model, d *Data, passes, workers int) (Eval, error) {
 		ev.Certified[r] /= float64(d.N)
 	}
 	ev.MeanMargin = sum / float64(d.N)
-	slices.Sort(margins)
-	slices.Sort(radii)
-	ev.MedianMargin = median(margins)
-	ev.MedianRadius = median(radii)
+	ev.MedianMargin = stats.Median(margins)
+	ev.MedianRadius = stats.Median(radii)
 	ev.MedianDelta = ev.MedianMargin / (math.Sqrt2 * ev.Rho)
 	return ev, nil
-}
-
-func median(sorted []float64) float64 {
-	n := len(sorted)
-	if n == 0 {
-		return math.NaN()
-	}
-	if n%2 == 1 {
-		return sorted[n/2]
-	}
-	return 0.5 * (sorted[n/2-1] + sorted[n/2])
 }
 
 // lipschitz returns verify's certified ρ and the paper's estimate (not
