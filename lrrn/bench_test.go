@@ -31,7 +31,7 @@ func setChunk(s *Solver, chunk int) {
 var paths = []struct {
 	name  string
 	chunk int
-}{{"unit", 0}, {"blocked", blockedChunk}, {"b8", 8}, {"b16", 16}, {"b24", 24}, {"b32", 32}, {"b48", 48}}
+}{{"unit", 0}, {"blocked", blockedChunk}}
 
 // freeFlops returns the floating-point operations of free inference of one
 // input with `passes` passes: W_0 x, the feed-forward start, per pass and
@@ -113,7 +113,7 @@ func BenchmarkWideInfer(b *testing.B) {
 // model (block 1, the one with both products) over a tile of 64 inputs,
 // unit by unit and blocked: the measurement behind blockedMinUnits.
 func BenchmarkSweep(b *testing.B) {
-	for _, d := range []int{64, 128, 192, 256, 512, 1024} {
+	for _, d := range []int{64, 96, 128, 160, 192, 256, 512, 1024} {
 		m, err := NewRandom(Config{Sizes: []int{784, d, d, 10}, Acts: []Activation{ReLU, ReLU, Linear},
 			Beta: []float64{1, 1, 0}, Gamma: 0.125, Passes: 20}, uint64(d))
 		if err != nil {

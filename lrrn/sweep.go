@@ -35,8 +35,8 @@ import "github.com/lrrn/lrrn/asm"
 // smallest layer swept in chunks: below it the unit-by-unit sweep is
 // faster (BenchmarkSweep and BenchmarkWideInfer measure both).
 const (
-	blockedChunk    = 64
-	blockedMinUnits = 256
+	blockedChunk    = 16
+	blockedMinUnits = 160
 )
 
 // sweepChunk returns the chunk size of the blocked sweep for a layer of d
