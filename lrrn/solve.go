@@ -50,7 +50,7 @@ type Workspace struct {
 	w0x  []float32   // d_1 × tile: W_0 x of the tile
 	c1   []float32   // d_1 × tile: the input part of c_1
 	c    []float32   // max d × tile
-	zc   []float32   // chunk × tile: the blocked sweep's saved chunk
+	zc   []float32   // 2·chunk × tile: the blocked sweep's scratch
 }
 
 // NewWorkspace returns a workspace for this solver's model.
@@ -74,7 +74,7 @@ func (s *Solver) newWorkspace(tile int) *Workspace {
 			chunk = max(chunk, lp.chunk)
 		}
 	}
-	ws.zc = make([]float32, chunk*tile)
+	ws.zc = make([]float32, 2*chunk*tile)
 	return ws
 }
 

@@ -67,30 +67,23 @@ func sweepTile(ws *Workspace, lp *layerPlan, z, c []float32, t int) {
 
 // blockedSweep runs one Gauss–Seidel sweep of block lp over a tile of t
 // inputs: z is the d×t block, c its d×t right-hand side (overwritten:
-// c'_I of every chunk), zc scratch of lp.chunk×t.
-func blockedSweep(z, c, zc []float32, lp *layerPlan, t int) {
+// c'_I of every chunk), scratch 2·lp.chunk×t values.
+func blockedSweep(z, c, scratch []float32, lp *layerPlan, t int) {
 	d, h := lp.d, lp.h
 	for i0 := 0; i0 < d; i0 += lp.chunk {
 		b := min(lp.chunk, d-i0)
-		zi, ci, saved := z[i0*t:(i0+b)*t], c[i0*t:(i0+b)*t], zc[:b*t]
-		// c'_I = −(−c_I + H[I, :]·z) with the chunk's rows of z zeroed
-		// (negation is exact: this is c_I − H[I, ∁I]·z[∁I] rounded once
-		// per term, in the product's order).
+		zi, ci := z[i0*t:(i0+b)*t], c[i0*t:(i0+b)*t]
+		saved, prod := scratch[:b*t], scratch[b*t:2*b*t]
+		// c'_I = c_I − H[I, :]·z with the chunk's rows of z zeroed for
+		// the product.
 		copy(saved, zi)
 		clear(zi)
-		negate(ci)
-		asm.Gemm(ci, h[i0*d:(i0+b)*d], z, b, d, t, true)
-		negate(ci)
+		asm.Gemm(prod, h[i0*d:(i0+b)*d], z, b, d, t, false)
 		copy(zi, saved)
+		asm.Axpy(-1, prod, ci)
 		for r := 0; r < b; r++ {
 			i := i0 + r
 			asm.UnitUpdate(zi, h[i*d+i0:i*d+i0+b], ci[r*t:r*t+t], r, b, t, lp.invH[i], lp.lo, lp.hi)
 		}
-	}
-}
-
-func negate(x []float32) {
-	for i, v := range x {
-		x[i] = -v
 	}
 }
