@@ -192,3 +192,25 @@ func TestSweepChunkThreshold(t *testing.T) {
 	}
 	assert.Len(t, s.NewWorkspace().zc, 2*blockedChunk*TileSize)
 }
+
+// TestBlockedSweepDoesNotAllocate: inference with blocked blocks (free and
+// clamped) is allocation-free with a reused workspace, like the
+// unit-by-unit path (TestInferenceAllocations).
+func TestBlockedSweepDoesNotAllocate(t *testing.T) {
+	m := randomModel([]int{30, blockedMinUnits + 3, blockedMinUnits, 4}, []Activation{ReLU, ReLU, Linear}, []float64{1, 1, 0}, 0.125, 5, 1)
+	s, err := NewSolver(m)
+	require.NoError(t, err)
+	require.Equal(t, blockedChunk, s.free.layers[0].chunk)
+	rng := rand.New(rand.NewPCG(6, 6))
+	n := 2 * TileSize
+	x := make([]float32, 0, n*30)
+	for i := 0; i < n; i++ {
+		x = append(x, randomInput(30, rng)...)
+	}
+	tg := make([]float32, n*4)
+	ws, st := s.NewWorkspace(), s.NewStates(n)
+	assert.Zero(t, testing.AllocsPerRun(3, func() {
+		_ = s.Free(ws, x, n, 2, st)
+		_ = s.Clamped(ws, x, tg, n, 2, st)
+	}))
+}
