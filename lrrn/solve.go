@@ -45,12 +45,12 @@ func (st *States) Output(i int) []float32 { return st.Layer(len(st.Z)-1, i) }
 // buffers sized for TileSize inputs. Reusing a Workspace makes inference
 // allocation-free in steady state.
 type Workspace struct {
-	tile int         // inputs per tile: TileSize (other sizes only in benchmarks)
-	z    [][]float32 // per layer, d_k × tile (unit-major)
-	w0x  []float32   // d_1 × tile: W_0 x of the tile
-	c1   []float32   // d_1 × tile: the input part of c_1
-	c    []float32   // max d × tile
-	zc   []float32   // 2·chunk × tile: the blocked sweep's scratch
+	tile  int         // inputs per tile: TileSize (other sizes only in benchmarks)
+	z     [][]float32 // per layer, d_k × tile (unit-major)
+	w0x   []float32   // d_1 × tile: W_0 x of the tile
+	c1    []float32   // d_1 × tile: the input part of c_1
+	c     []float32   // max d × tile
+	sweep []float32   // 2·chunk × tile: the blocked sweep's scratch
 }
 
 // NewWorkspace returns a workspace for this solver's model.
@@ -74,7 +74,7 @@ func (s *Solver) newWorkspace(tile int) *Workspace {
 			chunk = max(chunk, lp.chunk)
 		}
 	}
-	ws.zc = make([]float32, 2*chunk*tile)
+	ws.sweep = make([]float32, 2*chunk*tile)
 	return ws
 }
 

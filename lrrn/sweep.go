@@ -62,7 +62,7 @@ func sweepTile(ws *Workspace, lp *layerPlan, z, c []float32, t int) {
 	case t == 1: // a single problem: the whole sweep in one call
 		asm.Sweep(z, lp.h, c, lp.invH, d, lp.lo, lp.hi)
 	case lp.chunk > 0:
-		blockedSweep(z, c, ws.zc, lp, t)
+		blockedSweep(z, c, ws.sweep, lp, t)
 	default:
 		for i := 0; i < d; i++ {
 			asm.UnitUpdate(z, lp.h[i*d:i*d+d], c[i*t:i*t+t], i, d, t, lp.invH[i], lp.lo, lp.hi)

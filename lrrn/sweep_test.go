@@ -190,7 +190,7 @@ func TestSweepChunkThreshold(t *testing.T) {
 			assert.Equal(t, want, lp.chunk, "block %d of %d units", lp.k, lp.d)
 		}
 	}
-	assert.Len(t, s.NewWorkspace().zc, 2*blockedChunk*TileSize)
+	assert.Len(t, s.NewWorkspace().sweep, 2*blockedChunk*TileSize)
 }
 
 // TestBlockedSweepDoesNotAllocate: inference with blocked blocks (free and
