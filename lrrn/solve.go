@@ -45,24 +45,36 @@ func (st *States) Output(i int) []float32 { return st.Layer(len(st.Z)-1, i) }
 // buffers sized for TileSize inputs. Reusing a Workspace makes inference
 // allocation-free in steady state.
 type Workspace struct {
-	z   [][]float32 // per layer, d_k × TileSize (unit-major)
-	w0x []float32   // d_1 × TileSize: W_0 x of the tile
-	c1  []float32   // d_1 × TileSize: the input part of c_1
-	c   []float32   // max d × TileSize
+	tile  int         // inputs per tile: TileSize (other sizes only in benchmarks)
+	z     [][]float32 // per layer, d_k × tile (unit-major)
+	w0x   []float32   // d_1 × tile: W_0 x of the tile
+	c1    []float32   // d_1 × tile: the input part of c_1
+	c     []float32   // max d × tile
+	sweep []float32   // 2·chunk × tile: the blocked sweep's scratch
 }
 
 // NewWorkspace returns a workspace for this solver's model.
-func (s *Solver) NewWorkspace() *Workspace {
+func (s *Solver) NewWorkspace() *Workspace { return s.newWorkspace(TileSize) }
+
+// newWorkspace returns a workspace for tiles of `tile` inputs.
+func (s *Solver) newWorkspace(tile int) *Workspace {
 	m := s.m
-	ws := &Workspace{z: make([][]float32, m.L()+1)}
+	ws := &Workspace{tile: tile, z: make([][]float32, m.L()+1)}
 	maxd := 0
 	for k := 1; k <= m.L(); k++ {
-		ws.z[k] = make([]float32, m.Sizes[k]*TileSize)
+		ws.z[k] = make([]float32, m.Sizes[k]*tile)
 		maxd = max(maxd, m.Sizes[k])
 	}
-	ws.w0x = make([]float32, m.Sizes[1]*TileSize)
-	ws.c1 = make([]float32, m.Sizes[1]*TileSize)
-	ws.c = make([]float32, maxd*TileSize)
+	ws.w0x = make([]float32, m.Sizes[1]*tile)
+	ws.c1 = make([]float32, m.Sizes[1]*tile)
+	ws.c = make([]float32, maxd*tile)
+	chunk := 0
+	for _, p := range []*plan{&s.free, &s.clamped} {
+		for _, lp := range p.layers {
+			chunk = max(chunk, lp.chunk)
+		}
+	}
+	ws.sweep = make([]float32, 2*chunk*tile)
 	return ws
 }
 
@@ -178,8 +190,8 @@ func (s *Solver) solve(ws *Workspace, x, v, targets []float32, clamped bool, n, 
 		ws = s.NewWorkspace()
 	}
 	d0, d1 := s.m.Sizes[0], s.m.Sizes[1]
-	for t0 := 0; t0 < n; t0 += TileSize {
-		t := min(TileSize, n-t0)
+	for t0 := 0; t0 < n; t0 += ws.tile {
+		t := min(ws.tile, n-t0)
 		if v != nil {
 			s.setInputPart(ws, v[t0*d1:(t0+t)*d1], t, p)
 		} else {
@@ -289,14 +301,7 @@ func (s *Solver) tilePasses(ws *Workspace, t, passes int, p *plan) {
 			if lp.q != nil {
 				asm.Gemm(c, lp.q, ws.z[k+1][:m.Sizes[k+1]*t], d, m.Sizes[k+1], t, true)
 			}
-			z := ws.z[k][:d*t]
-			if t == 1 { // a single problem: the whole sweep in one call
-				asm.Sweep(z, lp.h, c, lp.invH, d, lp.lo, lp.hi)
-				continue
-			}
-			for i := 0; i < d; i++ {
-				asm.UnitUpdate(z, lp.h[i*d:i*d+d], c[i*t:i*t+t], i, d, t, lp.invH[i], lp.lo, lp.hi)
-			}
+			sweepTile(ws, lp, ws.z[k][:d*t], c, t)
 		}
 	}
 }

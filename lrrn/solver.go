@@ -24,6 +24,7 @@ type layerPlan struct {
 	q      []float32 // d × d_{k+1}, nil without the top term
 	e      []float32 // d
 	lo, hi float32
+	chunk  int // units per chunk of the blocked sweep (blockedSweep), 0: unit by unit
 }
 
 // plan is the ordered list of BCD blocks of one problem.
@@ -158,7 +159,7 @@ func (s *Solver) Model() *Model { return s.m }
 func (s *Solver) layer(k int, top bool, gc *gramCache) (layerPlan, []float64) {
 	m := s.m
 	d, dl := m.Sizes[k], m.Sizes[k-1]
-	lp := layerPlan{k: k, d: d}
+	lp := layerPlan{k: k, d: d, chunk: sweepChunk(d)}
 	lp.lo, lp.hi = m.Acts[k-1].Bounds()
 	Wl, bl := m.W[k-1], m.B[k-1] // d × dl
 	betaL := m.Beta[k-1]

@@ -288,36 +288,44 @@ func testBatchMatchesSingle(t *testing.T) {
 // TestFullTilesPositionIndependent: with the input part given and full
 // tiles (FreeWithInput, ContinueFreeWithInput — the certifier's path), an
 // input's iterate does not depend on its position or on the other inputs
-// of its tile (bitwise), and continuing equals running the passes at once.
+// of its tile (bitwise), and continuing equals running the passes at once;
+// with the unit-by-unit sweep and with the blocked one (chunks of 8 and
+// blockedChunk units, each chunk size with layers on and off its
+// boundaries).
 func TestFullTilesPositionIndependent(t *testing.T) {
 	forEachTier(t, func(t *testing.T) {
 		rng := rand.New(rand.NewPCG(31, 32))
 		for _, m := range []*Model{
 			randomModel([]int{20, 70, 33, 4}, []Activation{ReLU, ReLU, Linear}, []float64{1, 1, 0}, 0.125, 22, 1),
 			randomModel([]int{20, 12, 9, 5}, []Activation{HardSigmoid, ReLU, ReLU}, []float64{0.5, 1, 2}, 0.25, 23, 1),
+			randomModel([]int{20, 2*blockedChunk + 3, blockedChunk, 4}, []Activation{ReLU, HardSigmoid, Linear}, []float64{1, 0.5, 1}, 0.25, 24, 1),
+			randomModel([]int{20, blockedMinUnits, blockedChunk + 1, 4}, []Activation{ReLU, ReLU, Linear}, []float64{1, 1, 0}, 0.125, 25, 1),
 		} {
-			s, err := NewSolver(m)
-			require.NoError(t, err)
-			n, d1 := 2*TileSize, m.Sizes[1]
-			v := make([]float32, n*d1)
-			for i := range v {
-				v[i] = float32(rng.NormFloat64())
-			}
-			// Tile 2 holds tile 1's inputs in reverse order.
-			for j := 0; j < TileSize; j++ {
-				copy(v[(TileSize+j)*d1:(TileSize+j+1)*d1], v[(TileSize-1-j)*d1:(TileSize-j)*d1])
-			}
-			st := s.NewStates(n)
-			require.NoError(t, s.FreeWithInput(nil, v, n, 7, st))
-			for j := 0; j < TileSize; j++ {
-				for k := 1; k <= m.L(); k++ {
-					require.Equal(t, st.Layer(k, j), st.Layer(k, 2*TileSize-1-j), "input %d layer %d", j, k)
+			for _, chunk := range []int{0, 8, blockedChunk} {
+				s, err := NewSolver(m)
+				require.NoError(t, err)
+				setChunk(s, chunk)
+				n, d1 := 2*TileSize, m.Sizes[1]
+				v := make([]float32, n*d1)
+				for i := range v {
+					v[i] = float32(rng.NormFloat64())
 				}
+				// Tile 2 holds tile 1's inputs in reverse order.
+				for j := 0; j < TileSize; j++ {
+					copy(v[(TileSize+j)*d1:(TileSize+j+1)*d1], v[(TileSize-1-j)*d1:(TileSize-j)*d1])
+				}
+				st := s.NewStates(n)
+				require.NoError(t, s.FreeWithInput(nil, v, n, 7, st))
+				for j := 0; j < TileSize; j++ {
+					for k := 1; k <= m.L(); k++ {
+						require.Equal(t, st.Layer(k, j), st.Layer(k, 2*TileSize-1-j), "input %d layer %d", j, k)
+					}
+				}
+				require.NoError(t, s.ContinueFreeWithInput(nil, v, n, 9, st))
+				again := s.NewStates(n)
+				require.NoError(t, s.FreeWithInput(nil, v, n, 16, again))
+				require.Equal(t, again.Z, st.Z)
 			}
-			require.NoError(t, s.ContinueFreeWithInput(nil, v, n, 9, st))
-			again := s.NewStates(n)
-			require.NoError(t, s.FreeWithInput(nil, v, n, 16, again))
-			require.Equal(t, again.Z, st.Z)
 		}
 	})
 }
