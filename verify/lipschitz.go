@@ -3,6 +3,8 @@ package verify
 import (
 	"fmt"
 	"math"
+
+	"github.com/lrrn/lrrn/lrrn"
 )
 
 // ellUpper returns a certified upper bound of
@@ -54,13 +56,27 @@ func minNeeded(beta float64) float64 {
 	return 1 / math.Sqrt(beta)
 }
 
-// lipschitz computes the model's Bounds (ρ = Π_k ℓ(β_k, W_k), RhoPre
-// and the paper's estimate, from certified singular value bounds) and the
-// factors of the radii: 1/(√2ρ) and 1/RhoPre, rounded down.
-func (c *Certifier) lipschitz() error {
-	m := c.m
-	b := Bounds{Reduced: c.reduced, Blocks: c.numK, Rho: 1, RhoPre: 1, RhoEstimate: 1}
-	for k := 0; k < c.numL; k++ {
+// Lipschitz returns the Lipschitz part of a model's Bounds — the certified
+// per-layer factors ℓ_k, ρ = Π_k ℓ_k, RhoPre and the paper's estimate —
+// without the Hessian work of New (Mu and MuBest are zero). A model that
+// changes often (training reports ρ after every epoch) needs only this.
+func Lipschitz(m *lrrn.Model) (Bounds, error) {
+	if err := m.Validate(); err != nil {
+		return Bounds{}, err
+	}
+	return lipschitzBounds(m)
+}
+
+// lipschitzBounds computes the model's Bounds (ρ = Π_k ℓ(β_k, W_k), RhoPre
+// and the paper's estimate, from certified singular value bounds), Mu and
+// MuBest left zero.
+func lipschitzBounds(m *lrrn.Model) (Bounds, error) {
+	L := m.L()
+	b := Bounds{Reduced: m.ReducedOutput(), Blocks: L, Rho: 1, RhoPre: 1, RhoEstimate: 1}
+	if b.Reduced {
+		b.Blocks = L - 1
+	}
+	for k := 0; k < L; k++ {
 		rows, cols := m.Sizes[k+1], m.Sizes[k]
 		need := -1.0 // full σ_min bound for small matrices, for the report
 		if min(rows, cols) > 256 {
@@ -68,14 +84,14 @@ func (c *Certifier) lipschitz() error {
 		}
 		sb, err := singularBounds(m.W[k], rows, cols, need)
 		if err != nil {
-			return fmt.Errorf("verify: W_%d: %w", k, err)
+			return Bounds{}, fmt.Errorf("verify: W_%d: %w", k, err)
 		}
 		lb := LayerBound{Rows: rows, Cols: cols, Beta: m.Beta[k], SingularBounds: sb}
 		lb.Ell = ellUpper(m.Beta[k], sb.MinLower, sb.MaxUpper)
 		lb.EllEstimate = ellEstimate(m.Beta[k], sb.MaxEstimate)
 		b.Layers = append(b.Layers, lb)
 		b.Rho = mulUp(b.Rho, lb.Ell)
-		if k < c.numL-1 {
+		if k < L-1 {
 			b.RhoPre = mulUp(b.RhoPre, lb.Ell)
 		}
 		b.RhoEstimate *= lb.EllEstimate
@@ -86,10 +102,20 @@ func (c *Certifier) lipschitz() error {
 	for k, lb := range b.Layers {
 		if lb.Ell == 0 && !math.IsInf(b.Rho, 0) && !math.IsNaN(b.Rho) {
 			b.Rho = 0
-			if k < c.numL-1 && !math.IsInf(b.RhoPre, 0) && !math.IsNaN(b.RhoPre) {
+			if k < L-1 && !math.IsInf(b.RhoPre, 0) && !math.IsNaN(b.RhoPre) {
 				b.RhoPre = 0
 			}
 		}
+	}
+	return b, nil
+}
+
+// lipschitz sets the certifier's Bounds (lipschitzBounds) and the factors
+// of the radii: 1/(√2ρ) and 1/RhoPre, rounded down.
+func (c *Certifier) lipschitz() error {
+	b, err := lipschitzBounds(c.m)
+	if err != nil {
+		return err
 	}
 	c.bounds = b
 	c.invS2Rho = divDown(1, mulUp(math.Sqrt2*(1+u64), b.Rho))
