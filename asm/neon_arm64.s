@@ -191,8 +191,8 @@ done:
 #define NTFMA14 FMLA4(V0, V4, V5, V6, V7, V16, V17, V18, V19)
 #define NTFMA11 VFMLA V4.S4, V0.S4, V16.S4
 
-// The four rows of a C tile: R9 (row 0), R15, R16, R17 (stride R6).
-#define CROWS ROWPTRS(R6, R9, R15, R16, R17)
+// The four rows of a C tile: R9 (row 0), R15, R16, R17 (stride R4).
+#define CROWS ROWPTRS(R4, R9, R15, R16, R17)
 // The four rows of an A block for the k loop: R10–R13 from R1 (stride R7).
 #define AROWS MOVD R1, R10; ROWPTRS(R7, R10, R11, R12, R13)
 
@@ -235,23 +235,27 @@ done:
 #define LDC4 VLD1 (R9), [V16.S4]; VLD1 (R15), [V20.S4]; VLD1 (R16), [V24.S4]; VLD1 (R17), [V28.S4]
 #define STC4 VST1 [V16.S4], (R9); VST1 [V20.S4], (R15); VST1 [V24.S4], (R16); VST1 [V28.S4], (R17)
 #define ZEROC4 ZERO4(V16, V20, V24, V28)
-// The entry of both gemm kernels: R6 = row stride of B and C, R7 = of A (in
-// bytes), R9 = the C tile, R14 = the B tile, R8 = columns left.
+// The entry of both gemm kernels: R7, R6, R4 = the row strides of A, B and
+// C in bytes, R9 = the C tile, R14 = the B tile, R8 = columns left.
 #define GEMM_ARGS \
 	MOVD	c+0(FP), R0; \
 	MOVD	a+8(FP), R1; \
 	MOVD	b+16(FP), R2; \
 	MOVD	k+24(FP), R3; \
 	MOVD	n+32(FP), R8; \
-	MOVBU	acc+40(FP), R5; \
-	LSL	$2, R8, R6; \
-	LSL	$2, R3, R7; \
+	MOVD	lda+40(FP), R7; \
+	MOVD	ldb+48(FP), R6; \
+	MOVD	ldc+56(FP), R4; \
+	MOVBU	acc+64(FP), R5; \
+	LSL	$2, R7; \
+	LSL	$2, R6; \
+	LSL	$2, R4; \
 	MOVD	R0, R9; \
 	MOVD	R2, R14
 // Next tile of w columns (bytes): advance C and B, count down, loop.
 #define NEXT_TILE(bytes, w, lbl) ADD $bytes, R9; ADD $bytes, R14; SUB $w, R8; B lbl
-// ---- GemmNT: C (+)= A·Bᵀ with A and B of row stride k (R7 bytes), C of
-// row stride n (R6 bytes); R9 = the C tile, R14 = the first B row of the
+// ---- GemmNT: C (+)= A·Bᵀ with A and B of row stride ld (R7 bytes), C of
+// row stride ldc (R4 bytes); R9 = the C tile, R14 = the first B row of the
 // tile, R8 = columns of C (rows of B) left, R24 = four B rows.
 #define GEMMNT_ARGS \
 	MOVD	c+0(FP), R0; \
@@ -259,9 +263,11 @@ done:
 	MOVD	b+16(FP), R2; \
 	MOVD	k+24(FP), R3; \
 	MOVD	n+32(FP), R8; \
-	MOVBU	acc+40(FP), R5; \
-	LSL	$2, R8, R6; \
-	LSL	$2, R3, R7; \
+	MOVD	ld+40(FP), R7; \
+	MOVD	ldc+48(FP), R4; \
+	MOVBU	acc+56(FP), R5; \
+	LSL	$2, R7; \
+	LSL	$2, R4; \
 	LSL	$2, R7, R24; \
 	MOVD	R0, R9; \
 	MOVD	R2, R14
@@ -417,17 +423,18 @@ clamp_loop1:
 clamp_done:
 	RET
 
-// func matVecNEON(y, a *float32, m, n int, x *float32, acc bool)
-// Four rows at a time share each load of x; the rows left over (m mod 4)
-// take the one-row loop.
-TEXT ·matVecNEON(SB), NOSPLIT, $0-41
+// func matVecNEON(y, a, x *float32, m, n, lda int, acc bool)
+// y (+)= A·x for the m×n matrix A of row stride lda. Four rows at a time
+// share each load of x; the rows left over (m mod 4) take the one-row loop.
+TEXT ·matVecNEON(SB), NOSPLIT, $0-49
 	MOVD	y+0(FP), R0
 	MOVD	a+8(FP), R1
-	MOVD	m+16(FP), R2
-	MOVD	n+24(FP), R3
-	MOVD	x+32(FP), R4
-	MOVBU	acc+40(FP), R5
-	LSL	$2, R3, R6  // row stride in bytes
+	MOVD	x+16(FP), R4
+	MOVD	m+24(FP), R2
+	MOVD	n+32(FP), R3
+	MOVD	lda+40(FP), R6
+	MOVBU	acc+48(FP), R5
+	LSL	$2, R6      // row stride in bytes
 	LSL	$2, R6, R13 // four rows
 
 mv_block4:
@@ -554,18 +561,19 @@ mv1_store:
 mv_done:
 	RET
 
-// func matTVecNEON(y, a *float32, m, n int, x *float32, acc bool)
-// y[j] (+)= Σ_i x[i]·a[i][j]: sixteen (then four, then one) columns of y stay
+// func matTVecNEON(y, a, x *float32, m, n, lda int, acc bool)
+// y[j] (+)= Σ_i x[i]·a[i*lda+j] for j < n: sixteen (then four, then one) columns of y stay
 // in registers while the rows stream past; even and odd rows accumulate
 // separately so that consecutive FMLAs are independent.
-TEXT ·matTVecNEON(SB), NOSPLIT, $0-41
+TEXT ·matTVecNEON(SB), NOSPLIT, $0-49
 	MOVD	y+0(FP), R0
 	MOVD	a+8(FP), R1
-	MOVD	m+16(FP), R2
-	MOVD	n+24(FP), R3
-	MOVD	x+32(FP), R5
-	MOVBU	acc+40(FP), R6
-	LSL	$2, R3, R4 // row stride in bytes
+	MOVD	x+16(FP), R5
+	MOVD	m+24(FP), R2
+	MOVD	n+32(FP), R3
+	MOVD	lda+40(FP), R4
+	MOVBU	acc+48(FP), R6
+	LSL	$2, R4 // row stride in bytes
 
 mt_block16:
 	CMP	$16, R3
@@ -634,11 +642,11 @@ mt_done:
 
 
 
-// func gemm4NEON(c, a, b *float32, k, n int, acc bool)
-// Four rows of C (+)= four rows of A · B, with A 4×k (row stride k), B k×n
-// and C 4×n (row stride n). Tiles of 4×16 keep sixteen accumulators; then
+// func gemm4NEON(c, a, b *float32, k, n, lda, ldb, ldc int, acc bool)
+// Four rows of C (+)= four rows of A · B, with A 4×k, B k×n and C 4×n (row
+// strides lda, ldb, ldc). Tiles of 4×16 keep sixteen accumulators; then
 // tiles of 4×4 and single columns.
-TEXT ·gemm4NEON(SB), NOSPLIT, $0-41
+TEXT ·gemm4NEON(SB), NOSPLIT, $0-65
 	GEMM_ARGS
 
 g4_block16:
@@ -713,10 +721,10 @@ g4_1store:
 g4_done:
 	RET
 
-// func gemm1NEON(c, a, b *float32, k, n int, acc bool)
+// func gemm1NEON(c, a, b *float32, k, n, lda, ldb, ldc int, acc bool)
 // One row of C (+)= one row of A · B: the rows of A left over by gemm4NEON.
 // Even and odd k-steps accumulate separately.
-TEXT ·gemm1NEON(SB), NOSPLIT, $0-41
+TEXT ·gemm1NEON(SB), NOSPLIT, $0-65
 	GEMM_ARGS
 
 g1_block16:
@@ -780,12 +788,13 @@ g1_done:
 	RET
 
 
-// func gemmNT4NEON(c, a, b *float32, k, n int, acc bool)
-// Four rows of C (+)= four rows of A · Bᵀ, with A 4×k and B n×k and C 4×n.
+// func gemmNT4NEON(c, a, b *float32, k, n, ld, ldc int, acc bool)
+// Four rows of C (+)= four rows of A · Bᵀ, with A 4×k and B n×k (row stride
+// ld) and C 4×n (row stride ldc).
 // A 4×4 tile of C is sixteen dot products kept as sixteen vector
 // accumulators; each step loads four values of four A rows and four B rows
 // (NTDOT). Then one B row at a time (the n mod 4 columns left).
-TEXT ·gemmNT4NEON(SB), NOSPLIT, $0-41
+TEXT ·gemmNT4NEON(SB), NOSPLIT, $0-57
 	GEMMNT_ARGS
 
 nt4_block4:
@@ -852,10 +861,10 @@ nt4_1store:
 nt4_done:
 	RET
 
-// func gemmNT1NEON(c, a, b *float32, k, n int, acc bool)
+// func gemmNT1NEON(c, a, b *float32, k, n, ld, ldc int, acc bool)
 // One row of C (+)= one row of A · Bᵀ: the rows of A left over by
 // gemmNT4NEON. Four B rows at a time, then one.
-TEXT ·gemmNT1NEON(SB), NOSPLIT, $0-41
+TEXT ·gemmNT1NEON(SB), NOSPLIT, $0-57
 	GEMMNT_ARGS
 
 nt1_block4:
@@ -901,28 +910,29 @@ nt1_1store:
 nt1_done:
 	RET
 
-// func unitUpdateNEON(zs, h, ci *float32, row, k, t int, invHii, lo, hi float32)
-// For every column j of the k×t block zs:
+// func unitUpdateNEON(zs, h, ci *float32, row, k, t, ldz int, invHii, lo, hi float32)
+// For every column j of the k×t block zs (row stride ldz):
 //	g = Σ_p h[p]·zs[p][j] − ci[j]
 //	zs[row][j] = clamp(zs[row][j] − g·invHii, lo, hi)
 // Sixteen columns (then four, then one) at a time: the column chunk's sum,
 // which reads zs[row], is complete before zs[row] is written for that chunk,
 // and no other chunk reads those columns. Even and odd p accumulate
 // separately.
-TEXT ·unitUpdateNEON(SB), NOSPLIT, $0-60
+TEXT ·unitUpdateNEON(SB), NOSPLIT, $0-68
 	MOVD	zs+0(FP), R0
 	MOVD	h+8(FP), R1
 	MOVD	ci+16(FP), R2
 	MOVD	row+24(FP), R3
 	MOVD	k+32(FP), R4
 	MOVD	t+40(FP), R5
-	FMOVS	invHii+48(FP), F28
-	FMOVS	lo+52(FP), F30
-	FMOVS	hi+56(FP), F31
+	MOVD	ldz+48(FP), R6
+	FMOVS	invHii+56(FP), F28
+	FMOVS	lo+60(FP), F30
+	FMOVS	hi+64(FP), F31
 	VDUP	V28.S[0], V28.S4
 	VDUP	V30.S[0], V30.S4
 	VDUP	V31.S[0], V31.S4
-	LSL	$2, R5, R6 // row stride of zs in bytes
+	LSL	$2, R6 // row stride of zs in bytes
 	MUL	R6, R3, R7
 	ADD	R0, R7     // &zs[row][0], advanced chunk by chunk
 	MOVD	R0, R8     // &zs[0][j]
