@@ -220,6 +220,8 @@ func FuzzMatVec(f *testing.F) {
 			checkSum(t, gy.s()[i], want[i], &r, "MatVec %dx%d acc=%v row %d", m, n, acc, i)
 		}
 		gy.check(t, "MatVec y")
+		ga.check(t, "MatVec a")
+		gx.check(t, "MatVec x")
 	})
 }
 
@@ -246,6 +248,8 @@ func FuzzMatTVec(f *testing.F) {
 			checkSum(t, gy.s()[j], want[j], &r, "MatTVec %dx%d acc=%v col %d", m, n, acc, j)
 		}
 		gy.check(t, "MatTVec y")
+		ga.check(t, "MatTVec a")
+		gx.check(t, "MatTVec x")
 	})
 }
 
@@ -315,5 +319,7 @@ func FuzzUnitUpdate(f *testing.F) {
 			}
 		}
 		gz.check(t, "UnitUpdate zs")
+		gh.check(t, "UnitUpdate h")
+		gc.check(t, "UnitUpdate ci")
 	})
 }

@@ -250,10 +250,10 @@ func randVec(rng *rand.Rand, n int) []float32 {
 
 var testLengths = func() []int {
 	var l []int
-	for n := 0; n <= 33; n++ {
+	for n := 0; n <= 40; n++ {
 		l = append(l, n)
 	}
-	return append(l, 63, 64, 65, 127, 128, 129, 255, 256, 257, 784, 1000)
+	return append(l, 47, 48, 63, 64, 65, 95, 127, 128, 129, 255, 256, 257, 784, 1000)
 }()
 
 var testWidths = func() []int {
@@ -265,8 +265,20 @@ var testWidths = func() []int {
 }()
 
 // testShapes are the matrix shapes m×n (m×k for products) of the model and
-// odd ones.
-var testShapes = [][2]int{{64, 784}, {64, 64}, {10, 64}, {784, 64}, {1, 1}, {3, 17}, {17, 3}}
+// odd ones: every remainder of m and k modulo 4 (the NEON row blocks and k
+// steps) and 8.
+var testShapes = [][2]int{{64, 784}, {64, 64}, {10, 64}, {784, 64}, {1, 1}, {3, 17}, {17, 3}, {5, 10}, {6, 7}}
+
+// smallShapes adds, for the matrix-vector products, every small m against
+// the column counts where the vector loops (32, 16, 8, 4 and 1 wide) change.
+var smallShapes = func() (sh [][2]int) {
+	for _, m := range []int{2, 4, 5, 7, 9, 13} {
+		for _, n := range []int{2, 4, 5, 8, 9, 12, 15, 16, 31, 33} {
+			sh = append(sh, [2]int{m, n})
+		}
+	}
+	return sh
+}()
 
 func isBig(m, n int) bool { return m*n > 10000 }
 
@@ -337,13 +349,8 @@ func TestAxpy(t *testing.T) {
 // about: NaNs (quiet, signalling, negative, with payloads), ±0, ±Inf,
 // subnormals and the bounds themselves.
 func clampValues(rng *rand.Rand, n int, lo, hi float32) []float32 {
-	specials := []float32{
-		float32(math.NaN()), math.Float32frombits(0x7f800001), math.Float32frombits(0xffc00123),
-		math.Float32frombits(0x7fbfffff), 0, float32(math.Copysign(0, -1)),
-		float32(math.Inf(1)), float32(math.Inf(-1)), math.SmallestNonzeroFloat32,
-		-math.SmallestNonzeroFloat32, math.MaxFloat32, -math.MaxFloat32, lo, hi,
-		math.Nextafter32(lo, float32(math.Inf(1))), math.Nextafter32(hi, float32(math.Inf(-1))),
-	}
+	specials := append(slices.Clone(clampSpecials), lo, hi,
+		math.Nextafter32(lo, float32(math.Inf(1))), math.Nextafter32(hi, float32(math.Inf(-1))))
 	v := make([]float32, n)
 	for i := range v {
 		if rng.IntN(3) == 0 {
@@ -355,12 +362,25 @@ func clampValues(rng *rand.Rand, n int, lo, hi float32) []float32 {
 	return v
 }
 
+// clampSpecials are values whose clamp is easy to get wrong: NaNs (quiet,
+// signalling, negative, with payloads), both zeros, both infinities,
+// subnormals, the extremes and values at and next to common bounds.
+var clampSpecials = []float32{
+	float32(math.NaN()), math.Float32frombits(0x7f800001), math.Float32frombits(0xffc00123),
+	math.Float32frombits(0x7fbfffff), math.Float32frombits(0xffc00000), math.Float32frombits(0xff812345),
+	0, float32(math.Copysign(0, -1)), float32(math.Inf(1)), float32(math.Inf(-1)),
+	math.SmallestNonzeroFloat32, -math.SmallestNonzeroFloat32, math.MaxFloat32, -math.MaxFloat32,
+	1, -1, 0.5, -0.5, 1.0000001, 0.99999994, 2, -2, 1e-30, -1e-30,
+}
+
 var clampBounds = [][2]float32{
 	{-1, 1}, {0, 1}, {0, float32(math.Inf(1))}, {float32(math.Inf(-1)), float32(math.Inf(1))},
-	{float32(math.Inf(-1)), 0}, {float32(math.Copysign(0, -1)), 0}, {0, 0},
-	{float32(math.Copysign(0, -1)), float32(math.Copysign(0, -1))}, {0.5, 0.5},
+	{float32(math.Copysign(0, -1)), float32(math.Inf(1))},
+	{float32(math.Inf(-1)), 0}, {float32(math.Inf(-1)), -1}, {float32(math.Copysign(0, -1)), 0}, {0, 0},
+	{float32(math.Copysign(0, -1)), float32(math.Copysign(0, -1))}, {0.5, 0.5}, {1, 1}, {0.5, 2},
 	{float32(math.Inf(1)), float32(math.Inf(1))}, {float32(math.Inf(-1)), float32(math.Inf(-1))},
 	{math.SmallestNonzeroFloat32, 1}, {-1, -math.SmallestNonzeroFloat32},
+	{math.SmallestNonzeroFloat32, 2 * math.SmallestNonzeroFloat32},
 }
 
 func TestClamp(t *testing.T) {
@@ -381,6 +401,19 @@ func TestClamp(t *testing.T) {
 					}
 				}
 				gx.check(t, "Clamp")
+			}
+			// Every special in every lane of the 16-, 4- and 1-wide steps.
+			for _, v := range clampSpecials {
+				for _, n := range []int{1, 4, 16, 21} {
+					x := make([]float32, n)
+					for i := range x {
+						x[i] = v
+					}
+					want := slices.Clone(x)
+					clampGeneric(want, b[0], b[1])
+					Clamp(x, b[0], b[1])
+					require.True(t, sameBits(want, x), "Clamp(%v) to [%v, %v], n=%d: got %v, reference %v", v, b[0], b[1], n, x, want)
+				}
 			}
 		}
 	})
@@ -424,7 +457,7 @@ func TestClampSemantics(t *testing.T) {
 func TestMatVec(t *testing.T) {
 	rng := rand.New(rand.NewPCG(7, 8))
 	forEachTier(t, "matVec", func(t *testing.T) {
-		for ci, sh := range testShapes {
+		for ci, sh := range append(slices.Clone(testShapes), smallShapes...) {
 			for _, acc := range []bool{false, true} {
 				m, n := sh[0], sh[1]
 				a, x, y := randVec(rng, m*n), randVec(rng, n), randVec(rng, m)
@@ -446,6 +479,8 @@ func TestMatVec(t *testing.T) {
 				gy.check(t, "MatVec y")
 				ga.check(t, "MatVec a")
 				gx.check(t, "MatVec x")
+				require.True(t, sameBits(a, ga.s()), "MatVec changed a")
+				require.True(t, sameBits(x, gx.s()), "MatVec changed x")
 			}
 		}
 	})
@@ -455,6 +490,7 @@ func TestMatTVec(t *testing.T) {
 	rng := rand.New(rand.NewPCG(9, 10))
 	forEachTier(t, "matTVec", func(t *testing.T) {
 		shapes := append(slices.Clone(testShapes), [2]int{5, 1000}, [2]int{2, 129}, [2]int{7, 65})
+		shapes = append(shapes, smallShapes...)
 		for ci, sh := range shapes {
 			for _, acc := range []bool{false, true} {
 				m, n := sh[0], sh[1]
@@ -475,6 +511,10 @@ func TestMatTVec(t *testing.T) {
 					checkSum(t, gy.s()[j], want[j], &r, "MatTVec %dx%d acc=%v col %d", m, n, acc, j)
 				}
 				gy.check(t, "MatTVec y")
+				ga.check(t, "MatTVec a")
+				gx.check(t, "MatTVec x")
+				require.True(t, sameBits(a, ga.s()), "MatTVec changed a")
+				require.True(t, sameBits(x, gx.s()), "MatTVec changed x")
 			}
 		}
 	})
@@ -673,30 +713,72 @@ func TestUnitUpdate(t *testing.T) {
 	})
 }
 
-// TestBCDSweep runs whole sweeps (every row in turn, so each update reads
-// the rows the previous ones wrote) on tiles of the model's shape and checks
-// that each tier stays close to the reference, with the difference bounded
-// step by step.
+// TestUnitUpdateClampSemantics checks the clamp inside UnitUpdate on values
+// that reach it exactly: with h = 0 and ci = −0, g = (±0) − (−0) = +0 in
+// any summation order and v = z − (+0)·invHii is z itself, so the result
+// must be Clamp's bit for bit, −0 and the zeros of the bounds included. A
+// NaN must stay NaN (arithmetic quiets a signalling NaN, so its bits may
+// change); infinities are left out (0·Inf in g is NaN).
+func TestUnitUpdateClampSemantics(t *testing.T) {
+	negZero := float32(math.Copysign(0, -1))
+	forEachTier(t, "unitUpdate", func(t *testing.T) {
+		for _, b := range clampBounds {
+			for _, tw := range []int{2, 4, 5, 16, 21, 64, 65} {
+				for _, v := range clampSpecials {
+					if math.IsInf(float64(v), 0) {
+						continue
+					}
+					const k, row = 3, 1
+					zs := make([]float32, k*tw)
+					ci := make([]float32, tw)
+					for j := 0; j < tw; j++ {
+						zs[row*tw+j] = v
+						ci[j] = negZero
+					}
+					want := []float32{v}
+					clampGeneric(want, b[0], b[1])
+					UnitUpdate(zs, make([]float32, k), ci, row, k, tw, 1, b[0], b[1])
+					for j := 0; j < tw; j++ {
+						got := zs[row*tw+j]
+						if v != v {
+							require.True(t, got != got, "UnitUpdate of NaN %#08x to [%v, %v], t=%d: got %v", math.Float32bits(v), b[0], b[1], tw, got)
+							continue
+						}
+						require.Equal(t, math.Float32bits(want[0]), math.Float32bits(got), "UnitUpdate clamp of %v to [%v, %v], t=%d", v, b[0], b[1], tw)
+					}
+				}
+			}
+		}
+	})
+}
+
+// TestBCDSweep runs whole sweeps of unit updates (every row in turn, so
+// each update reads the rows the previous ones wrote) on tiles of the
+// model's shape. Like Sweep's test (sweep_test.go), each step is checked
+// against the exact (float64) step from the tier's own current values,
+// within one implementation's rounding bound (unitRef; the clamp is
+// 1-Lipschitz): no tolerance depends on how the sweep contracts.
 func TestBCDSweep(t *testing.T) {
 	const k = 64
 	rng := rand.New(rand.NewPCG(17, 18))
+	inf := float32(math.Inf(1))
 	forEachTier(t, "unitUpdate", func(t *testing.T) {
 		for _, tw := range []int{10, 64, 37} {
 			zs, H, c := randVec(rng, k*tw), randVec(rng, k*k), randVec(rng, k*tw)
 			for i := 0; i < k; i++ {
 				H[i*k+i] = 8 // diagonally dominant: the sweep contracts
 			}
-			got, want := slices.Clone(zs), slices.Clone(zs)
+			refs := make([]unitRef, tw)
 			for row := 0; row < k; row++ {
 				h := H[row*k : row*k+k]
 				ci := c[row*tw : row*tw+tw]
-				UnitUpdate(got, h, ci, row, k, tw, 1.0/8, 0, float32(math.Inf(1)))
-				unitUpdateGeneric(want, h, ci, row, k, tw, 1.0/8, 0, float32(math.Inf(1)))
-			}
-			// The per-step bound is ~1e-6 relative; errors propagate through
-			// a contraction, so 64 steps stay far below 1e-4.
-			for i := range got {
-				require.InDelta(t, want[i], got[i], 1e-4, "t=%d element %d", tw, i)
+				for j := range refs {
+					refs[j] = newUnitRef(zs, h, ci, row, k, tw, j, 1.0/8)
+				}
+				UnitUpdate(zs, h, ci, row, k, tw, 1.0/8, 0, inf)
+				for j := range refs {
+					sweepStep(t, fmt.Sprintf("t=%d row %d col %d", tw, row, j), &refs[j], zs[row*tw+j], 0, inf)
+				}
 			}
 		}
 	})
