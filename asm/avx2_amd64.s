@@ -6,6 +6,8 @@
 #define VW1 32
 #define VW2 64
 #define VW3 96
+#define VB4 128
+#define VN4 32
 
 #include "kernels_amd64.h"
 
@@ -49,17 +51,7 @@ TEXT ·dotAVX2(SB), NOSPLIT, $0-28
 	CMPQ	DX, $32
 	JB	d8
 
-d32:
-	LOADROW4((SI), Y4, Y5, Y6, Y7)
-	VFMADD231PS	(DI), Y4, Y0
-	VFMADD231PS	32(DI), Y5, Y1
-	VFMADD231PS	64(DI), Y6, Y2
-	VFMADD231PS	96(DI), Y7, Y3
-	ADDQ	$128, SI
-	ADDQ	$128, DI
-	SUBQ	$32, DX
-	CMPQ	DX, $32
-	JAE	d32
+	DOT4_LOOP(d32, SI, DI, DX, Y4, Y5, Y6, Y7, Y0, Y1, Y2, Y3)
 
 d8:
 	TESTQ	DX, DX
@@ -89,15 +81,7 @@ TEXT ·axpyAVX2(SB), NOSPLIT, $0-32
 	CMPQ	DX, $32
 	JB	a8
 
-a32:
-	LOADROW4((DI), Y1, Y2, Y3, Y4)
-	FMAROW4(Y0, (SI), Y1, Y2, Y3, Y4)
-	STOREROW4((DI), Y1, Y2, Y3, Y4)
-	ADDQ	$128, SI
-	ADDQ	$128, DI
-	SUBQ	$32, DX
-	CMPQ	DX, $32
-	JAE	a32
+	AXPY4_LOOP(a32, Y0, SI, DI, DX, Y1, Y2, Y3, Y4)
 
 a8:
 	TESTQ	DX, DX
@@ -123,14 +107,7 @@ TEXT ·clampAVX2(SB), NOSPLIT, $0-24
 	CMPQ	DX, $32
 	JB	c8
 
-c32:
-	LOADROW4((DI), Y2, Y3, Y4, Y5)
-	CLAMP4(Y0, Y1, Y2, Y3, Y4, Y5)
-	STOREROW4((DI), Y2, Y3, Y4, Y5)
-	ADDQ	$128, DI
-	SUBQ	$32, DX
-	CMPQ	DX, $32
-	JAE	c32
+	CLAMP4_LOOP(c32, Y0, Y1, DI, DX, Y2, Y3, Y4, Y5)
 
 c8:
 	TESTQ	DX, DX
@@ -176,14 +153,7 @@ mv4_16:
 	JB	mv4_8
 	VMOVUPS	(BX), Y8
 	VMOVUPS	32(BX), Y9
-	VFMADD231PS	(AX), Y8, Y0
-	VFMADD231PS	32(AX), Y9, Y1
-	VFMADD231PS	(AX)(R8*1), Y8, Y2
-	VFMADD231PS	32(AX)(R8*1), Y9, Y3
-	VFMADD231PS	(AX)(R8*2), Y8, Y4
-	VFMADD231PS	32(AX)(R8*2), Y9, Y5
-	VFMADD231PS	(AX)(R9*1), Y8, Y6
-	VFMADD231PS	32(AX)(R9*1), Y9, Y7
+	FMA4ROWS2(Y8, Y9, Y0, Y1, Y2, Y3, Y4, Y5, Y6, Y7)
 	ADDQ	$64, AX
 	ADDQ	$64, BX
 	SUBQ	$16, CX
@@ -274,45 +244,7 @@ TEXT ·matTVecAVX2(SB), NOSPLIT, $0-49
 	SHLQ	$2, R8
 	MOVBQZX	acc+48(FP), R13
 
-mt32:
-	CMPQ	R12, $32
-	JB	mt8
-	ZERO4(VXORPS, Y0, Y1, Y2, Y3)
-	TESTQ	R13, R13
-	JZ	mt32_init
-	LOADROW4((DI), Y0, Y1, Y2, Y3)
-
-mt32_init:
-	ZERO4(VXORPS, Y4, Y5, Y6, Y7)
-	MOVQ	SI, AX
-	MOVQ	DX, BX
-	MOVQ	R11, CX
-
-mt32_2:
-	CMPQ	CX, $2
-	JB	mt32_1
-	VBROADCASTSS	(BX), Y8
-	VBROADCASTSS	4(BX), Y9
-	FMAROW4(Y8, (AX), Y0, Y1, Y2, Y3)
-	FMAROW4(Y9, (AX)(R8*1), Y4, Y5, Y6, Y7)
-	LEAQ	(AX)(R8*2), AX
-	ADDQ	$8, BX
-	SUBQ	$2, CX
-	JMP	mt32_2
-
-mt32_1:
-	TESTQ	CX, CX
-	JZ	mt32_store
-	VBROADCASTSS	(BX), Y8
-	FMAROW4(Y8, (AX), Y0, Y1, Y2, Y3)
-
-mt32_store:
-	ADD4(Y4, Y5, Y6, Y7, Y0, Y1, Y2, Y3)
-	STOREROW4((DI), Y0, Y1, Y2, Y3)
-	ADDQ	$128, DI
-	ADDQ	$128, SI
-	SUBQ	$32, R12
-	JMP	mt32
+	MATTVEC_BLOCK4(VXORPS, mt32, mt8, mt32_init, mt32_2, mt32_1, mt32_store, Y0, Y1, Y2, Y3, Y4, Y5, Y6, Y7, Y8, Y9)
 
 mt8:
 	TESTQ	R12, R12
@@ -780,20 +712,7 @@ u2v_fin:
 // The peak-FMA microbenchmark: n iterations of 24 independent 256-bit FMAs
 // on registers only (12 accumulators, twice), 384 flops per iteration.
 TEXT ·peakFMAAVX2(SB), NOSPLIT, $0-8
-	MOVQ	n+0(FP), CX
-	ZERO4(VXORPS, Y0, Y1, Y2, Y3)
-	ZERO4(VXORPS, Y4, Y5, Y6, Y7)
-	ZERO4(VXORPS, Y8, Y9, Y10, Y11)
-	VXORPS	Y12, Y12, Y12
-	VXORPS	Y13, Y13, Y13
-	TESTQ	CX, CX
-	JLE	pdone
-
-	PEAK_LOOP(ploop, Y13, Y12, Y0, Y1, Y2, Y3, Y4, Y5, Y6, Y7, Y8, Y9, Y10, Y11)
-
-pdone:
-	VZEROUPPER
-	RET
+	PEAK_KERNEL(VXORPS, Y13, Y12, Y0, Y1, Y2, Y3, Y4, Y5, Y6, Y7, Y8, Y9, Y10, Y11)
 
 // func sweepAVX2(z, h, c, invH *float32, d, i0, i1 int, lo, hi float32)
 //
@@ -832,17 +751,7 @@ sw_row:
 	CMPQ	R12, $32
 	JB	sw_8
 
-sw_32:
-	LOADROW4((AX), Y4, Y5, Y6, Y7)
-	VFMADD231PS	(CX), Y4, Y0
-	VFMADD231PS	32(CX), Y5, Y1
-	VFMADD231PS	64(CX), Y6, Y2
-	VFMADD231PS	96(CX), Y7, Y3
-	ADDQ	$128, AX
-	ADDQ	$128, CX
-	SUBQ	$32, R12
-	CMPQ	R12, $32
-	JAE	sw_32
+	DOT4_LOOP(sw_32, AX, CX, R12, Y4, Y5, Y6, Y7, Y0, Y1, Y2, Y3)
 
 sw_8:
 	TESTQ	R12, R12
@@ -873,11 +782,7 @@ sw_1:
 
 sw_step:
 	VSUBSS	(R8)(BX*4), X0, X0        // g = s − c[i]
-	VMOVSS	(DI)(BX*4), X1
-	VFNMADD231SS	(R9)(BX*4), X0, X1 // v = z[i] − g·invH[i]
-	VMAXSS	X1, X14, X1               // (lo > v) ? lo : v
-	VMINSS	X1, X15, X1               // (hi < v) ? hi : v
-	VMOVSS	X1, (DI)(BX*4)
+	SWEEP_STEP // v = z[i] − g·invH[i]; (lo > v) ? lo : v; (hi < v) ? hi : v
 	ADDQ	R11, SI
 	INCQ	BX
 	CMPQ	BX, R10

@@ -6,6 +6,8 @@
 #define VW1 64
 #define VW2 128
 #define VW3 192
+#define VB4 256
+#define VN4 64
 
 #include "kernels_amd64.h"
 
@@ -18,6 +20,9 @@
 // Operand order is Go's: VFMADD231PS B, A, D computes D += A·B, and
 // VMAXPS V, LO, V is Intel's VMAXPS V, LO, V = (LO > V) ? LO : V, which keeps
 // a NaN V and a −0 V against a +0 bound, exactly like clampGeneric.
+
+// The four 16-bit lane masks packed in AX (low to high) into k0…k3.
+#define KMASKS(k0, k1, k2, k3) KMOVW AX, k0; SHRQ $16, AX; KMOVW AX, k1; SHRQ $16, AX; KMOVW AX, k2; SHRQ $16, AX; KMOVW AX, k3
 
 // K1 = (1 << (CX & 15)) - 1; clobbers AX, CX.
 #define TAILMASK_K1(n) \
@@ -64,17 +69,7 @@ TEXT ·dotAVX512(SB), NOSPLIT, $0-28
 	CMPQ	DX, $64
 	JB	d16
 
-d64:
-	LOADROW4((SI), Z4, Z5, Z6, Z7)
-	VFMADD231PS	(DI), Z4, Z0
-	VFMADD231PS	64(DI), Z5, Z1
-	VFMADD231PS	128(DI), Z6, Z2
-	VFMADD231PS	192(DI), Z7, Z3
-	ADDQ	$256, SI
-	ADDQ	$256, DI
-	SUBQ	$64, DX
-	CMPQ	DX, $64
-	JAE	d64
+	DOT4_LOOP(d64, SI, DI, DX, Z4, Z5, Z6, Z7, Z0, Z1, Z2, Z3)
 
 d16:
 	CMPQ	DX, $16
@@ -112,15 +107,7 @@ TEXT ·axpyAVX512(SB), NOSPLIT, $0-32
 	CMPQ	DX, $64
 	JB	a16
 
-a64:
-	LOADROW4((DI), Z1, Z2, Z3, Z4)
-	FMAROW4(Z0, (SI), Z1, Z2, Z3, Z4)
-	STOREROW4((DI), Z1, Z2, Z3, Z4)
-	ADDQ	$256, SI
-	ADDQ	$256, DI
-	SUBQ	$64, DX
-	CMPQ	DX, $64
-	JAE	a64
+	AXPY4_LOOP(a64, Z0, SI, DI, DX, Z1, Z2, Z3, Z4)
 
 a16:
 	CMPQ	DX, $16
@@ -155,14 +142,7 @@ TEXT ·clampAVX512(SB), NOSPLIT, $0-24
 	CMPQ	DX, $64
 	JB	c16
 
-c64:
-	LOADROW4((DI), Z2, Z3, Z4, Z5)
-	CLAMP4(Z0, Z1, Z2, Z3, Z4, Z5)
-	STOREROW4((DI), Z2, Z3, Z4, Z5)
-	ADDQ	$256, DI
-	SUBQ	$64, DX
-	CMPQ	DX, $64
-	JAE	c64
+	CLAMP4_LOOP(c64, Z0, Z1, DI, DX, Z2, Z3, Z4, Z5)
 
 c16:
 	CMPQ	DX, $16
@@ -218,14 +198,7 @@ mv4_32:
 	JB	mv4_16
 	VMOVUPS	(BX), Z8
 	VMOVUPS	64(BX), Z9
-	VFMADD231PS	(AX), Z8, Z0
-	VFMADD231PS	64(AX), Z9, Z1
-	VFMADD231PS	(AX)(R8*1), Z8, Z2
-	VFMADD231PS	64(AX)(R8*1), Z9, Z3
-	VFMADD231PS	(AX)(R8*2), Z8, Z4
-	VFMADD231PS	64(AX)(R8*2), Z9, Z5
-	VFMADD231PS	(AX)(R9*1), Z8, Z6
-	VFMADD231PS	64(AX)(R9*1), Z9, Z7
+	FMA4ROWS2(Z8, Z9, Z0, Z1, Z2, Z3, Z4, Z5, Z6, Z7)
 	ADDQ	$128, AX
 	ADDQ	$128, BX
 	SUBQ	$32, CX
@@ -340,45 +313,7 @@ TEXT ·matTVecAVX512(SB), NOSPLIT, $0-49
 	MOVBQZX	acc+48(FP), R13
 	TAILMASK_K1(R12)
 
-mt64:
-	CMPQ	R12, $64
-	JB	mt16
-	ZERO4(VPXORD, Z0, Z1, Z2, Z3)
-	TESTQ	R13, R13
-	JZ	mt64_init
-	LOADROW4((DI), Z0, Z1, Z2, Z3)
-
-mt64_init:
-	ZERO4(VPXORD, Z4, Z5, Z6, Z7)
-	MOVQ	SI, AX
-	MOVQ	DX, BX
-	MOVQ	R11, CX
-
-mt64_2:
-	CMPQ	CX, $2
-	JB	mt64_1
-	VBROADCASTSS	(BX), Z8
-	VBROADCASTSS	4(BX), Z9
-	FMAROW4(Z8, (AX), Z0, Z1, Z2, Z3)
-	FMAROW4(Z9, (AX)(R8*1), Z4, Z5, Z6, Z7)
-	LEAQ	(AX)(R8*2), AX
-	ADDQ	$8, BX
-	SUBQ	$2, CX
-	JMP	mt64_2
-
-mt64_1:
-	TESTQ	CX, CX
-	JZ	mt64_store
-	VBROADCASTSS	(BX), Z8
-	FMAROW4(Z8, (AX), Z0, Z1, Z2, Z3)
-
-mt64_store:
-	ADD4(Z4, Z5, Z6, Z7, Z0, Z1, Z2, Z3)
-	STOREROW4((DI), Z0, Z1, Z2, Z3)
-	ADDQ	$256, DI
-	ADDQ	$256, SI
-	SUBQ	$64, R12
-	JMP	mt64
+	MATTVEC_BLOCK4(VPXORD, mt64, mt16, mt64_init, mt64_2, mt64_1, mt64_store, Z0, Z1, Z2, Z3, Z4, Z5, Z6, Z7, Z8, Z9)
 
 mt16:
 	CMPQ	R12, $16
@@ -472,13 +407,7 @@ mtdone:
 // once and each A element is broadcast once.
 TEXT ·gemmAVX512(SB), NOSPLIT, $0-81
 	MOVQ	masks+64(FP), AX
-	KMOVW	AX, K1
-	SHRQ	$16, AX
-	KMOVW	AX, K2
-	SHRQ	$16, AX
-	KMOVW	AX, K3
-	SHRQ	$16, AX
-	KMOVW	AX, K4
+	KMASKS(K1, K2, K3, K4)
 	MOVQ	c+0(FP), DI
 	MOVQ	a+8(FP), SI
 	MOVQ	m+24(FP), R11
@@ -890,13 +819,7 @@ nt_done:
 // accumulator sets so that at least eight FMA chains are in flight.
 TEXT ·unitUpdateAVX512(SB), NOSPLIT, $0-76
 	MOVQ	masks+48(FP), AX
-	KMOVW	AX, K1
-	SHRQ	$16, AX
-	KMOVW	AX, K2
-	SHRQ	$16, AX
-	KMOVW	AX, K3
-	SHRQ	$16, AX
-	KMOVW	AX, K4
+	KMASKS(K1, K2, K3, K4)
 	MOVQ	zs+0(FP), SI
 	MOVQ	h+8(FP), DX
 	MOVQ	k+32(FP), CX
@@ -1080,20 +1003,7 @@ u1_fin:
 // The peak-FMA microbenchmark: n iterations of 24 independent 512-bit FMAs
 // on registers only (12 accumulators, twice), 768 flops per iteration.
 TEXT ·peakFMAAVX512(SB), NOSPLIT, $0-8
-	MOVQ	n+0(FP), CX
-	ZERO4(VPXORD, Z0, Z1, Z2, Z3)
-	ZERO4(VPXORD, Z4, Z5, Z6, Z7)
-	ZERO4(VPXORD, Z8, Z9, Z10, Z11)
-	VPXORD	Z12, Z12, Z12
-	VPXORD	Z13, Z13, Z13
-	TESTQ	CX, CX
-	JLE	pdone
-
-	PEAK_LOOP(ploop, Z13, Z12, Z0, Z1, Z2, Z3, Z4, Z5, Z6, Z7, Z8, Z9, Z10, Z11)
-
-pdone:
-	VZEROUPPER
-	RET
+	PEAK_KERNEL(VPXORD, Z13, Z12, Z0, Z1, Z2, Z3, Z4, Z5, Z6, Z7, Z8, Z9, Z10, Z11)
 
 // func sweepAVX512(z, h, c, invH *float32, d, i0, i1 int, lo, hi float32)
 //
@@ -1128,17 +1038,7 @@ sw_row:
 	CMPQ	R12, $64
 	JB	sw_16
 
-sw_64:
-	LOADROW4((AX), Z4, Z5, Z6, Z7)
-	VFMADD231PS	(CX), Z4, Z0
-	VFMADD231PS	64(CX), Z5, Z1
-	VFMADD231PS	128(CX), Z6, Z2
-	VFMADD231PS	192(CX), Z7, Z3
-	ADDQ	$256, AX
-	ADDQ	$256, CX
-	SUBQ	$64, R12
-	CMPQ	R12, $64
-	JAE	sw_64
+	DOT4_LOOP(sw_64, AX, CX, R12, Z4, Z5, Z6, Z7, Z0, Z1, Z2, Z3)
 
 sw_16:
 	CMPQ	R12, $16
@@ -1163,11 +1063,7 @@ sw_sum:
 	VADDPS	Z2, Z0, Z0
 	HSUM_Z(Z0, Y0, X0, Y1, X1)
 	VSUBSS	(R8)(BX*4), X0, X0        // g = s − c[i]
-	VMOVSS	(DI)(BX*4), X1
-	VFNMADD231SS	(R9)(BX*4), X0, X1 // v = z[i] − g·invH[i]
-	VMAXSS	X1, X14, X1               // (lo > v) ? lo : v
-	VMINSS	X1, X15, X1               // (hi < v) ? hi : v
-	VMOVSS	X1, (DI)(BX*4)
+	SWEEP_STEP // v = z[i] − g·invH[i]; (lo > v) ? lo : v; (hi < v) ? hi : v
 	ADDQ	R11, SI
 	INCQ	BX
 	CMPQ	BX, R10
@@ -1191,13 +1087,7 @@ sw_done:
 // registers before the new z[i−1] is broadcast into its lane.
 TEXT ·sweep64AVX512(SB), NOSPLIT, $0-72
 	MOVQ	masks+56(FP), AX
-	KMOVW	AX, K4
-	SHRQ	$16, AX
-	KMOVW	AX, K5
-	SHRQ	$16, AX
-	KMOVW	AX, K6
-	SHRQ	$16, AX
-	KMOVW	AX, K7
+	KMASKS(K4, K5, K6, K7)
 	MOVQ	z+0(FP), DI
 	MOVQ	h+8(FP), SI
 	MOVQ	c+16(FP), R8
@@ -1264,11 +1154,7 @@ s64_row:
 	VFMADD231SS	-4(SI)(BX*4), X13, X0 // + h[i][i−1]·z[i−1]
 
 s64_step:
-	VMOVSS	(DI)(BX*4), X1
-	VFNMADD231SS	(R9)(BX*4), X0, X1 // v = z[i] − g·invH[i]
-	VMAXSS	X1, X14, X1               // (lo > v) ? lo : v
-	VMINSS	X1, X15, X1               // (hi < v) ? hi : v
-	VMOVSS	X1, (DI)(BX*4)
+	SWEEP_STEP // v = z[i] − g·invH[i]; (lo > v) ? lo : v; (hi < v) ? hi : v
 	VMOVAPS	X1, X13
 	ADDQ	R11, SI
 	INCQ	BX
