@@ -37,6 +37,18 @@
 	VMOVSHDUP	X, XT; \
 	VADDSS	XT, X, X
 
+// One vector a step of a dot product (cnt a multiple of 8; x, y advance).
+#define DOT8_LOOP(lbl, done, x, y, cnt, acc) \
+lbl: \
+	TESTQ	cnt, cnt; \
+	JZ	done; \
+	VMOVUPS	(x), Y4; \
+	VFMADD231PS	(y), Y4, acc; \
+	ADDQ	$32, x; \
+	ADDQ	$32, y; \
+	SUBQ	$8, cnt; \
+	JMP	lbl
+
 // Fold the 8 lanes of Y into 4 partial sums in X.
 #define FOLD_Y4(Y, X, XT) \
 	VEXTRACTF128	$1, Y, XT; \
@@ -53,20 +65,10 @@ TEXT ·dotAVX2(SB), NOSPLIT, $0-28
 
 	DOT4_LOOP(d32, SI, DI, DX, Y4, Y5, Y6, Y7, Y0, Y1, Y2, Y3)
 
-d8:
-	TESTQ	DX, DX
-	JZ	dsum
-	VMOVUPS	(SI), Y4
-	VFMADD231PS	(DI), Y4, Y0
-	ADDQ	$32, SI
-	ADDQ	$32, DI
-	SUBQ	$8, DX
-	JMP	d8
+	DOT8_LOOP(d8, dsum, SI, DI, DX, Y0)
 
 dsum:
-	VADDPS	Y1, Y0, Y0
-	VADDPS	Y3, Y2, Y2
-	VADDPS	Y2, Y0, Y0
+	SUM4(Y0, Y1, Y2, Y3)
 	HSUM_Y(Y0, X0, X1)
 	VMOVSS	X0, ret+24(FP)
 	VZEROUPPER
@@ -753,20 +755,10 @@ sw_row:
 
 	DOT4_LOOP(sw_32, AX, CX, R12, Y4, Y5, Y6, Y7, Y0, Y1, Y2, Y3)
 
-sw_8:
-	TESTQ	R12, R12
-	JZ	sw_sum
-	VMOVUPS	(AX), Y4
-	VFMADD231PS	(CX), Y4, Y1
-	ADDQ	$32, AX
-	ADDQ	$32, CX
-	SUBQ	$8, R12
-	JMP	sw_8
+	DOT8_LOOP(sw_8, sw_sum, AX, CX, R12, Y1)
 
 sw_sum:
-	VADDPS	Y1, Y0, Y0
-	VADDPS	Y3, Y2, Y2
-	VADDPS	Y2, Y0, Y0
+	SUM4(Y0, Y1, Y2, Y3)
 	HSUM_Y(Y0, X0, X1)
 	MOVQ	R13, R12
 

@@ -33,6 +33,26 @@
 	DECL	AX; \
 	KMOVW	AX, K1
 
+// One vector a step of a dot product while a vector is left, then the
+// masked tail (K1) of the last cnt mod 16 (x, y advance).
+#define DOT16_LOOP(lbl, next, x, y, cnt, acc) \
+lbl: \
+	CMPQ	cnt, $16; \
+	JB	next; \
+	VMOVUPS	(x), Z4; \
+	VFMADD231PS	(y), Z4, acc; \
+	ADDQ	$64, x; \
+	ADDQ	$64, y; \
+	SUBQ	$16, cnt; \
+	JMP	lbl
+#define DOT_MASKED(lbl, done, x, y, cnt, acc) \
+lbl: \
+	TESTQ	cnt, cnt; \
+	JZ	done; \
+	VMOVUPS.Z	(x), K1, Z4; \
+	VMOVUPS.Z	(y), K1, Z5; \
+	VFMADD231PS	Z5, Z4, acc
+
 // Sum the 16 lanes of Z into the low lane of X (X is Z's low part, T a
 // scratch register below 16).
 #define HSUM_Z(Z, Y, X, YT, XT) \
@@ -71,27 +91,12 @@ TEXT ·dotAVX512(SB), NOSPLIT, $0-28
 
 	DOT4_LOOP(d64, SI, DI, DX, Z4, Z5, Z6, Z7, Z0, Z1, Z2, Z3)
 
-d16:
-	CMPQ	DX, $16
-	JB	dtail
-	VMOVUPS	(SI), Z4
-	VFMADD231PS	(DI), Z4, Z0
-	ADDQ	$64, SI
-	ADDQ	$64, DI
-	SUBQ	$16, DX
-	JMP	d16
+	DOT16_LOOP(d16, dtail, SI, DI, DX, Z0)
 
-dtail:
-	TESTQ	DX, DX
-	JZ	dsum
-	VMOVUPS.Z	(SI), K1, Z4
-	VMOVUPS.Z	(DI), K1, Z5
-	VFMADD231PS	Z5, Z4, Z1
+	DOT_MASKED(dtail, dsum, SI, DI, DX, Z1)
 
 dsum:
-	VADDPS	Z1, Z0, Z0
-	VADDPS	Z3, Z2, Z2
-	VADDPS	Z2, Z0, Z0
+	SUM4(Z0, Z1, Z2, Z3)
 	HSUM_Z(Z0, Y0, X0, Y1, X1)
 	VMOVSS	X0, ret+24(FP)
 	VZEROUPPER
@@ -980,9 +985,7 @@ u1_1:
 	JMP	u1_1
 
 u1_fin:
-	VADDPS	Z1, Z0, Z0
-	VADDPS	Z3, Z2, Z2
-	VADDPS	Z2, Z0, Z0
+	SUM4(Z0, Z1, Z2, Z3)
 	MOVQ	ci+16(FP), SI
 	MOVQ	zrow+24(FP), DI
 	VBROADCASTSS	invHii+64(FP), Z28
@@ -1040,27 +1043,12 @@ sw_row:
 
 	DOT4_LOOP(sw_64, AX, CX, R12, Z4, Z5, Z6, Z7, Z0, Z1, Z2, Z3)
 
-sw_16:
-	CMPQ	R12, $16
-	JB	sw_tail
-	VMOVUPS	(AX), Z4
-	VFMADD231PS	(CX), Z4, Z1
-	ADDQ	$64, AX
-	ADDQ	$64, CX
-	SUBQ	$16, R12
-	JMP	sw_16
+	DOT16_LOOP(sw_16, sw_tail, AX, CX, R12, Z1)
 
-sw_tail:
-	TESTQ	R12, R12
-	JZ	sw_sum
-	VMOVUPS.Z	(AX), K1, Z4
-	VMOVUPS.Z	(CX), K1, Z5
-	VFMADD231PS	Z5, Z4, Z2
+	DOT_MASKED(sw_tail, sw_sum, AX, CX, R12, Z2)
 
 sw_sum:
-	VADDPS	Z1, Z0, Z0
-	VADDPS	Z3, Z2, Z2
-	VADDPS	Z2, Z0, Z0
+	SUM4(Z0, Z1, Z2, Z3)
 	HSUM_Z(Z0, Y0, X0, Y1, X1)
 	VSUBSS	(R8)(BX*4), X0, X0        // g = s − c[i]
 	SWEEP_STEP // v = z[i] − g·invH[i]; (lo > v) ? lo : v; (hi < v) ? hi : v

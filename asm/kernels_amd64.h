@@ -20,6 +20,9 @@
 #define LOADROW4(m, a, b, c, d) VMOVUPS m, a; VMOVUPS VW1 m, b; VMOVUPS VW2 m, c; VMOVUPS VW3 m, d
 #define STOREROW4(m, a, b, c, d) VMOVUPS a, m; VMOVUPS b, VW1 m; VMOVUPS c, VW2 m; VMOVUPS d, VW3 m
 
+// c0 = c0 + c1 + (c2 + c3): the four accumulators of a dot product.
+#define SUM4(c0, c1, c2, c3) VADDPS c1, c0, c0; VADDPS c3, c2, c2; VADDPS c2, c0, c0
+
 // a_i += b_i for i = 0…3.
 #define ADD4(b0, b1, b2, b3, a0, a1, a2, a3) VADDPS b0, a0, a0; VADDPS b1, a1, a1; VADDPS b2, a2, a2; VADDPS b3, a3, a3
 

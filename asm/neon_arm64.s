@@ -46,6 +46,18 @@
 #define ZERO4(a, b, c, d) VEOR a.B16, a.B16, a.B16; VEOR b.B16, b.B16, b.B16; VEOR c.B16, c.B16, c.B16; VEOR d.B16, d.B16, d.B16
 #define ZERO16 ZERO4(V16, V17, V18, V19); ZERO4(V20, V21, V22, V23); ZERO4(V24, V25, V26, V27); ZERO4(V28, V29, V30, V31)
 
+// Scalar: Fc_i += Fx·Fa_i for i = 0…3.
+#define FMADD4(x, a0, a1, a2, a3, c0, c1, c2, c3) FMADDS x, c0, a0, c0; FMADDS x, c1, a1, c1; FMADDS x, c2, a2, c2; FMADDS x, c3, a3, c3
+
+// The accumulators of a block of 16 (4) columns: V16–V19 (V16) zero, or
+// loaded from p when acc is set, and V20–V23 (V20), the second set, zero.
+#define ACC16(acc, p, lbl) ZERO4(V16, V17, V18, V19); CBZ acc, lbl; VLD1 (p), [V16.S4, V17.S4, V18.S4, V19.S4]; \
+lbl: \
+	ZERO4(V20, V21, V22, V23)
+#define ACC4(acc, p, lbl) VEOR V16.B16, V16.B16, V16.B16; CBZ acc, lbl; VLD1 (p), [V16.S4]; \
+lbl: \
+	VEOR	V20.B16, V20.B16, V20.B16
+
 // Count r down by n and loop to lbl while at least n are left; DOWN1: while
 // any is left.
 #define DOWN(n, r, lbl) SUB $n, r; CMP $n, r; BGE lbl
@@ -281,6 +293,61 @@ done:
 #define G1STEP4 KSTEP4(LDA1, LB4_4, LB4_8, F1R4)
 #define G1ONE4 LDR1; LB4_4; VFMLA V0.S4, V4.S4, V16.S4
 
+// The streaming loop over cnt elements: BIG (n elements a step) while at
+// least n are left, then FOUR (four elements) while four are, then ONE (one
+// element) while any is.
+#define STREAM(cnt, n, big, four, fourloop, one, oneloop, done, BIG, FOUR, ONE) \
+	CMP	$n, cnt; \
+	BLT	four; \
+big: \
+	BIG; \
+	DOWN(n, cnt, big); \
+four: \
+	CMP	$4, cnt; \
+	BLT	one; \
+fourloop: \
+	FOUR; \
+	DOWN(4, cnt, fourloop); \
+one: \
+	CBZ	cnt, done; \
+oneloop: \
+	ONE; \
+	DOWN1(cnt, oneloop); \
+done:
+
+// dot: x at R0, y at R1; eight accumulators V16–V23 of four lanes, the
+// scalar tail in F24.
+#define DOT32 \
+	VLD1.P	64(R0), [V0.S4, V1.S4, V2.S4, V3.S4]; \
+	VLD1.P	64(R1), [V4.S4, V5.S4, V6.S4, V7.S4]; \
+	VLD1.P	64(R0), [V8.S4, V9.S4, V10.S4, V11.S4]; \
+	VLD1.P	64(R1), [V12.S4, V13.S4, V14.S4, V15.S4]; \
+	VFMLA	V4.S4, V0.S4, V16.S4; \
+	VFMLA	V5.S4, V1.S4, V17.S4; \
+	VFMLA	V6.S4, V2.S4, V18.S4; \
+	VFMLA	V7.S4, V3.S4, V19.S4; \
+	VFMLA	V12.S4, V8.S4, V20.S4; \
+	VFMLA	V13.S4, V9.S4, V21.S4; \
+	VFMLA	V14.S4, V10.S4, V22.S4; \
+	VFMLA	V15.S4, V11.S4, V23.S4
+#define DOT4 VLD1.P 16(R0), [V0.S4]; VLD1.P 16(R1), [V4.S4]; VFMLA V4.S4, V0.S4, V16.S4
+#define DOT1 FMOVS.P 4(R0), F0; FMOVS.P 4(R1), F4; FMADDS F4, F24, F0, F24
+
+// axpy: x at R0, y loaded at R1 and stored at R3, alpha in V31.
+#define AXPY16 \
+	VLD1.P	64(R0), [V0.S4, V1.S4, V2.S4, V3.S4]; \
+	VLD1.P	64(R1), [V4.S4, V5.S4, V6.S4, V7.S4]; \
+	FMLA4(V31, V0, V1, V2, V3, V4, V5, V6, V7); \
+	VST1.P	[V4.S4, V5.S4, V6.S4, V7.S4], 64(R3)
+#define AXPY4 VLD1.P 16(R0), [V0.S4]; VLD1.P 16(R1), [V4.S4]; VFMLA V31.S4, V0.S4, V4.S4; VST1.P [V4.S4], 16(R3)
+#define AXPY1 FMOVS.P 4(R0), F0; FMOVS.P 4(R1), F4; FMADDS F31, F4, F0, F4; FMOVS.P F4, 4(R3)
+
+// clamp: x loaded at R0 and stored at R2 (one element: FMOVS loads lane 0
+// and zeroes the others; only lane 0 is stored).
+#define CLAMPX16 VLD1.P 64(R0), [V8.S4, V9.S4, V10.S4, V11.S4]; CLAMP16; VST1.P [V8.S4, V9.S4, V10.S4, V11.S4], 64(R2)
+#define CLAMPX4 VLD1.P 16(R0), [V8.S4]; CLAMP4; VST1.P [V8.S4], 16(R2)
+#define CLAMPX1 FMOVS (R0), F8; CLAMP4; FMOVS.P F8, 4(R0)
+
 // func dotNEON(x, y *float32, n int) float32
 // Eight accumulators of four lanes take 32 products per iteration.
 TEXT ·dotNEON(SB), NOSPLIT, $0-28
@@ -290,44 +357,7 @@ TEXT ·dotNEON(SB), NOSPLIT, $0-28
 	ZERO4(V16, V17, V18, V19)
 	ZERO4(V20, V21, V22, V23)
 	VEOR	V24.B16, V24.B16, V24.B16
-	CMP	$32, R2
-	BLT	dot_4
-
-dot_loop32:
-	VLD1.P	64(R0), [V0.S4, V1.S4, V2.S4, V3.S4]
-	VLD1.P	64(R1), [V4.S4, V5.S4, V6.S4, V7.S4]
-	VLD1.P	64(R0), [V8.S4, V9.S4, V10.S4, V11.S4]
-	VLD1.P	64(R1), [V12.S4, V13.S4, V14.S4, V15.S4]
-	VFMLA	V4.S4, V0.S4, V16.S4
-	VFMLA	V5.S4, V1.S4, V17.S4
-	VFMLA	V6.S4, V2.S4, V18.S4
-	VFMLA	V7.S4, V3.S4, V19.S4
-	VFMLA	V12.S4, V8.S4, V20.S4
-	VFMLA	V13.S4, V9.S4, V21.S4
-	VFMLA	V14.S4, V10.S4, V22.S4
-	VFMLA	V15.S4, V11.S4, V23.S4
-	DOWN(32, R2, dot_loop32)
-
-dot_4:
-	CMP	$4, R2
-	BLT	dot_1
-
-dot_loop4:
-	VLD1.P	16(R0), [V0.S4]
-	VLD1.P	16(R1), [V4.S4]
-	VFMLA	V4.S4, V0.S4, V16.S4
-	DOWN(4, R2, dot_loop4)
-
-dot_1:
-	CBZ	R2, dot_reduce
-
-dot_loop1:
-	FMOVS.P	4(R0), F0
-	FMOVS.P	4(R1), F4
-	FMADDS	F4, F24, F0, F24 // F24 += F0·F4
-	DOWN1(R2, dot_loop1)
-
-dot_reduce:
+	STREAM(R2, 32, dot_loop32, dot_4, dot_loop4, dot_1, dot_loop1, dot_reduce, DOT32, DOT4, DOT1)
 	FADD4S(16, 16, 17)
 	FADD4S(18, 18, 19)
 	FADD4S(20, 20, 21)
@@ -348,38 +378,7 @@ TEXT ·axpyNEON(SB), NOSPLIT, $0-32
 	MOVD	n+24(FP), R2
 	VDUP	V31.S[0], V31.S4
 	MOVD	R1, R3 // store pointer into y
-	CMP	$16, R2
-	BLT	axpy_4
-
-axpy_loop16:
-	VLD1.P	64(R0), [V0.S4, V1.S4, V2.S4, V3.S4]
-	VLD1.P	64(R1), [V4.S4, V5.S4, V6.S4, V7.S4]
-	FMLA4(V31, V0, V1, V2, V3, V4, V5, V6, V7)
-	VST1.P	[V4.S4, V5.S4, V6.S4, V7.S4], 64(R3)
-	DOWN(16, R2, axpy_loop16)
-
-axpy_4:
-	CMP	$4, R2
-	BLT	axpy_1
-
-axpy_loop4:
-	VLD1.P	16(R0), [V0.S4]
-	VLD1.P	16(R1), [V4.S4]
-	VFMLA	V31.S4, V0.S4, V4.S4
-	VST1.P	[V4.S4], 16(R3)
-	DOWN(4, R2, axpy_loop4)
-
-axpy_1:
-	CBZ	R2, axpy_done
-
-axpy_loop1:
-	FMOVS.P	4(R0), F0
-	FMOVS.P	4(R1), F4
-	FMADDS	F31, F4, F0, F4 // F4 += F0·alpha
-	FMOVS.P	F4, 4(R3)
-	DOWN1(R2, axpy_loop1)
-
-axpy_done:
+	STREAM(R2, 16, axpy_loop16, axpy_4, axpy_loop4, axpy_1, axpy_loop1, axpy_done, AXPY16, AXPY4, AXPY1)
 	RET
 
 // func clampNEON(x *float32, n int, lo, hi float32)
@@ -391,36 +390,7 @@ TEXT ·clampNEON(SB), NOSPLIT, $0-24
 	VDUP	V30.S[0], V30.S4
 	VDUP	V31.S[0], V31.S4
 	MOVD	R0, R2 // store pointer
-	CMP	$16, R1
-	BLT	clamp_4
-
-clamp_loop16:
-	VLD1.P	64(R0), [V8.S4, V9.S4, V10.S4, V11.S4]
-	CLAMP16
-	VST1.P	[V8.S4, V9.S4, V10.S4, V11.S4], 64(R2)
-	DOWN(16, R1, clamp_loop16)
-
-clamp_4:
-	CMP	$4, R1
-	BLT	clamp_1
-
-clamp_loop4:
-	VLD1.P	16(R0), [V8.S4]
-	CLAMP4
-	VST1.P	[V8.S4], 16(R2)
-	DOWN(4, R1, clamp_loop4)
-
-clamp_1:
-	CBZ	R1, clamp_done
-
-clamp_loop1:
-	// FMOVS loads lane 0 and zeroes the others; only lane 0 is stored.
-	FMOVS	(R0), F8
-	CLAMP4
-	FMOVS.P	F8, 4(R0)
-	DOWN1(R1, clamp_loop1)
-
-clamp_done:
+	STREAM(R1, 16, clamp_loop16, clamp_4, clamp_loop4, clamp_1, clamp_loop1, clamp_done, CLAMPX16, CLAMPX4, CLAMPX1)
 	RET
 
 // func matVecNEON(y, a, x *float32, m, n, lda int, acc bool)
@@ -480,10 +450,7 @@ mv4_loop1:
 	FMOVS.P	4(R8), F4
 	FMOVS.P	4(R9), F6
 	FMOVS.P	4(R10), F8
-	FMADDS	F0, F24, F2, F24
-	FMADDS	F0, F25, F4, F25
-	FMADDS	F0, F26, F6, F26
-	FMADDS	F0, F27, F8, F27
+	FMADD4(F0, F2, F4, F6, F8, F24, F25, F26, F27)
 	DOWN1(R12, mv4_loop1)
 
 mv4_reduce:
@@ -578,12 +545,7 @@ TEXT ·matTVecNEON(SB), NOSPLIT, $0-49
 mt_block16:
 	CMP	$16, R3
 	BLT	mt_block4
-	ZERO4(V16, V17, V18, V19)
-	CBZ	R6, mt16_rows
-	VLD1	(R0), [V16.S4, V17.S4, V18.S4, V19.S4]
-
-mt16_rows:
-	ZERO4(V20, V21, V22, V23)
+	ACC16(R6, R0, mt16_rows)
 	MOVD	R1, R7
 	MOVD	R5, R9
 	MOVD	R2, R10
@@ -597,12 +559,7 @@ mt16_rows:
 mt_block4:
 	CMP	$4, R3
 	BLT	mt_cols1
-	VEOR	V16.B16, V16.B16, V16.B16
-	CBZ	R6, mt4_rows
-	VLD1	(R0), [V16.S4]
-
-mt4_rows:
-	VEOR	V20.B16, V20.B16, V20.B16
+	ACC4(R6, R0, mt4_rows)
 	MOVD	R1, R7
 	MOVD	R5, R9
 	MOVD	R2, R10
@@ -702,10 +659,7 @@ g4_1loop:
 	FMOVS.P	4(R11), F1
 	FMOVS.P	4(R12), F2
 	FMOVS.P	4(R13), F3
-	FMADDS	F4, F16, F0, F16
-	FMADDS	F4, F20, F1, F20
-	FMADDS	F4, F24, F2, F24
-	FMADDS	F4, F28, F3, F28
+	FMADD4(F4, F0, F1, F2, F3, F16, F20, F24, F28)
 	DOWN1(R20, g4_1loop)
 
 g4_1store:
@@ -730,12 +684,7 @@ TEXT ·gemm1NEON(SB), NOSPLIT, $0-65
 g1_block16:
 	CMP	$16, R8
 	BLT	g1_block4
-	ZERO4(V16, V17, V18, V19)
-	CBZ	R5, g1_16k
-	VLD1	(R9), [V16.S4, V17.S4, V18.S4, V19.S4]
-
-g1_16k:
-	ZERO4(V20, V21, V22, V23)
+	ACC16(R5, R9, g1_16k)
 	MOVD	R1, R10
 	KLOOP(g1_16loop4, g1_16tail, g1_16loop1, g1_16store, G1STEP16, G1ONE16)
 	FOLD4(16, 20)
@@ -745,12 +694,7 @@ g1_16k:
 g1_block4:
 	CMP	$4, R8
 	BLT	g1_cols1
-	VEOR	V16.B16, V16.B16, V16.B16
-	CBZ	R5, g1_4k
-	VLD1	(R9), [V16.S4]
-
-g1_4k:
-	VEOR	V20.B16, V20.B16, V20.B16
+	ACC4(R5, R9, g1_4k)
 	MOVD	R1, R10
 	KLOOP(g1_4loop4, g1_4tail, g1_4loop1, g1_4store, G1STEP4, G1ONE4)
 	FADD4S(16, 16, 20)
