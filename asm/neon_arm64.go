@@ -53,10 +53,10 @@ func gemm4NEON(c, a, b *float32, k, n, lda, ldb, ldc int, acc bool)
 func gemm1NEON(c, a, b *float32, k, n, lda, ldb, ldc int, acc bool)
 
 //go:noescape
-func gemmNT4NEON(c, a, b *float32, k, n, ld, ldc int, acc bool)
+func gemmNT4NEON(c, a, b *float32, k, n, lda, ldb, ldc int, acc bool)
 
 //go:noescape
-func gemmNT1NEON(c, a, b *float32, k, n, ld, ldc int, acc bool)
+func gemmNT1NEON(c, a, b *float32, k, n, lda, ldb, ldc int, acc bool)
 
 //go:noescape
 func unitUpdateNEON(zs, h, ci *float32, row, k, t, ldz int, invHii, lo, hi float32)
@@ -83,17 +83,16 @@ func gemmNEONGo(c, a, b []float32, m, k, n int, acc bool) {
 	}
 }
 
-// gemmNTNEON is one block of rv ≤ 4 rows of C for gemmNTSplit, which gives
-// A and B the same row stride (lda = ldb).
+// gemmNTNEON is one block of rv ≤ 4 rows of C for gemmNTSplit.
 func gemmNTNEON(c, a, b *float32, rv, k, n, lda, ldb, ldc int, acc bool) {
 	if rv == 4 {
-		gemmNT4NEON(c, a, b, k, n, lda, ldc, acc)
+		gemmNT4NEON(c, a, b, k, n, lda, ldb, ldc, acc)
 		return
 	}
 	for r := 0; r < rv; r++ {
 		cr := (*float32)(unsafe.Add(unsafe.Pointer(c), 4*r*ldc))
 		ar := (*float32)(unsafe.Add(unsafe.Pointer(a), 4*r*lda))
-		gemmNT1NEON(cr, ar, b, k, n, lda, ldc, acc)
+		gemmNT1NEON(cr, ar, b, k, n, lda, ldb, ldc, acc)
 	}
 }
 

@@ -30,14 +30,19 @@
 
 // FADD Vd.4S, Vn.4S, Vm.4S
 #define FADD4S(d, n, m) WORD $(0x4e20d400 | (m)<<16 | (n)<<5 | (d))
+
 // FSUB Vd.4S, Vn.4S, Vm.4S
 #define FSUB4S(d, n, m) WORD $(0x4ea0d400 | (m)<<16 | (n)<<5 | (d))
+
 // FADDP Vd.4S, Vn.4S, Vm.4S
 #define FADDP4S(d, n, m) WORD $(0x6e20d400 | (m)<<16 | (n)<<5 | (d))
+
 // FCMGT Vd.4S, Vn.4S, Vm.4S
 #define FCMGT4S(d, n, m) WORD $(0x6ea0e400 | (m)<<16 | (n)<<5 | (d))
+
 // FADDP Sd, Vn.2S
 #define FADDPS(d, n) WORD $(0x7e30d800 | (n)<<5 | (d))
+
 // FMLA Vd.4S, Vn.4S, Vm.S[i]
 #define FMLAE(d, n, m, i) WORD $(0x4f801000 | ((i)&1)<<21 | (m)<<16 | ((i)>>1)<<11 | (n)<<5 | (d))
 
@@ -205,6 +210,7 @@ done:
 
 // The four rows of a C tile: R9 (row 0), R15, R16, R17 (stride R4).
 #define CROWS ROWPTRS(R4, R9, R15, R16, R17)
+
 // The four rows of an A block for the k loop: R10–R13 from R1 (stride R7).
 #define AROWS MOVD R1, R10; ROWPTRS(R7, R10, R11, R12, R13)
 
@@ -227,6 +233,7 @@ loop1: \
 	ONE; \
 	DOWN1(R20, loop1); \
 done:
+
 // Four k-steps: A values by LDA, B rows alternately into V4… and V8… by
 // LB4 and LB8, F(b, s) the FMLAs of k-step s.
 #define KSTEP4(LDA, LB4, LB8, F) LDA; LB4; F(4, 0); LB8; F(8, 1); LB4; F(4, 2); LB8; F(8, 3)
@@ -234,12 +241,15 @@ done:
 #define LB16_8 VLD1.P (R19)(R6), [V8.S4, V9.S4, V10.S4, V11.S4]
 #define LB4_4 VLD1.P (R19)(R6), [V4.S4]
 #define LB4_8 VLD1.P (R19)(R6), [V8.S4]
+
 // One row: even k-steps into V16…, odd ones into V20….
 #define F1R16(b, s) FMLAE4(16+((s)&1)*4, b, 0, s)
 #define F1R4(b, s) FMLAE(16+((s)&1)*4, b, 0, s)
+
 // A values broadcast for single k-steps.
 #define LDR4 VLD1R.P 4(R10), [V0.S4]; VLD1R.P 4(R11), [V1.S4]; VLD1R.P 4(R12), [V2.S4]; VLD1R.P 4(R13), [V3.S4]
 #define LDR1 VLD1R.P 4(R10), [V0.S4]
+
 // The C tile of four rows (R9, R15, R16, R17) in V16–V31, 16 columns, or
 // V16, V20, V24, V28, 4 columns.
 #define LDC16 VLD1 (R9), [V16.S4, V17.S4, V18.S4, V19.S4]; VLD1 (R15), [V20.S4, V21.S4, V22.S4, V23.S4]; VLD1 (R16), [V24.S4, V25.S4, V26.S4, V27.S4]; VLD1 (R17), [V28.S4, V29.S4, V30.S4, V31.S4]
@@ -247,8 +257,10 @@ done:
 #define LDC4 VLD1 (R9), [V16.S4]; VLD1 (R15), [V20.S4]; VLD1 (R16), [V24.S4]; VLD1 (R17), [V28.S4]
 #define STC4 VST1 [V16.S4], (R9); VST1 [V20.S4], (R15); VST1 [V24.S4], (R16); VST1 [V28.S4], (R17)
 #define ZEROC4 ZERO4(V16, V20, V24, V28)
-// The entry of both gemm kernels: R7, R6, R4 = the row strides of A, B and
-// C in bytes, R9 = the C tile, R14 = the B tile, R8 = columns left.
+
+// The entry of the gemm and gemmNT kernels: R7, R6, R4 = the row strides
+// of A, B and C in bytes, R9 = the C tile, R14 = the B tile (its first row
+// for gemmNT), R8 = columns of C left.
 #define GEMM_ARGS \
 	MOVD	c+0(FP), R0; \
 	MOVD	a+8(FP), R1; \
@@ -264,25 +276,10 @@ done:
 	LSL	$2, R4; \
 	MOVD	R0, R9; \
 	MOVD	R2, R14
+
 // Next tile of w columns (bytes): advance C and B, count down, loop.
 #define NEXT_TILE(bytes, w, lbl) ADD $bytes, R9; ADD $bytes, R14; SUB $w, R8; B lbl
-// ---- GemmNT: C (+)= A·Bᵀ with A and B of row stride ld (R7 bytes), C of
-// row stride ldc (R4 bytes); R9 = the C tile, R14 = the first B row of the
-// tile, R8 = columns of C (rows of B) left, R24 = four B rows.
-#define GEMMNT_ARGS \
-	MOVD	c+0(FP), R0; \
-	MOVD	a+8(FP), R1; \
-	MOVD	b+16(FP), R2; \
-	MOVD	k+24(FP), R3; \
-	MOVD	n+32(FP), R8; \
-	MOVD	ld+40(FP), R7; \
-	MOVD	ldc+48(FP), R4; \
-	MOVBU	acc+56(FP), R5; \
-	LSL	$2, R7; \
-	LSL	$2, R4; \
-	LSL	$2, R7, R24; \
-	MOVD	R0, R9; \
-	MOVD	R2, R14
+
 // The k-steps of each tile: four rows × 16 or 4 columns, one row × 16 or 4.
 #define G4STEP16 KSTEP4(LDA4, LB16_4, LB16_8, FMLAE16)
 #define G4ONE16 LDR4; LB16_4; OUTER16
@@ -732,14 +729,15 @@ g1_done:
 	RET
 
 
-// func gemmNT4NEON(c, a, b *float32, k, n, ld, ldc int, acc bool)
-// Four rows of C (+)= four rows of A · Bᵀ, with A 4×k and B n×k (row stride
-// ld) and C 4×n (row stride ldc).
+// func gemmNT4NEON(c, a, b *float32, k, n, lda, ldb, ldc int, acc bool)
+// Four rows of C (+)= four rows of A · Bᵀ, with A 4×k, B n×k and C 4×n (row
+// strides lda, ldb, ldc).
 // A 4×4 tile of C is sixteen dot products kept as sixteen vector
 // accumulators; each step loads four values of four A rows and four B rows
 // (NTDOT). Then one B row at a time (the n mod 4 columns left).
-TEXT ·gemmNT4NEON(SB), NOSPLIT, $0-57
-	GEMMNT_ARGS
+TEXT ·gemmNT4NEON(SB), NOSPLIT, $0-65
+	GEMM_ARGS
+	LSL	$2, R6, R24 // four B rows
 
 nt4_block4:
 	CMP	$4, R8
@@ -747,7 +745,7 @@ nt4_block4:
 	ZERO16
 	AROWS
 	MOVD	R14, R19
-	ROWPTRS(R7, R19, R20, R21, R22)
+	ROWPTRS(R6, R19, R20, R21, R22)
 	MOVD	R3, R23
 	NTDOT(R23, nt4_4loop4, nt4_4tail, nt4_4tailfma, nt4_4reduce, LDA4, LDB4, LANEA4, LANEB4, ZT44, OUTER16)
 	HADD4(16, 17, 18, 19)
@@ -798,18 +796,19 @@ nt4_1store:
 	VST1	V16.S[2], (R16)
 	VST1	V16.S[3], (R17)
 	ADD	$4, R9
-	ADD	R7, R14
+	ADD	R6, R14
 	SUB	$1, R8
 	CBNZ	R8, nt4_col
 
 nt4_done:
 	RET
 
-// func gemmNT1NEON(c, a, b *float32, k, n, ld, ldc int, acc bool)
+// func gemmNT1NEON(c, a, b *float32, k, n, lda, ldb, ldc int, acc bool)
 // One row of C (+)= one row of A · Bᵀ: the rows of A left over by
 // gemmNT4NEON. Four B rows at a time, then one.
-TEXT ·gemmNT1NEON(SB), NOSPLIT, $0-57
-	GEMMNT_ARGS
+TEXT ·gemmNT1NEON(SB), NOSPLIT, $0-65
+	GEMM_ARGS
+	LSL	$2, R6, R24 // four B rows
 
 nt1_block4:
 	CMP	$4, R8
@@ -817,7 +816,7 @@ nt1_block4:
 	ZERO4(V16, V17, V18, V19)
 	MOVD	R1, R10
 	MOVD	R14, R19
-	ROWPTRS(R7, R19, R20, R21, R22)
+	ROWPTRS(R6, R19, R20, R21, R22)
 	MOVD	R3, R23
 	NTDOT(R23, nt1_4loop4, nt1_4tail, nt1_4tailfma, nt1_4reduce, LDA1, LDB4, LANEA1, LANEB4, ZT14, NTFMA14)
 	HADD4(16, 17, 18, 19)
@@ -847,7 +846,7 @@ nt1_col:
 
 nt1_1store:
 	FMOVS.P	F16, 4(R9)
-	ADD	R7, R14
+	ADD	R6, R14
 	SUB	$1, R8
 	CBNZ	R8, nt1_col
 

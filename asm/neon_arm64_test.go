@@ -68,8 +68,8 @@ func TestNEONKernelsEmpty(t *testing.T) {
 					func(c *float32) { gemm4NEON(c, nil, nil, 0, n, 0, n, n, acc) },
 					func(c *float32) { gemm1NEON(c, nil, nil, 0, n, 0, n, n, acc) })
 				rows("gemmNT",
-					func(c *float32) { gemmNT4NEON(c, nil, nil, 0, n, 0, n, acc) },
-					func(c *float32) { gemmNT1NEON(c, nil, nil, 0, n, 0, n, acc) })
+					func(c *float32) { gemmNT4NEON(c, nil, nil, 0, n, 0, 0, n, acc) },
+					func(c *float32) { gemmNT1NEON(c, nil, nil, 0, n, 0, 0, n, acc) })
 				y := fill(m)
 				matVecNEON(&y[0], nil, nil, m, 0, 0, acc)
 				require.Equal(t, want[:m:m], y[:m:m], "matVec %d×0", m)
