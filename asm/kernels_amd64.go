@@ -7,8 +7,9 @@ package asm
 // the lengths; the wrappers pass only pointers to elements that exist, cut
 // matrices into the panels the assembly handles (up to 64 columns with lane
 // masks for AVX-512; 8 to 16 or 8 to 32 columns, never narrower than one
-// vector, for AVX2), finish the AVX2 tails in Go, and split long calls,
-// because a goroutine cannot be preempted inside assembly.
+// vector, for AVX2), finish the AVX2 tails in Go, and split long calls
+// (split.go, shared with the NEON wrappers), because a goroutine cannot be
+// preempted inside assembly.
 
 //go:noescape
 func dotAVX512(x, y *float32, n int) float32
