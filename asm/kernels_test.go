@@ -297,27 +297,53 @@ func widthsFor(m, k int) []int {
 
 // --- tests -------------------------------------------------------------------
 
+// checkDot runs Dot on guarded copies of x and y (at offsets off and 7−off)
+// and checks the sum within the rounding bound, the canaries and that the
+// inputs are unchanged. The fuzz targets use it too, like the other check…
+// functions below.
+func checkDot(t *testing.T, x, y []float32, off int) {
+	t.Helper()
+	gx, gy := guardedCopy(x, off), guardedCopy(y, 7-off)
+	got := Dot(gx.s(), gy.s())
+	var r sumRef
+	for i := range x {
+		r.prod(x[i], y[i])
+	}
+	checkSum(t, got, dotGeneric(x, y), &r, "Dot n=%d off=%d", len(x), off)
+	require.True(t, sameBits(x, gx.s()), "Dot changed x")
+	require.True(t, sameBits(y, gy.s()), "Dot changed y")
+	gx.check(t, "Dot x")
+	gy.check(t, "Dot y")
+}
+
 func TestDot(t *testing.T) {
 	rng := rand.New(rand.NewPCG(1, 2))
 	forEachTier(t, "dot", func(t *testing.T) {
 		for _, n := range testLengths {
 			for off := 0; off < 8; off++ {
-				x, y := randVec(rng, n), randVec(rng, n)
-				gx, gy := guardedCopy(x, off), guardedCopy(y, 7-off)
-				got := Dot(gx.s(), gy.s())
-				want := dotGeneric(x, y)
-				var r sumRef
-				for i := range x {
-					r.prod(x[i], y[i])
-				}
-				checkSum(t, got, want, &r, "Dot n=%d off=%d", n, off)
-				require.Equal(t, x, gx.s(), "Dot changed x")
-				require.Equal(t, y, gy.s(), "Dot changed y")
-				gx.check(t, "Dot x")
-				gy.check(t, "Dot y")
+				checkDot(t, randVec(rng, n), randVec(rng, n), off)
 			}
 		}
 	})
+}
+
+// checkAxpy: Axpy on guarded copies (x at off, y at 7−off), every element
+// within the rounding bound of its two terms.
+func checkAxpy(t *testing.T, alpha float32, x, y []float32, off int) {
+	t.Helper()
+	gx, gy := guardedCopy(x, off), guardedCopy(y, 7-off)
+	Axpy(alpha, gx.s(), gy.s())
+	want := slices.Clone(y)
+	axpyGeneric(alpha, x, want)
+	for i := range y {
+		var r sumRef
+		r.term(float64(y[i]))
+		r.prod(alpha, x[i])
+		checkSum(t, gy.s()[i], want[i], &r, "Axpy n=%d off=%d alpha=%v i=%d", len(x), off, alpha, i)
+	}
+	require.True(t, sameBits(x, gx.s()), "Axpy changed x")
+	gx.check(t, "Axpy x")
+	gy.check(t, "Axpy y")
 }
 
 func TestAxpy(t *testing.T) {
@@ -326,20 +352,7 @@ func TestAxpy(t *testing.T) {
 		for _, n := range testLengths {
 			for off := 0; off < 8; off++ {
 				alpha := float32(rng.Float64()*4 - 2)
-				x, y := randVec(rng, n), randVec(rng, n)
-				gx, gy := guardedCopy(x, 7-off), guardedCopy(y, off)
-				Axpy(alpha, gx.s(), gy.s())
-				want := slices.Clone(y)
-				axpyGeneric(alpha, x, want)
-				for i := range y {
-					var r sumRef
-					r.term(float64(y[i]))
-					r.prod(alpha, x[i])
-					checkSum(t, gy.s()[i], want[i], &r, "Axpy n=%d off=%d i=%d", n, off, i)
-				}
-				require.Equal(t, x, gx.s(), "Axpy changed x")
-				gx.check(t, "Axpy x")
-				gy.check(t, "Axpy y")
+				checkAxpy(t, alpha, randVec(rng, n), randVec(rng, n), off)
 			}
 		}
 	})
@@ -383,24 +396,29 @@ var clampBounds = [][2]float32{
 	{math.SmallestNonzeroFloat32, 2 * math.SmallestNonzeroFloat32},
 }
 
+// checkClamp: Clamp on a guarded copy of x at offset off, bit for bit the
+// reference's.
+func checkClamp(t *testing.T, x []float32, lo, hi float32, off int) {
+	t.Helper()
+	gx := guardedCopy(x, off)
+	Clamp(gx.s(), lo, hi)
+	want := slices.Clone(x)
+	clampGeneric(want, lo, hi)
+	for i := range want {
+		if math.Float32bits(gx.s()[i]) != math.Float32bits(want[i]) {
+			t.Fatalf("Clamp(lo=%v, hi=%v) n=%d: x[%d]=%#x → %#x, reference %#x", lo, hi, len(x), i,
+				math.Float32bits(x[i]), math.Float32bits(gx.s()[i]), math.Float32bits(want[i]))
+		}
+	}
+	gx.check(t, "Clamp")
+}
+
 func TestClamp(t *testing.T) {
 	rng := rand.New(rand.NewPCG(5, 6))
 	forEachTier(t, "clamp", func(t *testing.T) {
 		for _, b := range clampBounds {
 			for _, n := range testLengths {
-				off := rng.IntN(8)
-				x := clampValues(rng, n, b[0], b[1])
-				gx := guardedCopy(x, off)
-				Clamp(gx.s(), b[0], b[1])
-				want := slices.Clone(x)
-				clampGeneric(want, b[0], b[1])
-				for i := range want {
-					if math.Float32bits(gx.s()[i]) != math.Float32bits(want[i]) {
-						t.Fatalf("Clamp(lo=%v, hi=%v) n=%d: x[%d]=%#x → %#x, reference %#x", b[0], b[1], n, i,
-							math.Float32bits(x[i]), math.Float32bits(gx.s()[i]), math.Float32bits(want[i]))
-					}
-				}
-				gx.check(t, "Clamp")
+				checkClamp(t, clampValues(rng, n, b[0], b[1]), b[0], b[1], rng.IntN(8))
 			}
 			// Every special in every lane of the 16-, 4- and 1-wide steps.
 			for _, v := range clampSpecials {
@@ -409,10 +427,7 @@ func TestClamp(t *testing.T) {
 					for i := range x {
 						x[i] = v
 					}
-					want := slices.Clone(x)
-					clampGeneric(want, b[0], b[1])
-					Clamp(x, b[0], b[1])
-					require.True(t, sameBits(want, x), "Clamp(%v) to [%v, %v], n=%d: got %v, reference %v", v, b[0], b[1], n, x, want)
+					checkClamp(t, x, b[0], b[1], n%8)
 				}
 			}
 		}
@@ -454,33 +469,50 @@ func TestClampSemantics(t *testing.T) {
 	})
 }
 
+// checkMatVec runs MatVec (trans: MatTVec) for the m×n matrix a on guarded
+// copies (a at off, x at 7−off, y at off+3) and checks every entry of y
+// within the rounding bound, all canaries and that a and x are unchanged.
+func checkMatVec(t *testing.T, a, x, y []float32, m, n int, acc, trans bool, off int) {
+	t.Helper()
+	ga, gx, gy := guardedCopy(a, off), guardedCopy(x, 7-off), guardedCopy(y, (off+3)%8)
+	want := slices.Clone(y)
+	name := "MatVec"
+	if trans {
+		name = "MatTVec"
+		MatTVec(gy.s(), ga.s(), m, n, gx.s(), acc)
+		matTVecGeneric(want, a, m, n, x, acc)
+	} else {
+		MatVec(gy.s(), ga.s(), m, n, gx.s(), acc)
+		matVecGeneric(want, a, m, n, x, acc)
+	}
+	for i := range y {
+		var r sumRef
+		if acc {
+			r.term(float64(y[i]))
+		}
+		for j := range x {
+			if trans { // y[i] = Σ_j x[j]·a[j][i]
+				r.prod(x[j], a[j*n+i])
+			} else {
+				r.prod(a[i*n+j], x[j])
+			}
+		}
+		checkSum(t, gy.s()[i], want[i], &r, "%s %dx%d acc=%v y[%d]", name, m, n, acc, i)
+	}
+	gy.check(t, name+" y")
+	ga.check(t, name+" a")
+	gx.check(t, name+" x")
+	require.True(t, sameBits(a, ga.s()), "%s changed a", name)
+	require.True(t, sameBits(x, gx.s()), "%s changed x", name)
+}
+
 func TestMatVec(t *testing.T) {
 	rng := rand.New(rand.NewPCG(7, 8))
 	forEachTier(t, "matVec", func(t *testing.T) {
 		for ci, sh := range append(slices.Clone(testShapes), smallShapes...) {
 			for _, acc := range []bool{false, true} {
 				m, n := sh[0], sh[1]
-				a, x, y := randVec(rng, m*n), randVec(rng, n), randVec(rng, m)
-				off := (ci*3 + 1) % 8
-				ga, gx, gy := guardedCopy(a, off), guardedCopy(x, 7-off), guardedCopy(y, (off+2)%8)
-				MatVec(gy.s(), ga.s(), m, n, gx.s(), acc)
-				want := slices.Clone(y)
-				matVecGeneric(want, a, m, n, x, acc)
-				for i := 0; i < m; i++ {
-					var r sumRef
-					if acc {
-						r.term(float64(y[i]))
-					}
-					for j := 0; j < n; j++ {
-						r.prod(a[i*n+j], x[j])
-					}
-					checkSum(t, gy.s()[i], want[i], &r, "MatVec %dx%d acc=%v row %d", m, n, acc, i)
-				}
-				gy.check(t, "MatVec y")
-				ga.check(t, "MatVec a")
-				gx.check(t, "MatVec x")
-				require.True(t, sameBits(a, ga.s()), "MatVec changed a")
-				require.True(t, sameBits(x, gx.s()), "MatVec changed x")
+				checkMatVec(t, randVec(rng, m*n), randVec(rng, n), randVec(rng, m), m, n, acc, false, (ci*3+1)%8)
 			}
 		}
 	})
@@ -494,27 +526,7 @@ func TestMatTVec(t *testing.T) {
 		for ci, sh := range shapes {
 			for _, acc := range []bool{false, true} {
 				m, n := sh[0], sh[1]
-				a, x, y := randVec(rng, m*n), randVec(rng, m), randVec(rng, n)
-				off := (ci*5 + 2) % 8
-				ga, gx, gy := guardedCopy(a, off), guardedCopy(x, 7-off), guardedCopy(y, (off+3)%8)
-				MatTVec(gy.s(), ga.s(), m, n, gx.s(), acc)
-				want := slices.Clone(y)
-				matTVecGeneric(want, a, m, n, x, acc)
-				for j := 0; j < n; j++ {
-					var r sumRef
-					if acc {
-						r.term(float64(y[j]))
-					}
-					for i := 0; i < m; i++ {
-						r.prod(x[i], a[i*n+j])
-					}
-					checkSum(t, gy.s()[j], want[j], &r, "MatTVec %dx%d acc=%v col %d", m, n, acc, j)
-				}
-				gy.check(t, "MatTVec y")
-				ga.check(t, "MatTVec a")
-				gx.check(t, "MatTVec x")
-				require.True(t, sameBits(a, ga.s()), "MatTVec changed a")
-				require.True(t, sameBits(x, gx.s()), "MatTVec changed x")
+				checkMatVec(t, randVec(rng, m*n), randVec(rng, m), randVec(rng, n), m, n, acc, true, (ci*5+2)%8)
 			}
 		}
 	})
@@ -666,7 +678,14 @@ func (u *unitRef) check(t *testing.T, what string, got, want, lo, hi float32) {
 
 func unitCase(t *testing.T, rng *rand.Rand, k, tw, row int, inv, lo, hi float32, off int) {
 	t.Helper()
-	zs, h, ci := randVec(rng, k*tw), randVec(rng, k), randVec(rng, tw)
+	checkUnit(t, randVec(rng, k*tw), randVec(rng, k), randVec(rng, tw), row, k, tw, inv, lo, hi, off)
+}
+
+// checkUnit runs UnitUpdate on guarded copies (zs at off, h at off+3, ci at
+// 7−off) and checks row `row` column by column (unitRef), that no other row
+// changed, all canaries and that h and ci are unchanged.
+func checkUnit(t *testing.T, zs, h, ci []float32, row, k, tw int, inv, lo, hi float32, off int) {
+	t.Helper()
 	gz, gh, gc := guardedCopy(zs, off), guardedCopy(h, (off+3)%8), guardedCopy(ci, 7-off)
 	want := slices.Clone(zs)
 	unitUpdateGeneric(want, h, ci, row, k, tw, inv, lo, hi)
@@ -675,19 +694,16 @@ func unitCase(t *testing.T, rng *rand.Rand, k, tw, row int, inv, lo, hi float32,
 		u := newUnitRef(zs, h, ci, row, k, tw, j, inv)
 		u.check(t, fmt.Sprintf("UnitUpdate k=%d t=%d row=%d col %d", k, tw, row, j), gz.s()[row*tw+j], want[row*tw+j], lo, hi)
 	}
-	for p := 0; p < k; p++ {
-		if p == row {
-			continue
-		}
-		for j := 0; j < tw; j++ {
-			if math.Float32bits(gz.s()[p*tw+j]) != math.Float32bits(zs[p*tw+j]) {
-				t.Fatalf("UnitUpdate k=%d t=%d row=%d changed zs[%d][%d]", k, tw, row, p, j)
-			}
+	for i := range zs {
+		if i/tw != row && math.Float32bits(gz.s()[i]) != math.Float32bits(zs[i]) {
+			t.Fatalf("UnitUpdate k=%d t=%d row=%d changed zs[%d][%d]", k, tw, row, i/tw, i%tw)
 		}
 	}
 	gz.check(t, "UnitUpdate zs")
 	gh.check(t, "UnitUpdate h")
 	gc.check(t, "UnitUpdate ci")
+	require.True(t, sameBits(h, gh.s()), "UnitUpdate changed h")
+	require.True(t, sameBits(ci, gc.s()), "UnitUpdate changed ci")
 }
 
 func TestUnitUpdate(t *testing.T) {
