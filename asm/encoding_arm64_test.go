@@ -302,9 +302,9 @@ func evalConst(e ast.Expr, env map[string]uint64) (uint64, error) {
 // every combination of register numbers from regValues (and every index
 // 0…3) the macro's expression must give the encoder's word.
 func TestWordEncodings(t *testing.T) {
-	files, err := filepath.Glob("*_arm64.s")
+	files, err := filepath.Glob(filepath.Join(sourceDir(), "*_arm64.s"))
 	require.NoError(t, err)
-	headers, err := filepath.Glob("*_arm64.h")
+	headers, err := filepath.Glob(filepath.Join(sourceDir(), "*_arm64.h"))
 	require.NoError(t, err)
 	files = append(files, headers...)
 	require.NotEmpty(t, files, "no arm64 assembly found next to the test")

@@ -4,6 +4,7 @@ package asm
 
 import (
 	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -43,7 +44,7 @@ func TestTiersMatchCPU(t *testing.T) {
 // VMASKMOVPS/VPMASKMOVD, whose masked-out lanes AMD allows to fault.
 func TestAVX2SourceIsAVX2Only(t *testing.T) {
 	for _, name := range []string{"avx2_amd64.s", "kernels_amd64.h"} {
-		src, err := os.ReadFile(name)
+		src, err := os.ReadFile(filepath.Join(sourceDir(), name))
 		require.NoError(t, err)
 		lintAVX2(t, name, string(src))
 	}
