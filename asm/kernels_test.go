@@ -6,8 +6,6 @@ import (
 	"math"
 	"math/rand/v2"
 	"os"
-	"path/filepath"
-	"runtime"
 	"slices"
 	"sort"
 	"strings"
@@ -238,22 +236,6 @@ func TestAvailableEndsWithGeneric(t *testing.T) {
 		seen[tier] = true
 	}
 	require.Error(t, SetTier("sse9"))
-}
-
-// sourceDir is where the tests that read the package's source files (the
-// assembly lints) find them: the working directory, as under go test, or
-// else the directory this file was compiled from, so that a test binary run
-// elsewhere (qemu-aarch64 /tmp/asm.arm64 from the repository root) finds
-// them too.
-func sourceDir() string {
-	if _, err := os.Stat("kernels_test.go"); err == nil {
-		return "."
-	}
-	_, file, _, ok := runtime.Caller(0)
-	if !ok {
-		return "."
-	}
-	return filepath.Dir(file)
 }
 
 // --- data --------------------------------------------------------------------
