@@ -107,6 +107,7 @@ func TestGuardPages(t *testing.T) {
 						// zs is k×n here; h has k elements, ci n.
 						zs, h, ci := ar[1].place(randVec(rng, k*n), atEnd), ar[2].place(randVec(rng, k), atEnd), ar[3].place(randVec(rng, n), atEnd)
 						run("UnitUpdate "+name, func() { UnitUpdate(zs, h, ci, k-1, k, n, 0.5, 0, float32(math.Inf(1))) })
+						run("UnitUpdate row 0 "+name, func() { UnitUpdate(zs, h, ci, 0, k, n, 0.5, -1, 1) })
 					}
 				}
 			}

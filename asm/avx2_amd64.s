@@ -2,6 +2,15 @@
 
 #include "textflag.h"
 
+// Byte offsets of the vectors of a row, for kernels_amd64.h.
+#define VW1 32
+#define VW2 64
+#define VW3 96
+#define VB4 128
+#define VN4 32
+
+#include "kernels_amd64.h"
+
 // AVX2 + FMA kernels, 256-bit vectors of 8 float32. Nothing here may use an
 // AVX-512 encoding (no Z or K registers, no X16…X31/Y16…Y31, no EVEX-only
 // instructions): kernels_amd64_test.go lints this file for them.
@@ -28,6 +37,18 @@
 	VMOVSHDUP	X, XT; \
 	VADDSS	XT, X, X
 
+// One vector a step of a dot product (cnt a multiple of 8; x, y advance).
+#define DOT8_LOOP(lbl, done, x, y, cnt, acc) \
+lbl: \
+	TESTQ	cnt, cnt; \
+	JZ	done; \
+	VMOVUPS	(x), Y4; \
+	VFMADD231PS	(y), Y4, acc; \
+	ADDQ	$32, x; \
+	ADDQ	$32, y; \
+	SUBQ	$8, cnt; \
+	JMP	lbl
+
 // Fold the 8 lanes of Y into 4 partial sums in X.
 #define FOLD_Y4(Y, X, XT) \
 	VEXTRACTF128	$1, Y, XT; \
@@ -38,42 +59,16 @@ TEXT ·dotAVX2(SB), NOSPLIT, $0-28
 	MOVQ	x+0(FP), SI
 	MOVQ	y+8(FP), DI
 	MOVQ	n+16(FP), DX
-	VXORPS	Y0, Y0, Y0
-	VXORPS	Y1, Y1, Y1
-	VXORPS	Y2, Y2, Y2
-	VXORPS	Y3, Y3, Y3
+	ZERO4(VXORPS, Y0, Y1, Y2, Y3)
 	CMPQ	DX, $32
 	JB	d8
 
-d32:
-	VMOVUPS	(SI), Y4
-	VMOVUPS	32(SI), Y5
-	VMOVUPS	64(SI), Y6
-	VMOVUPS	96(SI), Y7
-	VFMADD231PS	(DI), Y4, Y0
-	VFMADD231PS	32(DI), Y5, Y1
-	VFMADD231PS	64(DI), Y6, Y2
-	VFMADD231PS	96(DI), Y7, Y3
-	ADDQ	$128, SI
-	ADDQ	$128, DI
-	SUBQ	$32, DX
-	CMPQ	DX, $32
-	JAE	d32
+	DOT4_LOOP(d32, SI, DI, DX, Y4, Y5, Y6, Y7, Y0, Y1, Y2, Y3)
 
-d8:
-	TESTQ	DX, DX
-	JZ	dsum
-	VMOVUPS	(SI), Y4
-	VFMADD231PS	(DI), Y4, Y0
-	ADDQ	$32, SI
-	ADDQ	$32, DI
-	SUBQ	$8, DX
-	JMP	d8
+	DOT8_LOOP(d8, dsum, SI, DI, DX, Y0)
 
 dsum:
-	VADDPS	Y1, Y0, Y0
-	VADDPS	Y3, Y2, Y2
-	VADDPS	Y2, Y0, Y0
+	SUM4(Y0, Y1, Y2, Y3)
 	HSUM_Y(Y0, X0, X1)
 	VMOVSS	X0, ret+24(FP)
 	VZEROUPPER
@@ -88,24 +83,7 @@ TEXT ·axpyAVX2(SB), NOSPLIT, $0-32
 	CMPQ	DX, $32
 	JB	a8
 
-a32:
-	VMOVUPS	(DI), Y1
-	VMOVUPS	32(DI), Y2
-	VMOVUPS	64(DI), Y3
-	VMOVUPS	96(DI), Y4
-	VFMADD231PS	(SI), Y0, Y1
-	VFMADD231PS	32(SI), Y0, Y2
-	VFMADD231PS	64(SI), Y0, Y3
-	VFMADD231PS	96(SI), Y0, Y4
-	VMOVUPS	Y1, (DI)
-	VMOVUPS	Y2, 32(DI)
-	VMOVUPS	Y3, 64(DI)
-	VMOVUPS	Y4, 96(DI)
-	ADDQ	$128, SI
-	ADDQ	$128, DI
-	SUBQ	$32, DX
-	CMPQ	DX, $32
-	JAE	a32
+	AXPY4_LOOP(a32, Y0, SI, DI, DX, Y1, Y2, Y3, Y4)
 
 a8:
 	TESTQ	DX, DX
@@ -131,27 +109,7 @@ TEXT ·clampAVX2(SB), NOSPLIT, $0-24
 	CMPQ	DX, $32
 	JB	c8
 
-c32:
-	VMOVUPS	(DI), Y2
-	VMOVUPS	32(DI), Y3
-	VMOVUPS	64(DI), Y4
-	VMOVUPS	96(DI), Y5
-	VMAXPS	Y2, Y0, Y2
-	VMAXPS	Y3, Y0, Y3
-	VMAXPS	Y4, Y0, Y4
-	VMAXPS	Y5, Y0, Y5
-	VMINPS	Y2, Y1, Y2
-	VMINPS	Y3, Y1, Y3
-	VMINPS	Y4, Y1, Y4
-	VMINPS	Y5, Y1, Y5
-	VMOVUPS	Y2, (DI)
-	VMOVUPS	Y3, 32(DI)
-	VMOVUPS	Y4, 64(DI)
-	VMOVUPS	Y5, 96(DI)
-	ADDQ	$128, DI
-	SUBQ	$32, DX
-	CMPQ	DX, $32
-	JAE	c32
+	CLAMP4_LOOP(c32, Y0, Y1, DI, DX, Y2, Y3, Y4, Y5)
 
 c8:
 	TESTQ	DX, DX
@@ -186,14 +144,8 @@ TEXT ·matVecAVX2(SB), NOSPLIT, $0-49
 mv4:
 	CMPQ	R11, $4
 	JB	mv1
-	VXORPS	Y0, Y0, Y0
-	VXORPS	Y1, Y1, Y1
-	VXORPS	Y2, Y2, Y2
-	VXORPS	Y3, Y3, Y3
-	VXORPS	Y4, Y4, Y4
-	VXORPS	Y5, Y5, Y5
-	VXORPS	Y6, Y6, Y6
-	VXORPS	Y7, Y7, Y7
+	ZERO4(VXORPS, Y0, Y1, Y2, Y3)
+	ZERO4(VXORPS, Y4, Y5, Y6, Y7)
 	MOVQ	SI, AX
 	MOVQ	DX, BX
 	MOVQ	R12, CX
@@ -203,14 +155,7 @@ mv4_16:
 	JB	mv4_8
 	VMOVUPS	(BX), Y8
 	VMOVUPS	32(BX), Y9
-	VFMADD231PS	(AX), Y8, Y0
-	VFMADD231PS	32(AX), Y9, Y1
-	VFMADD231PS	(AX)(R8*1), Y8, Y2
-	VFMADD231PS	32(AX)(R8*1), Y9, Y3
-	VFMADD231PS	(AX)(R8*2), Y8, Y4
-	VFMADD231PS	32(AX)(R8*2), Y9, Y5
-	VFMADD231PS	(AX)(R9*1), Y8, Y6
-	VFMADD231PS	32(AX)(R9*1), Y9, Y7
+	FMA4ROWS2(Y8, Y9, Y0, Y1, Y2, Y3, Y4, Y5, Y6, Y7)
 	ADDQ	$64, AX
 	ADDQ	$64, BX
 	SUBQ	$16, CX
@@ -220,16 +165,10 @@ mv4_8:
 	TESTQ	CX, CX
 	JZ	mv4_sum
 	VMOVUPS	(BX), Y8
-	VFMADD231PS	(AX), Y8, Y1
-	VFMADD231PS	(AX)(R8*1), Y8, Y3
-	VFMADD231PS	(AX)(R8*2), Y8, Y5
-	VFMADD231PS	(AX)(R9*1), Y8, Y7
+	FMA4(Y8, (AX), (AX)(R8*1), (AX)(R8*2), (AX)(R9*1), Y1, Y3, Y5, Y7)
 
 mv4_sum:
-	VADDPS	Y1, Y0, Y0
-	VADDPS	Y3, Y2, Y2
-	VADDPS	Y5, Y4, Y4
-	VADDPS	Y7, Y6, Y6
+	ADD4(Y1, Y3, Y5, Y7, Y0, Y2, Y4, Y6)
 	FOLD_Y4(Y0, X0, X1)
 	FOLD_Y4(Y2, X2, X3)
 	FOLD_Y4(Y4, X4, X5)
@@ -307,69 +246,7 @@ TEXT ·matTVecAVX2(SB), NOSPLIT, $0-49
 	SHLQ	$2, R8
 	MOVBQZX	acc+48(FP), R13
 
-mt32:
-	CMPQ	R12, $32
-	JB	mt8
-	VXORPS	Y0, Y0, Y0
-	VXORPS	Y1, Y1, Y1
-	VXORPS	Y2, Y2, Y2
-	VXORPS	Y3, Y3, Y3
-	TESTQ	R13, R13
-	JZ	mt32_init
-	VMOVUPS	(DI), Y0
-	VMOVUPS	32(DI), Y1
-	VMOVUPS	64(DI), Y2
-	VMOVUPS	96(DI), Y3
-
-mt32_init:
-	VXORPS	Y4, Y4, Y4
-	VXORPS	Y5, Y5, Y5
-	VXORPS	Y6, Y6, Y6
-	VXORPS	Y7, Y7, Y7
-	MOVQ	SI, AX
-	MOVQ	DX, BX
-	MOVQ	R11, CX
-
-mt32_2:
-	CMPQ	CX, $2
-	JB	mt32_1
-	VBROADCASTSS	(BX), Y8
-	VBROADCASTSS	4(BX), Y9
-	VFMADD231PS	(AX), Y8, Y0
-	VFMADD231PS	32(AX), Y8, Y1
-	VFMADD231PS	64(AX), Y8, Y2
-	VFMADD231PS	96(AX), Y8, Y3
-	VFMADD231PS	(AX)(R8*1), Y9, Y4
-	VFMADD231PS	32(AX)(R8*1), Y9, Y5
-	VFMADD231PS	64(AX)(R8*1), Y9, Y6
-	VFMADD231PS	96(AX)(R8*1), Y9, Y7
-	LEAQ	(AX)(R8*2), AX
-	ADDQ	$8, BX
-	SUBQ	$2, CX
-	JMP	mt32_2
-
-mt32_1:
-	TESTQ	CX, CX
-	JZ	mt32_store
-	VBROADCASTSS	(BX), Y8
-	VFMADD231PS	(AX), Y8, Y0
-	VFMADD231PS	32(AX), Y8, Y1
-	VFMADD231PS	64(AX), Y8, Y2
-	VFMADD231PS	96(AX), Y8, Y3
-
-mt32_store:
-	VADDPS	Y4, Y0, Y0
-	VADDPS	Y5, Y1, Y1
-	VADDPS	Y6, Y2, Y2
-	VADDPS	Y7, Y3, Y3
-	VMOVUPS	Y0, (DI)
-	VMOVUPS	Y1, 32(DI)
-	VMOVUPS	Y2, 64(DI)
-	VMOVUPS	Y3, 96(DI)
-	ADDQ	$128, DI
-	ADDQ	$128, SI
-	SUBQ	$32, R12
-	JMP	mt32
+	MATTVEC_BLOCK4(VXORPS, mt32, mt8, mt32_init, mt32_2, mt32_1, mt32_store, Y0, Y1, Y2, Y3, Y4, Y5, Y6, Y7, Y8, Y9)
 
 mt8:
 	TESTQ	R12, R12
@@ -415,27 +292,6 @@ mtdone:
 	VZEROUPPER
 	RET
 
-// Row offsets of a block of up to four rows: R12, R13, DX = min(r, rv−1)·stride
-// for r = 1, 2, 3, where rv = min(R11, 4) is the number of valid rows. Rows
-// past the end repeat the last valid row, so a partial block reads nothing
-// outside the matrix and stores identical values over that row.
-#define ROWOFFS(stride) \
-	MOVQ	$4, AX; \
-	CMPQ	R11, AX; \
-	CMOVQLT	R11, AX; \
-	DECQ	AX; \
-	MOVQ	$1, R12; \
-	CMPQ	AX, R12; \
-	CMOVQLT	AX, R12; \
-	IMULQ	stride, R12; \
-	MOVQ	$2, R13; \
-	CMPQ	AX, R13; \
-	CMOVQLT	AX, R13; \
-	IMULQ	stride, R13; \
-	MOVQ	$3, DX; \
-	CMPQ	AX, DX; \
-	CMOVQLT	AX, DX; \
-	IMULQ	stride, DX
 
 // One step p of the 4-row block: B row p in Y8 (columns 0…7) and Y9
 // (columns w−8…w−1), A column p broadcast row by row.
@@ -479,14 +335,8 @@ TEXT ·gemmAVX2(SB), NOSPLIT, $16-73
 gblock:
 	TESTQ	R11, R11
 	JLE	gdone
-	VXORPS	Y0, Y0, Y0
-	VXORPS	Y1, Y1, Y1
-	VXORPS	Y2, Y2, Y2
-	VXORPS	Y3, Y3, Y3
-	VXORPS	Y4, Y4, Y4
-	VXORPS	Y5, Y5, Y5
-	VXORPS	Y6, Y6, Y6
-	VXORPS	Y7, Y7, Y7
+	ZERO4(VXORPS, Y0, Y1, Y2, Y3)
+	ZERO4(VXORPS, Y4, Y5, Y6, Y7)
 	CMPB	acc+72(FP), $0
 	JE	gk
 	MOVQ	ldcb-8(SP), CX
@@ -595,14 +445,8 @@ nt_block:
 	LEAQ	(R8)(AX*4), R9
 
 nt_b1:
-	VXORPS	Y0, Y0, Y0
-	VXORPS	Y1, Y1, Y1
-	VXORPS	Y2, Y2, Y2
-	VXORPS	Y3, Y3, Y3
-	VXORPS	Y4, Y4, Y4
-	VXORPS	Y5, Y5, Y5
-	VXORPS	Y6, Y6, Y6
-	VXORPS	Y7, Y7, Y7
+	ZERO4(VXORPS, Y0, Y1, Y2, Y3)
+	ZERO4(VXORPS, Y4, Y5, Y6, Y7)
 	XORQ	AX, AX
 	MOVQ	k+32(FP), CX
 
@@ -744,14 +588,8 @@ TEXT ·unitUpdateAVX2(SB), NOSPLIT, $0-68
 	MOVQ	k+32(FP), CX
 	MOVQ	ldz+40(FP), R9
 	SHLQ	$2, R9
-	VXORPS	Y0, Y0, Y0
-	VXORPS	Y1, Y1, Y1
-	VXORPS	Y2, Y2, Y2
-	VXORPS	Y3, Y3, Y3
-	VXORPS	Y4, Y4, Y4
-	VXORPS	Y5, Y5, Y5
-	VXORPS	Y6, Y6, Y6
-	VXORPS	Y7, Y7, Y7
+	ZERO4(VXORPS, Y0, Y1, Y2, Y3)
+	ZERO4(VXORPS, Y4, Y5, Y6, Y7)
 
 u_2:
 	CMPQ	CX, $2
@@ -759,14 +597,8 @@ u_2:
 	VBROADCASTSS	(DX), Y8
 	VBROADCASTSS	4(DX), Y9
 	LEAQ	(SI)(R9*1), BX
-	VFMADD231PS	(SI), Y8, Y0
-	VFMADD231PS	(SI)(R10*1), Y8, Y1
-	VFMADD231PS	(SI)(R11*1), Y8, Y2
-	VFMADD231PS	(SI)(R12*1), Y8, Y3
-	VFMADD231PS	(BX), Y9, Y4
-	VFMADD231PS	(BX)(R10*1), Y9, Y5
-	VFMADD231PS	(BX)(R11*1), Y9, Y6
-	VFMADD231PS	(BX)(R12*1), Y9, Y7
+	FMA4(Y8, (SI), (SI)(R10*1), (SI)(R11*1), (SI)(R12*1), Y0, Y1, Y2, Y3)
+	FMA4(Y9, (BX), (BX)(R10*1), (BX)(R11*1), (BX)(R12*1), Y4, Y5, Y6, Y7)
 	LEAQ	(SI)(R9*2), SI
 	ADDQ	$8, DX
 	SUBQ	$2, CX
@@ -776,16 +608,10 @@ u_1:
 	TESTQ	CX, CX
 	JZ	u_fin
 	VBROADCASTSS	(DX), Y8
-	VFMADD231PS	(SI), Y8, Y0
-	VFMADD231PS	(SI)(R10*1), Y8, Y1
-	VFMADD231PS	(SI)(R11*1), Y8, Y2
-	VFMADD231PS	(SI)(R12*1), Y8, Y3
+	FMA4(Y8, (SI), (SI)(R10*1), (SI)(R11*1), (SI)(R12*1), Y0, Y1, Y2, Y3)
 
 u_fin:
-	VADDPS	Y4, Y0, Y0
-	VADDPS	Y5, Y1, Y1
-	VADDPS	Y6, Y2, Y2
-	VADDPS	Y7, Y3, Y3
+	ADD4(Y4, Y5, Y6, Y7, Y0, Y1, Y2, Y3)
 	MOVQ	ci+16(FP), SI
 	MOVQ	zrow+24(FP), DI
 	VBROADCASTSS	invHii+56(FP), Y8
@@ -803,14 +629,7 @@ u_fin:
 	VFNMADD231PS	Y8, Y1, Y5
 	VFNMADD231PS	Y8, Y2, Y6
 	VFNMADD231PS	Y8, Y3, Y7
-	VMAXPS	Y4, Y9, Y4
-	VMAXPS	Y5, Y9, Y5
-	VMAXPS	Y6, Y9, Y6
-	VMAXPS	Y7, Y9, Y7
-	VMINPS	Y4, Y10, Y4
-	VMINPS	Y5, Y10, Y5
-	VMINPS	Y6, Y10, Y6
-	VMINPS	Y7, Y10, Y7
+	CLAMP4(Y9, Y10, Y4, Y5, Y6, Y7)
 	VMOVUPS	Y4, (DI)
 	VMOVUPS	Y5, (DI)(R10*1)
 	VMOVUPS	Y6, (DI)(R11*1)
@@ -829,14 +648,8 @@ u2v:
 	MOVQ	k+32(FP), CX
 	MOVQ	ldz+40(FP), R9
 	SHLQ	$2, R9
-	VXORPS	Y0, Y0, Y0
-	VXORPS	Y1, Y1, Y1
-	VXORPS	Y2, Y2, Y2
-	VXORPS	Y3, Y3, Y3
-	VXORPS	Y4, Y4, Y4
-	VXORPS	Y5, Y5, Y5
-	VXORPS	Y6, Y6, Y6
-	VXORPS	Y7, Y7, Y7
+	ZERO4(VXORPS, Y0, Y1, Y2, Y3)
+	ZERO4(VXORPS, Y4, Y5, Y6, Y7)
 
 u2v_4:
 	CMPQ	CX, $4
@@ -873,10 +686,7 @@ u2v_1:
 	JMP	u2v_1
 
 u2v_fin:
-	VADDPS	Y2, Y0, Y0
-	VADDPS	Y3, Y1, Y1
-	VADDPS	Y6, Y4, Y4
-	VADDPS	Y7, Y5, Y5
+	ADD4(Y2, Y3, Y6, Y7, Y0, Y1, Y4, Y5)
 	VADDPS	Y4, Y0, Y0
 	VADDPS	Y5, Y1, Y1
 	MOVQ	ci+16(FP), SI
@@ -904,55 +714,7 @@ u2v_fin:
 // The peak-FMA microbenchmark: n iterations of 24 independent 256-bit FMAs
 // on registers only (12 accumulators, twice), 384 flops per iteration.
 TEXT ·peakFMAAVX2(SB), NOSPLIT, $0-8
-	MOVQ	n+0(FP), CX
-	VXORPS	Y0, Y0, Y0
-	VXORPS	Y1, Y1, Y1
-	VXORPS	Y2, Y2, Y2
-	VXORPS	Y3, Y3, Y3
-	VXORPS	Y4, Y4, Y4
-	VXORPS	Y5, Y5, Y5
-	VXORPS	Y6, Y6, Y6
-	VXORPS	Y7, Y7, Y7
-	VXORPS	Y8, Y8, Y8
-	VXORPS	Y9, Y9, Y9
-	VXORPS	Y10, Y10, Y10
-	VXORPS	Y11, Y11, Y11
-	VXORPS	Y12, Y12, Y12
-	VXORPS	Y13, Y13, Y13
-	TESTQ	CX, CX
-	JLE	pdone
-
-ploop:
-	VFMADD231PS	Y12, Y13, Y0
-	VFMADD231PS	Y12, Y13, Y1
-	VFMADD231PS	Y12, Y13, Y2
-	VFMADD231PS	Y12, Y13, Y3
-	VFMADD231PS	Y12, Y13, Y4
-	VFMADD231PS	Y12, Y13, Y5
-	VFMADD231PS	Y12, Y13, Y6
-	VFMADD231PS	Y12, Y13, Y7
-	VFMADD231PS	Y12, Y13, Y8
-	VFMADD231PS	Y12, Y13, Y9
-	VFMADD231PS	Y12, Y13, Y10
-	VFMADD231PS	Y12, Y13, Y11
-	VFMADD231PS	Y12, Y13, Y0
-	VFMADD231PS	Y12, Y13, Y1
-	VFMADD231PS	Y12, Y13, Y2
-	VFMADD231PS	Y12, Y13, Y3
-	VFMADD231PS	Y12, Y13, Y4
-	VFMADD231PS	Y12, Y13, Y5
-	VFMADD231PS	Y12, Y13, Y6
-	VFMADD231PS	Y12, Y13, Y7
-	VFMADD231PS	Y12, Y13, Y8
-	VFMADD231PS	Y12, Y13, Y9
-	VFMADD231PS	Y12, Y13, Y10
-	VFMADD231PS	Y12, Y13, Y11
-	DECQ	CX
-	JNZ	ploop
-
-pdone:
-	VZEROUPPER
-	RET
+	PEAK_KERNEL(VXORPS, Y13, Y12, Y0, Y1, Y2, Y3, Y4, Y5, Y6, Y7, Y8, Y9, Y10, Y11)
 
 // func sweepAVX2(z, h, c, invH *float32, d, i0, i1 int, lo, hi float32)
 //
@@ -987,42 +749,16 @@ sw_row:
 	MOVQ	DI, CX
 	MOVQ	DX, R12
 	SUBQ	R13, R12 // vector part
-	VXORPS	Y0, Y0, Y0
-	VXORPS	Y1, Y1, Y1
-	VXORPS	Y2, Y2, Y2
-	VXORPS	Y3, Y3, Y3
+	ZERO4(VXORPS, Y0, Y1, Y2, Y3)
 	CMPQ	R12, $32
 	JB	sw_8
 
-sw_32:
-	VMOVUPS	(AX), Y4
-	VMOVUPS	32(AX), Y5
-	VMOVUPS	64(AX), Y6
-	VMOVUPS	96(AX), Y7
-	VFMADD231PS	(CX), Y4, Y0
-	VFMADD231PS	32(CX), Y5, Y1
-	VFMADD231PS	64(CX), Y6, Y2
-	VFMADD231PS	96(CX), Y7, Y3
-	ADDQ	$128, AX
-	ADDQ	$128, CX
-	SUBQ	$32, R12
-	CMPQ	R12, $32
-	JAE	sw_32
+	DOT4_LOOP(sw_32, AX, CX, R12, Y4, Y5, Y6, Y7, Y0, Y1, Y2, Y3)
 
-sw_8:
-	TESTQ	R12, R12
-	JZ	sw_sum
-	VMOVUPS	(AX), Y4
-	VFMADD231PS	(CX), Y4, Y1
-	ADDQ	$32, AX
-	ADDQ	$32, CX
-	SUBQ	$8, R12
-	JMP	sw_8
+	DOT8_LOOP(sw_8, sw_sum, AX, CX, R12, Y1)
 
 sw_sum:
-	VADDPS	Y1, Y0, Y0
-	VADDPS	Y3, Y2, Y2
-	VADDPS	Y2, Y0, Y0
+	SUM4(Y0, Y1, Y2, Y3)
 	HSUM_Y(Y0, X0, X1)
 	MOVQ	R13, R12
 
@@ -1038,11 +774,7 @@ sw_1:
 
 sw_step:
 	VSUBSS	(R8)(BX*4), X0, X0        // g = s − c[i]
-	VMOVSS	(DI)(BX*4), X1
-	VFNMADD231SS	(R9)(BX*4), X0, X1 // v = z[i] − g·invH[i]
-	VMAXSS	X1, X14, X1               // (lo > v) ? lo : v
-	VMINSS	X1, X15, X1               // (hi < v) ? hi : v
-	VMOVSS	X1, (DI)(BX*4)
+	SWEEP_STEP // v = z[i] − g·invH[i]; (lo > v) ? lo : v; (hi < v) ? hi : v
 	ADDQ	R11, SI
 	INCQ	BX
 	CMPQ	BX, R10

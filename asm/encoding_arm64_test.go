@@ -1,20 +1,23 @@
 package asm
 
 // The Go assembler lacks several Advanced SIMD floating-point instructions,
-// so neon_arm64.s writes them as `WORD $0x…  // MNEMONIC operands`.
-// TestWordEncodings re-encodes every such comment with the small encoder
-// below (field layouts from the Arm Architecture Reference Manual, A64
-// "Advanced SIMD three same", "vector x indexed element" and "scalar
-// pairwise") and fails on any difference, so a WORD cannot silently disagree
-// with the instruction its comment names. The encoder is itself checked
+// so neon_arm64.s writes each of them once, as a macro
+// `#define NAME(d, n, m) WORD $(expression)` under a comment naming the
+// instruction in Arm syntax. TestWordEncodings evaluates every such macro
+// for all register numbers and compares it with the small encoder below
+// (field layouts from the Arm Architecture Reference Manual, A64 "Advanced
+// SIMD three same", "vector x indexed element" and "scalar pairwise"), so a
+// WORD cannot silently disagree with the instruction its comment names. The encoder is itself checked
 // against encodings produced by GNU as (binutils-aarch64-linux-gnu 2.40) and,
 // for FMLA, by the Go assembler's own test data.
 //
 // The file has no purego constraint: it reads the .s files as text.
 
 import (
-	"bufio"
 	"fmt"
+	"go/ast"
+	"go/parser"
+	"go/token"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -234,48 +237,165 @@ func TestEncodeA64Reference(t *testing.T) {
 	}
 }
 
-// wordLineRx matches a WORD directive with its trailing comment.
-var wordLineRx = regexp.MustCompile(`^\s*WORD\s+\$0x([0-9A-Fa-f]{8})\s*//\s*(.+?)\s*$`)
+// wordMacroRx matches a WORD macro: `#define NAME(params) WORD $(expression)`.
+var wordMacroRx = regexp.MustCompile(`^#define\s+(\w+)\(([^)]*)\)\s+WORD\s+\$(\(.*\))\s*$`)
 
-func TestWordEncodings(t *testing.T) {
-	files, err := filepath.Glob("*_arm64.s")
-	require.NoError(t, err)
-	require.NotEmpty(t, files, "no arm64 assembly found next to the test")
-	total := 0
-	for _, name := range files {
-		f, err := os.Open(name)
-		require.NoError(t, err)
-		sc := bufio.NewScanner(f)
-		for line := 1; sc.Scan(); line++ {
-			text := sc.Text()
-			code, _, _ := strings.Cut(text, "//")
-			if !strings.HasPrefix(strings.TrimSpace(code), "WORD") {
-				continue
-			}
-			total++
-			m := wordLineRx.FindStringSubmatch(text)
-			if m == nil {
-				t.Errorf("%s:%d: WORD without `$0x…  // MNEMONIC operands`: %q", name, line, text)
-				continue
-			}
-			word, _ := strconv.ParseUint(m[1], 16, 32)
-			want, err := encodeA64(m[2])
-			if err != nil {
-				t.Errorf("%s:%d: %v", name, line, err)
-				continue
-			}
-			if uint32(word) != want {
-				t.Errorf("%s:%d: WORD $0x%08x but %s encodes as $0x%08x", name, line, word, m[2], want)
-			}
-			// Forms the Go assembler has (VFMLA, VFMLS) must not be WORDs.
-			mn, rest, _ := strings.Cut(strings.TrimSpace(m[2]), " ")
-			if (strings.EqualFold(mn, "FMLA") || strings.EqualFold(mn, "FMLS")) && !strings.Contains(rest, "[") {
-				t.Errorf("%s:%d: %s by vector is V%s in the Go assembler; use it instead of WORD", name, line, mn, strings.ToUpper(mn))
-			}
+// templateRegRx matches a register operand of a macro's template named by a
+// parameter (Vd, Sn, …) and templateIdxRx an element index parameter ([i]).
+var (
+	templateRegRx = regexp.MustCompile(`\b([VS])([a-z]\w*)\b`)
+	templateIdxRx = regexp.MustCompile(`\[([a-z]\w*)\]`)
+)
+
+// regValues are the register numbers a WORD macro is checked with: each bit
+// of the 5-bit field alone, none, all and a mixture, so that a field in the
+// wrong place, of the wrong width or overlapping another shows.
+var regValues = []uint64{0, 1, 2, 4, 8, 16, 31, 21}
+
+// evalConst evaluates the integer constant expression of a WORD macro with
+// its parameters bound (literals, parentheses, | & << >> + - *).
+func evalConst(e ast.Expr, env map[string]uint64) (uint64, error) {
+	switch e := e.(type) {
+	case *ast.ParenExpr:
+		return evalConst(e.X, env)
+	case *ast.BasicLit:
+		return strconv.ParseUint(e.Value, 0, 64)
+	case *ast.Ident:
+		v, ok := env[e.Name]
+		if !ok {
+			return 0, fmt.Errorf("unbound name %s", e.Name)
 		}
-		require.NoError(t, sc.Err())
-		require.NoError(t, f.Close())
+		return v, nil
+	case *ast.BinaryExpr:
+		x, err := evalConst(e.X, env)
+		if err != nil {
+			return 0, err
+		}
+		y, err := evalConst(e.Y, env)
+		if err != nil {
+			return 0, err
+		}
+		switch e.Op {
+		case token.OR:
+			return x | y, nil
+		case token.AND:
+			return x & y, nil
+		case token.SHL:
+			return x << y, nil
+		case token.SHR:
+			return x >> y, nil
+		case token.ADD:
+			return x + y, nil
+		case token.SUB:
+			return x - y, nil
+		case token.MUL:
+			return x * y, nil
+		}
 	}
-	require.Greater(t, total, 0, "no WORD directives found: is the file list right?")
-	t.Logf("%d WORD directives checked in %v", total, files)
+	return 0, fmt.Errorf("unsupported expression %T", e)
+}
+
+// TestWordEncodings: every WORD in the arm64 assembly is the body of a
+// macro `#define NAME(params) WORD $(expression)` whose preceding comment
+// line is the instruction in Arm syntax with the parameters as register
+// numbers (// FADD Vd.4S, Vn.4S, Vm.4S) or element index (Vm.S[i]). For
+// every combination of register numbers from regValues (and every index
+// 0…3) the macro's expression must give the encoder's word.
+func TestWordEncodings(t *testing.T) {
+	files, err := filepath.Glob(filepath.Join(sourceDir(), "*_arm64.s"))
+	require.NoError(t, err)
+	headers, err := filepath.Glob(filepath.Join(sourceDir(), "*_arm64.h"))
+	require.NoError(t, err)
+	files = append(files, headers...)
+	require.NotEmpty(t, files, "no arm64 assembly found next to the test")
+	macros, checked := 0, 0
+	for _, name := range files {
+		src, err := os.ReadFile(name)
+		require.NoError(t, err)
+		lines := strings.Split(string(src), "\n")
+		for i, text := range lines {
+			code, _, _ := strings.Cut(text, "//")
+			if !regexp.MustCompile(`\bWORD\b`).MatchString(code) {
+				continue
+			}
+			where := fmt.Sprintf("%s:%d", name, i+1)
+			m := wordMacroRx.FindStringSubmatch(text)
+			if m == nil {
+				t.Errorf("%s: WORD outside a `#define NAME(params) WORD $(expression)` macro: %q", where, text)
+				continue
+			}
+			macros++
+			var tmpl string
+			if i > 0 {
+				tmpl = strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(lines[i-1]), "//"))
+			}
+			if i == 0 || !strings.HasPrefix(strings.TrimSpace(lines[i-1]), "//") {
+				t.Errorf("%s: WORD macro %s without the instruction as a comment on the line above", where, m[1])
+				continue
+			}
+			expr, err := parser.ParseExpr(m[3])
+			if err != nil {
+				t.Errorf("%s: %s: %v", where, m[1], err)
+				continue
+			}
+			var params []string
+			for _, p := range strings.Split(m[2], ",") {
+				params = append(params, strings.TrimSpace(p))
+			}
+			mn, _, _ := strings.Cut(tmpl, " ")
+			if (strings.EqualFold(mn, "FMLA") || strings.EqualFold(mn, "FMLS")) && !strings.Contains(tmpl, "[") {
+				t.Errorf("%s: %s by vector is V%s in the Go assembler; use it instead of WORD", where, mn, strings.ToUpper(mn))
+			}
+			isIdx := map[string]bool{}
+			for _, s := range templateIdxRx.FindAllStringSubmatch(tmpl, -1) {
+				isIdx[s[1]] = true
+			}
+			env := map[string]uint64{}
+			var walk func(k int) bool
+			walk = func(k int) bool {
+				if k == len(params) {
+					text := templateRegRx.ReplaceAllStringFunc(tmpl, func(s string) string {
+						sm := templateRegRx.FindStringSubmatch(s)
+						if v, ok := env[sm[2]]; ok {
+							return fmt.Sprintf("%s%d", sm[1], v)
+						}
+						return s
+					})
+					text = templateIdxRx.ReplaceAllStringFunc(text, func(s string) string {
+						return fmt.Sprintf("[%d]", env[templateIdxRx.FindStringSubmatch(s)[1]])
+					})
+					want, err := encodeA64(text)
+					if err != nil {
+						t.Errorf("%s: %s: %v", where, m[1], err)
+						return false
+					}
+					got, err := evalConst(expr, env)
+					if err != nil {
+						t.Errorf("%s: %s: %v", where, m[1], err)
+						return false
+					}
+					checked++
+					if got != uint64(want) {
+						t.Errorf("%s: %s%v gives $0x%08x but %s encodes as $0x%08x", where, m[1], env, got, text, want)
+						return false
+					}
+					return true
+				}
+				vals := regValues
+				if isIdx[params[k]] {
+					vals = []uint64{0, 1, 2, 3}
+				}
+				for _, v := range vals {
+					env[params[k]] = v
+					if !walk(k + 1) {
+						return false
+					}
+				}
+				return true
+			}
+			walk(0)
+		}
+	}
+	require.Greater(t, macros, 0, "no WORD macros found: is the file list right?")
+	t.Logf("%d WORD macros checked in %v (%d operand combinations)", macros, files, checked)
 }

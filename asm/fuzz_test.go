@@ -4,14 +4,15 @@ import (
 	"encoding/binary"
 	"math"
 	"math/rand/v2"
-	"slices"
 	"testing"
 )
 
 // Differential fuzz targets: each picks a tier (among the SIMD tiers of this
 // machine; generic where there are none), a length or shape, a starting
-// offset and values, and compares the tier with the generic reference by the
-// rules of kernels_test.go (checkSum, unitRef.check; clamp bit for bit).
+// offset and values, and checks the tier with the same functions as the
+// tests of kernels_test.go (checkDot, checkAxpy, checkClamp, checkMatVec,
+// checkGemm, checkUnit: the reference within the rounding bound, clamp bit
+// for bit, every canary, unchanged inputs).
 //
 // Values: the first len(raw)/4 come from raw as float32 bits (the fuzzer
 // mutates them into NaN payloads, infinities, subnormals…); the rest from a
@@ -127,18 +128,9 @@ func FuzzDot(f *testing.F) {
 	addSeeds(f, 0, 1, 15, 17, 33, 64, 65, 784, 1000)
 	f.Fuzz(func(t *testing.T, sel uint8, shape uint32, off uint8, mode uint8, seed uint64, raw []byte) {
 		defer fuzzTier(t, sel)()
-		n, o := int(shape%1100), int(off%8)
+		n := int(shape % 1100)
 		s := newFuzzSrc(mode, seed, raw)
-		x, y := s.vec(n), s.vec(n)
-		gx, gy := guardedCopy(x, o), guardedCopy(y, 7-o)
-		got := Dot(gx.s(), gy.s())
-		var r sumRef
-		for i := range x {
-			r.prod(x[i], y[i])
-		}
-		checkSum(t, got, dotGeneric(x, y), &r, "Dot n=%d", n)
-		gx.check(t, "Dot x")
-		gy.check(t, "Dot y")
+		checkDot(t, s.vec(n), s.vec(n), int(off%8))
 	})
 }
 
@@ -146,22 +138,10 @@ func FuzzAxpy(f *testing.F) {
 	addSeeds(f, 0, 1, 15, 17, 33, 64, 65, 784)
 	f.Fuzz(func(t *testing.T, sel uint8, shape uint32, off uint8, mode uint8, seed uint64, raw []byte) {
 		defer fuzzTier(t, sel)()
-		n, o := int(shape%1100), int(off%8)
+		n := int(shape % 1100)
 		s := newFuzzSrc(mode, seed, raw)
 		alpha := s.float()
-		x, y := s.vec(n), s.vec(n)
-		gx, gy := guardedCopy(x, o), guardedCopy(y, 7-o)
-		Axpy(alpha, gx.s(), gy.s())
-		want := slices.Clone(y)
-		axpyGeneric(alpha, x, want)
-		for i := range y {
-			var r sumRef
-			r.term(float64(y[i]))
-			r.prod(alpha, x[i])
-			checkSum(t, gy.s()[i], want[i], &r, "Axpy n=%d alpha=%v i=%d", n, alpha, i)
-		}
-		gx.check(t, "Axpy x")
-		gy.check(t, "Axpy y")
+		checkAxpy(t, alpha, s.vec(n), s.vec(n), int(off%8))
 	})
 }
 
@@ -169,21 +149,10 @@ func FuzzClamp(f *testing.F) {
 	addSeeds(f, 0, 1, 15, 17, 33, 64, 65, 784)
 	f.Fuzz(func(t *testing.T, sel uint8, shape uint32, off uint8, mode uint8, seed uint64, raw []byte) {
 		defer fuzzTier(t, sel)()
-		n, o := int(shape%1100), int(off%8)
+		n := int(shape % 1100)
 		s := newFuzzSrc(mode, seed, raw)
 		lo, hi := s.bounds()
-		x := s.vec(n)
-		gx := guardedCopy(x, o)
-		Clamp(gx.s(), lo, hi)
-		want := slices.Clone(x)
-		clampGeneric(want, lo, hi)
-		for i := range want {
-			if math.Float32bits(gx.s()[i]) != math.Float32bits(want[i]) {
-				t.Fatalf("Clamp(lo=%v, hi=%v) n=%d: x[%d]=%#x → %#x, reference %#x", lo, hi, n, i,
-					math.Float32bits(x[i]), math.Float32bits(gx.s()[i]), math.Float32bits(want[i]))
-			}
-		}
-		gx.check(t, "Clamp")
+		checkClamp(t, s.vec(n), lo, hi, int(off%8))
 	})
 }
 
@@ -200,52 +169,28 @@ func matShape(shape uint32) (m, n int) {
 func FuzzMatVec(f *testing.F) {
 	addSeeds(f, 63+70*783, 63+70*63, 9+70*63, 2+70*16, 0)
 	f.Fuzz(func(t *testing.T, sel uint8, shape uint32, off uint8, mode uint8, seed uint64, raw []byte) {
-		defer fuzzTier(t, sel)()
-		m, n := matShape(shape)
-		o, acc := int(off%8), mode&0x10 != 0
-		s := newFuzzSrc(mode, seed, raw)
-		a, x, y := s.vec(m*n), s.vec(n), s.vec(m)
-		ga, gx, gy := guardedCopy(a, o), guardedCopy(x, 7-o), guardedCopy(y, (o+3)%8)
-		MatVec(gy.s(), ga.s(), m, n, gx.s(), acc)
-		want := slices.Clone(y)
-		matVecGeneric(want, a, m, n, x, acc)
-		for i := 0; i < m; i++ {
-			var r sumRef
-			if acc {
-				r.term(float64(y[i]))
-			}
-			for j := 0; j < n; j++ {
-				r.prod(a[i*n+j], x[j])
-			}
-			checkSum(t, gy.s()[i], want[i], &r, "MatVec %dx%d acc=%v row %d", m, n, acc, i)
-		}
-		gy.check(t, "MatVec y")
+		fuzzMatVec(t, false, sel, shape, off, mode, seed, raw)
 	})
+}
+
+// fuzzMatVec decodes a shape, acc (mode bit 4) and values for checkMatVec.
+func fuzzMatVec(t *testing.T, trans bool, sel uint8, shape uint32, off uint8, mode uint8, seed uint64, raw []byte) {
+	defer fuzzTier(t, sel)()
+	m, n := matShape(shape)
+	s := newFuzzSrc(mode, seed, raw)
+	a := s.vec(m * n)
+	nx, ny := n, m
+	if trans {
+		nx, ny = m, n
+	}
+	x, y := s.vec(nx), s.vec(ny)
+	checkMatVec(t, a, x, y, m, n, mode&0x10 != 0, trans, int(off%8))
 }
 
 func FuzzMatTVec(f *testing.F) {
 	addSeeds(f, 63+70*783, 63+70*63, 9+70*63, 2+70*16, 0)
 	f.Fuzz(func(t *testing.T, sel uint8, shape uint32, off uint8, mode uint8, seed uint64, raw []byte) {
-		defer fuzzTier(t, sel)()
-		m, n := matShape(shape)
-		o, acc := int(off%8), mode&0x10 != 0
-		s := newFuzzSrc(mode, seed, raw)
-		a, x, y := s.vec(m*n), s.vec(m), s.vec(n)
-		ga, gx, gy := guardedCopy(a, o), guardedCopy(x, 7-o), guardedCopy(y, (o+3)%8)
-		MatTVec(gy.s(), ga.s(), m, n, gx.s(), acc)
-		want := slices.Clone(y)
-		matTVecGeneric(want, a, m, n, x, acc)
-		for j := 0; j < n; j++ {
-			var r sumRef
-			if acc {
-				r.term(float64(y[j]))
-			}
-			for i := 0; i < m; i++ {
-				r.prod(x[i], a[i*n+j])
-			}
-			checkSum(t, gy.s()[j], want[j], &r, "MatTVec %dx%d acc=%v col %d", m, n, acc, j)
-		}
-		gy.check(t, "MatTVec y")
+		fuzzMatVec(t, true, sel, shape, off, mode, seed, raw)
 	})
 }
 
@@ -293,7 +238,6 @@ func FuzzUnitUpdate(f *testing.F) {
 		k := 1 + int(shape%80)
 		tw := 1 + int(shape/80%140)
 		row := int(shape/80/140) % k
-		o := int(off % 8)
 		s := newFuzzSrc(mode, seed, raw)
 		inv := s.float()
 		if math.IsInf(float64(inv), 0) || inv != inv {
@@ -301,19 +245,6 @@ func FuzzUnitUpdate(f *testing.F) {
 		}
 		lo, hi := s.bounds()
 		zs, h, ci := s.vec(k*tw), s.vec(k), s.vec(tw)
-		gz, gh, gc := guardedCopy(zs, o), guardedCopy(h, (o+3)%8), guardedCopy(ci, 7-o)
-		want := slices.Clone(zs)
-		unitUpdateGeneric(want, h, ci, row, k, tw, inv, lo, hi)
-		UnitUpdate(gz.s(), gh.s(), gc.s(), row, k, tw, inv, lo, hi)
-		for j := 0; j < tw; j++ {
-			u := newUnitRef(zs, h, ci, row, k, tw, j, inv)
-			u.check(t, "UnitUpdate", gz.s()[row*tw+j], want[row*tw+j], lo, hi)
-		}
-		for i := range zs {
-			if i/tw != row && math.Float32bits(gz.s()[i]) != math.Float32bits(zs[i]) {
-				t.Fatalf("UnitUpdate k=%d t=%d row=%d changed zs[%d]", k, tw, row, i)
-			}
-		}
-		gz.check(t, "UnitUpdate zs")
+		checkUnit(t, zs, h, ci, row, k, tw, inv, lo, hi, int(off%8))
 	})
 }

@@ -7,18 +7,9 @@ package asm
 // the lengths; the wrappers pass only pointers to elements that exist, cut
 // matrices into the panels the assembly handles (up to 64 columns with lane
 // masks for AVX-512; 8 to 16 or 8 to 32 columns, never narrower than one
-// vector, for AVX2), finish the AVX2 tails in Go, and split long calls,
-// because a goroutine cannot be preempted inside assembly.
-
-// maxStream is the most elements one assembly call of a streaming kernel
-// (dot, axpy, clamp, one row of a matrix-vector product) handles; maxWork
-// the most multiply-adds one call of a matrix kernel does (about 10 µs at
-// peak). Variables so that tests can make them small and exercise the
-// splitting on small inputs.
-var (
-	maxStream = 1 << 16
-	maxWork   = 1 << 20
-)
+// vector, for AVX2), finish the AVX2 tails in Go, and split long calls
+// (split.go, shared with the NEON wrappers), because a goroutine cannot be
+// preempted inside assembly.
 
 //go:noescape
 func dotAVX512(x, y *float32, n int) float32
@@ -119,64 +110,6 @@ func dot512(x, y []float32) float32 { return dotSplit(dotAVX512, x, y, maxStream
 // stream8 is maxStream for the AVX2 kernels: a multiple of 8.
 func stream8() int { return max(8, maxStream&^7) }
 
-func dotSplit(f func(x, y *float32, n int) float32, x, y []float32, chunk int) float32 {
-	n := len(x)
-	y = y[:n]
-	if n <= chunk {
-		return f(&x[0], &y[0], n)
-	}
-	var s float32
-	for i := 0; i < n; i += chunk {
-		s += f(&x[i], &y[i], min(chunk, n-i))
-	}
-	return s
-}
-
-func axpySplit(f func(alpha float32, x, y *float32, n int), alpha float32, x, y []float32, chunk int) {
-	n := len(x)
-	y = y[:n]
-	for i := 0; i < n; i += chunk {
-		f(alpha, &x[i], &y[i], min(chunk, n-i))
-	}
-}
-
-func clampSplit(f func(x *float32, n int, lo, hi float32), x []float32, lo, hi float32, chunk int) {
-	for i := 0; i < len(x); i += chunk {
-		f(&x[i], min(chunk, len(x)-i), lo, hi)
-	}
-}
-
-// matVecSplit: y (+)= A[:, :n]·x for the m rows of stride lda, in blocks of
-// at most chunk columns × maxWork multiply-adds; column blocks after the
-// first accumulate.
-func matVecSplit(f func(y, a, x *float32, m, n, lda int, acc bool), y, a []float32, m, n, lda int, x []float32, acc bool, chunk int) {
-	cols := min(n, chunk)
-	rows := max(1, maxWork/cols)
-	for c0 := 0; c0 < n; c0 += cols {
-		w := min(cols, n-c0)
-		for r0 := 0; r0 < m; r0 += rows {
-			f(&y[r0], &a[r0*lda+c0], &x[c0], min(rows, m-r0), w, lda, acc)
-		}
-		acc = true
-	}
-}
-
-// matTVecSplit: y[:n] (+)= A[:, :n]ᵀ·x for the m rows of stride lda, in
-// blocks of at most chunk columns × maxWork multiply-adds; row blocks after
-// the first accumulate.
-func matTVecSplit(f func(y, a, x *float32, m, n, lda int, acc bool), y, a []float32, m, n, lda int, x []float32, acc bool, chunk int) {
-	cols := min(n, chunk)
-	rows := max(1, maxWork/cols)
-	for c0 := 0; c0 < n; c0 += cols {
-		w := min(cols, n-c0)
-		acc := acc
-		for r0 := 0; r0 < m; r0 += rows {
-			f(&y[c0], &a[r0*lda+c0], &x[r0], min(rows, m-r0), w, lda, acc)
-			acc = true
-		}
-	}
-}
-
 func dot256(x, y []float32) float32 {
 	n := len(x)
 	n8 := n &^ 7
@@ -268,32 +201,6 @@ func gemmNT256(c, a, b []float32, m, k, n int, acc bool) {
 	}
 }
 
-// panelWidth returns the width of the next panel when rem ≥ lo columns are
-// left: at most hi, and never leaving a remainder narrower than lo (the
-// AVX2 panels need at least one full vector of columns).
-func panelWidth(rem, lo, hi int) int {
-	w := min(hi, rem)
-	if r := rem - w; r > 0 && r < lo {
-		w = rem - lo
-	}
-	return w
-}
-
-// gemmBlocks splits a panel of width w of C (m×n) += A (m×k) · B (k×n) into
-// row and k blocks of at most maxWork multiply-adds and calls f on each with
-// (row offset, rows, k offset, k length, acc).
-func gemmBlocks(m, k, w int, acc bool, f func(r0, rows, k0, kk int, acc bool)) {
-	kc := min(k, max(1, maxWork/(4*w)))
-	rc := max(4, maxWork/(kc*w)&^3)
-	for r0 := 0; r0 < m; r0 += rc {
-		a := acc
-		for k0 := 0; k0 < k; k0 += kc {
-			f(r0, min(rc, m-r0), k0, min(kc, k-k0), a)
-			a = true
-		}
-	}
-}
-
 // panelMasks512 returns the 16-bit lane masks of the four vectors of a panel
 // of w ≤ 64 columns, packed low to high, and the number of vectors in use.
 func panelMasks512(w int) (masks uint64, nv int) {
@@ -358,28 +265,9 @@ func gemm256(c, a, b []float32, m, k, n int, acc bool) {
 	}
 }
 
-// gemmNTSplit: C (+)= A[:, :k]·B[:, :k]ᵀ with A and B of row stride ld,
-// one assembly call per block of four rows of C, with the columns and k cut
-// so that a call does at most about maxWork multiply-adds (k blocks of at
-// most chunk); k blocks after the first accumulate.
-func gemmNTSplit(f func(c, a, b *float32, rv, k, n, lda, ldb, ldc int, acc bool), c, a, b []float32, m, k, n, ld int, acc bool, chunk int) {
-	kc := min(k, chunk)
-	nc := max(4, maxWork/(4*kc)&^3)
-	for i0 := 0; i0 < m; i0 += 4 {
-		rv := min(4, m-i0)
-		for j0 := 0; j0 < n; j0 += nc {
-			a2 := acc
-			for k0 := 0; k0 < k; k0 += kc {
-				f(&c[i0*n+j0], &a[i0*ld+k0], &b[j0*ld+k0], rv, min(kc, k-k0), min(nc, n-j0), ld, ld, n, a2)
-				a2 = true
-			}
-		}
-	}
-}
-
 func unitUpdate512(zs, h, ci []float32, row, k, t int, invHii, lo, hi float32) {
 	if k*min(t, 64) > maxWork {
-		unitUpdateLongK(true, zs, h, ci, row, k, t, invHii, lo, hi)
+		unitUpdateLongK(AVX512, zs, h, ci, row, k, t, invHii, lo, hi)
 		return
 	}
 	if t <= 64 { // the common case: one panel
@@ -411,7 +299,7 @@ func unitUpdate256(zs, h, ci []float32, row, k, t int, invHii, lo, hi float32) {
 		return
 	}
 	if k*min(t, 32) > maxWork {
-		unitUpdateLongK(false, zs, h, ci, row, k, t, invHii, lo, hi)
+		unitUpdateLongK(AVX2, zs, h, ci, row, k, t, invHii, lo, hi)
 		return
 	}
 	for j0 := 0; j0 < t; {
@@ -421,31 +309,13 @@ func unitUpdate256(zs, h, ci []float32, row, k, t int, invHii, lo, hi float32) {
 	}
 }
 
-// unitUpdateLongK is the unit update for a k so long that one panel would
-// run too long in one call: g = hᵀ·zs is computed 64 columns at a time by
-// the tier's gemm kernel (hz512 or hz256, which split k), and the clamp step
-// done in Go. (A bool, not a function value, so that nothing escapes.)
-func unitUpdateLongK(avx512 bool, zs, h, ci []float32, row, k, t int, invHii, lo, hi float32) {
-	var g [64]float32
-	zi := zs[row*t : row*t+t]
-	for j0 := 0; j0 < t; {
-		w := panelWidth(t-j0, 8, 64)
-		if avx512 {
-			hz512(g[:w], h[:k], zs[j0:], k, t, w)
-		} else {
-			hz256(g[:w], h[:k], zs[j0:], k, t, w)
-		}
-		for j := 0; j < w; j++ {
-			v := zi[j0+j] - (g[j]-ci[j0+j])*invHii
-			if v < lo {
-				v = lo
-			}
-			if v > hi {
-				v = hi
-			}
-			zi[j0+j] = v
-		}
-		j0 += w
+// hz sets g[:w] = Σ_p h[p]·b[p*ldb : p*ldb+w] (w ≤ 64) with the tier's gemm
+// kernel, in k blocks (for unitUpdateLongK).
+func hz(tier Tier, g, h, b []float32, k, ldb, w int) {
+	if tier == AVX512 {
+		hz512(g, h, b, k, ldb, w)
+	} else {
+		hz256(g, h, b, k, ldb, w)
 	}
 }
 

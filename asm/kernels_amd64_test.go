@@ -4,6 +4,7 @@ package asm
 
 import (
 	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -36,13 +37,20 @@ func TestTiersMatchCPU(t *testing.T) {
 	t.Logf("CPU %s: tiers %v", cpuid.CPU.BrandName, Available())
 }
 
-// TestAVX2SourceIsAVX2Only lints avx2_amd64.s: no ZMM or opmask registers,
+// TestAVX2SourceIsAVX2Only lints avx2_amd64.s and the header it includes
+// (kernels_amd64.h): no ZMM or opmask registers,
 // no registers 16…31, no EVEX-only suffixes or instructions (the AVX2 tier
 // runs on CPUs without AVX-512, where any of these is SIGILL), and no
 // VMASKMOVPS/VPMASKMOVD, whose masked-out lanes AMD allows to fault.
 func TestAVX2SourceIsAVX2Only(t *testing.T) {
-	src, err := os.ReadFile("avx2_amd64.s")
-	require.NoError(t, err)
+	for _, name := range []string{"avx2_amd64.s", "kernels_amd64.h"} {
+		src, err := os.ReadFile(filepath.Join(sourceDir(), name))
+		require.NoError(t, err)
+		lintAVX2(t, name, string(src))
+	}
+}
+
+func lintAVX2(t *testing.T, name, src string) {
 	bad := []*regexp.Regexp{
 		regexp.MustCompile(`\b[ZK][0-9]+\b`),
 		regexp.MustCompile(`\b[XY](1[6-9]|2[0-9]|3[01])\b`),
@@ -50,39 +58,12 @@ func TestAVX2SourceIsAVX2Only(t *testing.T) {
 		regexp.MustCompile(`\b(K[A-Z]+[BWDQ]|V[A-Z0-9]*(32X[248]|64X[24])|VP(XOR|AND|OR|ANDN)[DQ]|VMOVDQ[AU](8|16|32|64)|VPTERNLOG[DQ]|VPERM[IT]2[A-Z]+|VCOMPRESS[A-Z]+|VEXPAND[A-Z]+|VRNDSCALE[A-Z]+|VSCALEF[A-Z]+|VGETEXP[A-Z]+|VRANGE[A-Z]+|VREDUCE[A-Z]+|VFIXUPIMM[A-Z]+)\b`),
 	}
 	bad = append(bad, regexp.MustCompile(`\bV?P?MASKMOV[A-Z]*\b`))
-	for i, line := range strings.Split(string(src), "\n") {
+	for i, line := range strings.Split(src, "\n") {
 		code, _, _ := strings.Cut(line, "//")
 		for _, re := range bad {
 			if m := re.FindString(code); m != "" {
-				t.Errorf("avx2_amd64.s:%d uses %q (AVX-512 encoding or masked move): %s", i+1, m, strings.TrimSpace(line))
+				t.Errorf("%s:%d uses %q (AVX-512 encoding or masked move): %s", name, i+1, m, strings.TrimSpace(line))
 			}
 		}
-	}
-}
-
-// TestSplitting makes the call-size limits tiny so that every splitting path
-// of the wrappers (column and row blocks, k blocks, the long-k unit update)
-// runs on the ordinary test shapes.
-func TestSplitting(t *testing.T) {
-	savedStream, savedWork := maxStream, maxWork
-	defer func() { maxStream, maxWork, simdOnly = savedStream, savedWork, false }()
-	simdOnly = true // the generic tier does not split
-	lims := [][2]int{{37, 300}, {1, 1}}
-	if testing.Short() {
-		lims = lims[:1]
-	}
-	for _, lim := range lims {
-		maxStream, maxWork = lim[0], lim[1]
-		t.Run("dot", TestDot)
-		t.Run("axpy", TestAxpy)
-		t.Run("clamp", TestClamp)
-		t.Run("matVec", TestMatVec)
-		t.Run("matTVec", TestMatTVec)
-		if lim[1] > 1 { // {1, 1} makes the big products take too long
-			t.Run("gemm", TestGemm)
-			t.Run("gemmNT", TestGemmNT)
-		}
-		t.Run("unitUpdate", TestUnitUpdate)
-		t.Run("sweep", TestSweep)
 	}
 }

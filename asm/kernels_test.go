@@ -250,10 +250,10 @@ func randVec(rng *rand.Rand, n int) []float32 {
 
 var testLengths = func() []int {
 	var l []int
-	for n := 0; n <= 33; n++ {
+	for n := 0; n <= 40; n++ {
 		l = append(l, n)
 	}
-	return append(l, 63, 64, 65, 127, 128, 129, 255, 256, 257, 784, 1000)
+	return append(l, 47, 48, 63, 64, 65, 95, 127, 128, 129, 255, 256, 257, 784, 1000)
 }()
 
 var testWidths = func() []int {
@@ -265,8 +265,20 @@ var testWidths = func() []int {
 }()
 
 // testShapes are the matrix shapes m×n (m×k for products) of the model and
-// odd ones.
-var testShapes = [][2]int{{64, 784}, {64, 64}, {10, 64}, {784, 64}, {1, 1}, {3, 17}, {17, 3}}
+// odd ones: every remainder of m and k modulo 4 (the NEON row blocks and k
+// steps) and 8.
+var testShapes = [][2]int{{64, 784}, {64, 64}, {10, 64}, {784, 64}, {1, 1}, {3, 17}, {17, 3}, {5, 10}, {6, 7}}
+
+// smallShapes adds, for the matrix-vector products, every small m against
+// the column counts where the vector loops (32, 16, 8, 4 and 1 wide) change.
+var smallShapes = func() (sh [][2]int) {
+	for _, m := range []int{2, 4, 5, 7, 9, 13} {
+		for _, n := range []int{2, 4, 5, 8, 9, 12, 15, 16, 31, 33} {
+			sh = append(sh, [2]int{m, n})
+		}
+	}
+	return sh
+}()
 
 func isBig(m, n int) bool { return m*n > 10000 }
 
@@ -285,27 +297,53 @@ func widthsFor(m, k int) []int {
 
 // --- tests -------------------------------------------------------------------
 
+// checkDot runs Dot on guarded copies of x and y (at offsets off and 7−off)
+// and checks the sum within the rounding bound, the canaries and that the
+// inputs are unchanged. The fuzz targets use it too, like the other check…
+// functions below.
+func checkDot(t *testing.T, x, y []float32, off int) {
+	t.Helper()
+	gx, gy := guardedCopy(x, off), guardedCopy(y, 7-off)
+	got := Dot(gx.s(), gy.s())
+	var r sumRef
+	for i := range x {
+		r.prod(x[i], y[i])
+	}
+	checkSum(t, got, dotGeneric(x, y), &r, "Dot n=%d off=%d", len(x), off)
+	require.True(t, sameBits(x, gx.s()), "Dot changed x")
+	require.True(t, sameBits(y, gy.s()), "Dot changed y")
+	gx.check(t, "Dot x")
+	gy.check(t, "Dot y")
+}
+
 func TestDot(t *testing.T) {
 	rng := rand.New(rand.NewPCG(1, 2))
 	forEachTier(t, "dot", func(t *testing.T) {
 		for _, n := range testLengths {
 			for off := 0; off < 8; off++ {
-				x, y := randVec(rng, n), randVec(rng, n)
-				gx, gy := guardedCopy(x, off), guardedCopy(y, 7-off)
-				got := Dot(gx.s(), gy.s())
-				want := dotGeneric(x, y)
-				var r sumRef
-				for i := range x {
-					r.prod(x[i], y[i])
-				}
-				checkSum(t, got, want, &r, "Dot n=%d off=%d", n, off)
-				require.Equal(t, x, gx.s(), "Dot changed x")
-				require.Equal(t, y, gy.s(), "Dot changed y")
-				gx.check(t, "Dot x")
-				gy.check(t, "Dot y")
+				checkDot(t, randVec(rng, n), randVec(rng, n), off)
 			}
 		}
 	})
+}
+
+// checkAxpy: Axpy on guarded copies (x at off, y at 7−off), every element
+// within the rounding bound of its two terms.
+func checkAxpy(t *testing.T, alpha float32, x, y []float32, off int) {
+	t.Helper()
+	gx, gy := guardedCopy(x, off), guardedCopy(y, 7-off)
+	Axpy(alpha, gx.s(), gy.s())
+	want := slices.Clone(y)
+	axpyGeneric(alpha, x, want)
+	for i := range y {
+		var r sumRef
+		r.term(float64(y[i]))
+		r.prod(alpha, x[i])
+		checkSum(t, gy.s()[i], want[i], &r, "Axpy n=%d off=%d alpha=%v i=%d", len(x), off, alpha, i)
+	}
+	require.True(t, sameBits(x, gx.s()), "Axpy changed x")
+	gx.check(t, "Axpy x")
+	gy.check(t, "Axpy y")
 }
 
 func TestAxpy(t *testing.T) {
@@ -314,20 +352,7 @@ func TestAxpy(t *testing.T) {
 		for _, n := range testLengths {
 			for off := 0; off < 8; off++ {
 				alpha := float32(rng.Float64()*4 - 2)
-				x, y := randVec(rng, n), randVec(rng, n)
-				gx, gy := guardedCopy(x, 7-off), guardedCopy(y, off)
-				Axpy(alpha, gx.s(), gy.s())
-				want := slices.Clone(y)
-				axpyGeneric(alpha, x, want)
-				for i := range y {
-					var r sumRef
-					r.term(float64(y[i]))
-					r.prod(alpha, x[i])
-					checkSum(t, gy.s()[i], want[i], &r, "Axpy n=%d off=%d i=%d", n, off, i)
-				}
-				require.Equal(t, x, gx.s(), "Axpy changed x")
-				gx.check(t, "Axpy x")
-				gy.check(t, "Axpy y")
+				checkAxpy(t, alpha, randVec(rng, n), randVec(rng, n), off)
 			}
 		}
 	})
@@ -337,13 +362,8 @@ func TestAxpy(t *testing.T) {
 // about: NaNs (quiet, signalling, negative, with payloads), ±0, ±Inf,
 // subnormals and the bounds themselves.
 func clampValues(rng *rand.Rand, n int, lo, hi float32) []float32 {
-	specials := []float32{
-		float32(math.NaN()), math.Float32frombits(0x7f800001), math.Float32frombits(0xffc00123),
-		math.Float32frombits(0x7fbfffff), 0, float32(math.Copysign(0, -1)),
-		float32(math.Inf(1)), float32(math.Inf(-1)), math.SmallestNonzeroFloat32,
-		-math.SmallestNonzeroFloat32, math.MaxFloat32, -math.MaxFloat32, lo, hi,
-		math.Nextafter32(lo, float32(math.Inf(1))), math.Nextafter32(hi, float32(math.Inf(-1))),
-	}
+	specials := append(slices.Clone(clampSpecials), lo, hi,
+		math.Nextafter32(lo, float32(math.Inf(1))), math.Nextafter32(hi, float32(math.Inf(-1))))
 	v := make([]float32, n)
 	for i := range v {
 		if rng.IntN(3) == 0 {
@@ -355,12 +375,42 @@ func clampValues(rng *rand.Rand, n int, lo, hi float32) []float32 {
 	return v
 }
 
+// clampSpecials are values whose clamp is easy to get wrong: NaNs (quiet,
+// signalling, negative, with payloads), both zeros, both infinities,
+// subnormals, the extremes and values at and next to common bounds.
+var clampSpecials = []float32{
+	float32(math.NaN()), math.Float32frombits(0x7f800001), math.Float32frombits(0xffc00123),
+	math.Float32frombits(0x7fbfffff), math.Float32frombits(0xffc00000), math.Float32frombits(0xff812345),
+	0, float32(math.Copysign(0, -1)), float32(math.Inf(1)), float32(math.Inf(-1)),
+	math.SmallestNonzeroFloat32, -math.SmallestNonzeroFloat32, math.MaxFloat32, -math.MaxFloat32,
+	1, -1, 0.5, -0.5, 1.0000001, 0.99999994, 2, -2, 1e-30, -1e-30,
+}
+
 var clampBounds = [][2]float32{
 	{-1, 1}, {0, 1}, {0, float32(math.Inf(1))}, {float32(math.Inf(-1)), float32(math.Inf(1))},
-	{float32(math.Inf(-1)), 0}, {float32(math.Copysign(0, -1)), 0}, {0, 0},
-	{float32(math.Copysign(0, -1)), float32(math.Copysign(0, -1))}, {0.5, 0.5},
+	{float32(math.Copysign(0, -1)), float32(math.Inf(1))},
+	{float32(math.Inf(-1)), 0}, {float32(math.Inf(-1)), -1}, {float32(math.Copysign(0, -1)), 0}, {0, 0},
+	{float32(math.Copysign(0, -1)), float32(math.Copysign(0, -1))}, {0.5, 0.5}, {1, 1}, {0.5, 2},
 	{float32(math.Inf(1)), float32(math.Inf(1))}, {float32(math.Inf(-1)), float32(math.Inf(-1))},
 	{math.SmallestNonzeroFloat32, 1}, {-1, -math.SmallestNonzeroFloat32},
+	{math.SmallestNonzeroFloat32, 2 * math.SmallestNonzeroFloat32},
+}
+
+// checkClamp: Clamp on a guarded copy of x at offset off, bit for bit the
+// reference's.
+func checkClamp(t *testing.T, x []float32, lo, hi float32, off int) {
+	t.Helper()
+	gx := guardedCopy(x, off)
+	Clamp(gx.s(), lo, hi)
+	want := slices.Clone(x)
+	clampGeneric(want, lo, hi)
+	for i := range want {
+		if math.Float32bits(gx.s()[i]) != math.Float32bits(want[i]) {
+			t.Fatalf("Clamp(lo=%v, hi=%v) n=%d: x[%d]=%#x → %#x, reference %#x", lo, hi, len(x), i,
+				math.Float32bits(x[i]), math.Float32bits(gx.s()[i]), math.Float32bits(want[i]))
+		}
+	}
+	gx.check(t, "Clamp")
 }
 
 func TestClamp(t *testing.T) {
@@ -368,19 +418,17 @@ func TestClamp(t *testing.T) {
 	forEachTier(t, "clamp", func(t *testing.T) {
 		for _, b := range clampBounds {
 			for _, n := range testLengths {
-				off := rng.IntN(8)
-				x := clampValues(rng, n, b[0], b[1])
-				gx := guardedCopy(x, off)
-				Clamp(gx.s(), b[0], b[1])
-				want := slices.Clone(x)
-				clampGeneric(want, b[0], b[1])
-				for i := range want {
-					if math.Float32bits(gx.s()[i]) != math.Float32bits(want[i]) {
-						t.Fatalf("Clamp(lo=%v, hi=%v) n=%d: x[%d]=%#x → %#x, reference %#x", b[0], b[1], n, i,
-							math.Float32bits(x[i]), math.Float32bits(gx.s()[i]), math.Float32bits(want[i]))
+				checkClamp(t, clampValues(rng, n, b[0], b[1]), b[0], b[1], rng.IntN(8))
+			}
+			// Every special in every lane of the 16-, 4- and 1-wide steps.
+			for _, v := range clampSpecials {
+				for _, n := range []int{1, 4, 16, 21} {
+					x := make([]float32, n)
+					for i := range x {
+						x[i] = v
 					}
+					checkClamp(t, x, b[0], b[1], n%8)
 				}
-				gx.check(t, "Clamp")
 			}
 		}
 	})
@@ -421,31 +469,50 @@ func TestClampSemantics(t *testing.T) {
 	})
 }
 
+// checkMatVec runs MatVec (trans: MatTVec) for the m×n matrix a on guarded
+// copies (a at off, x at 7−off, y at off+3) and checks every entry of y
+// within the rounding bound, all canaries and that a and x are unchanged.
+func checkMatVec(t *testing.T, a, x, y []float32, m, n int, acc, trans bool, off int) {
+	t.Helper()
+	ga, gx, gy := guardedCopy(a, off), guardedCopy(x, 7-off), guardedCopy(y, (off+3)%8)
+	want := slices.Clone(y)
+	name := "MatVec"
+	if trans {
+		name = "MatTVec"
+		MatTVec(gy.s(), ga.s(), m, n, gx.s(), acc)
+		matTVecGeneric(want, a, m, n, x, acc)
+	} else {
+		MatVec(gy.s(), ga.s(), m, n, gx.s(), acc)
+		matVecGeneric(want, a, m, n, x, acc)
+	}
+	for i := range y {
+		var r sumRef
+		if acc {
+			r.term(float64(y[i]))
+		}
+		for j := range x {
+			if trans { // y[i] = Σ_j x[j]·a[j][i]
+				r.prod(x[j], a[j*n+i])
+			} else {
+				r.prod(a[i*n+j], x[j])
+			}
+		}
+		checkSum(t, gy.s()[i], want[i], &r, "%s %dx%d acc=%v y[%d]", name, m, n, acc, i)
+	}
+	gy.check(t, name+" y")
+	ga.check(t, name+" a")
+	gx.check(t, name+" x")
+	require.True(t, sameBits(a, ga.s()), "%s changed a", name)
+	require.True(t, sameBits(x, gx.s()), "%s changed x", name)
+}
+
 func TestMatVec(t *testing.T) {
 	rng := rand.New(rand.NewPCG(7, 8))
 	forEachTier(t, "matVec", func(t *testing.T) {
-		for ci, sh := range testShapes {
+		for ci, sh := range append(slices.Clone(testShapes), smallShapes...) {
 			for _, acc := range []bool{false, true} {
 				m, n := sh[0], sh[1]
-				a, x, y := randVec(rng, m*n), randVec(rng, n), randVec(rng, m)
-				off := (ci*3 + 1) % 8
-				ga, gx, gy := guardedCopy(a, off), guardedCopy(x, 7-off), guardedCopy(y, (off+2)%8)
-				MatVec(gy.s(), ga.s(), m, n, gx.s(), acc)
-				want := slices.Clone(y)
-				matVecGeneric(want, a, m, n, x, acc)
-				for i := 0; i < m; i++ {
-					var r sumRef
-					if acc {
-						r.term(float64(y[i]))
-					}
-					for j := 0; j < n; j++ {
-						r.prod(a[i*n+j], x[j])
-					}
-					checkSum(t, gy.s()[i], want[i], &r, "MatVec %dx%d acc=%v row %d", m, n, acc, i)
-				}
-				gy.check(t, "MatVec y")
-				ga.check(t, "MatVec a")
-				gx.check(t, "MatVec x")
+				checkMatVec(t, randVec(rng, m*n), randVec(rng, n), randVec(rng, m), m, n, acc, false, (ci*3+1)%8)
 			}
 		}
 	})
@@ -455,26 +522,11 @@ func TestMatTVec(t *testing.T) {
 	rng := rand.New(rand.NewPCG(9, 10))
 	forEachTier(t, "matTVec", func(t *testing.T) {
 		shapes := append(slices.Clone(testShapes), [2]int{5, 1000}, [2]int{2, 129}, [2]int{7, 65})
+		shapes = append(shapes, smallShapes...)
 		for ci, sh := range shapes {
 			for _, acc := range []bool{false, true} {
 				m, n := sh[0], sh[1]
-				a, x, y := randVec(rng, m*n), randVec(rng, m), randVec(rng, n)
-				off := (ci*5 + 2) % 8
-				ga, gx, gy := guardedCopy(a, off), guardedCopy(x, 7-off), guardedCopy(y, (off+3)%8)
-				MatTVec(gy.s(), ga.s(), m, n, gx.s(), acc)
-				want := slices.Clone(y)
-				matTVecGeneric(want, a, m, n, x, acc)
-				for j := 0; j < n; j++ {
-					var r sumRef
-					if acc {
-						r.term(float64(y[j]))
-					}
-					for i := 0; i < m; i++ {
-						r.prod(x[i], a[i*n+j])
-					}
-					checkSum(t, gy.s()[j], want[j], &r, "MatTVec %dx%d acc=%v col %d", m, n, acc, j)
-				}
-				gy.check(t, "MatTVec y")
+				checkMatVec(t, randVec(rng, m*n), randVec(rng, m), randVec(rng, n), m, n, acc, true, (ci*5+2)%8)
 			}
 		}
 	})
@@ -626,7 +678,14 @@ func (u *unitRef) check(t *testing.T, what string, got, want, lo, hi float32) {
 
 func unitCase(t *testing.T, rng *rand.Rand, k, tw, row int, inv, lo, hi float32, off int) {
 	t.Helper()
-	zs, h, ci := randVec(rng, k*tw), randVec(rng, k), randVec(rng, tw)
+	checkUnit(t, randVec(rng, k*tw), randVec(rng, k), randVec(rng, tw), row, k, tw, inv, lo, hi, off)
+}
+
+// checkUnit runs UnitUpdate on guarded copies (zs at off, h at off+3, ci at
+// 7−off) and checks row `row` column by column (unitRef), that no other row
+// changed, all canaries and that h and ci are unchanged.
+func checkUnit(t *testing.T, zs, h, ci []float32, row, k, tw int, inv, lo, hi float32, off int) {
+	t.Helper()
 	gz, gh, gc := guardedCopy(zs, off), guardedCopy(h, (off+3)%8), guardedCopy(ci, 7-off)
 	want := slices.Clone(zs)
 	unitUpdateGeneric(want, h, ci, row, k, tw, inv, lo, hi)
@@ -635,19 +694,16 @@ func unitCase(t *testing.T, rng *rand.Rand, k, tw, row int, inv, lo, hi float32,
 		u := newUnitRef(zs, h, ci, row, k, tw, j, inv)
 		u.check(t, fmt.Sprintf("UnitUpdate k=%d t=%d row=%d col %d", k, tw, row, j), gz.s()[row*tw+j], want[row*tw+j], lo, hi)
 	}
-	for p := 0; p < k; p++ {
-		if p == row {
-			continue
-		}
-		for j := 0; j < tw; j++ {
-			if math.Float32bits(gz.s()[p*tw+j]) != math.Float32bits(zs[p*tw+j]) {
-				t.Fatalf("UnitUpdate k=%d t=%d row=%d changed zs[%d][%d]", k, tw, row, p, j)
-			}
+	for i := range zs {
+		if i/tw != row && math.Float32bits(gz.s()[i]) != math.Float32bits(zs[i]) {
+			t.Fatalf("UnitUpdate k=%d t=%d row=%d changed zs[%d][%d]", k, tw, row, i/tw, i%tw)
 		}
 	}
 	gz.check(t, "UnitUpdate zs")
 	gh.check(t, "UnitUpdate h")
 	gc.check(t, "UnitUpdate ci")
+	require.True(t, sameBits(h, gh.s()), "UnitUpdate changed h")
+	require.True(t, sameBits(ci, gc.s()), "UnitUpdate changed ci")
 }
 
 func TestUnitUpdate(t *testing.T) {
@@ -673,30 +729,72 @@ func TestUnitUpdate(t *testing.T) {
 	})
 }
 
-// TestBCDSweep runs whole sweeps (every row in turn, so each update reads
-// the rows the previous ones wrote) on tiles of the model's shape and checks
-// that each tier stays close to the reference, with the difference bounded
-// step by step.
+// TestUnitUpdateClampSemantics checks the clamp inside UnitUpdate on values
+// that reach it exactly: with h = 0 and ci = −0, g = (±0) − (−0) = +0 in
+// any summation order and v = z − (+0)·invHii is z itself, so the result
+// must be Clamp's bit for bit, −0 and the zeros of the bounds included. A
+// NaN must stay NaN (arithmetic quiets a signalling NaN, so its bits may
+// change); infinities are left out (0·Inf in g is NaN).
+func TestUnitUpdateClampSemantics(t *testing.T) {
+	negZero := float32(math.Copysign(0, -1))
+	forEachTier(t, "unitUpdate", func(t *testing.T) {
+		for _, b := range clampBounds {
+			for _, tw := range []int{2, 4, 5, 16, 21, 64, 65} {
+				for _, v := range clampSpecials {
+					if math.IsInf(float64(v), 0) {
+						continue
+					}
+					const k, row = 3, 1
+					zs := make([]float32, k*tw)
+					ci := make([]float32, tw)
+					for j := 0; j < tw; j++ {
+						zs[row*tw+j] = v
+						ci[j] = negZero
+					}
+					want := []float32{v}
+					clampGeneric(want, b[0], b[1])
+					UnitUpdate(zs, make([]float32, k), ci, row, k, tw, 1, b[0], b[1])
+					for j := 0; j < tw; j++ {
+						got := zs[row*tw+j]
+						if v != v {
+							require.True(t, got != got, "UnitUpdate of NaN %#08x to [%v, %v], t=%d: got %v", math.Float32bits(v), b[0], b[1], tw, got)
+							continue
+						}
+						require.Equal(t, math.Float32bits(want[0]), math.Float32bits(got), "UnitUpdate clamp of %v to [%v, %v], t=%d", v, b[0], b[1], tw)
+					}
+				}
+			}
+		}
+	})
+}
+
+// TestBCDSweep runs whole sweeps of unit updates (every row in turn, so
+// each update reads the rows the previous ones wrote) on tiles of the
+// model's shape. Like Sweep's test (sweep_test.go), each step is checked
+// against the exact (float64) step from the tier's own current values,
+// within one implementation's rounding bound (unitRef; the clamp is
+// 1-Lipschitz): no tolerance depends on how the sweep contracts.
 func TestBCDSweep(t *testing.T) {
 	const k = 64
 	rng := rand.New(rand.NewPCG(17, 18))
+	inf := float32(math.Inf(1))
 	forEachTier(t, "unitUpdate", func(t *testing.T) {
 		for _, tw := range []int{10, 64, 37} {
 			zs, H, c := randVec(rng, k*tw), randVec(rng, k*k), randVec(rng, k*tw)
 			for i := 0; i < k; i++ {
 				H[i*k+i] = 8 // diagonally dominant: the sweep contracts
 			}
-			got, want := slices.Clone(zs), slices.Clone(zs)
+			refs := make([]unitRef, tw)
 			for row := 0; row < k; row++ {
 				h := H[row*k : row*k+k]
 				ci := c[row*tw : row*tw+tw]
-				UnitUpdate(got, h, ci, row, k, tw, 1.0/8, 0, float32(math.Inf(1)))
-				unitUpdateGeneric(want, h, ci, row, k, tw, 1.0/8, 0, float32(math.Inf(1)))
-			}
-			// The per-step bound is ~1e-6 relative; errors propagate through
-			// a contraction, so 64 steps stay far below 1e-4.
-			for i := range got {
-				require.InDelta(t, want[i], got[i], 1e-4, "t=%d element %d", tw, i)
+				for j := range refs {
+					refs[j] = newUnitRef(zs, h, ci, row, k, tw, j, 1.0/8)
+				}
+				UnitUpdate(zs, h, ci, row, k, tw, 1.0/8, 0, inf)
+				for j := range refs {
+					sweepStep(t, fmt.Sprintf("t=%d row %d col %d", tw, row, j), &refs[j], zs[row*tw+j], 0, inf)
+				}
 			}
 		}
 	})

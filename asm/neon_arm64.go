@@ -3,27 +3,30 @@
 package asm
 
 // The NEON tier: Go declarations of the assembly in neon_arm64.s and the
-// wrappers that turn slices into pointers. The exported functions in asm.go
-// have checked lengths and removed empty sizes; the wrappers below re-slice
-// to the exact extents first, so a caller that bypassed those checks gets a
-// bounds panic here rather than memory corruption in assembly.
-//
-// Assembly is not preempted while it runs, so the wrappers split long inputs
-// into calls of at most about neonChunk elements (a few microseconds each).
+// wrappers that do its safety work. The exported functions in asm.go have
+// checked lengths and removed empty sizes; the wrappers pass only pointers
+// to elements that exist (a caller that bypassed those checks gets a bounds
+// panic here rather than memory corruption in assembly) and split long
+// calls with the helpers of split.go, as the amd64 wrappers do, because a
+// goroutine cannot be preempted inside assembly.
 
 import "unsafe"
 
-const neonChunk = 1 << 16
-
 var neonKernels = kernels{
-	tier:       NEON,
-	dot:        dotNEONGo,
-	axpy:       axpyNEONGo,
-	matVec:     matVecNEONGo,
-	matTVec:    matTVecNEONGo,
-	clamp:      clampNEONGo,
-	gemm:       gemmNEONGo,
-	gemmNT:     gemmNTNEONGo,
+	tier: NEON,
+	dot:  dotNEONGo,
+	axpy: func(alpha float32, x, y []float32) { axpySplit(axpyNEON, alpha, x, y, maxStream) },
+	matVec: func(y, a []float32, m, n int, x []float32, acc bool) {
+		matVecSplit(matVecNEON, y, a, m, n, n, x, acc, maxStream)
+	},
+	matTVec: func(y, a []float32, m, n int, x []float32, acc bool) {
+		matTVecSplit(matTVecNEON, y, a, m, n, n, x, acc, maxStream)
+	},
+	clamp: func(x []float32, lo, hi float32) { clampSplit(clampNEON, x, lo, hi, maxStream) },
+	gemm:  gemmNEONGo,
+	gemmNT: func(c, a, b []float32, m, k, n int, acc bool) {
+		gemmNTSplit(gemmNTNEON, c, a, b, m, k, n, k, acc, maxStream)
+	},
 	unitUpdate: unitUpdateNEONGo,
 	sweep:      sweepNEONGo,
 }
@@ -38,112 +41,83 @@ func axpyNEON(alpha float32, x, y *float32, n int)
 func clampNEON(x *float32, n int, lo, hi float32)
 
 //go:noescape
-func matVecNEON(y, a *float32, m, n int, x *float32, acc bool)
+func matVecNEON(y, a, x *float32, m, n, lda int, acc bool)
 
 //go:noescape
-func matTVecNEON(y, a *float32, m, n int, x *float32, acc bool)
+func matTVecNEON(y, a, x *float32, m, n, lda int, acc bool)
 
 //go:noescape
-func gemm4NEON(c, a, b *float32, k, n int, acc bool)
+func gemm4NEON(c, a, b *float32, k, n, lda, ldb, ldc int, acc bool)
 
 //go:noescape
-func gemm1NEON(c, a, b *float32, k, n int, acc bool)
+func gemm1NEON(c, a, b *float32, k, n, lda, ldb, ldc int, acc bool)
 
 //go:noescape
-func gemmNT4NEON(c, a, b *float32, k, n int, acc bool)
+func gemmNT4NEON(c, a, b *float32, k, n, lda, ldb, ldc int, acc bool)
 
 //go:noescape
-func gemmNT1NEON(c, a, b *float32, k, n int, acc bool)
+func gemmNT1NEON(c, a, b *float32, k, n, lda, ldb, ldc int, acc bool)
 
 //go:noescape
-func unitUpdateNEON(zs, h, ci *float32, row, k, t int, invHii, lo, hi float32)
+func unitUpdateNEON(zs, h, ci *float32, row, k, t, ldz int, invHii, lo, hi float32)
 
-func ptr(s []float32) *float32 { return unsafe.SliceData(s) }
+func dotNEONGo(x, y []float32) float32 { return dotSplit(dotNEON, x, y, maxStream) }
 
-func dotNEONGo(x, y []float32) float32 {
-	y = y[:len(x)]
-	var s float32
-	for len(x) > neonChunk {
-		s += dotNEON(ptr(x), ptr(y), neonChunk)
-		x, y = x[neonChunk:], y[neonChunk:]
-	}
-	return s + dotNEON(ptr(x), ptr(y), len(x))
-}
-
-func axpyNEONGo(alpha float32, x, y []float32) {
-	y = y[:len(x)]
-	for len(x) > 0 {
-		n := min(len(x), neonChunk)
-		axpyNEON(alpha, ptr(x), ptr(y), n)
-		x, y = x[n:], y[n:]
-	}
-}
-
-func clampNEONGo(x []float32, lo, hi float32) {
-	for len(x) > 0 {
-		n := min(len(x), neonChunk)
-		clampNEON(ptr(x), n, lo, hi)
-		x = x[n:]
-	}
-}
-
-// rowsPerCall is how many rows of an m×n matrix one call may take: a
-// multiple of 4, at least 4, about neonChunk elements.
-func rowsPerCall(n int) int {
-	return max(4, neonChunk/max(n, 1)&^3)
-}
-
-func matVecNEONGo(y, a []float32, m, n int, x []float32, acc bool) {
-	a, x, y = a[:m*n], x[:n], y[:m]
-	step := rowsPerCall(n)
-	for i := 0; i < m; i += step {
-		r := min(step, m-i)
-		matVecNEON(ptr(y[i:]), ptr(a[i*n:]), r, n, ptr(x), acc)
-	}
-}
-
-func matTVecNEONGo(y, a []float32, m, n int, x []float32, acc bool) {
-	a, x, y = a[:m*n], x[:m], y[:n]
-	if m == 0 {
-		if !acc {
-			clear(y)
-		}
-		return
-	}
-	step := rowsPerCall(n)
-	for i := 0; i < m; i += step {
-		r := min(step, m-i)
-		// Later row blocks add to what the first one wrote.
-		matTVecNEON(ptr(y), ptr(a[i*n:]), r, n, ptr(x[i:]), acc || i > 0)
-	}
-}
+// neonPanel is the widest column panel of one gemm call (the kernels work
+// in tiles of 16, 4 and 1 columns; the model's products have at most 64).
+const neonPanel = 64
 
 func gemmNEONGo(c, a, b []float32, m, k, n int, acc bool) {
 	c, a, b = c[:m*n], a[:m*k], b[:k*n]
-	i := 0
-	for ; i+4 <= m; i += 4 {
-		gemm4NEON(ptr(c[i*n:]), ptr(a[i*k:]), ptr(b), k, n, acc)
-	}
-	for ; i < m; i++ {
-		gemm1NEON(ptr(c[i*n:]), ptr(a[i*k:]), ptr(b), k, n, acc)
+	for j0 := 0; j0 < n; j0 += neonPanel {
+		w := min(neonPanel, n-j0)
+		gemmBlocks(m, k, w, acc, func(r0, rows, k0, kk int, acc bool) {
+			i, end := r0, r0+rows
+			for ; i+4 <= end; i += 4 {
+				gemm4NEON(&c[i*n+j0], &a[i*k+k0], &b[k0*n+j0], kk, w, k, n, n, acc)
+			}
+			for ; i < end; i++ {
+				gemm1NEON(&c[i*n+j0], &a[i*k+k0], &b[k0*n+j0], kk, w, k, n, n, acc)
+			}
+		})
 	}
 }
 
-func gemmNTNEONGo(c, a, b []float32, m, k, n int, acc bool) {
-	c, a, b = c[:m*n], a[:m*k], b[:n*k]
-	i := 0
-	for ; i+4 <= m; i += 4 {
-		gemmNT4NEON(ptr(c[i*n:]), ptr(a[i*k:]), ptr(b), k, n, acc)
+// gemmNTNEON is one block of rv ≤ 4 rows of C for gemmNTSplit.
+func gemmNTNEON(c, a, b *float32, rv, k, n, lda, ldb, ldc int, acc bool) {
+	if rv == 4 {
+		gemmNT4NEON(c, a, b, k, n, lda, ldb, ldc, acc)
+		return
 	}
-	for ; i < m; i++ {
-		gemmNT1NEON(ptr(c[i*n:]), ptr(a[i*k:]), ptr(b), k, n, acc)
+	for r := 0; r < rv; r++ {
+		cr := (*float32)(unsafe.Add(unsafe.Pointer(c), 4*r*ldc))
+		ar := (*float32)(unsafe.Add(unsafe.Pointer(a), 4*r*lda))
+		gemmNT1NEON(cr, ar, b, k, n, lda, ldb, ldc, acc)
 	}
 }
 
 func unitUpdateNEONGo(zs, h, ci []float32, row, k, t int, invHii, lo, hi float32) {
 	zs, h, ci = zs[:k*t], h[:k], ci[:t]
 	_ = zs[row*t+t-1] // row < k
-	unitUpdateNEON(ptr(zs), ptr(h), ptr(ci), row, k, t, invHii, lo, hi)
+	if k*min(t, 16) > maxWork {
+		unitUpdateLongK(NEON, zs, h, ci, row, k, t, invHii, lo, hi)
+		return
+	}
+	w := max(16, maxWork/k&^15) // columns per call
+	for j0 := 0; j0 < t; j0 += w {
+		unitUpdateNEON(&zs[j0], &h[0], &ci[j0], row, k, min(w, t-j0), t, invHii, lo, hi)
+	}
+}
+
+// hz sets g[:w] = Σ_p h[p]·b[p*ldb : p*ldb+w] (w ≤ 64) with the one-row
+// gemm kernel, in k blocks (for unitUpdateLongK).
+func hz(_ Tier, g, h, b []float32, k, ldb, w int) {
+	kc := max(1, maxWork/w)
+	acc := false
+	for k0 := 0; k0 < k; k0 += kc {
+		gemm1NEON(&g[0], &h[k0], &b[k0*ldb], min(kc, k-k0), w, k, ldb, w, acc)
+		acc = true
+	}
 }
 
 // sweepNEONGo is the sweep as a Go loop over the NEON dot product (the

@@ -11,10 +11,11 @@
 // reads or writes an element outside the slices it was given.
 //
 // The Go assembler has no vector forms of FADD, FSUB, FADDP and FCMGT, no
-// scalar pairwise FADDP and no by-element FMLA. Those instructions are written
-// as WORD with the instruction in Arm syntax in the trailing comment;
-// TestWordEncodings (encoding_arm64_test.go) re-encodes every such comment and
-// fails when it does not give the WORD.
+// scalar pairwise FADDP and no by-element FMLA. Those instructions are the
+// WORD macros below, one per instruction, with register numbers as
+// arguments in Arm operand order (d, n, m); TestWordEncodings
+// (encoding_arm64_test.go) checks each macro against an independent encoder
+// for every register number, and that no WORD is written anywhere else.
 //
 // Clamp semantics (bit-exact with clampGeneric): v < lo is FCMGT(lo, v) and
 // v > hi is FCMGT(v, hi); both are false for a NaN and for ±0 against ±0, so
@@ -23,7 +24,326 @@
 // FMAXNM/FMINNM (number wins) would not give clampGeneric's results.
 //
 // Registers: R0–R17 and R19–R25 as scratch (R18 is the platform register,
-// R26–R30 are left to the runtime and assembler); all of V0–V31.
+// R26–R30 are left to the runtime and assembler); all of V0–V31. The
+// macros name the registers they use; most work on fixed ones (accumulators
+// V16–V31, operands V0–V11).
+
+// FADD Vd.4S, Vn.4S, Vm.4S
+#define FADD4S(d, n, m) WORD $(0x4e20d400 | (m)<<16 | (n)<<5 | (d))
+
+// FSUB Vd.4S, Vn.4S, Vm.4S
+#define FSUB4S(d, n, m) WORD $(0x4ea0d400 | (m)<<16 | (n)<<5 | (d))
+
+// FADDP Vd.4S, Vn.4S, Vm.4S
+#define FADDP4S(d, n, m) WORD $(0x6e20d400 | (m)<<16 | (n)<<5 | (d))
+
+// FCMGT Vd.4S, Vn.4S, Vm.4S
+#define FCMGT4S(d, n, m) WORD $(0x6ea0e400 | (m)<<16 | (n)<<5 | (d))
+
+// FADDP Sd, Vn.2S
+#define FADDPS(d, n) WORD $(0x7e30d800 | (n)<<5 | (d))
+
+// FMLA Vd.4S, Vn.4S, Vm.S[i]
+#define FMLAE(d, n, m, i) WORD $(0x4f801000 | ((i)&1)<<21 | (m)<<16 | ((i)>>1)<<11 | (n)<<5 | (d))
+
+// ---- Building blocks.
+
+#define ZERO4(a, b, c, d) VEOR a.B16, a.B16, a.B16; VEOR b.B16, b.B16, b.B16; VEOR c.B16, c.B16, c.B16; VEOR d.B16, d.B16, d.B16
+#define ZERO16 ZERO4(V16, V17, V18, V19); ZERO4(V20, V21, V22, V23); ZERO4(V24, V25, V26, V27); ZERO4(V28, V29, V30, V31)
+
+// Scalar: Fc_i += Fx·Fa_i for i = 0…3.
+#define FMADD4(x, a0, a1, a2, a3, c0, c1, c2, c3) FMADDS x, c0, a0, c0; FMADDS x, c1, a1, c1; FMADDS x, c2, a2, c2; FMADDS x, c3, a3, c3
+
+// The accumulators of a block of 16 (4) columns: V16–V19 (V16) zero, or
+// loaded from p when acc is set, and V20–V23 (V20), the second set, zero.
+#define ACC16(acc, p, lbl) ZERO4(V16, V17, V18, V19); CBZ acc, lbl; VLD1 (p), [V16.S4, V17.S4, V18.S4, V19.S4]; \
+lbl: \
+	ZERO4(V20, V21, V22, V23)
+#define ACC4(acc, p, lbl) VEOR V16.B16, V16.B16, V16.B16; CBZ acc, lbl; VLD1 (p), [V16.S4]; \
+lbl: \
+	VEOR	V20.B16, V20.B16, V20.B16
+
+// Count r down by n and loop to lbl while at least n are left; DOWN1: while
+// any is left.
+#define DOWN(n, r, lbl) SUB $n, r; CMP $n, r; BGE lbl
+#define DOWN1(r, lbl) SUB $1, r; CBNZ r, lbl
+
+// p1, p2, p3 = p0 + s, + 2s, + 3s: the rows of a four-row block.
+#define ROWPTRS(s, p0, p1, p2, p3) ADD s, p0, p1; ADD s, p1, p2; ADD s, p2, p3
+
+// c_i += x·a_i for i = 0…3.
+#define FMLA4(x, a0, a1, a2, a3, c0, c1, c2, c3) \
+	VFMLA	x.S4, a0.S4, c0.S4; \
+	VFMLA	x.S4, a1.S4, c1.S4; \
+	VFMLA	x.S4, a2.S4, c2.S4; \
+	VFMLA	x.S4, a3.S4, c3.S4
+
+// The 4×16 outer product of a four-row block: row r of V16–V31 (V16+4r …
+// V19+4r) += Vr · V4–V7.
+#define OUTER16 \
+	FMLA4(V0, V4, V5, V6, V7, V16, V17, V18, V19); \
+	FMLA4(V1, V4, V5, V6, V7, V20, V21, V22, V23); \
+	FMLA4(V2, V4, V5, V6, V7, V24, V25, V26, V27); \
+	FMLA4(V3, V4, V5, V6, V7, V28, V29, V30, V31)
+
+// Vc…Vc+3 += Vb…Vb+3 · lane s of Vr (by register number): one k-step of a
+// row of four accumulators.
+#define FMLAE4(c, b, r, s) FMLAE(c, b, r, s); FMLAE((c)+1, (b)+1, r, s); FMLAE((c)+2, (b)+2, r, s); FMLAE((c)+3, (b)+3, r, s)
+
+// One k-step s of the 4×16 block: row r of V16–V31 += V(b…b+3) · V(r).S[s].
+#define FMLAE16(b, s) FMLAE4(16, b, 0, s); FMLAE4(20, b, 1, s); FMLAE4(24, b, 2, s); FMLAE4(28, b, 3, s)
+
+// One k-step s of the 4×4 block: V16, V20, V24, V28 += Vb · V0…V3.S[s].
+#define FMLAE4R(b, s) FMLAE(16, b, 0, s); FMLAE(20, b, 1, s); FMLAE(24, b, 2, s); FMLAE(28, b, 3, s)
+
+// Va += Vb, Va+1 += Vb+1, …: the even and odd accumulators of four vectors.
+#define FOLD4(a, b) FADD4S(a, a, b); FADD4S((a)+1, (a)+1, (b)+1); FADD4S((a)+2, (a)+2, (b)+2); FADD4S((a)+3, (a)+3, (b)+3)
+
+// Va = [Σa, Σb, Σc, Σd] (lane sums of the four vectors, pairwise).
+#define HADD4(a, b, c, d) FADDP4S(a, a, b); FADDP4S(c, c, d); FADDP4S(a, a, c)
+
+// Sa = the sum of the four lanes of Va.
+#define HSUM(a) FADDP4S(a, a, a); FADDPS(a, a)
+
+// V8–V11 (one vector: V8) = clamp to [V30, V31], with V12–V15 (V12) as masks.
+#define CLAMP16 \
+	FCMGT4S(12, 30, 8); FCMGT4S(13, 30, 9); FCMGT4S(14, 30, 10); FCMGT4S(15, 30, 11); \
+	VBIT	V12.B16, V30.B16, V8.B16; VBIT	V13.B16, V30.B16, V9.B16; \
+	VBIT	V14.B16, V30.B16, V10.B16; VBIT	V15.B16, V30.B16, V11.B16; \
+	FCMGT4S(12, 8, 31); FCMGT4S(13, 9, 31); FCMGT4S(14, 10, 31); FCMGT4S(15, 11, 31); \
+	VBIT	V12.B16, V31.B16, V8.B16; VBIT	V13.B16, V31.B16, V9.B16; \
+	VBIT	V14.B16, V31.B16, V10.B16; VBIT	V15.B16, V31.B16, V11.B16
+#define CLAMP4 FCMGT4S(12, 30, 8); VBIT V12.B16, V30.B16, V8.B16; FCMGT4S(12, 8, 31); VBIT V12.B16, V31.B16, V8.B16
+
+// Transposed products (matTVec, unitUpdate): cnt rows of 16 (4, 1) columns
+// at A (row stride S, A advances) times the x values at X (4 bytes a row, X
+// advances): V16–V19 += the even rows, V20–V23 the odd ones (V16, V20; F16).
+#define TCOLS16(X, A, S, cnt, loop2, one, done) \
+	CMP	$2, cnt; \
+	BLT	one; \
+loop2: \
+	VLD1R.P	4(X), [V0.S4]; \
+	VLD1R.P	4(X), [V1.S4]; \
+	VLD1.P	(A)(S), [V4.S4, V5.S4, V6.S4, V7.S4]; \
+	VLD1.P	(A)(S), [V8.S4, V9.S4, V10.S4, V11.S4]; \
+	FMLA4(V0, V4, V5, V6, V7, V16, V17, V18, V19); \
+	FMLA4(V1, V8, V9, V10, V11, V20, V21, V22, V23); \
+	DOWN(2, cnt, loop2); \
+one: \
+	CBZ	cnt, done; \
+	VLD1R	(X), [V0.S4]; \
+	VLD1	(A), [V4.S4, V5.S4, V6.S4, V7.S4]; \
+	FMLA4(V0, V4, V5, V6, V7, V16, V17, V18, V19); \
+done:
+
+#define TCOLS4(X, A, S, cnt, loop2, one, done) \
+	CMP	$2, cnt; \
+	BLT	one; \
+loop2: \
+	VLD1R.P	4(X), [V0.S4]; \
+	VLD1R.P	4(X), [V1.S4]; \
+	VLD1.P	(A)(S), [V4.S4]; \
+	VLD1.P	(A)(S), [V8.S4]; \
+	VFMLA	V0.S4, V4.S4, V16.S4; \
+	VFMLA	V1.S4, V8.S4, V20.S4; \
+	DOWN(2, cnt, loop2); \
+one: \
+	CBZ	cnt, done; \
+	VLD1R	(X), [V0.S4]; \
+	VLD1	(A), [V4.S4]; \
+	VFMLA	V0.S4, V4.S4, V16.S4; \
+done:
+
+// (cnt ≥ 1)
+#define TCOL1(X, A, S, cnt, loop) \
+loop: \
+	FMOVS.P	4(X), F0; \
+	FMOVS	(A), F4; \
+	ADD	S, A; \
+	FMADDS	F0, F16, F4, F16; \
+	DOWN1(cnt, loop)
+
+// GemmNT dot products over k = cnt: A rows at R10 (R10–R13) into V0 (V0–V3),
+// B rows at R19 (R19–R22) into V4 (V4–V7), FMAS accumulating them. The
+// k mod 4 last values are loaded lane by lane into zeroed registers (ZT), so
+// the tail is one more step of the same FMAs.
+#define NTDOT(cnt, loop4, tail, fma, done, LDA, LDB, LANEA, LANEB, ZT, FMAS) \
+	CMP	$4, cnt; \
+	BLT	tail; \
+loop4: \
+	LDA; \
+	LDB; \
+	FMAS; \
+	DOWN(4, cnt, loop4); \
+tail: \
+	CBZ	cnt, done; \
+	ZT; \
+	LANEA(0); \
+	LANEB(0); \
+	CMP	$2, cnt; \
+	BLT	fma; \
+	LANEA(1); \
+	LANEB(1); \
+	CMP	$3, cnt; \
+	BLT	fma; \
+	LANEA(2); \
+	LANEB(2); \
+fma: \
+	FMAS; \
+done:
+
+#define LDA4 VLD1.P 16(R10), [V0.S4]; VLD1.P 16(R11), [V1.S4]; VLD1.P 16(R12), [V2.S4]; VLD1.P 16(R13), [V3.S4]
+#define LDA1 VLD1.P 16(R10), [V0.S4]
+#define LDB4 VLD1.P 16(R19), [V4.S4]; VLD1.P 16(R20), [V5.S4]; VLD1.P 16(R21), [V6.S4]; VLD1.P 16(R22), [V7.S4]
+#define LDB1 VLD1.P 16(R19), [V4.S4]
+#define LANEA4(i) VLD1.P 4(R10), V0.S[i]; VLD1.P 4(R11), V1.S[i]; VLD1.P 4(R12), V2.S[i]; VLD1.P 4(R13), V3.S[i]
+#define LANEA1(i) VLD1.P 4(R10), V0.S[i]
+#define LANEB4(i) VLD1.P 4(R19), V4.S[i]; VLD1.P 4(R20), V5.S[i]; VLD1.P 4(R21), V6.S[i]; VLD1.P 4(R22), V7.S[i]
+#define LANEB1(i) VLD1.P 4(R19), V4.S[i]
+#define ZT44 ZERO4(V0, V1, V2, V3); ZERO4(V4, V5, V6, V7)
+#define ZT41 ZERO4(V0, V1, V2, V3); VEOR V4.B16, V4.B16, V4.B16
+#define ZT14 VEOR V0.B16, V0.B16, V0.B16; ZERO4(V4, V5, V6, V7)
+#define ZT11 VEOR V0.B16, V0.B16, V0.B16; VEOR V4.B16, V4.B16, V4.B16
+#define NTFMA41 FMLA4(V4, V0, V1, V2, V3, V16, V20, V24, V28)
+#define NTFMA14 FMLA4(V0, V4, V5, V6, V7, V16, V17, V18, V19)
+#define NTFMA11 VFMLA V4.S4, V0.S4, V16.S4
+
+// The four rows of a C tile: R9 (row 0), R15, R16, R17 (stride R4).
+#define CROWS ROWPTRS(R4, R9, R15, R16, R17)
+
+// The four rows of an A block for the k loop: R10–R13 from R1 (stride R7).
+#define AROWS MOVD R1, R10; ROWPTRS(R7, R10, R11, R12, R13)
+
+// ---- Gemm: C (+)= A·B. B rows at R19 (stride R6, advancing), k left in
+// R20, A rows at R10 (R10–R13 for four rows). Four k-steps per iteration
+// load four A values per row and multiply whole B rows by one lane of them
+// (STEP: FMLA by element, k-step s from B in V(b)…), then single k-steps
+// (ONE) take the rest.
+#define KLOOP(loop4, tail, loop1, done, STEP, ONE) \
+	MOVD	R14, R19; \
+	MOVD	R3, R20; \
+	CMP	$4, R20; \
+	BLT	tail; \
+loop4: \
+	STEP; \
+	DOWN(4, R20, loop4); \
+tail: \
+	CBZ	R20, done; \
+loop1: \
+	ONE; \
+	DOWN1(R20, loop1); \
+done:
+
+// Four k-steps: A values by LDA, B rows alternately into V4… and V8… by
+// LB4 and LB8, F(b, s) the FMLAs of k-step s.
+#define KSTEP4(LDA, LB4, LB8, F) LDA; LB4; F(4, 0); LB8; F(8, 1); LB4; F(4, 2); LB8; F(8, 3)
+#define LB16_4 VLD1.P (R19)(R6), [V4.S4, V5.S4, V6.S4, V7.S4]
+#define LB16_8 VLD1.P (R19)(R6), [V8.S4, V9.S4, V10.S4, V11.S4]
+#define LB4_4 VLD1.P (R19)(R6), [V4.S4]
+#define LB4_8 VLD1.P (R19)(R6), [V8.S4]
+
+// One row: even k-steps into V16…, odd ones into V20….
+#define F1R16(b, s) FMLAE4(16+((s)&1)*4, b, 0, s)
+#define F1R4(b, s) FMLAE(16+((s)&1)*4, b, 0, s)
+
+// A values broadcast for single k-steps.
+#define LDR4 VLD1R.P 4(R10), [V0.S4]; VLD1R.P 4(R11), [V1.S4]; VLD1R.P 4(R12), [V2.S4]; VLD1R.P 4(R13), [V3.S4]
+#define LDR1 VLD1R.P 4(R10), [V0.S4]
+
+// The C tile of four rows (R9, R15, R16, R17) in V16–V31, 16 columns, or
+// V16, V20, V24, V28, 4 columns.
+#define LDC16 VLD1 (R9), [V16.S4, V17.S4, V18.S4, V19.S4]; VLD1 (R15), [V20.S4, V21.S4, V22.S4, V23.S4]; VLD1 (R16), [V24.S4, V25.S4, V26.S4, V27.S4]; VLD1 (R17), [V28.S4, V29.S4, V30.S4, V31.S4]
+#define STC16 VST1 [V16.S4, V17.S4, V18.S4, V19.S4], (R9); VST1 [V20.S4, V21.S4, V22.S4, V23.S4], (R15); VST1 [V24.S4, V25.S4, V26.S4, V27.S4], (R16); VST1 [V28.S4, V29.S4, V30.S4, V31.S4], (R17)
+#define LDC4 VLD1 (R9), [V16.S4]; VLD1 (R15), [V20.S4]; VLD1 (R16), [V24.S4]; VLD1 (R17), [V28.S4]
+#define STC4 VST1 [V16.S4], (R9); VST1 [V20.S4], (R15); VST1 [V24.S4], (R16); VST1 [V28.S4], (R17)
+#define ZEROC4 ZERO4(V16, V20, V24, V28)
+
+// The entry of the gemm and gemmNT kernels: R7, R6, R4 = the row strides
+// of A, B and C in bytes, R9 = the C tile, R14 = the B tile (its first row
+// for gemmNT), R8 = columns of C left.
+#define GEMM_ARGS \
+	MOVD	c+0(FP), R0; \
+	MOVD	a+8(FP), R1; \
+	MOVD	b+16(FP), R2; \
+	MOVD	k+24(FP), R3; \
+	MOVD	n+32(FP), R8; \
+	MOVD	lda+40(FP), R7; \
+	MOVD	ldb+48(FP), R6; \
+	MOVD	ldc+56(FP), R4; \
+	MOVBU	acc+64(FP), R5; \
+	LSL	$2, R7; \
+	LSL	$2, R6; \
+	LSL	$2, R4; \
+	MOVD	R0, R9; \
+	MOVD	R2, R14
+
+// Next tile of w columns (bytes): advance C and B, count down, loop.
+#define NEXT_TILE(bytes, w, lbl) ADD $bytes, R9; ADD $bytes, R14; SUB $w, R8; B lbl
+
+// The k-steps of each tile: four rows × 16 or 4 columns, one row × 16 or 4.
+#define G4STEP16 KSTEP4(LDA4, LB16_4, LB16_8, FMLAE16)
+#define G4ONE16 LDR4; LB16_4; OUTER16
+#define G4STEP4 KSTEP4(LDA4, LB4_4, LB4_8, FMLAE4R)
+#define G4ONE4 LDR4; LB4_4; FMLA4(V4, V0, V1, V2, V3, V16, V20, V24, V28)
+#define G1STEP16 KSTEP4(LDA1, LB16_4, LB16_8, F1R16)
+#define G1ONE16 LDR1; LB16_4; FMLA4(V0, V4, V5, V6, V7, V16, V17, V18, V19)
+#define G1STEP4 KSTEP4(LDA1, LB4_4, LB4_8, F1R4)
+#define G1ONE4 LDR1; LB4_4; VFMLA V0.S4, V4.S4, V16.S4
+
+// The streaming loop over cnt elements: BIG (n elements a step) while at
+// least n are left, then FOUR (four elements) while four are, then ONE (one
+// element) while any is.
+#define STREAM(cnt, n, big, four, fourloop, one, oneloop, done, BIG, FOUR, ONE) \
+	CMP	$n, cnt; \
+	BLT	four; \
+big: \
+	BIG; \
+	DOWN(n, cnt, big); \
+four: \
+	CMP	$4, cnt; \
+	BLT	one; \
+fourloop: \
+	FOUR; \
+	DOWN(4, cnt, fourloop); \
+one: \
+	CBZ	cnt, done; \
+oneloop: \
+	ONE; \
+	DOWN1(cnt, oneloop); \
+done:
+
+// dot: x at R0, y at R1; eight accumulators V16–V23 of four lanes, the
+// scalar tail in F24.
+#define DOT32 \
+	VLD1.P	64(R0), [V0.S4, V1.S4, V2.S4, V3.S4]; \
+	VLD1.P	64(R1), [V4.S4, V5.S4, V6.S4, V7.S4]; \
+	VLD1.P	64(R0), [V8.S4, V9.S4, V10.S4, V11.S4]; \
+	VLD1.P	64(R1), [V12.S4, V13.S4, V14.S4, V15.S4]; \
+	VFMLA	V4.S4, V0.S4, V16.S4; \
+	VFMLA	V5.S4, V1.S4, V17.S4; \
+	VFMLA	V6.S4, V2.S4, V18.S4; \
+	VFMLA	V7.S4, V3.S4, V19.S4; \
+	VFMLA	V12.S4, V8.S4, V20.S4; \
+	VFMLA	V13.S4, V9.S4, V21.S4; \
+	VFMLA	V14.S4, V10.S4, V22.S4; \
+	VFMLA	V15.S4, V11.S4, V23.S4
+#define DOT4 VLD1.P 16(R0), [V0.S4]; VLD1.P 16(R1), [V4.S4]; VFMLA V4.S4, V0.S4, V16.S4
+#define DOT1 FMOVS.P 4(R0), F0; FMOVS.P 4(R1), F4; FMADDS F4, F24, F0, F24
+
+// axpy: x at R0, y loaded at R1 and stored at R3, alpha in V31.
+#define AXPY16 \
+	VLD1.P	64(R0), [V0.S4, V1.S4, V2.S4, V3.S4]; \
+	VLD1.P	64(R1), [V4.S4, V5.S4, V6.S4, V7.S4]; \
+	FMLA4(V31, V0, V1, V2, V3, V4, V5, V6, V7); \
+	VST1.P	[V4.S4, V5.S4, V6.S4, V7.S4], 64(R3)
+#define AXPY4 VLD1.P 16(R0), [V0.S4]; VLD1.P 16(R1), [V4.S4]; VFMLA V31.S4, V0.S4, V4.S4; VST1.P [V4.S4], 16(R3)
+#define AXPY1 FMOVS.P 4(R0), F0; FMOVS.P 4(R1), F4; FMADDS F31, F4, F0, F4; FMOVS.P F4, 4(R3)
+
+// clamp: x loaded at R0 and stored at R2 (one element: FMOVS loads lane 0
+// and zeroes the others; only lane 0 is stored).
+#define CLAMPX16 VLD1.P 64(R0), [V8.S4, V9.S4, V10.S4, V11.S4]; CLAMP16; VST1.P [V8.S4, V9.S4, V10.S4, V11.S4], 64(R2)
+#define CLAMPX4 VLD1.P 16(R0), [V8.S4]; CLAMP4; VST1.P [V8.S4], 16(R2)
+#define CLAMPX1 FMOVS (R0), F8; CLAMP4; FMOVS.P F8, 4(R0)
 
 // func dotNEON(x, y *float32, n int) float32
 // Eight accumulators of four lanes take 32 products per iteration.
@@ -31,67 +351,18 @@ TEXT ·dotNEON(SB), NOSPLIT, $0-28
 	MOVD	x+0(FP), R0
 	MOVD	y+8(FP), R1
 	MOVD	n+16(FP), R2
-	VEOR	V16.B16, V16.B16, V16.B16
-	VEOR	V17.B16, V17.B16, V17.B16
-	VEOR	V18.B16, V18.B16, V18.B16
-	VEOR	V19.B16, V19.B16, V19.B16
-	VEOR	V20.B16, V20.B16, V20.B16
-	VEOR	V21.B16, V21.B16, V21.B16
-	VEOR	V22.B16, V22.B16, V22.B16
-	VEOR	V23.B16, V23.B16, V23.B16
+	ZERO4(V16, V17, V18, V19)
+	ZERO4(V20, V21, V22, V23)
 	VEOR	V24.B16, V24.B16, V24.B16
-	CMP	$32, R2
-	BLT	dot_4
-
-dot_loop32:
-	VLD1.P	64(R0), [V0.S4, V1.S4, V2.S4, V3.S4]
-	VLD1.P	64(R1), [V4.S4, V5.S4, V6.S4, V7.S4]
-	VLD1.P	64(R0), [V8.S4, V9.S4, V10.S4, V11.S4]
-	VLD1.P	64(R1), [V12.S4, V13.S4, V14.S4, V15.S4]
-	VFMLA	V4.S4, V0.S4, V16.S4
-	VFMLA	V5.S4, V1.S4, V17.S4
-	VFMLA	V6.S4, V2.S4, V18.S4
-	VFMLA	V7.S4, V3.S4, V19.S4
-	VFMLA	V12.S4, V8.S4, V20.S4
-	VFMLA	V13.S4, V9.S4, V21.S4
-	VFMLA	V14.S4, V10.S4, V22.S4
-	VFMLA	V15.S4, V11.S4, V23.S4
-	SUB	$32, R2
-	CMP	$32, R2
-	BGE	dot_loop32
-
-dot_4:
-	CMP	$4, R2
-	BLT	dot_1
-
-dot_loop4:
-	VLD1.P	16(R0), [V0.S4]
-	VLD1.P	16(R1), [V4.S4]
-	VFMLA	V4.S4, V0.S4, V16.S4
-	SUB	$4, R2
-	CMP	$4, R2
-	BGE	dot_loop4
-
-dot_1:
-	CBZ	R2, dot_reduce
-
-dot_loop1:
-	FMOVS.P	4(R0), F0
-	FMOVS.P	4(R1), F4
-	FMADDS	F4, F24, F0, F24 // F24 += F0·F4
-	SUB	$1, R2
-	CBNZ	R2, dot_loop1
-
-dot_reduce:
-	WORD	$0x4e31d610 // FADD V16.4S, V16.4S, V17.4S
-	WORD	$0x4e33d652 // FADD V18.4S, V18.4S, V19.4S
-	WORD	$0x4e35d694 // FADD V20.4S, V20.4S, V21.4S
-	WORD	$0x4e37d6d6 // FADD V22.4S, V22.4S, V23.4S
-	WORD	$0x4e32d610 // FADD V16.4S, V16.4S, V18.4S
-	WORD	$0x4e36d694 // FADD V20.4S, V20.4S, V22.4S
-	WORD	$0x4e34d610 // FADD V16.4S, V16.4S, V20.4S
-	WORD	$0x6e30d610 // FADDP V16.4S, V16.4S, V16.4S
-	WORD	$0x7e30da10 // FADDP S16, V16.2S
+	STREAM(R2, 32, dot_loop32, dot_4, dot_loop4, dot_1, dot_loop1, dot_reduce, DOT32, DOT4, DOT1)
+	FADD4S(16, 16, 17)
+	FADD4S(18, 18, 19)
+	FADD4S(20, 20, 21)
+	FADD4S(22, 22, 23)
+	FADD4S(16, 16, 18)
+	FADD4S(20, 20, 22)
+	FADD4S(16, 16, 20)
+	HSUM(16)
 	FADDS	F24, F16
 	FMOVS	F16, ret+24(FP)
 	RET
@@ -104,46 +375,7 @@ TEXT ·axpyNEON(SB), NOSPLIT, $0-32
 	MOVD	n+24(FP), R2
 	VDUP	V31.S[0], V31.S4
 	MOVD	R1, R3 // store pointer into y
-	CMP	$16, R2
-	BLT	axpy_4
-
-axpy_loop16:
-	VLD1.P	64(R0), [V0.S4, V1.S4, V2.S4, V3.S4]
-	VLD1.P	64(R1), [V4.S4, V5.S4, V6.S4, V7.S4]
-	VFMLA	V31.S4, V0.S4, V4.S4
-	VFMLA	V31.S4, V1.S4, V5.S4
-	VFMLA	V31.S4, V2.S4, V6.S4
-	VFMLA	V31.S4, V3.S4, V7.S4
-	VST1.P	[V4.S4, V5.S4, V6.S4, V7.S4], 64(R3)
-	SUB	$16, R2
-	CMP	$16, R2
-	BGE	axpy_loop16
-
-axpy_4:
-	CMP	$4, R2
-	BLT	axpy_1
-
-axpy_loop4:
-	VLD1.P	16(R0), [V0.S4]
-	VLD1.P	16(R1), [V4.S4]
-	VFMLA	V31.S4, V0.S4, V4.S4
-	VST1.P	[V4.S4], 16(R3)
-	SUB	$4, R2
-	CMP	$4, R2
-	BGE	axpy_loop4
-
-axpy_1:
-	CBZ	R2, axpy_done
-
-axpy_loop1:
-	FMOVS.P	4(R0), F0
-	FMOVS.P	4(R1), F4
-	FMADDS	F31, F4, F0, F4 // F4 += F0·alpha
-	FMOVS.P	F4, 4(R3)
-	SUB	$1, R2
-	CBNZ	R2, axpy_loop1
-
-axpy_done:
+	STREAM(R2, 16, axpy_loop16, axpy_4, axpy_loop4, axpy_1, axpy_loop1, axpy_done, AXPY16, AXPY4, AXPY1)
 	RET
 
 // func clampNEON(x *float32, n int, lo, hi float32)
@@ -155,98 +387,33 @@ TEXT ·clampNEON(SB), NOSPLIT, $0-24
 	VDUP	V30.S[0], V30.S4
 	VDUP	V31.S[0], V31.S4
 	MOVD	R0, R2 // store pointer
-	CMP	$16, R1
-	BLT	clamp_4
-
-clamp_loop16:
-	VLD1.P	64(R0), [V0.S4, V1.S4, V2.S4, V3.S4]
-	WORD	$0x6ea0e7c4 // FCMGT V4.4S, V30.4S, V0.4S
-	WORD	$0x6ea1e7c5 // FCMGT V5.4S, V30.4S, V1.4S
-	WORD	$0x6ea2e7c6 // FCMGT V6.4S, V30.4S, V2.4S
-	WORD	$0x6ea3e7c7 // FCMGT V7.4S, V30.4S, V3.4S
-	VBIT	V4.B16, V30.B16, V0.B16
-	VBIT	V5.B16, V30.B16, V1.B16
-	VBIT	V6.B16, V30.B16, V2.B16
-	VBIT	V7.B16, V30.B16, V3.B16
-	WORD	$0x6ebfe404 // FCMGT V4.4S, V0.4S, V31.4S
-	WORD	$0x6ebfe425 // FCMGT V5.4S, V1.4S, V31.4S
-	WORD	$0x6ebfe446 // FCMGT V6.4S, V2.4S, V31.4S
-	WORD	$0x6ebfe467 // FCMGT V7.4S, V3.4S, V31.4S
-	VBIT	V4.B16, V31.B16, V0.B16
-	VBIT	V5.B16, V31.B16, V1.B16
-	VBIT	V6.B16, V31.B16, V2.B16
-	VBIT	V7.B16, V31.B16, V3.B16
-	VST1.P	[V0.S4, V1.S4, V2.S4, V3.S4], 64(R2)
-	SUB	$16, R1
-	CMP	$16, R1
-	BGE	clamp_loop16
-
-clamp_4:
-	CMP	$4, R1
-	BLT	clamp_1
-
-clamp_loop4:
-	VLD1.P	16(R0), [V0.S4]
-	WORD	$0x6ea0e7c4 // FCMGT V4.4S, V30.4S, V0.4S
-	VBIT	V4.B16, V30.B16, V0.B16
-	WORD	$0x6ebfe404 // FCMGT V4.4S, V0.4S, V31.4S
-	VBIT	V4.B16, V31.B16, V0.B16
-	VST1.P	[V0.S4], 16(R2)
-	SUB	$4, R1
-	CMP	$4, R1
-	BGE	clamp_loop4
-
-clamp_1:
-	CBZ	R1, clamp_done
-
-clamp_loop1:
-	// FMOVS loads lane 0 and zeroes the others; only lane 0 is stored.
-	FMOVS	(R0), F0
-	WORD	$0x6ea0e7c4 // FCMGT V4.4S, V30.4S, V0.4S
-	VBIT	V4.B16, V30.B16, V0.B16
-	WORD	$0x6ebfe404 // FCMGT V4.4S, V0.4S, V31.4S
-	VBIT	V4.B16, V31.B16, V0.B16
-	FMOVS.P	F0, 4(R0)
-	SUB	$1, R1
-	CBNZ	R1, clamp_loop1
-
-clamp_done:
+	STREAM(R1, 16, clamp_loop16, clamp_4, clamp_loop4, clamp_1, clamp_loop1, clamp_done, CLAMPX16, CLAMPX4, CLAMPX1)
 	RET
 
-// func matVecNEON(y, a *float32, m, n int, x *float32, acc bool)
-// Four rows at a time share each load of x; the rows left over (m mod 4)
-// take the one-row loop.
-TEXT ·matVecNEON(SB), NOSPLIT, $0-41
+// func matVecNEON(y, a, x *float32, m, n, lda int, acc bool)
+// y (+)= A·x for the m×n matrix A of row stride lda. Four rows at a time
+// share each load of x; the rows left over (m mod 4) take the one-row loop.
+TEXT ·matVecNEON(SB), NOSPLIT, $0-49
 	MOVD	y+0(FP), R0
 	MOVD	a+8(FP), R1
-	MOVD	m+16(FP), R2
-	MOVD	n+24(FP), R3
-	MOVD	x+32(FP), R4
-	MOVBU	acc+40(FP), R5
-	LSL	$2, R3, R6  // row stride in bytes
+	MOVD	x+16(FP), R4
+	MOVD	m+24(FP), R2
+	MOVD	n+32(FP), R3
+	MOVD	lda+40(FP), R6
+	MOVBU	acc+48(FP), R5
+	LSL	$2, R6      // row stride in bytes
 	LSL	$2, R6, R13 // four rows
 
 mv_block4:
 	CMP	$4, R2
 	BLT	mv_rows1
 	MOVD	R1, R7
-	ADD	R6, R7, R8
-	ADD	R6, R8, R9
-	ADD	R6, R9, R10
+	ROWPTRS(R6, R7, R8, R9, R10)
 	MOVD	R4, R11
 	MOVD	R3, R12
-	VEOR	V16.B16, V16.B16, V16.B16
-	VEOR	V17.B16, V17.B16, V17.B16
-	VEOR	V18.B16, V18.B16, V18.B16
-	VEOR	V19.B16, V19.B16, V19.B16
-	VEOR	V20.B16, V20.B16, V20.B16
-	VEOR	V21.B16, V21.B16, V21.B16
-	VEOR	V22.B16, V22.B16, V22.B16
-	VEOR	V23.B16, V23.B16, V23.B16
-	VEOR	V24.B16, V24.B16, V24.B16
-	VEOR	V25.B16, V25.B16, V25.B16
-	VEOR	V26.B16, V26.B16, V26.B16
-	VEOR	V27.B16, V27.B16, V27.B16
+	ZERO4(V16, V17, V18, V19)
+	ZERO4(V20, V21, V22, V23)
+	ZERO4(V24, V25, V26, V27)
 	CMP	$8, R12
 	BLT	mv4_4
 
@@ -256,17 +423,9 @@ mv4_loop8:
 	VLD1.P	32(R8), [V4.S4, V5.S4]
 	VLD1.P	32(R9), [V6.S4, V7.S4]
 	VLD1.P	32(R10), [V8.S4, V9.S4]
-	VFMLA	V0.S4, V2.S4, V16.S4
-	VFMLA	V1.S4, V3.S4, V17.S4
-	VFMLA	V0.S4, V4.S4, V18.S4
-	VFMLA	V1.S4, V5.S4, V19.S4
-	VFMLA	V0.S4, V6.S4, V20.S4
-	VFMLA	V1.S4, V7.S4, V21.S4
-	VFMLA	V0.S4, V8.S4, V22.S4
-	VFMLA	V1.S4, V9.S4, V23.S4
-	SUB	$8, R12
-	CMP	$8, R12
-	BGE	mv4_loop8
+	FMLA4(V0, V2, V4, V6, V8, V16, V18, V20, V22)
+	FMLA4(V1, V3, V5, V7, V9, V17, V19, V21, V23)
+	DOWN(8, R12, mv4_loop8)
 
 mv4_4:
 	CMP	$4, R12
@@ -276,10 +435,7 @@ mv4_4:
 	VLD1.P	16(R8), [V4.S4]
 	VLD1.P	16(R9), [V6.S4]
 	VLD1.P	16(R10), [V8.S4]
-	VFMLA	V0.S4, V2.S4, V16.S4
-	VFMLA	V0.S4, V4.S4, V18.S4
-	VFMLA	V0.S4, V6.S4, V20.S4
-	VFMLA	V0.S4, V8.S4, V22.S4
+	FMLA4(V0, V2, V4, V6, V8, V16, V18, V20, V22)
 	SUB	$4, R12
 
 mv4_1:
@@ -291,29 +447,23 @@ mv4_loop1:
 	FMOVS.P	4(R8), F4
 	FMOVS.P	4(R9), F6
 	FMOVS.P	4(R10), F8
-	FMADDS	F0, F24, F2, F24
-	FMADDS	F0, F25, F4, F25
-	FMADDS	F0, F26, F6, F26
-	FMADDS	F0, F27, F8, F27
-	SUB	$1, R12
-	CBNZ	R12, mv4_loop1
+	FMADD4(F0, F2, F4, F6, F8, F24, F25, F26, F27)
+	DOWN1(R12, mv4_loop1)
 
 mv4_reduce:
-	WORD	$0x4e31d610 // FADD V16.4S, V16.4S, V17.4S
-	WORD	$0x4e33d652 // FADD V18.4S, V18.4S, V19.4S
-	WORD	$0x4e35d694 // FADD V20.4S, V20.4S, V21.4S
-	WORD	$0x4e37d6d6 // FADD V22.4S, V22.4S, V23.4S
-	WORD	$0x6e32d610 // FADDP V16.4S, V16.4S, V18.4S
-	WORD	$0x6e36d694 // FADDP V20.4S, V20.4S, V22.4S
-	WORD	$0x6e34d610 // FADDP V16.4S, V16.4S, V20.4S
+	FADD4S(16, 16, 17)
+	FADD4S(18, 18, 19)
+	FADD4S(20, 20, 21)
+	FADD4S(22, 22, 23)
+	HADD4(16, 18, 20, 22)
 	// V16 = the four rows' vector sums; add the scalar tails, one per lane.
 	VMOV	V25.S[0], V24.S[1]
 	VMOV	V26.S[0], V24.S[2]
 	VMOV	V27.S[0], V24.S[3]
-	WORD	$0x4e38d610 // FADD V16.4S, V16.4S, V24.4S
+	FADD4S(16, 16, 24)
 	CBZ	R5, mv4_store
 	VLD1	(R0), [V0.S4]
-	WORD	$0x4e30d410 // FADD V16.4S, V0.4S, V16.4S
+	FADD4S(16, 0, 16)
 
 mv4_store:
 	VST1.P	[V16.S4], 16(R0)
@@ -339,9 +489,7 @@ mv1_loop8:
 	VLD1.P	32(R7), [V2.S4, V3.S4]
 	VFMLA	V0.S4, V2.S4, V16.S4
 	VFMLA	V1.S4, V3.S4, V17.S4
-	SUB	$8, R12
-	CMP	$8, R12
-	BGE	mv1_loop8
+	DOWN(8, R12, mv1_loop8)
 
 mv1_4:
 	CMP	$4, R12
@@ -358,13 +506,11 @@ mv1_loop1:
 	FMOVS.P	4(R11), F0
 	FMOVS.P	4(R7), F2
 	FMADDS	F0, F24, F2, F24
-	SUB	$1, R12
-	CBNZ	R12, mv1_loop1
+	DOWN1(R12, mv1_loop1)
 
 mv1_reduce:
-	WORD	$0x4e31d610 // FADD V16.4S, V16.4S, V17.4S
-	WORD	$0x6e30d610 // FADDP V16.4S, V16.4S, V16.4S
-	WORD	$0x7e30da10 // FADDP S16, V16.2S
+	FADD4S(16, 16, 17)
+	HSUM(16)
 	FADDS	F24, F16
 	CBZ	R5, mv1_store
 	FMOVS	(R0), F0
@@ -379,76 +525,29 @@ mv1_store:
 mv_done:
 	RET
 
-// func matTVecNEON(y, a *float32, m, n int, x *float32, acc bool)
-// y[j] (+)= Σ_i x[i]·a[i][j]: sixteen (then four, then one) columns of y stay
+// func matTVecNEON(y, a, x *float32, m, n, lda int, acc bool)
+// y[j] (+)= Σ_i x[i]·a[i*lda+j] for j < n: sixteen (then four, then one) columns of y stay
 // in registers while the rows stream past; even and odd rows accumulate
 // separately so that consecutive FMLAs are independent.
-TEXT ·matTVecNEON(SB), NOSPLIT, $0-41
+TEXT ·matTVecNEON(SB), NOSPLIT, $0-49
 	MOVD	y+0(FP), R0
 	MOVD	a+8(FP), R1
-	MOVD	m+16(FP), R2
-	MOVD	n+24(FP), R3
-	MOVD	x+32(FP), R5
-	MOVBU	acc+40(FP), R6
-	LSL	$2, R3, R4  // row stride in bytes
-	LSL	$1, R4, R14 // two rows
+	MOVD	x+16(FP), R5
+	MOVD	m+24(FP), R2
+	MOVD	n+32(FP), R3
+	MOVD	lda+40(FP), R4
+	MOVBU	acc+48(FP), R6
+	LSL	$2, R4 // row stride in bytes
 
 mt_block16:
 	CMP	$16, R3
 	BLT	mt_block4
-	CBZ	R6, mt16_zero
-	VLD1	(R0), [V16.S4, V17.S4, V18.S4, V19.S4]
-	B	mt16_rows
-
-mt16_zero:
-	VEOR	V16.B16, V16.B16, V16.B16
-	VEOR	V17.B16, V17.B16, V17.B16
-	VEOR	V18.B16, V18.B16, V18.B16
-	VEOR	V19.B16, V19.B16, V19.B16
-
-mt16_rows:
-	VEOR	V20.B16, V20.B16, V20.B16
-	VEOR	V21.B16, V21.B16, V21.B16
-	VEOR	V22.B16, V22.B16, V22.B16
-	VEOR	V23.B16, V23.B16, V23.B16
+	ACC16(R6, R0, mt16_rows)
 	MOVD	R1, R7
-	ADD	R4, R1, R8
 	MOVD	R5, R9
 	MOVD	R2, R10
-	CMP	$2, R10
-	BLT	mt16_1
-
-mt16_loop2:
-	VLD1R.P	4(R9), [V0.S4]
-	VLD1R.P	4(R9), [V1.S4]
-	VLD1.P	(R7)(R14), [V4.S4, V5.S4, V6.S4, V7.S4]
-	VLD1.P	(R8)(R14), [V8.S4, V9.S4, V10.S4, V11.S4]
-	VFMLA	V0.S4, V4.S4, V16.S4
-	VFMLA	V0.S4, V5.S4, V17.S4
-	VFMLA	V0.S4, V6.S4, V18.S4
-	VFMLA	V0.S4, V7.S4, V19.S4
-	VFMLA	V1.S4, V8.S4, V20.S4
-	VFMLA	V1.S4, V9.S4, V21.S4
-	VFMLA	V1.S4, V10.S4, V22.S4
-	VFMLA	V1.S4, V11.S4, V23.S4
-	SUB	$2, R10
-	CMP	$2, R10
-	BGE	mt16_loop2
-
-mt16_1:
-	CBZ	R10, mt16_store
-	VLD1R	(R9), [V0.S4]
-	VLD1	(R7), [V4.S4, V5.S4, V6.S4, V7.S4]
-	VFMLA	V0.S4, V4.S4, V16.S4
-	VFMLA	V0.S4, V5.S4, V17.S4
-	VFMLA	V0.S4, V6.S4, V18.S4
-	VFMLA	V0.S4, V7.S4, V19.S4
-
-mt16_store:
-	WORD	$0x4e34d610 // FADD V16.4S, V16.4S, V20.4S
-	WORD	$0x4e35d631 // FADD V17.4S, V17.4S, V21.4S
-	WORD	$0x4e36d652 // FADD V18.4S, V18.4S, V22.4S
-	WORD	$0x4e37d673 // FADD V19.4S, V19.4S, V23.4S
+	TCOLS16(R9, R7, R4, R10, mt16_loop2, mt16_1, mt16_store)
+	FOLD4(16, 20)
 	VST1.P	[V16.S4, V17.S4, V18.S4, V19.S4], 64(R0)
 	ADD	$64, R1
 	SUB	$16, R3
@@ -457,41 +556,12 @@ mt16_store:
 mt_block4:
 	CMP	$4, R3
 	BLT	mt_cols1
-	CBZ	R6, mt4_zero
-	VLD1	(R0), [V16.S4]
-	B	mt4_rows
-
-mt4_zero:
-	VEOR	V16.B16, V16.B16, V16.B16
-
-mt4_rows:
-	VEOR	V20.B16, V20.B16, V20.B16
+	ACC4(R6, R0, mt4_rows)
 	MOVD	R1, R7
-	ADD	R4, R1, R8
 	MOVD	R5, R9
 	MOVD	R2, R10
-	CMP	$2, R10
-	BLT	mt4_1
-
-mt4_loop2:
-	VLD1R.P	4(R9), [V0.S4]
-	VLD1R.P	4(R9), [V1.S4]
-	VLD1.P	(R7)(R14), [V4.S4]
-	VLD1.P	(R8)(R14), [V8.S4]
-	VFMLA	V0.S4, V4.S4, V16.S4
-	VFMLA	V1.S4, V8.S4, V20.S4
-	SUB	$2, R10
-	CMP	$2, R10
-	BGE	mt4_loop2
-
-mt4_1:
-	CBZ	R10, mt4_store
-	VLD1R	(R9), [V0.S4]
-	VLD1	(R7), [V4.S4]
-	VFMLA	V0.S4, V4.S4, V16.S4
-
-mt4_store:
-	WORD	$0x4e34d610 // FADD V16.4S, V16.4S, V20.4S
+	TCOLS4(R9, R7, R4, R10, mt4_loop2, mt4_1, mt4_store)
+	FADD4S(16, 16, 20)
 	VST1.P	[V16.S4], 16(R0)
 	ADD	$16, R1
 	SUB	$4, R3
@@ -510,14 +580,7 @@ mt1_rows:
 	MOVD	R5, R9
 	MOVD	R2, R10
 	CBZ	R10, mt1_store
-
-mt1_loop:
-	FMOVS.P	4(R9), F0
-	FMOVS	(R7), F4
-	ADD	R4, R7
-	FMADDS	F0, F16, F4, F16 // F16 += F4·F0
-	SUB	$1, R10
-	CBNZ	R10, mt1_loop
+	TCOL1(R9, R7, R4, R10, mt1_loop)
 
 mt1_store:
 	FMOVS.P	F16, 4(R0)
@@ -528,275 +591,52 @@ mt1_store:
 mt_done:
 	RET
 
-// func gemm4NEON(c, a, b *float32, k, n int, acc bool)
-// Four rows of C (+)= four rows of A · B, with A 4×k (row stride k), B k×n
-// and C 4×n (row stride n). Tiles of 4×16 keep sixteen accumulators; each
-// step loads four consecutive A values per row and multiplies whole B rows
-// by one lane of them (FMLA by element), four k-steps per iteration. Then
+
+
+
+
+
+// func gemm4NEON(c, a, b *float32, k, n, lda, ldb, ldc int, acc bool)
+// Four rows of C (+)= four rows of A · B, with A 4×k, B k×n and C 4×n (row
+// strides lda, ldb, ldc). Tiles of 4×16 keep sixteen accumulators; then
 // tiles of 4×4 and single columns.
-TEXT ·gemm4NEON(SB), NOSPLIT, $0-41
-	MOVD	c+0(FP), R0
-	MOVD	a+8(FP), R1
-	MOVD	b+16(FP), R2
-	MOVD	k+24(FP), R3
-	MOVD	n+32(FP), R8 // columns left
-	MOVBU	acc+40(FP), R5
-	LSL	$2, R8, R6 // row stride of B and C in bytes
-	LSL	$2, R3, R7 // row stride of A in bytes
-	MOVD	R0, R9     // C tile, row 0
-	MOVD	R2, R14    // B tile, row 0
+TEXT ·gemm4NEON(SB), NOSPLIT, $0-65
+	GEMM_ARGS
 
 g4_block16:
 	CMP	$16, R8
 	BLT	g4_block4
-	ADD	R6, R9, R15
-	ADD	R6, R15, R16
-	ADD	R6, R16, R17
-	CBZ	R5, g4_16zero
-	VLD1	(R9), [V16.S4, V17.S4, V18.S4, V19.S4]
-	VLD1	(R15), [V20.S4, V21.S4, V22.S4, V23.S4]
-	VLD1	(R16), [V24.S4, V25.S4, V26.S4, V27.S4]
-	VLD1	(R17), [V28.S4, V29.S4, V30.S4, V31.S4]
-	B	g4_16k
-
-g4_16zero:
-	VEOR	V16.B16, V16.B16, V16.B16
-	VEOR	V17.B16, V17.B16, V17.B16
-	VEOR	V18.B16, V18.B16, V18.B16
-	VEOR	V19.B16, V19.B16, V19.B16
-	VEOR	V20.B16, V20.B16, V20.B16
-	VEOR	V21.B16, V21.B16, V21.B16
-	VEOR	V22.B16, V22.B16, V22.B16
-	VEOR	V23.B16, V23.B16, V23.B16
-	VEOR	V24.B16, V24.B16, V24.B16
-	VEOR	V25.B16, V25.B16, V25.B16
-	VEOR	V26.B16, V26.B16, V26.B16
-	VEOR	V27.B16, V27.B16, V27.B16
-	VEOR	V28.B16, V28.B16, V28.B16
-	VEOR	V29.B16, V29.B16, V29.B16
-	VEOR	V30.B16, V30.B16, V30.B16
-	VEOR	V31.B16, V31.B16, V31.B16
+	CROWS
+	ZERO16
+	CBZ	R5, g4_16k
+	LDC16
 
 g4_16k:
-	MOVD	R1, R10
-	ADD	R7, R10, R11
-	ADD	R7, R11, R12
-	ADD	R7, R12, R13
-	MOVD	R14, R19
-	MOVD	R3, R20
-	CMP	$4, R20
-	BLT	g4_16tail
-
-g4_16loop4:
-	VLD1.P	16(R10), [V0.S4]
-	VLD1.P	16(R11), [V1.S4]
-	VLD1.P	16(R12), [V2.S4]
-	VLD1.P	16(R13), [V3.S4]
-	VLD1.P	(R19)(R6), [V4.S4, V5.S4, V6.S4, V7.S4]
-	WORD	$0x4f801090	// FMLA V16.4S, V4.4S, V0.S[0]
-	WORD	$0x4f8010b1	// FMLA V17.4S, V5.4S, V0.S[0]
-	WORD	$0x4f8010d2	// FMLA V18.4S, V6.4S, V0.S[0]
-	WORD	$0x4f8010f3	// FMLA V19.4S, V7.4S, V0.S[0]
-	WORD	$0x4f811094	// FMLA V20.4S, V4.4S, V1.S[0]
-	WORD	$0x4f8110b5	// FMLA V21.4S, V5.4S, V1.S[0]
-	WORD	$0x4f8110d6	// FMLA V22.4S, V6.4S, V1.S[0]
-	WORD	$0x4f8110f7	// FMLA V23.4S, V7.4S, V1.S[0]
-	WORD	$0x4f821098	// FMLA V24.4S, V4.4S, V2.S[0]
-	WORD	$0x4f8210b9	// FMLA V25.4S, V5.4S, V2.S[0]
-	WORD	$0x4f8210da	// FMLA V26.4S, V6.4S, V2.S[0]
-	WORD	$0x4f8210fb	// FMLA V27.4S, V7.4S, V2.S[0]
-	WORD	$0x4f83109c	// FMLA V28.4S, V4.4S, V3.S[0]
-	WORD	$0x4f8310bd	// FMLA V29.4S, V5.4S, V3.S[0]
-	WORD	$0x4f8310de	// FMLA V30.4S, V6.4S, V3.S[0]
-	WORD	$0x4f8310ff	// FMLA V31.4S, V7.4S, V3.S[0]
-	VLD1.P	(R19)(R6), [V8.S4, V9.S4, V10.S4, V11.S4]
-	WORD	$0x4fa01110	// FMLA V16.4S, V8.4S, V0.S[1]
-	WORD	$0x4fa01131	// FMLA V17.4S, V9.4S, V0.S[1]
-	WORD	$0x4fa01152	// FMLA V18.4S, V10.4S, V0.S[1]
-	WORD	$0x4fa01173	// FMLA V19.4S, V11.4S, V0.S[1]
-	WORD	$0x4fa11114	// FMLA V20.4S, V8.4S, V1.S[1]
-	WORD	$0x4fa11135	// FMLA V21.4S, V9.4S, V1.S[1]
-	WORD	$0x4fa11156	// FMLA V22.4S, V10.4S, V1.S[1]
-	WORD	$0x4fa11177	// FMLA V23.4S, V11.4S, V1.S[1]
-	WORD	$0x4fa21118	// FMLA V24.4S, V8.4S, V2.S[1]
-	WORD	$0x4fa21139	// FMLA V25.4S, V9.4S, V2.S[1]
-	WORD	$0x4fa2115a	// FMLA V26.4S, V10.4S, V2.S[1]
-	WORD	$0x4fa2117b	// FMLA V27.4S, V11.4S, V2.S[1]
-	WORD	$0x4fa3111c	// FMLA V28.4S, V8.4S, V3.S[1]
-	WORD	$0x4fa3113d	// FMLA V29.4S, V9.4S, V3.S[1]
-	WORD	$0x4fa3115e	// FMLA V30.4S, V10.4S, V3.S[1]
-	WORD	$0x4fa3117f	// FMLA V31.4S, V11.4S, V3.S[1]
-	VLD1.P	(R19)(R6), [V4.S4, V5.S4, V6.S4, V7.S4]
-	WORD	$0x4f801890	// FMLA V16.4S, V4.4S, V0.S[2]
-	WORD	$0x4f8018b1	// FMLA V17.4S, V5.4S, V0.S[2]
-	WORD	$0x4f8018d2	// FMLA V18.4S, V6.4S, V0.S[2]
-	WORD	$0x4f8018f3	// FMLA V19.4S, V7.4S, V0.S[2]
-	WORD	$0x4f811894	// FMLA V20.4S, V4.4S, V1.S[2]
-	WORD	$0x4f8118b5	// FMLA V21.4S, V5.4S, V1.S[2]
-	WORD	$0x4f8118d6	// FMLA V22.4S, V6.4S, V1.S[2]
-	WORD	$0x4f8118f7	// FMLA V23.4S, V7.4S, V1.S[2]
-	WORD	$0x4f821898	// FMLA V24.4S, V4.4S, V2.S[2]
-	WORD	$0x4f8218b9	// FMLA V25.4S, V5.4S, V2.S[2]
-	WORD	$0x4f8218da	// FMLA V26.4S, V6.4S, V2.S[2]
-	WORD	$0x4f8218fb	// FMLA V27.4S, V7.4S, V2.S[2]
-	WORD	$0x4f83189c	// FMLA V28.4S, V4.4S, V3.S[2]
-	WORD	$0x4f8318bd	// FMLA V29.4S, V5.4S, V3.S[2]
-	WORD	$0x4f8318de	// FMLA V30.4S, V6.4S, V3.S[2]
-	WORD	$0x4f8318ff	// FMLA V31.4S, V7.4S, V3.S[2]
-	VLD1.P	(R19)(R6), [V8.S4, V9.S4, V10.S4, V11.S4]
-	WORD	$0x4fa01910	// FMLA V16.4S, V8.4S, V0.S[3]
-	WORD	$0x4fa01931	// FMLA V17.4S, V9.4S, V0.S[3]
-	WORD	$0x4fa01952	// FMLA V18.4S, V10.4S, V0.S[3]
-	WORD	$0x4fa01973	// FMLA V19.4S, V11.4S, V0.S[3]
-	WORD	$0x4fa11914	// FMLA V20.4S, V8.4S, V1.S[3]
-	WORD	$0x4fa11935	// FMLA V21.4S, V9.4S, V1.S[3]
-	WORD	$0x4fa11956	// FMLA V22.4S, V10.4S, V1.S[3]
-	WORD	$0x4fa11977	// FMLA V23.4S, V11.4S, V1.S[3]
-	WORD	$0x4fa21918	// FMLA V24.4S, V8.4S, V2.S[3]
-	WORD	$0x4fa21939	// FMLA V25.4S, V9.4S, V2.S[3]
-	WORD	$0x4fa2195a	// FMLA V26.4S, V10.4S, V2.S[3]
-	WORD	$0x4fa2197b	// FMLA V27.4S, V11.4S, V2.S[3]
-	WORD	$0x4fa3191c	// FMLA V28.4S, V8.4S, V3.S[3]
-	WORD	$0x4fa3193d	// FMLA V29.4S, V9.4S, V3.S[3]
-	WORD	$0x4fa3195e	// FMLA V30.4S, V10.4S, V3.S[3]
-	WORD	$0x4fa3197f	// FMLA V31.4S, V11.4S, V3.S[3]
-	SUB	$4, R20
-	CMP	$4, R20
-	BGE	g4_16loop4
-
-g4_16tail:
-	CBZ	R20, g4_16store
-
-g4_16loop1:
-	VLD1R.P	4(R10), [V0.S4]
-	VLD1R.P	4(R11), [V1.S4]
-	VLD1R.P	4(R12), [V2.S4]
-	VLD1R.P	4(R13), [V3.S4]
-	VLD1.P	(R19)(R6), [V4.S4, V5.S4, V6.S4, V7.S4]
-	VFMLA	V0.S4, V4.S4, V16.S4
-	VFMLA	V0.S4, V5.S4, V17.S4
-	VFMLA	V0.S4, V6.S4, V18.S4
-	VFMLA	V0.S4, V7.S4, V19.S4
-	VFMLA	V1.S4, V4.S4, V20.S4
-	VFMLA	V1.S4, V5.S4, V21.S4
-	VFMLA	V1.S4, V6.S4, V22.S4
-	VFMLA	V1.S4, V7.S4, V23.S4
-	VFMLA	V2.S4, V4.S4, V24.S4
-	VFMLA	V2.S4, V5.S4, V25.S4
-	VFMLA	V2.S4, V6.S4, V26.S4
-	VFMLA	V2.S4, V7.S4, V27.S4
-	VFMLA	V3.S4, V4.S4, V28.S4
-	VFMLA	V3.S4, V5.S4, V29.S4
-	VFMLA	V3.S4, V6.S4, V30.S4
-	VFMLA	V3.S4, V7.S4, V31.S4
-	SUB	$1, R20
-	CBNZ	R20, g4_16loop1
-
-g4_16store:
-	VST1	[V16.S4, V17.S4, V18.S4, V19.S4], (R9)
-	VST1	[V20.S4, V21.S4, V22.S4, V23.S4], (R15)
-	VST1	[V24.S4, V25.S4, V26.S4, V27.S4], (R16)
-	VST1	[V28.S4, V29.S4, V30.S4, V31.S4], (R17)
-	ADD	$64, R9
-	ADD	$64, R14
-	SUB	$16, R8
-	B	g4_block16
+	AROWS
+	KLOOP(g4_16loop4, g4_16tail, g4_16loop1, g4_16store, G4STEP16, G4ONE16)
+	STC16
+	NEXT_TILE(64, 16, g4_block16)
 
 g4_block4:
 	CMP	$4, R8
 	BLT	g4_cols1
-	ADD	R6, R9, R15
-	ADD	R6, R15, R16
-	ADD	R6, R16, R17
-	CBZ	R5, g4_4zero
-	VLD1	(R9), [V16.S4]
-	VLD1	(R15), [V20.S4]
-	VLD1	(R16), [V24.S4]
-	VLD1	(R17), [V28.S4]
-	B	g4_4k
-
-g4_4zero:
-	VEOR	V16.B16, V16.B16, V16.B16
-	VEOR	V20.B16, V20.B16, V20.B16
-	VEOR	V24.B16, V24.B16, V24.B16
-	VEOR	V28.B16, V28.B16, V28.B16
+	CROWS
+	ZEROC4
+	CBZ	R5, g4_4k
+	LDC4
 
 g4_4k:
-	MOVD	R1, R10
-	ADD	R7, R10, R11
-	ADD	R7, R11, R12
-	ADD	R7, R12, R13
-	MOVD	R14, R19
-	MOVD	R3, R20
-	CMP	$4, R20
-	BLT	g4_4tail
-
-g4_4loop4:
-	VLD1.P	16(R10), [V0.S4]
-	VLD1.P	16(R11), [V1.S4]
-	VLD1.P	16(R12), [V2.S4]
-	VLD1.P	16(R13), [V3.S4]
-	VLD1.P	(R19)(R6), [V4.S4]
-	WORD	$0x4f801090	// FMLA V16.4S, V4.4S, V0.S[0]
-	WORD	$0x4f811094	// FMLA V20.4S, V4.4S, V1.S[0]
-	WORD	$0x4f821098	// FMLA V24.4S, V4.4S, V2.S[0]
-	WORD	$0x4f83109c	// FMLA V28.4S, V4.4S, V3.S[0]
-	VLD1.P	(R19)(R6), [V8.S4]
-	WORD	$0x4fa01110	// FMLA V16.4S, V8.4S, V0.S[1]
-	WORD	$0x4fa11114	// FMLA V20.4S, V8.4S, V1.S[1]
-	WORD	$0x4fa21118	// FMLA V24.4S, V8.4S, V2.S[1]
-	WORD	$0x4fa3111c	// FMLA V28.4S, V8.4S, V3.S[1]
-	VLD1.P	(R19)(R6), [V4.S4]
-	WORD	$0x4f801890	// FMLA V16.4S, V4.4S, V0.S[2]
-	WORD	$0x4f811894	// FMLA V20.4S, V4.4S, V1.S[2]
-	WORD	$0x4f821898	// FMLA V24.4S, V4.4S, V2.S[2]
-	WORD	$0x4f83189c	// FMLA V28.4S, V4.4S, V3.S[2]
-	VLD1.P	(R19)(R6), [V8.S4]
-	WORD	$0x4fa01910	// FMLA V16.4S, V8.4S, V0.S[3]
-	WORD	$0x4fa11914	// FMLA V20.4S, V8.4S, V1.S[3]
-	WORD	$0x4fa21918	// FMLA V24.4S, V8.4S, V2.S[3]
-	WORD	$0x4fa3191c	// FMLA V28.4S, V8.4S, V3.S[3]
-	SUB	$4, R20
-	CMP	$4, R20
-	BGE	g4_4loop4
-
-g4_4tail:
-	CBZ	R20, g4_4store
-
-g4_4loop1:
-	VLD1R.P	4(R10), [V0.S4]
-	VLD1R.P	4(R11), [V1.S4]
-	VLD1R.P	4(R12), [V2.S4]
-	VLD1R.P	4(R13), [V3.S4]
-	VLD1.P	(R19)(R6), [V4.S4]
-	VFMLA	V0.S4, V4.S4, V16.S4
-	VFMLA	V1.S4, V4.S4, V20.S4
-	VFMLA	V2.S4, V4.S4, V24.S4
-	VFMLA	V3.S4, V4.S4, V28.S4
-	SUB	$1, R20
-	CBNZ	R20, g4_4loop1
-
-g4_4store:
-	VST1	[V16.S4], (R9)
-	VST1	[V20.S4], (R15)
-	VST1	[V24.S4], (R16)
-	VST1	[V28.S4], (R17)
-	ADD	$16, R9
-	ADD	$16, R14
-	SUB	$4, R8
-	B	g4_block4
+	AROWS
+	KLOOP(g4_4loop4, g4_4tail, g4_4loop1, g4_4store, G4STEP4, G4ONE4)
+	STC4
+	NEXT_TILE(16, 4, g4_block4)
 
 g4_cols1:
 	CBZ	R8, g4_done
 
 g4_col:
-	ADD	R6, R9, R15
-	ADD	R6, R15, R16
-	ADD	R6, R16, R17
-	VEOR	V16.B16, V16.B16, V16.B16
-	VEOR	V20.B16, V20.B16, V20.B16
-	VEOR	V24.B16, V24.B16, V24.B16
-	VEOR	V28.B16, V28.B16, V28.B16
+	CROWS
+	ZEROC4
 	CBZ	R5, g4_1k
 	FMOVS	(R9), F16
 	FMOVS	(R15), F20
@@ -804,10 +644,7 @@ g4_col:
 	FMOVS	(R17), F28
 
 g4_1k:
-	MOVD	R1, R10
-	ADD	R7, R10, R11
-	ADD	R7, R11, R12
-	ADD	R7, R12, R13
+	AROWS
 	MOVD	R14, R19
 	MOVD	R3, R20
 	CBZ	R20, g4_1store
@@ -819,12 +656,8 @@ g4_1loop:
 	FMOVS.P	4(R11), F1
 	FMOVS.P	4(R12), F2
 	FMOVS.P	4(R13), F3
-	FMADDS	F4, F16, F0, F16
-	FMADDS	F4, F20, F1, F20
-	FMADDS	F4, F24, F2, F24
-	FMADDS	F4, F28, F3, F28
-	SUB	$1, R20
-	CBNZ	R20, g4_1loop
+	FMADD4(F4, F0, F1, F2, F3, F16, F20, F24, F28)
+	DOWN1(R20, g4_1loop)
 
 g4_1store:
 	FMOVS	F16, (R9)
@@ -839,143 +672,31 @@ g4_1store:
 g4_done:
 	RET
 
-// func gemm1NEON(c, a, b *float32, k, n int, acc bool)
+// func gemm1NEON(c, a, b *float32, k, n, lda, ldb, ldc int, acc bool)
 // One row of C (+)= one row of A · B: the rows of A left over by gemm4NEON.
 // Even and odd k-steps accumulate separately.
-TEXT ·gemm1NEON(SB), NOSPLIT, $0-41
-	MOVD	c+0(FP), R0
-	MOVD	a+8(FP), R1
-	MOVD	b+16(FP), R2
-	MOVD	k+24(FP), R3
-	MOVD	n+32(FP), R8
-	MOVBU	acc+40(FP), R5
-	LSL	$2, R8, R6
-	MOVD	R0, R9
-	MOVD	R2, R14
+TEXT ·gemm1NEON(SB), NOSPLIT, $0-65
+	GEMM_ARGS
 
 g1_block16:
 	CMP	$16, R8
 	BLT	g1_block4
-	CBZ	R5, g1_16zero
-	VLD1	(R9), [V16.S4, V17.S4, V18.S4, V19.S4]
-	B	g1_16k
-
-g1_16zero:
-	VEOR	V16.B16, V16.B16, V16.B16
-	VEOR	V17.B16, V17.B16, V17.B16
-	VEOR	V18.B16, V18.B16, V18.B16
-	VEOR	V19.B16, V19.B16, V19.B16
-
-g1_16k:
-	VEOR	V20.B16, V20.B16, V20.B16
-	VEOR	V21.B16, V21.B16, V21.B16
-	VEOR	V22.B16, V22.B16, V22.B16
-	VEOR	V23.B16, V23.B16, V23.B16
+	ACC16(R5, R9, g1_16k)
 	MOVD	R1, R10
-	MOVD	R14, R19
-	MOVD	R3, R20
-	CMP	$4, R20
-	BLT	g1_16tail
-
-g1_16loop4:
-	VLD1.P	16(R10), [V0.S4]
-	VLD1.P	(R19)(R6), [V4.S4, V5.S4, V6.S4, V7.S4]
-	WORD	$0x4f801090	// FMLA V16.4S, V4.4S, V0.S[0]
-	WORD	$0x4f8010b1	// FMLA V17.4S, V5.4S, V0.S[0]
-	WORD	$0x4f8010d2	// FMLA V18.4S, V6.4S, V0.S[0]
-	WORD	$0x4f8010f3	// FMLA V19.4S, V7.4S, V0.S[0]
-	VLD1.P	(R19)(R6), [V8.S4, V9.S4, V10.S4, V11.S4]
-	WORD	$0x4fa01114	// FMLA V20.4S, V8.4S, V0.S[1]
-	WORD	$0x4fa01135	// FMLA V21.4S, V9.4S, V0.S[1]
-	WORD	$0x4fa01156	// FMLA V22.4S, V10.4S, V0.S[1]
-	WORD	$0x4fa01177	// FMLA V23.4S, V11.4S, V0.S[1]
-	VLD1.P	(R19)(R6), [V4.S4, V5.S4, V6.S4, V7.S4]
-	WORD	$0x4f801890	// FMLA V16.4S, V4.4S, V0.S[2]
-	WORD	$0x4f8018b1	// FMLA V17.4S, V5.4S, V0.S[2]
-	WORD	$0x4f8018d2	// FMLA V18.4S, V6.4S, V0.S[2]
-	WORD	$0x4f8018f3	// FMLA V19.4S, V7.4S, V0.S[2]
-	VLD1.P	(R19)(R6), [V8.S4, V9.S4, V10.S4, V11.S4]
-	WORD	$0x4fa01914	// FMLA V20.4S, V8.4S, V0.S[3]
-	WORD	$0x4fa01935	// FMLA V21.4S, V9.4S, V0.S[3]
-	WORD	$0x4fa01956	// FMLA V22.4S, V10.4S, V0.S[3]
-	WORD	$0x4fa01977	// FMLA V23.4S, V11.4S, V0.S[3]
-	SUB	$4, R20
-	CMP	$4, R20
-	BGE	g1_16loop4
-
-g1_16tail:
-	CBZ	R20, g1_16store
-
-g1_16loop1:
-	VLD1R.P	4(R10), [V0.S4]
-	VLD1.P	(R19)(R6), [V4.S4, V5.S4, V6.S4, V7.S4]
-	VFMLA	V0.S4, V4.S4, V16.S4
-	VFMLA	V0.S4, V5.S4, V17.S4
-	VFMLA	V0.S4, V6.S4, V18.S4
-	VFMLA	V0.S4, V7.S4, V19.S4
-	SUB	$1, R20
-	CBNZ	R20, g1_16loop1
-
-g1_16store:
-	WORD	$0x4e34d610 // FADD V16.4S, V16.4S, V20.4S
-	WORD	$0x4e35d631 // FADD V17.4S, V17.4S, V21.4S
-	WORD	$0x4e36d652 // FADD V18.4S, V18.4S, V22.4S
-	WORD	$0x4e37d673 // FADD V19.4S, V19.4S, V23.4S
+	KLOOP(g1_16loop4, g1_16tail, g1_16loop1, g1_16store, G1STEP16, G1ONE16)
+	FOLD4(16, 20)
 	VST1	[V16.S4, V17.S4, V18.S4, V19.S4], (R9)
-	ADD	$64, R9
-	ADD	$64, R14
-	SUB	$16, R8
-	B	g1_block16
+	NEXT_TILE(64, 16, g1_block16)
 
 g1_block4:
 	CMP	$4, R8
 	BLT	g1_cols1
-	CBZ	R5, g1_4zero
-	VLD1	(R9), [V16.S4]
-	B	g1_4k
-
-g1_4zero:
-	VEOR	V16.B16, V16.B16, V16.B16
-
-g1_4k:
-	VEOR	V20.B16, V20.B16, V20.B16
+	ACC4(R5, R9, g1_4k)
 	MOVD	R1, R10
-	MOVD	R14, R19
-	MOVD	R3, R20
-	CMP	$4, R20
-	BLT	g1_4tail
-
-g1_4loop4:
-	VLD1.P	16(R10), [V0.S4]
-	VLD1.P	(R19)(R6), [V4.S4]
-	WORD	$0x4f801090	// FMLA V16.4S, V4.4S, V0.S[0]
-	VLD1.P	(R19)(R6), [V8.S4]
-	WORD	$0x4fa01114	// FMLA V20.4S, V8.4S, V0.S[1]
-	VLD1.P	(R19)(R6), [V4.S4]
-	WORD	$0x4f801890	// FMLA V16.4S, V4.4S, V0.S[2]
-	VLD1.P	(R19)(R6), [V8.S4]
-	WORD	$0x4fa01914	// FMLA V20.4S, V8.4S, V0.S[3]
-	SUB	$4, R20
-	CMP	$4, R20
-	BGE	g1_4loop4
-
-g1_4tail:
-	CBZ	R20, g1_4store
-
-g1_4loop1:
-	VLD1R.P	4(R10), [V0.S4]
-	VLD1.P	(R19)(R6), [V4.S4]
-	VFMLA	V0.S4, V4.S4, V16.S4
-	SUB	$1, R20
-	CBNZ	R20, g1_4loop1
-
-g1_4store:
-	WORD	$0x4e34d610 // FADD V16.4S, V16.4S, V20.4S
+	KLOOP(g1_4loop4, g1_4tail, g1_4loop1, g1_4store, G1STEP4, G1ONE4)
+	FADD4S(16, 16, 20)
 	VST1	[V16.S4], (R9)
-	ADD	$16, R9
-	ADD	$16, R14
-	SUB	$4, R8
-	B	g1_block4
+	NEXT_TILE(16, 4, g1_block4)
 
 g1_cols1:
 	CBZ	R8, g1_done
@@ -996,8 +717,7 @@ g1_1loop:
 	ADD	R6, R19
 	FMOVS.P	4(R10), F0
 	FMADDS	F4, F16, F0, F16
-	SUB	$1, R20
-	CBNZ	R20, g1_1loop
+	DOWN1(R20, g1_1loop)
 
 g1_1store:
 	FMOVS.P	F16, 4(R9)
@@ -1008,175 +728,44 @@ g1_1store:
 g1_done:
 	RET
 
-// func gemmNT4NEON(c, a, b *float32, k, n int, acc bool)
-// Four rows of C (+)= four rows of A · Bᵀ, with A 4×k and B n×k (both of row
-// stride k) and C 4×n (row stride n). A 4×4 tile of C is sixteen dot products
-// kept as sixteen vector accumulators; each step loads four values of four A
-// rows and four B rows. The k mod 4 last values are loaded lane by lane into
-// zeroed registers, so the tail is one more step of the same loop. Then one B
-// row at a time (the n mod 4 columns left).
-TEXT ·gemmNT4NEON(SB), NOSPLIT, $0-41
-	MOVD	c+0(FP), R0
-	MOVD	a+8(FP), R1
-	MOVD	b+16(FP), R2
-	MOVD	k+24(FP), R3
-	MOVD	n+32(FP), R8 // columns of C (rows of B) left
-	MOVBU	acc+40(FP), R5
-	LSL	$2, R8, R6  // row stride of C in bytes
-	LSL	$2, R3, R7  // row stride of A and B in bytes
-	LSL	$2, R7, R24 // four rows of B
-	MOVD	R0, R9      // C tile, row 0
-	MOVD	R2, R14     // B tile, first row
+
+// func gemmNT4NEON(c, a, b *float32, k, n, lda, ldb, ldc int, acc bool)
+// Four rows of C (+)= four rows of A · Bᵀ, with A 4×k, B n×k and C 4×n (row
+// strides lda, ldb, ldc).
+// A 4×4 tile of C is sixteen dot products kept as sixteen vector
+// accumulators; each step loads four values of four A rows and four B rows
+// (NTDOT). Then one B row at a time (the n mod 4 columns left).
+TEXT ·gemmNT4NEON(SB), NOSPLIT, $0-65
+	GEMM_ARGS
+	LSL	$2, R6, R24 // four B rows
 
 nt4_block4:
 	CMP	$4, R8
 	BLT	nt4_cols1
-	VEOR	V16.B16, V16.B16, V16.B16
-	VEOR	V17.B16, V17.B16, V17.B16
-	VEOR	V18.B16, V18.B16, V18.B16
-	VEOR	V19.B16, V19.B16, V19.B16
-	VEOR	V20.B16, V20.B16, V20.B16
-	VEOR	V21.B16, V21.B16, V21.B16
-	VEOR	V22.B16, V22.B16, V22.B16
-	VEOR	V23.B16, V23.B16, V23.B16
-	VEOR	V24.B16, V24.B16, V24.B16
-	VEOR	V25.B16, V25.B16, V25.B16
-	VEOR	V26.B16, V26.B16, V26.B16
-	VEOR	V27.B16, V27.B16, V27.B16
-	VEOR	V28.B16, V28.B16, V28.B16
-	VEOR	V29.B16, V29.B16, V29.B16
-	VEOR	V30.B16, V30.B16, V30.B16
-	VEOR	V31.B16, V31.B16, V31.B16
-	MOVD	R1, R10
-	ADD	R7, R10, R11
-	ADD	R7, R11, R12
-	ADD	R7, R12, R13
+	ZERO16
+	AROWS
 	MOVD	R14, R19
-	ADD	R7, R19, R20
-	ADD	R7, R20, R21
-	ADD	R7, R21, R22
+	ROWPTRS(R6, R19, R20, R21, R22)
 	MOVD	R3, R23
-	CMP	$4, R23
-	BLT	nt4_4tail
-
-nt4_4loop4:
-	VLD1.P	16(R10), [V0.S4]
-	VLD1.P	16(R11), [V1.S4]
-	VLD1.P	16(R12), [V2.S4]
-	VLD1.P	16(R13), [V3.S4]
-	VLD1.P	16(R19), [V4.S4]
-	VLD1.P	16(R20), [V5.S4]
-	VLD1.P	16(R21), [V6.S4]
-	VLD1.P	16(R22), [V7.S4]
-	VFMLA	V4.S4, V0.S4, V16.S4
-	VFMLA	V5.S4, V0.S4, V17.S4
-	VFMLA	V6.S4, V0.S4, V18.S4
-	VFMLA	V7.S4, V0.S4, V19.S4
-	VFMLA	V4.S4, V1.S4, V20.S4
-	VFMLA	V5.S4, V1.S4, V21.S4
-	VFMLA	V6.S4, V1.S4, V22.S4
-	VFMLA	V7.S4, V1.S4, V23.S4
-	VFMLA	V4.S4, V2.S4, V24.S4
-	VFMLA	V5.S4, V2.S4, V25.S4
-	VFMLA	V6.S4, V2.S4, V26.S4
-	VFMLA	V7.S4, V2.S4, V27.S4
-	VFMLA	V4.S4, V3.S4, V28.S4
-	VFMLA	V5.S4, V3.S4, V29.S4
-	VFMLA	V6.S4, V3.S4, V30.S4
-	VFMLA	V7.S4, V3.S4, V31.S4
-	SUB	$4, R23
-	CMP	$4, R23
-	BGE	nt4_4loop4
-
-nt4_4tail:
-	CBZ	R23, nt4_4reduce
-	VEOR	V0.B16, V0.B16, V0.B16
-	VEOR	V1.B16, V1.B16, V1.B16
-	VEOR	V2.B16, V2.B16, V2.B16
-	VEOR	V3.B16, V3.B16, V3.B16
-	VEOR	V4.B16, V4.B16, V4.B16
-	VEOR	V5.B16, V5.B16, V5.B16
-	VEOR	V6.B16, V6.B16, V6.B16
-	VEOR	V7.B16, V7.B16, V7.B16
-	VLD1.P	4(R10), V0.S[0]
-	VLD1.P	4(R11), V1.S[0]
-	VLD1.P	4(R12), V2.S[0]
-	VLD1.P	4(R13), V3.S[0]
-	VLD1.P	4(R19), V4.S[0]
-	VLD1.P	4(R20), V5.S[0]
-	VLD1.P	4(R21), V6.S[0]
-	VLD1.P	4(R22), V7.S[0]
-	CMP	$2, R23
-	BLT	nt4_4tailfma
-	VLD1.P	4(R10), V0.S[1]
-	VLD1.P	4(R11), V1.S[1]
-	VLD1.P	4(R12), V2.S[1]
-	VLD1.P	4(R13), V3.S[1]
-	VLD1.P	4(R19), V4.S[1]
-	VLD1.P	4(R20), V5.S[1]
-	VLD1.P	4(R21), V6.S[1]
-	VLD1.P	4(R22), V7.S[1]
-	CMP	$3, R23
-	BLT	nt4_4tailfma
-	VLD1.P	4(R10), V0.S[2]
-	VLD1.P	4(R11), V1.S[2]
-	VLD1.P	4(R12), V2.S[2]
-	VLD1.P	4(R13), V3.S[2]
-	VLD1.P	4(R19), V4.S[2]
-	VLD1.P	4(R20), V5.S[2]
-	VLD1.P	4(R21), V6.S[2]
-	VLD1.P	4(R22), V7.S[2]
-
-nt4_4tailfma:
-	VFMLA	V4.S4, V0.S4, V16.S4
-	VFMLA	V5.S4, V0.S4, V17.S4
-	VFMLA	V6.S4, V0.S4, V18.S4
-	VFMLA	V7.S4, V0.S4, V19.S4
-	VFMLA	V4.S4, V1.S4, V20.S4
-	VFMLA	V5.S4, V1.S4, V21.S4
-	VFMLA	V6.S4, V1.S4, V22.S4
-	VFMLA	V7.S4, V1.S4, V23.S4
-	VFMLA	V4.S4, V2.S4, V24.S4
-	VFMLA	V5.S4, V2.S4, V25.S4
-	VFMLA	V6.S4, V2.S4, V26.S4
-	VFMLA	V7.S4, V2.S4, V27.S4
-	VFMLA	V4.S4, V3.S4, V28.S4
-	VFMLA	V5.S4, V3.S4, V29.S4
-	VFMLA	V6.S4, V3.S4, V30.S4
-	VFMLA	V7.S4, V3.S4, V31.S4
-
-nt4_4reduce:
-	WORD	$0x6e31d610 // FADDP V16.4S, V16.4S, V17.4S
-	WORD	$0x6e33d652 // FADDP V18.4S, V18.4S, V19.4S
-	WORD	$0x6e32d610 // FADDP V16.4S, V16.4S, V18.4S
-	WORD	$0x6e35d694 // FADDP V20.4S, V20.4S, V21.4S
-	WORD	$0x6e37d6d6 // FADDP V22.4S, V22.4S, V23.4S
-	WORD	$0x6e36d694 // FADDP V20.4S, V20.4S, V22.4S
-	WORD	$0x6e39d718 // FADDP V24.4S, V24.4S, V25.4S
-	WORD	$0x6e3bd75a // FADDP V26.4S, V26.4S, V27.4S
-	WORD	$0x6e3ad718 // FADDP V24.4S, V24.4S, V26.4S
-	WORD	$0x6e3dd79c // FADDP V28.4S, V28.4S, V29.4S
-	WORD	$0x6e3fd7de // FADDP V30.4S, V30.4S, V31.4S
-	WORD	$0x6e3ed79c // FADDP V28.4S, V28.4S, V30.4S
+	NTDOT(R23, nt4_4loop4, nt4_4tail, nt4_4tailfma, nt4_4reduce, LDA4, LDB4, LANEA4, LANEB4, ZT44, OUTER16)
+	HADD4(16, 17, 18, 19)
+	HADD4(20, 21, 22, 23)
+	HADD4(24, 25, 26, 27)
+	HADD4(28, 29, 30, 31)
 	// V16, V20, V24, V28 = C rows 0..3, columns j..j+3.
-	ADD	R6, R9, R15
-	ADD	R6, R15, R16
-	ADD	R6, R16, R17
+	CROWS
 	CBZ	R5, nt4_4store
 	VLD1	(R9), [V0.S4]
 	VLD1	(R15), [V1.S4]
 	VLD1	(R16), [V2.S4]
 	VLD1	(R17), [V3.S4]
-	WORD	$0x4e30d410 // FADD V16.4S, V0.4S, V16.4S
-	WORD	$0x4e34d434 // FADD V20.4S, V1.4S, V20.4S
-	WORD	$0x4e38d458 // FADD V24.4S, V2.4S, V24.4S
-	WORD	$0x4e3cd47c // FADD V28.4S, V3.4S, V28.4S
+	FADD4S(16, 0, 16)
+	FADD4S(20, 1, 20)
+	FADD4S(24, 2, 24)
+	FADD4S(28, 3, 28)
 
 nt4_4store:
-	VST1	[V16.S4], (R9)
-	VST1	[V20.S4], (R15)
-	VST1	[V24.S4], (R16)
-	VST1	[V28.S4], (R17)
+	STC4
 	ADD	$16, R9
 	ADD	R24, R14
 	SUB	$4, R8
@@ -1186,80 +775,20 @@ nt4_cols1:
 	CBZ	R8, nt4_done
 
 nt4_col:
-	VEOR	V16.B16, V16.B16, V16.B16
-	VEOR	V20.B16, V20.B16, V20.B16
-	VEOR	V24.B16, V24.B16, V24.B16
-	VEOR	V28.B16, V28.B16, V28.B16
-	MOVD	R1, R10
-	ADD	R7, R10, R11
-	ADD	R7, R11, R12
-	ADD	R7, R12, R13
+	ZEROC4
+	AROWS
 	MOVD	R14, R19
 	MOVD	R3, R23
-	CMP	$4, R23
-	BLT	nt4_1tail
-
-nt4_1loop4:
-	VLD1.P	16(R10), [V0.S4]
-	VLD1.P	16(R11), [V1.S4]
-	VLD1.P	16(R12), [V2.S4]
-	VLD1.P	16(R13), [V3.S4]
-	VLD1.P	16(R19), [V4.S4]
-	VFMLA	V4.S4, V0.S4, V16.S4
-	VFMLA	V4.S4, V1.S4, V20.S4
-	VFMLA	V4.S4, V2.S4, V24.S4
-	VFMLA	V4.S4, V3.S4, V28.S4
-	SUB	$4, R23
-	CMP	$4, R23
-	BGE	nt4_1loop4
-
-nt4_1tail:
-	CBZ	R23, nt4_1reduce
-	VEOR	V0.B16, V0.B16, V0.B16
-	VEOR	V1.B16, V1.B16, V1.B16
-	VEOR	V2.B16, V2.B16, V2.B16
-	VEOR	V3.B16, V3.B16, V3.B16
-	VEOR	V4.B16, V4.B16, V4.B16
-	VLD1.P	4(R10), V0.S[0]
-	VLD1.P	4(R11), V1.S[0]
-	VLD1.P	4(R12), V2.S[0]
-	VLD1.P	4(R13), V3.S[0]
-	VLD1.P	4(R19), V4.S[0]
-	CMP	$2, R23
-	BLT	nt4_1tailfma
-	VLD1.P	4(R10), V0.S[1]
-	VLD1.P	4(R11), V1.S[1]
-	VLD1.P	4(R12), V2.S[1]
-	VLD1.P	4(R13), V3.S[1]
-	VLD1.P	4(R19), V4.S[1]
-	CMP	$3, R23
-	BLT	nt4_1tailfma
-	VLD1.P	4(R10), V0.S[2]
-	VLD1.P	4(R11), V1.S[2]
-	VLD1.P	4(R12), V2.S[2]
-	VLD1.P	4(R13), V3.S[2]
-	VLD1.P	4(R19), V4.S[2]
-
-nt4_1tailfma:
-	VFMLA	V4.S4, V0.S4, V16.S4
-	VFMLA	V4.S4, V1.S4, V20.S4
-	VFMLA	V4.S4, V2.S4, V24.S4
-	VFMLA	V4.S4, V3.S4, V28.S4
-
-nt4_1reduce:
-	WORD	$0x6e34d610 // FADDP V16.4S, V16.4S, V20.4S
-	WORD	$0x6e3cd718 // FADDP V24.4S, V24.4S, V28.4S
-	WORD	$0x6e38d610 // FADDP V16.4S, V16.4S, V24.4S
+	NTDOT(R23, nt4_1loop4, nt4_1tail, nt4_1tailfma, nt4_1reduce, LDA4, LDB1, LANEA4, LANEB1, ZT41, NTFMA41)
+	HADD4(16, 20, 24, 28)
 	// V16 = column j of C rows 0..3, one row per lane.
-	ADD	R6, R9, R15
-	ADD	R6, R15, R16
-	ADD	R6, R16, R17
+	CROWS
 	CBZ	R5, nt4_1store
 	VLD1	(R9), V0.S[0]
 	VLD1	(R15), V0.S[1]
 	VLD1	(R16), V0.S[2]
 	VLD1	(R17), V0.S[3]
-	WORD	$0x4e30d410 // FADD V16.4S, V0.4S, V16.4S
+	FADD4S(16, 0, 16)
 
 nt4_1store:
 	VST1	V16.S[0], (R9)
@@ -1267,98 +796,33 @@ nt4_1store:
 	VST1	V16.S[2], (R16)
 	VST1	V16.S[3], (R17)
 	ADD	$4, R9
-	ADD	R7, R14
+	ADD	R6, R14
 	SUB	$1, R8
 	CBNZ	R8, nt4_col
 
 nt4_done:
 	RET
 
-// func gemmNT1NEON(c, a, b *float32, k, n int, acc bool)
+// func gemmNT1NEON(c, a, b *float32, k, n, lda, ldb, ldc int, acc bool)
 // One row of C (+)= one row of A · Bᵀ: the rows of A left over by
 // gemmNT4NEON. Four B rows at a time, then one.
-TEXT ·gemmNT1NEON(SB), NOSPLIT, $0-41
-	MOVD	c+0(FP), R0
-	MOVD	a+8(FP), R1
-	MOVD	b+16(FP), R2
-	MOVD	k+24(FP), R3
-	MOVD	n+32(FP), R8
-	MOVBU	acc+40(FP), R5
-	LSL	$2, R3, R7
-	LSL	$2, R7, R24
-	MOVD	R0, R9
-	MOVD	R2, R14
+TEXT ·gemmNT1NEON(SB), NOSPLIT, $0-65
+	GEMM_ARGS
+	LSL	$2, R6, R24 // four B rows
 
 nt1_block4:
 	CMP	$4, R8
 	BLT	nt1_cols1
-	VEOR	V16.B16, V16.B16, V16.B16
-	VEOR	V17.B16, V17.B16, V17.B16
-	VEOR	V18.B16, V18.B16, V18.B16
-	VEOR	V19.B16, V19.B16, V19.B16
+	ZERO4(V16, V17, V18, V19)
 	MOVD	R1, R10
 	MOVD	R14, R19
-	ADD	R7, R19, R20
-	ADD	R7, R20, R21
-	ADD	R7, R21, R22
+	ROWPTRS(R6, R19, R20, R21, R22)
 	MOVD	R3, R23
-	CMP	$4, R23
-	BLT	nt1_4tail
-
-nt1_4loop4:
-	VLD1.P	16(R10), [V0.S4]
-	VLD1.P	16(R19), [V4.S4]
-	VLD1.P	16(R20), [V5.S4]
-	VLD1.P	16(R21), [V6.S4]
-	VLD1.P	16(R22), [V7.S4]
-	VFMLA	V4.S4, V0.S4, V16.S4
-	VFMLA	V5.S4, V0.S4, V17.S4
-	VFMLA	V6.S4, V0.S4, V18.S4
-	VFMLA	V7.S4, V0.S4, V19.S4
-	SUB	$4, R23
-	CMP	$4, R23
-	BGE	nt1_4loop4
-
-nt1_4tail:
-	CBZ	R23, nt1_4reduce
-	VEOR	V0.B16, V0.B16, V0.B16
-	VEOR	V4.B16, V4.B16, V4.B16
-	VEOR	V5.B16, V5.B16, V5.B16
-	VEOR	V6.B16, V6.B16, V6.B16
-	VEOR	V7.B16, V7.B16, V7.B16
-	VLD1.P	4(R10), V0.S[0]
-	VLD1.P	4(R19), V4.S[0]
-	VLD1.P	4(R20), V5.S[0]
-	VLD1.P	4(R21), V6.S[0]
-	VLD1.P	4(R22), V7.S[0]
-	CMP	$2, R23
-	BLT	nt1_4tailfma
-	VLD1.P	4(R10), V0.S[1]
-	VLD1.P	4(R19), V4.S[1]
-	VLD1.P	4(R20), V5.S[1]
-	VLD1.P	4(R21), V6.S[1]
-	VLD1.P	4(R22), V7.S[1]
-	CMP	$3, R23
-	BLT	nt1_4tailfma
-	VLD1.P	4(R10), V0.S[2]
-	VLD1.P	4(R19), V4.S[2]
-	VLD1.P	4(R20), V5.S[2]
-	VLD1.P	4(R21), V6.S[2]
-	VLD1.P	4(R22), V7.S[2]
-
-nt1_4tailfma:
-	VFMLA	V4.S4, V0.S4, V16.S4
-	VFMLA	V5.S4, V0.S4, V17.S4
-	VFMLA	V6.S4, V0.S4, V18.S4
-	VFMLA	V7.S4, V0.S4, V19.S4
-
-nt1_4reduce:
-	WORD	$0x6e31d610 // FADDP V16.4S, V16.4S, V17.4S
-	WORD	$0x6e33d652 // FADDP V18.4S, V18.4S, V19.4S
-	WORD	$0x6e32d610 // FADDP V16.4S, V16.4S, V18.4S
+	NTDOT(R23, nt1_4loop4, nt1_4tail, nt1_4tailfma, nt1_4reduce, LDA1, LDB4, LANEA1, LANEB4, ZT14, NTFMA14)
+	HADD4(16, 17, 18, 19)
 	CBZ	R5, nt1_4store
 	VLD1	(R9), [V0.S4]
-	WORD	$0x4e30d410 // FADD V16.4S, V0.4S, V16.4S
+	FADD4S(16, 0, 16)
 
 nt1_4store:
 	VST1.P	[V16.S4], 16(R9)
@@ -1374,73 +838,44 @@ nt1_col:
 	MOVD	R1, R10
 	MOVD	R14, R19
 	MOVD	R3, R23
-	CMP	$4, R23
-	BLT	nt1_1tail
-
-nt1_1loop4:
-	VLD1.P	16(R10), [V0.S4]
-	VLD1.P	16(R19), [V4.S4]
-	VFMLA	V4.S4, V0.S4, V16.S4
-	SUB	$4, R23
-	CMP	$4, R23
-	BGE	nt1_1loop4
-
-nt1_1tail:
-	CBZ	R23, nt1_1reduce
-	VEOR	V0.B16, V0.B16, V0.B16
-	VEOR	V4.B16, V4.B16, V4.B16
-	VLD1.P	4(R10), V0.S[0]
-	VLD1.P	4(R19), V4.S[0]
-	CMP	$2, R23
-	BLT	nt1_1tailfma
-	VLD1.P	4(R10), V0.S[1]
-	VLD1.P	4(R19), V4.S[1]
-	CMP	$3, R23
-	BLT	nt1_1tailfma
-	VLD1.P	4(R10), V0.S[2]
-	VLD1.P	4(R19), V4.S[2]
-
-nt1_1tailfma:
-	VFMLA	V4.S4, V0.S4, V16.S4
-
-nt1_1reduce:
-	WORD	$0x6e30d610 // FADDP V16.4S, V16.4S, V16.4S
-	WORD	$0x7e30da10 // FADDP S16, V16.2S
+	NTDOT(R23, nt1_1loop4, nt1_1tail, nt1_1tailfma, nt1_1reduce, LDA1, LDB1, LANEA1, LANEB1, ZT11, NTFMA11)
+	HSUM(16)
 	CBZ	R5, nt1_1store
 	FMOVS	(R9), F0
 	FADDS	F16, F0, F16
 
 nt1_1store:
 	FMOVS.P	F16, 4(R9)
-	ADD	R7, R14
+	ADD	R6, R14
 	SUB	$1, R8
 	CBNZ	R8, nt1_col
 
 nt1_done:
 	RET
 
-// func unitUpdateNEON(zs, h, ci *float32, row, k, t int, invHii, lo, hi float32)
-// For every column j of the k×t block zs:
+// func unitUpdateNEON(zs, h, ci *float32, row, k, t, ldz int, invHii, lo, hi float32)
+// For every column j of the k×t block zs (row stride ldz):
 //	g = Σ_p h[p]·zs[p][j] − ci[j]
 //	zs[row][j] = clamp(zs[row][j] − g·invHii, lo, hi)
 // Sixteen columns (then four, then one) at a time: the column chunk's sum,
 // which reads zs[row], is complete before zs[row] is written for that chunk,
 // and no other chunk reads those columns. Even and odd p accumulate
 // separately.
-TEXT ·unitUpdateNEON(SB), NOSPLIT, $0-60
+TEXT ·unitUpdateNEON(SB), NOSPLIT, $0-68
 	MOVD	zs+0(FP), R0
 	MOVD	h+8(FP), R1
 	MOVD	ci+16(FP), R2
 	MOVD	row+24(FP), R3
 	MOVD	k+32(FP), R4
 	MOVD	t+40(FP), R5
-	FMOVS	invHii+48(FP), F28
-	FMOVS	lo+52(FP), F30
-	FMOVS	hi+56(FP), F31
+	MOVD	ldz+48(FP), R6
+	FMOVS	invHii+56(FP), F28
+	FMOVS	lo+60(FP), F30
+	FMOVS	hi+64(FP), F31
 	VDUP	V28.S[0], V28.S4
 	VDUP	V30.S[0], V30.S4
 	VDUP	V31.S[0], V31.S4
-	LSL	$2, R5, R6 // row stride of zs in bytes
+	LSL	$2, R6 // row stride of zs in bytes
 	MUL	R6, R3, R7
 	ADD	R0, R7     // &zs[row][0], advanced chunk by chunk
 	MOVD	R0, R8     // &zs[0][j]
@@ -1449,77 +884,24 @@ TEXT ·unitUpdateNEON(SB), NOSPLIT, $0-60
 uu_block16:
 	CMP	$16, R9
 	BLT	uu_block4
-	VEOR	V16.B16, V16.B16, V16.B16
-	VEOR	V17.B16, V17.B16, V17.B16
-	VEOR	V18.B16, V18.B16, V18.B16
-	VEOR	V19.B16, V19.B16, V19.B16
-	VEOR	V20.B16, V20.B16, V20.B16
-	VEOR	V21.B16, V21.B16, V21.B16
-	VEOR	V22.B16, V22.B16, V22.B16
-	VEOR	V23.B16, V23.B16, V23.B16
+	ZERO4(V16, V17, V18, V19)
+	ZERO4(V20, V21, V22, V23)
 	MOVD	R8, R10
 	MOVD	R1, R11
 	MOVD	R4, R12
-	CMP	$2, R12
-	BLT	uu16_1
-
-uu16_loop2:
-	VLD1R.P	4(R11), [V0.S4]
-	VLD1R.P	4(R11), [V1.S4]
-	VLD1.P	(R10)(R6), [V4.S4, V5.S4, V6.S4, V7.S4]
-	VLD1.P	(R10)(R6), [V8.S4, V9.S4, V10.S4, V11.S4]
-	VFMLA	V0.S4, V4.S4, V16.S4
-	VFMLA	V0.S4, V5.S4, V17.S4
-	VFMLA	V0.S4, V6.S4, V18.S4
-	VFMLA	V0.S4, V7.S4, V19.S4
-	VFMLA	V1.S4, V8.S4, V20.S4
-	VFMLA	V1.S4, V9.S4, V21.S4
-	VFMLA	V1.S4, V10.S4, V22.S4
-	VFMLA	V1.S4, V11.S4, V23.S4
-	SUB	$2, R12
-	CMP	$2, R12
-	BGE	uu16_loop2
-
-uu16_1:
-	CBZ	R12, uu16_update
-	VLD1R	(R11), [V0.S4]
-	VLD1	(R10), [V4.S4, V5.S4, V6.S4, V7.S4]
-	VFMLA	V0.S4, V4.S4, V16.S4
-	VFMLA	V0.S4, V5.S4, V17.S4
-	VFMLA	V0.S4, V6.S4, V18.S4
-	VFMLA	V0.S4, V7.S4, V19.S4
-
-uu16_update:
-	WORD	$0x4e34d610 // FADD V16.4S, V16.4S, V20.4S
-	WORD	$0x4e35d631 // FADD V17.4S, V17.4S, V21.4S
-	WORD	$0x4e36d652 // FADD V18.4S, V18.4S, V22.4S
-	WORD	$0x4e37d673 // FADD V19.4S, V19.4S, V23.4S
+	TCOLS16(R11, R10, R6, R12, uu16_loop2, uu16_1, uu16_update)
+	FOLD4(16, 20)
 	VLD1.P	64(R2), [V4.S4, V5.S4, V6.S4, V7.S4]
-	WORD	$0x4ea4d610 // FSUB V16.4S, V16.4S, V4.4S
-	WORD	$0x4ea5d631 // FSUB V17.4S, V17.4S, V5.4S
-	WORD	$0x4ea6d652 // FSUB V18.4S, V18.4S, V6.4S
-	WORD	$0x4ea7d673 // FSUB V19.4S, V19.4S, V7.4S
+	FSUB4S(16, 16, 4)
+	FSUB4S(17, 17, 5)
+	FSUB4S(18, 18, 6)
+	FSUB4S(19, 19, 7)
 	VLD1	(R7), [V8.S4, V9.S4, V10.S4, V11.S4]
 	VFMLS	V28.S4, V16.S4, V8.S4
 	VFMLS	V28.S4, V17.S4, V9.S4
 	VFMLS	V28.S4, V18.S4, V10.S4
 	VFMLS	V28.S4, V19.S4, V11.S4
-	WORD	$0x6ea8e7cc // FCMGT V12.4S, V30.4S, V8.4S
-	WORD	$0x6ea9e7cd // FCMGT V13.4S, V30.4S, V9.4S
-	WORD	$0x6eaae7ce // FCMGT V14.4S, V30.4S, V10.4S
-	WORD	$0x6eabe7cf // FCMGT V15.4S, V30.4S, V11.4S
-	VBIT	V12.B16, V30.B16, V8.B16
-	VBIT	V13.B16, V30.B16, V9.B16
-	VBIT	V14.B16, V30.B16, V10.B16
-	VBIT	V15.B16, V30.B16, V11.B16
-	WORD	$0x6ebfe50c // FCMGT V12.4S, V8.4S, V31.4S
-	WORD	$0x6ebfe52d // FCMGT V13.4S, V9.4S, V31.4S
-	WORD	$0x6ebfe54e // FCMGT V14.4S, V10.4S, V31.4S
-	WORD	$0x6ebfe56f // FCMGT V15.4S, V11.4S, V31.4S
-	VBIT	V12.B16, V31.B16, V8.B16
-	VBIT	V13.B16, V31.B16, V9.B16
-	VBIT	V14.B16, V31.B16, V10.B16
-	VBIT	V15.B16, V31.B16, V11.B16
+	CLAMP16
 	VST1.P	[V8.S4, V9.S4, V10.S4, V11.S4], 64(R7)
 	ADD	$64, R8
 	SUB	$16, R9
@@ -1533,36 +915,13 @@ uu_block4:
 	MOVD	R8, R10
 	MOVD	R1, R11
 	MOVD	R4, R12
-	CMP	$2, R12
-	BLT	uu4_1
-
-uu4_loop2:
-	VLD1R.P	4(R11), [V0.S4]
-	VLD1R.P	4(R11), [V1.S4]
-	VLD1.P	(R10)(R6), [V4.S4]
-	VLD1.P	(R10)(R6), [V8.S4]
-	VFMLA	V0.S4, V4.S4, V16.S4
-	VFMLA	V1.S4, V8.S4, V20.S4
-	SUB	$2, R12
-	CMP	$2, R12
-	BGE	uu4_loop2
-
-uu4_1:
-	CBZ	R12, uu4_update
-	VLD1R	(R11), [V0.S4]
-	VLD1	(R10), [V4.S4]
-	VFMLA	V0.S4, V4.S4, V16.S4
-
-uu4_update:
-	WORD	$0x4e34d610 // FADD V16.4S, V16.4S, V20.4S
+	TCOLS4(R11, R10, R6, R12, uu4_loop2, uu4_1, uu4_update)
+	FADD4S(16, 16, 20)
 	VLD1.P	16(R2), [V4.S4]
-	WORD	$0x4ea4d610 // FSUB V16.4S, V16.4S, V4.4S
+	FSUB4S(16, 16, 4)
 	VLD1	(R7), [V8.S4]
 	VFMLS	V28.S4, V16.S4, V8.S4
-	WORD	$0x6ea8e7cc // FCMGT V12.4S, V30.4S, V8.4S
-	VBIT	V12.B16, V30.B16, V8.B16
-	WORD	$0x6ebfe50c // FCMGT V12.4S, V8.4S, V31.4S
-	VBIT	V12.B16, V31.B16, V8.B16
+	CLAMP4
 	VST1.P	[V8.S4], 16(R7)
 	ADD	$16, R8
 	SUB	$4, R9
@@ -1576,22 +935,12 @@ uu_col:
 	MOVD	R8, R10
 	MOVD	R1, R11
 	MOVD	R4, R12
-
-uu1_loop:
-	FMOVS.P	4(R11), F0
-	FMOVS	(R10), F4
-	ADD	R6, R10
-	FMADDS	F0, F16, F4, F16 // F16 += F4·F0
-	SUB	$1, R12
-	CBNZ	R12, uu1_loop
+	TCOL1(R11, R10, R6, R12, uu1_loop)
 	FMOVS.P	4(R2), F4
 	FSUBS	F4, F16          // g = sum − ci
 	FMOVS	(R7), F8
 	FMSUBS	F28, F8, F16, F8 // F8 = z − g·invHii
-	WORD	$0x6ea8e7cc // FCMGT V12.4S, V30.4S, V8.4S
-	VBIT	V12.B16, V30.B16, V8.B16
-	WORD	$0x6ebfe50c // FCMGT V12.4S, V8.4S, V31.4S
-	VBIT	V12.B16, V31.B16, V8.B16
+	CLAMP4
 	FMOVS.P	F8, 4(R7)
 	ADD	$4, R8
 	SUB	$1, R9

@@ -1,0 +1,139 @@
+//go:build !purego && (amd64 || arm64)
+
+package asm
+
+// The splitting shared by the assembly tiers' wrappers (kernels_amd64.go,
+// neon_arm64.go): a goroutine cannot be preempted inside assembly, so no
+// assembly call may run long. The helpers cut a kernel call into calls of at
+// most maxStream elements (streaming kernels) or about maxWork multiply-adds
+// (matrix kernels); later blocks of a sum accumulate into the earlier ones.
+
+// maxStream is the most elements one assembly call of a streaming kernel
+// (dot, axpy, clamp, one row of a matrix-vector product) handles; maxWork
+// the most multiply-adds one call of a matrix kernel does (about 10 µs at
+// peak). Variables so that tests can make them small and exercise the
+// splitting on small inputs.
+var (
+	maxStream = 1 << 16
+	maxWork   = 1 << 20
+)
+
+func dotSplit(f func(x, y *float32, n int) float32, x, y []float32, chunk int) float32 {
+	n := len(x)
+	y = y[:n]
+	if n <= chunk {
+		return f(&x[0], &y[0], n)
+	}
+	var s float32
+	for i := 0; i < n; i += chunk {
+		s += f(&x[i], &y[i], min(chunk, n-i))
+	}
+	return s
+}
+
+func axpySplit(f func(alpha float32, x, y *float32, n int), alpha float32, x, y []float32, chunk int) {
+	n := len(x)
+	y = y[:n]
+	for i := 0; i < n; i += chunk {
+		f(alpha, &x[i], &y[i], min(chunk, n-i))
+	}
+}
+
+func clampSplit(f func(x *float32, n int, lo, hi float32), x []float32, lo, hi float32, chunk int) {
+	for i := 0; i < len(x); i += chunk {
+		f(&x[i], min(chunk, len(x)-i), lo, hi)
+	}
+}
+
+// matVecSplit: y (+)= A[:, :n]·x for the m rows of stride lda, in blocks of
+// at most chunk columns × maxWork multiply-adds; column blocks after the
+// first accumulate.
+func matVecSplit(f func(y, a, x *float32, m, n, lda int, acc bool), y, a []float32, m, n, lda int, x []float32, acc bool, chunk int) {
+	cols := min(n, chunk)
+	rows := max(1, maxWork/cols)
+	for c0 := 0; c0 < n; c0 += cols {
+		w := min(cols, n-c0)
+		for r0 := 0; r0 < m; r0 += rows {
+			f(&y[r0], &a[r0*lda+c0], &x[c0], min(rows, m-r0), w, lda, acc)
+		}
+		acc = true
+	}
+}
+
+// matTVecSplit: y[:n] (+)= A[:, :n]ᵀ·x for the m rows of stride lda, in
+// blocks of at most chunk columns × maxWork multiply-adds; row blocks after
+// the first accumulate.
+func matTVecSplit(f func(y, a, x *float32, m, n, lda int, acc bool), y, a []float32, m, n, lda int, x []float32, acc bool, chunk int) {
+	cols := min(n, chunk)
+	rows := max(1, maxWork/cols)
+	for c0 := 0; c0 < n; c0 += cols {
+		w := min(cols, n-c0)
+		acc := acc
+		for r0 := 0; r0 < m; r0 += rows {
+			f(&y[c0], &a[r0*lda+c0], &x[r0], min(rows, m-r0), w, lda, acc)
+			acc = true
+		}
+	}
+}
+
+// panelWidth returns the width of the next panel when rem ≥ lo columns are
+// left: at most hi, and never leaving a remainder narrower than lo (the
+// AVX2 panels need at least one full vector of columns).
+func panelWidth(rem, lo, hi int) int {
+	w := min(hi, rem)
+	if r := rem - w; r > 0 && r < lo {
+		w = rem - lo
+	}
+	return w
+}
+
+// gemmBlocks splits a panel of width w of C (m×n) += A (m×k) · B (k×n) into
+// row and k blocks of at most maxWork multiply-adds and calls f on each with
+// (row offset, rows, k offset, k length, acc).
+func gemmBlocks(m, k, w int, acc bool, f func(r0, rows, k0, kk int, acc bool)) {
+	kc := min(k, max(1, maxWork/(4*w)))
+	rc := max(4, maxWork/(kc*w)&^3)
+	for r0 := 0; r0 < m; r0 += rc {
+		a := acc
+		for k0 := 0; k0 < k; k0 += kc {
+			f(r0, min(rc, m-r0), k0, min(kc, k-k0), a)
+			a = true
+		}
+	}
+}
+
+// gemmNTSplit: C (+)= A[:, :k]·B[:, :k]ᵀ with A and B of row stride ld,
+// one assembly call per block of four rows of C, with the columns and k cut
+// so that a call does at most about maxWork multiply-adds (k blocks of at
+// most chunk); k blocks after the first accumulate.
+func gemmNTSplit(f func(c, a, b *float32, rv, k, n, lda, ldb, ldc int, acc bool), c, a, b []float32, m, k, n, ld int, acc bool, chunk int) {
+	kc := min(k, chunk)
+	nc := max(4, maxWork/(4*kc)&^3)
+	for i0 := 0; i0 < m; i0 += 4 {
+		rv := min(4, m-i0)
+		for j0 := 0; j0 < n; j0 += nc {
+			a2 := acc
+			for k0 := 0; k0 < k; k0 += kc {
+				f(&c[i0*n+j0], &a[i0*ld+k0], &b[j0*ld+k0], rv, min(kc, k-k0), min(nc, n-j0), ld, ld, n, a2)
+				a2 = true
+			}
+		}
+	}
+}
+
+// unitUpdateLongK is the unit update for a k so long that one panel would
+// run too long in one call: g = hᵀ·zs is computed 64 columns at a time by
+// the tier's gemm kernel (hz, which splits k), and the step done in Go. (A
+// tier, not a function value, so that g stays on the stack.)
+func unitUpdateLongK(tier Tier, zs, h, ci []float32, row, k, t int, invHii, lo, hi float32) {
+	var g [64]float32
+	zi := zs[row*t : row*t+t]
+	for j0 := 0; j0 < t; {
+		w := panelWidth(t-j0, 8, 64)
+		hz(tier, g[:w], h[:k], zs[j0:], k, t, w)
+		for j := 0; j < w; j++ {
+			zi[j0+j] = unitStep(zi[j0+j], g[j], ci[j0+j], invHii, lo, hi)
+		}
+		j0 += w
+	}
+}
