@@ -13,15 +13,22 @@ import (
 func BenchmarkPhases(b *testing.B) {
 	m, _ := trainedModel(b)
 	im, _ := mnistFixture(b)
-	c, _ := New(m, Options{Workers: 1, Passes: 20})
+	c, err := New(m, Options{Workers: 1, Passes: 20})
+	if err != nil {
+		b.Fatal(err)
+	}
 	sc := c.newScratch()
 	T := lrrn.TileSize
 	out := make([]Certificate, T)
 	x := im.Pixels[:T*784]
-	c.solver.Free(sc.ws, x, T, 20, sc.st)
+	if err := c.solver.Free(sc.ws, x, T, 20, sc.st); err != nil {
+		b.Fatal(err)
+	}
 	b.Run("free", func(b *testing.B) {
 		for b.Loop() {
-			c.solver.Free(sc.ws, x, T, 20, sc.st)
+			if err := c.solver.Free(sc.ws, x, T, 20, sc.st); err != nil {
+				b.Fatal(err)
+			}
 		}
 		b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*T), "ns/image")
 	})
