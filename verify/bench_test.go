@@ -76,8 +76,12 @@ func BenchmarkCertify(b *testing.B) {
 					b.Fatal(err)
 				}
 				t1 := time.Now()
+				// the solver-only run interleaved for the overhead ratio,
+				// outside ns/op (which is the certification's)
+				b.StopTimer()
 				inf.run()
 				ti += time.Since(t1)
+				b.StartTimer()
 				tc += t1.Sub(t0)
 			}
 			b.ReportMetric(float64(n)*float64(b.N)/tc.Seconds(), "images/s")
