@@ -458,6 +458,9 @@ func TestGershgorinMuBelowLambdaMin(t *testing.T) {
 // (here 60 layers of 140), μ comes from the block Gershgorin bound; New
 // must not assemble the N×N scaled Hessian (N = 8400: 564 MB) for it.
 func TestNewMemoryDeepNetwork(t *testing.T) {
+	if raceEnabled {
+		t.Skip("an allocation count of single-goroutine work (90 s under -race); runs without -race")
+	}
 	sizes := []int{8}
 	var acts []lrrn.Activation
 	var beta []float64
@@ -678,6 +681,9 @@ func TestMuAgainstExactSpectrum(t *testing.T) {
 		}
 		for _, tc := range c.taus {
 			S, N, _ := scaledHessian(m, c.numK, tc.tau, fro2)
+			if raceEnabled && N > 128 {
+				continue // the Jacobi reference is O(N³) of plain Go
+			}
 			lam := linalg.SymEigenvalues(S, N)[0]
 			assert.LessOrEqual(t, tc.mu, lam*(1+1e-12), "model %d %v τ %v: μ above λ_min(S)", mi, m.Sizes, tc.tau)
 			tol := muTol
@@ -690,5 +696,9 @@ func TestMuAgainstExactSpectrum(t *testing.T) {
 			checked++
 		}
 	}
-	assert.Greater(t, checked, 20)
+	if raceEnabled {
+		assert.Greater(t, checked, 5)
+	} else {
+		assert.Greater(t, checked, 20)
+	}
 }
