@@ -164,6 +164,7 @@ func addRobust(add func(experiment)) {
 		// the held-out sweep's two gains at 10 epochs (results/robust-sweep,
 		// s4): orthogonal initial weights and ε_train 2, for 100 epochs
 		{"robust-mnist-256-orth", "mnist", 256, 2.0, 0.5, 8, 100, "orthogonal"},
+		{"robust-mnist-512-orth", "mnist", 512, 2.0, 0.5, 8, 40, "orthogonal"},
 	} {
 		s := robustStage(c.data, c.width, c.eps, c.temp, c.lr, c.epochs)
 		s.weights = c.weights
