@@ -161,7 +161,11 @@ func writeTextSummary(bw *errWriter, c *verify.Certifier, labelled bool, s summa
 		acc = fmt.Sprintf("%.2f%%", 100**s.Accuracy)
 	}
 	bw.printf("%-10s %8s %9s %9s %8s %9s %14s\n", "summary", f4(s.Rho), f4(s.MeanMargin), f4(s.MedianMargin), f4(s.StdMargin), f4inf(s.MedianDelta, s.MedianDeltaInf), acc)
-	bw.printf("(margins of the %d-pass iterate%s; median δ = median(m)/(√2ρ) as in the paper, not a certificate)\n\n", c.Options().Passes, map[bool]string{true: " w.r.t. the labels", false: " w.r.t. the predictions"}[labelled])
+	iterate := fmt.Sprintf("the %d-pass iterate", s.Passes.Max)
+	if s.Passes.Min != s.Passes.Max {
+		iterate = fmt.Sprintf("the final iterates, %d … %d passes", s.Passes.Min, s.Passes.Max)
+	}
+	bw.printf("(margins of %s%s; median δ = median(m)/(√2ρ) as in the paper, not a certificate)\n\n", iterate, map[bool]string{true: " w.r.t. the labels", false: " w.r.t. the predictions"}[labelled])
 	bw.printf("certified (exact model, inference error accounted for): %d of %d; median certified δ %s, median δ_pair %s\n",
 		s.Certified, s.Images, f4inf(s.MedianRadius, s.MedianRadiusInf), f4inf(s.MedianPairRadius, s.MedianPairInf))
 	if len(s.CertifiedAccuracy) > 0 {
