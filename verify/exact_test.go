@@ -68,6 +68,11 @@ func newExact(m *lrrn.Model) *exactProblem {
 //     (not eliminated) o_j is exact, n = 0 and A_j = |o_j|. Products that
 //     underflow (or are flushed to zero) add at most tiny64 each: (n+2)·tiny64
 //     per output, twice.
+//   - This bound is itself computed in float64 from nonnegative terms:
+//     p.pair (N-term sum of squares and a square root) and A_j (n+1
+//     terms) are each within γ_{max(n,N)+3} of their exact values, and
+//     the few operations combining them add at most 3 more, so one factor
+//     1+γ_{max(n,N)+6} makes the result an upper bound.
 func (p *exactProblem) marginTol(x, z []float64, acc float64) float64 {
 	m := p.m
 	L := m.L()
@@ -93,7 +98,11 @@ func (p *exactProblem) marginTol(x, z []float64, acc float64) float64 {
 	for _, a := range A {
 		mx = max(mx, math.Abs(a))
 	}
-	return p.pair*acc + 2*gamma(n+2, u64)*mx + 2*float64(n+2)*tiny64
+	tol := 2*gamma(n+2, u64)*mx + 2*float64(n+2)*tiny64
+	if p.pair > 0 { // else the margin does not depend on z (and acc may be +Inf)
+		tol += p.pair * acc
+	}
+	return tol * (1 + gamma(max(n, p.N)+6, u64))
 }
 
 // solve returns the minimiser for x (warm-started) and its error bound.
