@@ -102,11 +102,11 @@ func Files(s Split) (images, labels string) {
 }
 
 // A Set is one split of a data set: N images of Rows×Cols pixels in [0,1]
-// and a label per image.
+// and a label per image, with its name. &set.Labelled is what package
+// train trains and evaluates on.
 type Set struct {
 	Name string // e.g. "mnist train"
-	idx.Images
-	Labels []uint8
+	idx.Labelled
 }
 
 // Names returns the canonical names of the data sets.
@@ -198,15 +198,17 @@ func LoadFiles(images, labels string) (*Set, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := idx.CheckPair(im, lb); err != nil {
-		return nil, fmt.Errorf("dataset: %s and %s: %d images but %d labels: %w", images, labels, im.N, len(lb), idx.ErrFormat)
+	set := &Set{Name: filepath.Base(images), Labelled: idx.Labelled{Images: *im, Labels: lb}}
+	if err := set.Validate(); err != nil {
+		// the files do not pair up: a format error of the pair
+		return nil, fmt.Errorf("dataset: %s and %s: %w: %w", images, labels, err, idx.ErrFormat)
 	}
 	for i, l := range lb {
 		if l >= Classes {
 			return nil, fmt.Errorf("dataset: %s: label %d is %d, want 0 … %d", labels, i, l, Classes-1)
 		}
 	}
-	return &Set{Name: filepath.Base(images), Images: *im, Labels: lb}, nil
+	return set, nil
 }
 
 // findFile returns dir/name, or dir/name without ".gz" if only that exists.

@@ -12,6 +12,10 @@
 // what a header claims. A gzip file is recognised by its magic 0x1f 0x8b;
 // its integrity (CRC-32 and length) is checked, and the offsets in errors
 // are then offsets in the decompressed data.
+//
+// In memory, Images holds images scaled to [0,1] and Labelled images with
+// a label each, the type of a classification data set (package dataset
+// loads them, package train trains on them).
 package idx
 
 import (
@@ -125,23 +129,6 @@ func (a *Array) Len() int {
 		n *= d
 	}
 	return n
-}
-
-// Images is a set of N images of Rows×Cols pixels, scaled to [0,1] for
-// unsigned-byte files (pixel p becomes float32(p)/255, computed in
-// float32) and taken as stored for float32 files.
-type Images struct {
-	N, Rows, Cols int
-	Pixels        []float32 // N·Rows·Cols values; image i is Pixels[i·Rows·Cols:(i+1)·Rows·Cols], row-major
-}
-
-// Dim returns the number of pixels of one image, Rows·Cols.
-func (im *Images) Dim() int { return im.Rows * im.Cols }
-
-// Image returns the pixels of image i (a subslice of Pixels).
-func (im *Images) Image(i int) []float32 {
-	d := im.Dim()
-	return im.Pixels[i*d : (i+1)*d : (i+1)*d]
 }
 
 // byteScale[p] = float32(p)/255, the pixel value of byte p.
@@ -552,14 +539,6 @@ func readLabels(s *source) ([]uint8, error) {
 	return labels, nil
 }
 
-// CheckPair checks that there is one label per image.
-func CheckPair(im *Images, labels []uint8) error {
-	if im.N != len(labels) {
-		return fmt.Errorf("idx: %d images but %d labels: %w", im.N, len(labels), ErrFormat)
-	}
-	return nil
-}
-
 // Write writes a in IDX format (uncompressed) to w. Wrap w in a
 // gzip.Writer for a compressed file, or use WriteFile.
 func Write(w io.Writer, a *Array) error {
@@ -656,8 +635,8 @@ func WriteFile(path string, a *Array) (err error) {
 // pixel must be a value ReadImages produces from a byte, p/255 for p in
 // 0 … 255; for other values write a float32 Array with Write.
 func WriteImages(w io.Writer, im *Images) error {
-	if im.N < 1 || im.Rows < 1 || im.Cols < 1 || len(im.Pixels) != im.N*im.Rows*im.Cols {
-		return fmt.Errorf("idx: %d pixels for %d images of %d×%d", len(im.Pixels), im.N, im.Rows, im.Cols)
+	if err := im.Validate(); err != nil {
+		return err
 	}
 	a := &Array{Type: Uint8, Dims: []int{im.N, im.Rows, im.Cols}, U8: make([]uint8, len(im.Pixels))}
 	for i, x := range im.Pixels {

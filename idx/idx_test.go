@@ -123,12 +123,37 @@ func TestReadLabels(t *testing.T) {
 	require.EqualError(t, err, "idx: offset 2: element type float32, but labels need unsigned bytes (0x08)")
 }
 
-func TestCheckPair(t *testing.T) {
-	im := &Images{N: 3, Rows: 1, Cols: 1, Pixels: make([]float32, 3)}
-	require.NoError(t, CheckPair(im, []uint8{1, 2, 3}))
-	err := CheckPair(im, []uint8{1, 2})
-	require.ErrorIs(t, err, ErrFormat)
-	require.EqualError(t, err, "idx: 3 images but 2 labels: not a valid IDX file")
+func TestLabelledValidate(t *testing.T) {
+	l := &Labelled{Images: Images{N: 3, Rows: 2, Cols: 1, Pixels: make([]float32, 6)}, Labels: []uint8{1, 2, 3}}
+	require.NoError(t, l.Validate())
+	cases := map[string]struct {
+		mod func(l *Labelled)
+		msg string
+	}{
+		"labels":   {func(l *Labelled) { l.Labels = l.Labels[:2] }, "idx: 3 images but 2 labels"},
+		"pixels":   {func(l *Labelled) { l.Pixels = l.Pixels[:5] }, "idx: 5 pixels for 3 images of 2×1"},
+		"n":        {func(l *Labelled) { l.N = 0 }, "idx: 6 pixels for 0 images of 2×1"},
+		"rows":     {func(l *Labelled) { l.Rows, l.Cols = 0, 2 }, "idx: 6 pixels for 3 images of 0×2"},
+		"cols":     {func(l *Labelled) { l.Cols = -1 }, "idx: 6 pixels for 3 images of 2×-1"},
+		"overflow": {func(l *Labelled) { l.Pixels, l.N, l.Rows, l.Cols = nil, 1, 1<<32, 1<<32 }, "idx: 0 pixels for 1 images of 4294967296×4294967296"}, // N·Rows·Cols wraps to 0
+	}
+	for name, c := range cases {
+		m := *l
+		c.mod(&m)
+		require.EqualError(t, m.Validate(), c.msg, name)
+	}
+	require.EqualError(t, (*Labelled)(nil).Validate(), "idx: no labelled images (nil)")
+}
+
+func TestLabelledSlice(t *testing.T) {
+	l := &Labelled{Images: Images{N: 3, Rows: 1, Cols: 2, Pixels: []float32{0, 1, 2, 3, 4, 5}}, Labels: []uint8{7, 8, 9}}
+	s := l.Slice(1, 3)
+	require.NoError(t, s.Validate())
+	require.Equal(t, &Labelled{Images: Images{N: 2, Rows: 1, Cols: 2, Pixels: []float32{2, 3, 4, 5}}, Labels: []uint8{8, 9}}, s)
+	require.Equal(t, len(s.Pixels), cap(s.Pixels), "appending to the view must not write into l")
+	require.Equal(t, len(s.Labels), cap(s.Labels))
+	require.Empty(t, l.Slice(3, 3).Pixels)
+	require.PanicsWithValue(t, "idx: Slice(2, 4) of 3 images", func() { l.Slice(2, 4) })
 }
 
 func TestReadRejects(t *testing.T) {
@@ -344,7 +369,7 @@ func TestMNISTFixture(t *testing.T) {
 	require.NoError(t, err)
 	labels, err := ReadLabels(lbPath)
 	require.NoError(t, err)
-	require.NoError(t, CheckPair(im, labels))
+	require.NoError(t, (&Labelled{Images: *im, Labels: labels}).Validate())
 	require.Equal(t, 500, im.N)
 	require.Equal(t, 28, im.Rows)
 	require.Equal(t, 28, im.Cols)

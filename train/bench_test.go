@@ -5,6 +5,7 @@ import (
 	"math/rand/v2"
 	"testing"
 
+	"github.com/lrrn/lrrn/idx"
 	"github.com/lrrn/lrrn/lrrn"
 	"github.com/stretchr/testify/require"
 )
@@ -12,12 +13,12 @@ import (
 // syntheticData returns n random inputs of d values in [0,1] with labels
 // 0 … classes−1 (the benchmarks time arithmetic, which does not depend on
 // what the pixels show).
-func syntheticData(n, d, classes int, seed uint64) *Data {
+func syntheticData(n, d, classes int, seed uint64) *idx.Labelled {
 	rng := rand.New(rand.NewPCG(seed, 1))
-	data := &Data{X: make([]float32, n*d), Labels: make([]uint8, n), N: n, D: d}
-	for i := range data.X {
+	data := &idx.Labelled{Images: idx.Images{N: n, Rows: 1, Cols: d, Pixels: make([]float32, n*d)}, Labels: make([]uint8, n)}
+	for i := range data.Pixels {
 		if rng.IntN(5) == 0 { // MNIST-like sparsity
-			data.X[i] = float32(rng.Float64())
+			data.Pixels[i] = float32(rng.Float64())
 		}
 	}
 	for i := range data.Labels {

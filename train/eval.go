@@ -2,11 +2,11 @@ package train
 
 import (
 	"context"
-	"fmt"
 	"math"
 
 	"sync"
 
+	"github.com/lrrn/lrrn/idx"
 	"github.com/lrrn/lrrn/internal/stats"
 	"github.com/lrrn/lrrn/lrrn"
 	"github.com/lrrn/lrrn/verify"
@@ -38,12 +38,9 @@ var CertRadii = [3]float64{0.5, 1.0, 1.58}
 // Evaluate runs free inference (passes BCD passes) on every input of d
 // with `workers` goroutines through verify's Certifier and returns the
 // accuracy, margins, radii and ρ.
-func Evaluate(m *lrrn.Model, d *Data, passes, workers int) (Eval, error) {
-	if err := d.Validate(); err != nil {
+func Evaluate(m *lrrn.Model, d *idx.Labelled, passes, workers int) (Eval, error) {
+	if err := checkData(m, d, "test data"); err != nil {
 		return Eval{}, err
-	}
-	if d.D != m.Sizes[0] {
-		return Eval{}, fmt.Errorf("train: test inputs have %d values, the model's first layer %d", d.D, m.Sizes[0])
 	}
 	c, err := verify.New(m, verify.Options{Passes: passes, Workers: max(1, workers)})
 	if err != nil {
@@ -54,7 +51,7 @@ func Evaluate(m *lrrn.Model, d *Data, passes, workers int) (Eval, error) {
 		labels[i] = int(y)
 	}
 	certs := make([]verify.Certificate, d.N)
-	if err := c.CertifyBatch(context.Background(), d.X, labels, certs); err != nil {
+	if err := c.CertifyBatch(context.Background(), d.Pixels, labels, certs); err != nil {
 		return Eval{}, err
 	}
 	ev := Eval{Bounds: c.Bounds()}
@@ -103,18 +100,16 @@ func lipschitz(m *lrrn.Model) (rho, estimate float64, err error) {
 
 // MeanFreeEnergy returns the mean over d of F(x) = E(ž(x); x), the free
 // state inferred with `passes` passes, energies in float64.
-func MeanFreeEnergy(m *lrrn.Model, d *Data, passes, workers int) (float64, error) {
-	if err := d.Validate(); err != nil {
+func MeanFreeEnergy(m *lrrn.Model, d *idx.Labelled, passes, workers int) (float64, error) {
+	if err := checkData(m, d, "data"); err != nil {
 		return 0, err
-	}
-	if d.D != m.Sizes[0] {
-		return 0, fmt.Errorf("train: inputs have %d values, the model's first layer %d", d.D, m.Sizes[0])
 	}
 	s, err := lrrn.NewSolver(m)
 	if err != nil {
 		return 0, err
 	}
 	workers = max(1, workers)
+	D := d.Dim()
 	sums := make([]float64, workers)
 	errs := make([]error, workers)
 	var wg sync.WaitGroup
@@ -128,7 +123,7 @@ func MeanFreeEnergy(m *lrrn.Model, d *Data, passes, workers int) (float64, error
 			z := make([][]float32, m.L()+1)
 			for c0 := w * chunk; c0 < d.N; c0 += workers * chunk {
 				n := min(chunk, d.N-c0)
-				if err := s.Free(ws, d.X[c0*d.D:(c0+n)*d.D], n, passes, st); err != nil {
+				if err := s.Free(ws, d.Pixels[c0*D:(c0+n)*D], n, passes, st); err != nil {
 					errs[w] = err
 					return
 				}
@@ -136,7 +131,7 @@ func MeanFreeEnergy(m *lrrn.Model, d *Data, passes, workers int) (float64, error
 					for k := 1; k <= m.L(); k++ {
 						z[k] = st.Layer(k, i)
 					}
-					sums[w] += m.Energy(d.X[(c0+i)*d.D:(c0+i+1)*d.D], z)
+					sums[w] += m.Energy(d.Image(c0+i), z)
 				}
 			}
 		}(w)

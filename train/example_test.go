@@ -9,19 +9,19 @@ import (
 	"path/filepath"
 
 	"github.com/lrrn/lrrn/dataset"
+	"github.com/lrrn/lrrn/idx"
 	"github.com/lrrn/lrrn/lrrn"
 	"github.com/lrrn/lrrn/train"
 )
 
 // mnist500 returns images [lo, hi) of the 500 MNIST test images in
 // testdata as a training set.
-func mnist500(lo, hi int) *train.Data {
+func mnist500(lo, hi int) *idx.Labelled {
 	set, err := dataset.LoadFiles("../testdata/mnist-t500-images-idx3-ubyte.gz", "../testdata/mnist-t500-labels-idx1-ubyte.gz")
 	if err != nil {
 		log.Fatal(err)
 	}
-	d := set.Dim()
-	return &train.Data{X: set.Pixels[lo*d : hi*d], Labels: set.Labels[lo:hi], N: hi - lo, D: d}
+	return set.Slice(lo, hi)
 }
 
 // smallNet is the paper's MNIST architecture with narrower hidden layers.
@@ -47,7 +47,7 @@ func smallModel() *lrrn.Model {
 }
 
 // smallTrainer returns a trainer of smallModel on d with sgd.
-func smallTrainer(d *train.Data) *train.Trainer {
+func smallTrainer(d *idx.Labelled) *train.Trainer {
 	tr, err := train.New(smallModel(), d, sgd)
 	if err != nil {
 		log.Fatal(err)

@@ -12,11 +12,6 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// subset returns inputs [lo, hi) of d.
-func subset(d *Data, lo, hi int) *Data {
-	return &Data{X: d.X[lo*d.D : hi*d.D], Labels: d.Labels[lo:hi], N: hi - lo, D: d.D}
-}
-
 // TestShortMNISTRunLearns: the paper's network (784-64-64-10, β = [1,1,0],
 // γ = 1/8, batch 10, 20 passes, lr 0.4) trained with the γ-divided mean
 // gradient ∇J (the fastest start of the conventions in docs/training.md)
@@ -33,15 +28,13 @@ func TestShortMNISTRunLearns(t *testing.T) {
 		t.Skipf("skipping: MNIST is not installed or cached: %v", err)
 	}
 	require.NoError(t, err)
-	trainSet := &Data{X: trs.Pixels, Labels: trs.Labels, N: trs.N, D: trs.Dim()}
-	testSet := &Data{X: tes.Pixels, Labels: tes.Labels, N: tes.N, D: tes.Dim()}
 	m, err := lrrn.NewRandom(lrrn.Config{Sizes: []int{784, 64, 64, 10}, Acts: []lrrn.Activation{lrrn.ReLU, lrrn.ReLU, lrrn.Linear}, Beta: []float64{1, 1, 0}, Gamma: 0.125, Passes: 20}, 1)
 	require.NoError(t, err)
 	start := time.Now()
-	tr, err := New(m, subset(trainSet, 0, 5000), Options{Mode: Supervised, LR: testLR, Batch: 10, WeightDecay: 1e-5, Passes: 20, Seed: 1, Convention: testConvention})
+	tr, err := New(m, trs.Slice(0, 5000), Options{Mode: Supervised, LR: testLR, Batch: 10, WeightDecay: 1e-5, Passes: 20, Seed: 1, Convention: testConvention})
 	require.NoError(t, err)
 	defer tr.Close()
-	hist, err := Run(context.Background(), tr, RunConfig{Epochs: 2, Test: testSet})
+	hist, err := Run(context.Background(), tr, RunConfig{Epochs: 2, Test: &tes.Labelled})
 	require.NoError(t, err)
 	el := time.Since(start)
 	for _, r := range hist {

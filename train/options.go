@@ -1,7 +1,6 @@
 package train
 
 import (
-	"errors"
 	"fmt"
 	"math"
 	"strings"
@@ -145,25 +144,4 @@ func ParseSchedule(s string) (Schedule, error) {
 		return Cosine, nil
 	}
 	return Constant, fmt.Errorf("schedule %q: want constant or cosine", s)
-}
-
-// Data is a labelled image set: N inputs of D values in [0,1], input-major.
-type Data struct {
-	X      []float32
-	Labels []uint8
-	N, D   int
-}
-
-// Validate checks the shapes.
-func (d *Data) Validate() error {
-	if d == nil || d.N <= 0 || d.D <= 0 {
-		return errors.New("train: empty data set")
-	}
-	if len(d.X) != d.N*d.D {
-		return fmt.Errorf("train: data has %d values for %d inputs of %d", len(d.X), d.N, d.D)
-	}
-	if len(d.Labels) != d.N {
-		return fmt.Errorf("train: data has %d labels for %d inputs", len(d.Labels), d.N)
-	}
-	return nil
 }

@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"math"
 	"time"
+
+	"github.com/lrrn/lrrn/idx"
 )
 
 // EpochRecord is the evaluation after one epoch. Fields that do not apply
@@ -99,12 +101,12 @@ func (r *EpochRecord) UnmarshalJSON(b []byte) error {
 
 // RunConfig says how Run trains, evaluates and checkpoints.
 type RunConfig struct {
-	Epochs     int    // train until this many epochs are complete
-	Checkpoint string // model path written after every epoch and on interruption ("" = none)
-	Dataset    string // data-set name stored in checkpoints
-	Test       *Data  // evaluated after every epoch (nil: no evaluation)
-	EvalPasses int    // BCD passes of the evaluation (0: the trainer's)
-	Holdout    int    // stored in checkpoints: training images held out (Test is then them)
+	Epochs     int           // train until this many epochs are complete
+	Checkpoint string        // model path written after every epoch and on interruption ("" = none)
+	Dataset    string        // data-set name stored in checkpoints
+	Test       *idx.Labelled // evaluated after every epoch (nil: no evaluation)
+	EvalPasses int           // BCD passes of the evaluation (0: the trainer's)
+	Holdout    int           // stored in checkpoints: training images held out (Test is then them)
 	History    []EpochRecord
 	Progress   func(Progress)
 	OnEpoch    func(EpochRecord)
@@ -195,7 +197,7 @@ func Run(ctx context.Context, t *Trainer, rc RunConfig) ([]EpochRecord, error) {
 
 func nan() float64 { return math.NaN() }
 
-func evaluateInto(rec *EpochRecord, t *Trainer, test *Data, passes int) error {
+func evaluateInto(rec *EpochRecord, t *Trainer, test *idx.Labelled, passes int) error {
 	m := t.Model()
 	o := t.Options()
 	if o.Mode == Unsupervised {

@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/lrrn/lrrn/idx"
 	"github.com/lrrn/lrrn/lrrn"
 	"github.com/stretchr/testify/require"
 )
@@ -17,12 +18,12 @@ import (
 // tinySetup returns a small supervised problem: a 16-8-6-4 model and 120
 // synthetic examples whose label depends on the input, so that training
 // does something.
-func tinySetup(t testing.TB, seed uint64) (*lrrn.Model, *Data) {
+func tinySetup(t testing.TB, seed uint64) (*lrrn.Model, *idx.Labelled) {
 	m, err := lrrn.NewRandom(mnistConfig([]int{16, 8, 6, 4}, []float64{1, 1, 0}), seed)
 	require.NoError(t, err)
 	d := syntheticData(120, 16, 4, seed+1)
 	for i := 0; i < d.N; i++ {
-		x := d.X[i*16 : (i+1)*16]
+		x := d.Pixels[i*16 : (i+1)*16]
 		best := 0
 		for c := 1; c < 4; c++ {
 			if x[4*c]+x[4*c+1] > x[4*best]+x[4*best+1] {
@@ -38,7 +39,7 @@ func tinyOptions(workers int) Options {
 	return Options{Mode: Supervised, LR: 0.2, Batch: 7, WeightDecay: 1e-3, Passes: 10, Seed: 42, Workers: workers, Convention: DefaultConvention}
 }
 
-func trainEpochs(t testing.TB, m *lrrn.Model, d *Data, o Options, epochs int) {
+func trainEpochs(t testing.TB, m *lrrn.Model, d *idx.Labelled, o Options, epochs int) {
 	tr, err := New(m, d, o)
 	require.NoError(t, err)
 	defer tr.Close()
@@ -174,9 +175,9 @@ func TestNaNKeepsLastGoodCheckpoint(t *testing.T) {
 		},
 		Progress: func(p Progress) {
 			if p.Epoch == 2 && p.Batch == 3 {
-				for i := range d.X { // every input: whichever batch comes next has a NaN
+				for i := range d.Pixels { // every input: whichever batch comes next has a NaN
 					if i%16 == 3 {
-						d.X[i] = float32(math.NaN())
+						d.Pixels[i] = float32(math.NaN())
 					}
 				}
 			}
@@ -208,20 +209,20 @@ func TestBadOptions(t *testing.T) {
 	m, d := tinySetup(t, 1)
 	good := tinyOptions(1)
 	for name, tc := range map[string]struct {
-		mod  func(o *Options, d *Data)
+		mod  func(o *Options, d *idx.Labelled)
 		want string
 	}{
-		"lr":       {func(o *Options, d *Data) { o.LR = 0 }, "learning rate"},
-		"lr nan":   {func(o *Options, d *Data) { o.LR = math.NaN() }, "learning rate"},
-		"decay":    {func(o *Options, d *Data) { o.WeightDecay = -1 }, "weight decay"},
-		"batch":    {func(o *Options, d *Data) { o.Batch = 1000 }, "batch size"},
-		"passes":   {func(o *Options, d *Data) { o.Passes = 0 }, "passes"},
-		"workers":  {func(o *Options, d *Data) { o.Workers = -1 }, "workers"},
-		"label":    {func(o *Options, d *Data) { d.Labels[3] = 9 }, "label 9 of input 3"},
-		"shape":    {func(o *Options, d *Data) { d.X = d.X[:10] }, "values for"},
-		"mode":     {func(o *Options, d *Data) { o.Mode = 7 }, "mode"},
-		"input":    {func(o *Options, d *Data) { d.D, d.N, d.Labels = 8, 240, append(d.Labels, d.Labels...) }, "first layer"},
-		"no label": {func(o *Options, d *Data) { d.Labels = d.Labels[:5] }, "labels"},
+		"lr":       {func(o *Options, d *idx.Labelled) { o.LR = 0 }, "learning rate"},
+		"lr nan":   {func(o *Options, d *idx.Labelled) { o.LR = math.NaN() }, "learning rate"},
+		"decay":    {func(o *Options, d *idx.Labelled) { o.WeightDecay = -1 }, "weight decay"},
+		"batch":    {func(o *Options, d *idx.Labelled) { o.Batch = 1000 }, "batch size"},
+		"passes":   {func(o *Options, d *idx.Labelled) { o.Passes = 0 }, "passes"},
+		"workers":  {func(o *Options, d *idx.Labelled) { o.Workers = -1 }, "workers"},
+		"label":    {func(o *Options, d *idx.Labelled) { d.Labels[3] = 9 }, "label 9 of input 3"},
+		"shape":    {func(o *Options, d *idx.Labelled) { d.Pixels = d.Pixels[:10] }, "pixels for"},
+		"mode":     {func(o *Options, d *idx.Labelled) { o.Mode = 7 }, "mode"},
+		"input":    {func(o *Options, d *idx.Labelled) { d.Cols, d.N, d.Labels = 8, 240, append(d.Labels, d.Labels...) }, "first layer"},
+		"no label": {func(o *Options, d *idx.Labelled) { d.Labels = d.Labels[:5] }, "labels"},
 	} {
 		t.Run(name, func(t *testing.T) {
 			o := good

@@ -19,13 +19,14 @@ var ErrDiverged = errors.New("training diverged (non-finite loss)")
 func (t *Trainer) Step() (endOfEpoch bool, err error) {
 	o := &t.opts
 	d := t.data
+	D := d.Dim()
 	L := t.m.L()
 	dL := t.m.Sizes[L]
 	i0 := t.batch * o.Batch
 	n := min(o.Batch, d.N-i0)
 	for r := 0; r < n; r++ {
 		src := int(t.perm[i0+r])
-		copy(t.x[r*d.D:(r+1)*d.D], d.X[src*d.D:(src+1)*d.D])
+		copy(t.x[r*D:(r+1)*D], d.Image(src))
 		if o.Mode == Supervised {
 			t.lab[r] = d.Labels[src]
 		}
@@ -52,7 +53,7 @@ func (t *Trainer) Step() (endOfEpoch bool, err error) {
 		if o.Mode == Supervised && !u.clamped {
 			sign = -1
 		}
-		t.pg.setPhase(ui, t.x[u.lo*d.D:u.hi*d.D], u.hi-u.lo, u.st, sign, coef)
+		t.pg.setPhase(ui, t.x[u.lo*D:u.hi*D], u.hi-u.lo, u.st, sign, coef)
 	}
 	var objLoss float64
 	if o.Mode == Supervised && o.Objective.nudged() {
@@ -182,9 +183,9 @@ func (t *Trainer) addDirect(part, parts int) {
 // infer runs unit ui's inference and prepares its gradient blocks.
 func (t *Trainer) infer(ui int) {
 	u := &t.units[ui]
-	d := t.data
+	D := t.data.Dim()
 	n := u.hi - u.lo
-	x := t.x[u.lo*d.D : u.hi*d.D]
+	x := t.x[u.lo*D : u.hi*D]
 	P := t.opts.Passes
 	if u.clamped {
 		dL := t.m.Sizes[t.m.L()]

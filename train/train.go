@@ -20,6 +20,7 @@ import (
 	"runtime"
 	"sync"
 
+	"github.com/lrrn/lrrn/idx"
 	"github.com/lrrn/lrrn/lrrn"
 )
 
@@ -36,7 +37,7 @@ type unit struct {
 // Trainer runs SGD on one model. It is not safe for concurrent use.
 type Trainer struct {
 	m       *lrrn.Model
-	data    *Data
+	data    *idx.Labelled
 	opts    Options
 	solver  *lrrn.Solver
 	units   []unit
@@ -72,8 +73,11 @@ type Trainer struct {
 	lastObj  float64
 }
 
-// New returns a trainer that updates m in place on data d.
-func New(m *lrrn.Model, d *Data, o Options) (*Trainer, error) {
+// New returns a trainer that updates m in place on the images and labels
+// d (the labels are ignored by unsupervised training). d must hold m's
+// input size of pixels per image and, for supervised training, labels
+// below m's output size.
+func New(m *lrrn.Model, d *idx.Labelled, o Options) (*Trainer, error) {
 	o, err := resolve(m, d, o)
 	if err != nil {
 		return nil, err
@@ -91,7 +95,7 @@ func New(m *lrrn.Model, d *Data, o Options) (*Trainer, error) {
 	t.grad = newGradient(&m.Config)
 	t.backup = m.Clone()
 	t.perm = make([]int32, d.N)
-	t.x = make([]float32, o.Batch*d.D)
+	t.x = make([]float32, o.Batch*d.Dim())
 	t.tgt = make([]float32, o.Batch*m.Sizes[L])
 	t.lab = make([]uint8, o.Batch)
 	t.coef = 1
@@ -129,15 +133,12 @@ func New(m *lrrn.Model, d *Data, o Options) (*Trainer, error) {
 
 // resolve checks that o can train m on d and returns o with its defaults
 // resolved (Workers; SplitBatch for a nudged objective).
-func resolve(m *lrrn.Model, d *Data, o Options) (Options, error) {
+func resolve(m *lrrn.Model, d *idx.Labelled, o Options) (Options, error) {
 	if err := m.Validate(); err != nil {
 		return o, err
 	}
-	if err := d.Validate(); err != nil {
+	if err := checkData(m, d, "training data"); err != nil {
 		return o, err
-	}
-	if d.D != m.Sizes[0] {
-		return o, fmt.Errorf("train: inputs have %d values, the model's first layer %d", d.D, m.Sizes[0])
 	}
 	L := m.L()
 	if o.Mode == Supervised {
@@ -196,6 +197,19 @@ func resolve(m *lrrn.Model, d *Data, o Options) (Options, error) {
 		o.SplitBatch = true
 	}
 	return o, nil
+}
+
+// checkData checks the shapes of d (idx.Labelled.Validate) and that its
+// images have as many pixels as m's first layer has units; what names d
+// in the error.
+func checkData(m *lrrn.Model, d *idx.Labelled, what string) error {
+	if err := d.Validate(); err != nil {
+		return fmt.Errorf("train: %s: %w", what, err)
+	}
+	if d.Dim() != m.Sizes[0] {
+		return fmt.Errorf("train: %s: images of %d×%d = %d pixels, the model's first layer %d units", what, d.Rows, d.Cols, d.Dim(), m.Sizes[0])
+	}
+	return nil
 }
 
 // minChunk is the smallest piece of a batch that unsupervised training

@@ -1,6 +1,8 @@
 package verify
 
 import (
+	"math"
+
 	"github.com/lrrn/lrrn/lrrn"
 	"github.com/lrrn/lrrn/verify/attack"
 )
@@ -17,6 +19,7 @@ type exactProblem struct {
 	offs   []int
 	lo, hi []float64
 	lamMin float64
+	pair   float64 // max_{y≠j} ‖∂(o_y − o_j)/∂z‖ (0 when K = 0)
 }
 
 func newExact(m *lrrn.Model) *exactProblem {
@@ -30,7 +33,76 @@ func newExact(m *lrrn.Model) *exactProblem {
 	}
 	p.offs = append([]int{0}, p.offs...)
 	p.lo, p.hi = e.Bounds()
+	if p.K > 0 {
+		dL := m.Sizes[m.L()]
+		for y := 0; y < dL; y++ {
+			ay := e.OutputDir(y)
+			for j := y + 1; j < dL; j++ {
+				var s float64
+				for i, a := range e.OutputDir(j) {
+					s += (ay[i] - a) * (ay[i] - a)
+				}
+				p.pair = max(p.pair, math.Sqrt(s))
+			}
+		}
+	}
 	return p
+}
+
+// marginTol bounds |m̂ − m*|, the distance between a margin
+// m̂ = min_{j≠y} fl(o_y − o_j) that the tests compute from the reference's
+// minimiser z for input x (o = p.output(x, z), in float64) and the exact
+// model's margin m* at its exact minimiser z*, for any label y; acc bounds
+// ‖z − z*‖ as p.solve returns it (attack.Exact.Solve; its own float64
+// rounding of the residual is taken as that bound states it).
+//
+//   - State: o_y − o_j is affine in z with gradient norm ≤ p.pair, so each
+//     difference, and their minimum, moves by at most p.pair·acc.
+//   - Rounding: an eliminated output o_j = b_j + Σ_{i<n} w_ji·v_i (v the
+//     block L−1 of z, or x when L = 1) is a sum of n+1 terms, so
+//     |fl(o_j) − o_j| ≤ γ_{n+1}·A_j with A_j = |b_j| + Σ_i |w_ji·v_i|
+//     (γ_k = k·u/(1−k·u), u = 2⁻⁵³, any summation order). The difference
+//     rounds once more, (1+γ_{n+1})(1+u) ≤ 1+γ_{n+2}, so
+//     |fl(o_y − o_j) − (o_y − o_j)| ≤ γ_{n+2}·(A_y + A_j) ≤ 2γ_{n+2}·max A;
+//     taking the minimum is exact. When the output is the block z_L itself
+//     (not eliminated) o_j is exact, n = 0 and A_j = |o_j|. Products that
+//     underflow (or are flushed to zero) add at most tiny64 each: (n+2)·tiny64
+//     per output, twice.
+//   - This bound is itself computed in float64 from nonnegative terms:
+//     p.pair (N-term sum of squares and a square root) and A_j (n+1
+//     terms) are each within γ_{max(n,N)+3} of their exact values, and
+//     the few operations combining them add at most 3 more, so one factor
+//     1+γ_{max(n,N)+6} makes the result an upper bound.
+func (p *exactProblem) marginTol(x, z []float64, acc float64) float64 {
+	m := p.m
+	L := m.L()
+	dL := m.Sizes[L]
+	var n int
+	A := make([]float64, dL)
+	if p.K == L {
+		copy(A, z[p.offs[L]:p.offs[L+1]])
+	} else {
+		v := x
+		if L > 1 {
+			v = z[p.offs[L-1]:p.offs[L]]
+		}
+		n = len(v)
+		for j := range A {
+			A[j] = math.Abs(float64(m.B[L-1][j]))
+			for i, w := range m.W[L-1][j*n : j*n+n] {
+				A[j] += math.Abs(float64(w) * v[i])
+			}
+		}
+	}
+	var mx float64
+	for _, a := range A {
+		mx = max(mx, math.Abs(a))
+	}
+	tol := 2*gamma(n+2, u64)*mx + 2*float64(n+2)*tiny64
+	if p.pair > 0 { // else the margin does not depend on z (and acc may be +Inf)
+		tol += p.pair * acc
+	}
+	return tol * (1 + gamma(max(n, p.N)+6, u64))
 }
 
 // solve returns the minimiser for x (warm-started) and its error bound.

@@ -20,6 +20,7 @@ import (
 	"syscall"
 
 	"github.com/lrrn/lrrn/dataset"
+	"github.com/lrrn/lrrn/idx"
 	"github.com/lrrn/lrrn/internal/cli"
 	"github.com/lrrn/lrrn/lrrn"
 	"github.com/lrrn/lrrn/train"
@@ -428,7 +429,7 @@ func startModel(o *options, stderr io.Writer) (m *lrrn.Model, st *train.State, t
 // returns the training images and those evaluated after every epoch —
 // the test set, or with --holdout the last training images, held out —
 // checked against the model.
-func trainingData(o *options, m *lrrn.Model, mode train.Mode, stderr io.Writer) (trainSet, evalSet *train.Data, evalName string, err error) {
+func trainingData(o *options, m *lrrn.Model, mode train.Mode, stderr io.Writer) (trainSet, evalSet *idx.Labelled, evalName string, err error) {
 	if cli.IsTerminal(stderr) {
 		dataset.Default.Progress = stderr
 	}
@@ -442,11 +443,12 @@ func trainingData(o *options, m *lrrn.Model, mode train.Mode, stderr io.Writer) 
 		if o.holdout < 0 || o.holdout >= trainSet.N {
 			return nil, nil, "", fmt.Errorf("--holdout %d: want 0 … %d (the training set has %d images)", o.holdout, trainSet.N-1, trainSet.N)
 		}
-		trainSet, evalSet = splitOff(trainSet, o.holdout)
+		n := trainSet.N - o.holdout
+		trainSet, evalSet = trainSet.Slice(0, n), trainSet.Slice(n, trainSet.N)
 		evalName = fmt.Sprintf("held-out (last %d training images)", o.holdout)
 	}
-	if trainSet.D != m.Sizes[0] {
-		return nil, nil, "", fmt.Errorf("the model's input layer has %d units but %s images have %d pixels (use --arch %d-…)", m.Sizes[0], o.data, trainSet.D, trainSet.D)
+	if d := trainSet.Dim(); d != m.Sizes[0] {
+		return nil, nil, "", fmt.Errorf("the model's input layer has %d units but %s images have %d pixels (use --arch %d-…)", m.Sizes[0], o.data, d, d)
 	}
 	if mode == train.Supervised {
 		if L := m.L(); m.Sizes[L] < 10 {

@@ -23,14 +23,14 @@ func fixtureDir(t *testing.T) string {
 	lb, err := idx.ReadLabels("../../testdata/mnist-t500-labels-idx1-ubyte.gz")
 	require.NoError(t, err)
 	dir := t.TempDir()
-	d := im.Dim()
+	all := &idx.Labelled{Images: *im, Labels: lb}
 	write := func(prefix string, lo, hi int) {
-		sub := &idx.Images{N: hi - lo, Rows: im.Rows, Cols: im.Cols, Pixels: im.Pixels[lo*d : hi*d]}
+		sub := all.Slice(lo, hi)
 		var b bytes.Buffer
-		require.NoError(t, idx.WriteImages(&b, sub))
+		require.NoError(t, idx.WriteImages(&b, &sub.Images))
 		require.NoError(t, os.WriteFile(filepath.Join(dir, prefix+"-images-idx3-ubyte"), b.Bytes(), 0o644))
 		b.Reset()
-		require.NoError(t, idx.WriteLabels(&b, lb[lo:hi]))
+		require.NoError(t, idx.WriteLabels(&b, sub.Labels))
 		require.NoError(t, os.WriteFile(filepath.Join(dir, prefix+"-labels-idx1-ubyte"), b.Bytes(), 0o644))
 	}
 	write("train", 0, 400)
