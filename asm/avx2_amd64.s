@@ -783,3 +783,52 @@ sw_step:
 sw_done:
 	VZEROUPPER
 	RET
+
+// func dot4x2AVX2(a0, a1, a2, a3, b0, b1 *float64, k int, lanes *[32]float64)
+//
+// The float64 micro-kernel of Dot4x2 (also the avx512 tier's: its order is
+// the four lanes of a YMM register, shared by every SIMD tier). For k a
+// multiple of 4, the lanes of entry e = 2r+c (lanes[4e : 4e+4], loaded into
+// and stored back from Ye) accumulate a_r[p]·b_c[p] for p ≡ i (mod 4) in
+// lane i, fused, in index order. The wrapper (dot4x2Lanes, split.go) cuts
+// long calls, adds the lanes and the products past k.
+TEXT ·dot4x2AVX2(SB), NOSPLIT, $0-64
+	MOVQ	a0+0(FP), AX
+	MOVQ	a1+8(FP), BX
+	MOVQ	a2+16(FP), CX
+	MOVQ	a3+24(FP), DX
+	MOVQ	b0+32(FP), SI
+	MOVQ	b1+40(FP), DI
+	MOVQ	k+48(FP), R8
+	MOVQ	lanes+56(FP), R9
+	LEAQ	VB4(R9), R11
+	LOADROW4((R9), Y0, Y1, Y2, Y3)
+	LOADROW4((R11), Y4, Y5, Y6, Y7)
+	XORQ	R10, R10
+	SHLQ	$3, R8
+
+d42_loop:
+	CMPQ	R10, R8
+	JAE	d42_done
+	VMOVUPD	(SI)(R10*1), Y8
+	VMOVUPD	(DI)(R10*1), Y9
+	VMOVUPD	(AX)(R10*1), Y10
+	VFMADD231PD	Y8, Y10, Y0
+	VFMADD231PD	Y9, Y10, Y1
+	VMOVUPD	(BX)(R10*1), Y11
+	VFMADD231PD	Y8, Y11, Y2
+	VFMADD231PD	Y9, Y11, Y3
+	VMOVUPD	(CX)(R10*1), Y12
+	VFMADD231PD	Y8, Y12, Y4
+	VFMADD231PD	Y9, Y12, Y5
+	VMOVUPD	(DX)(R10*1), Y13
+	VFMADD231PD	Y8, Y13, Y6
+	VFMADD231PD	Y9, Y13, Y7
+	ADDQ	$32, R10
+	JMP	d42_loop
+
+d42_done:
+	STOREROW4((R9), Y0, Y1, Y2, Y3)
+	STOREROW4((R11), Y4, Y5, Y6, Y7)
+	VZEROUPPER
+	RET

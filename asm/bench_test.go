@@ -151,7 +151,10 @@ func BenchmarkDot(b *testing.B) {
 	}
 }
 
-var sink float32
+var (
+	sink   float32
+	sink64 float64
+)
 
 func BenchmarkAxpy(b *testing.B) {
 	for _, n := range []int{64, 784} {

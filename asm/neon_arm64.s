@@ -948,3 +948,59 @@ uu_col:
 
 uu_done:
 	RET
+
+// func dot4x2NEON(a0, a1, a2, a3, b0, b1 *float64, k int, lanes *[32]float64)
+//
+// The float64 micro-kernel of Dot4x2, with the lanes of the amd64 tiers
+// (bit for bit): for k a multiple of 4, lane i of entry e = 2r+c
+// (lanes[4e+i]) accumulates a_r[p]·b_c[p] for p ≡ i (mod 4), fused, in
+// index order. Entry e's lanes 0, 1 are V(16+2e).D2 and lanes 2, 3
+// V(17+2e).D2, loaded from and stored back to lanes (R7); a_r[p…p+3] are
+// V(2r), V(2r+1), b_c[p…p+3] V(8+2c), V(9+2c). A k below 4 does nothing
+// but the load and store; the wrapper (dot4x2Lanes, split.go) cuts long
+// calls, adds the lanes and the products past k.
+
+// c_lo += a_lo·b_lo and c_hi += a_hi·b_hi for the two halves of four
+// elements.
+#define FMLA2D(alo, ahi, blo, bhi, clo, chi) VFMLA blo.D2, alo.D2, clo.D2; VFMLA bhi.D2, ahi.D2, chi.D2
+
+TEXT ·dot4x2NEON(SB), NOSPLIT, $0-64
+	MOVD	a0+0(FP), R0
+	MOVD	a1+8(FP), R1
+	MOVD	a2+16(FP), R2
+	MOVD	a3+24(FP), R3
+	MOVD	b0+32(FP), R4
+	MOVD	b1+40(FP), R5
+	MOVD	k+48(FP), R6
+	MOVD	lanes+56(FP), R7
+	MOVD	R7, R8
+	VLD1.P	64(R8), [V16.D2, V17.D2, V18.D2, V19.D2]
+	VLD1.P	64(R8), [V20.D2, V21.D2, V22.D2, V23.D2]
+	VLD1.P	64(R8), [V24.D2, V25.D2, V26.D2, V27.D2]
+	VLD1	(R8), [V28.D2, V29.D2, V30.D2, V31.D2]
+	CMP	$4, R6
+	BLT	d42_done
+
+d42_loop:
+	VLD1.P	32(R4), [V8.D2, V9.D2]
+	VLD1.P	32(R5), [V10.D2, V11.D2]
+	VLD1.P	32(R0), [V0.D2, V1.D2]
+	VLD1.P	32(R1), [V2.D2, V3.D2]
+	FMLA2D(V0, V1, V8, V9, V16, V17)
+	FMLA2D(V0, V1, V10, V11, V18, V19)
+	VLD1.P	32(R2), [V4.D2, V5.D2]
+	FMLA2D(V2, V3, V8, V9, V20, V21)
+	FMLA2D(V2, V3, V10, V11, V22, V23)
+	VLD1.P	32(R3), [V6.D2, V7.D2]
+	FMLA2D(V4, V5, V8, V9, V24, V25)
+	FMLA2D(V4, V5, V10, V11, V26, V27)
+	FMLA2D(V6, V7, V8, V9, V28, V29)
+	FMLA2D(V6, V7, V10, V11, V30, V31)
+	DOWN(4, R6, d42_loop)
+
+d42_done:
+	VST1.P	[V16.D2, V17.D2, V18.D2, V19.D2], 64(R7)
+	VST1.P	[V20.D2, V21.D2, V22.D2, V23.D2], 64(R7)
+	VST1.P	[V24.D2, V25.D2, V26.D2, V27.D2], 64(R7)
+	VST1	[V28.D2, V29.D2, V30.D2, V31.D2], (R7)
+	RET
