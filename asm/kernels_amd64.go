@@ -69,7 +69,7 @@ func unitUpdateAVX2(zs, h, ci, zrow *float32, k, ldz, w int, invHii, lo, hi floa
 func sweepAVX2(z, h, c, invH *float32, d, i0, i1 int, lo, hi float32)
 
 //go:noescape
-func dot4x2AVX2(a0, a1, a2, a3, b0, b1 *float64, k int, lanes *[32]float64)
+func dot4x2AVX2(a0, a1, a2, a3, b0, b1 *float64, k int, lanes *[32]float64, s *[8]float64)
 
 var avx512Kernels = kernels{
 	tier: AVX512,
@@ -114,8 +114,8 @@ var avx2Kernels = kernels{
 }
 
 // dot4x2Asm is dot4x2Lanes' kernel: the AVX2 one on both tiers.
-func dot4x2Asm(a0, a1, a2, a3, b0, b1 *float64, k int, lanes *[32]float64) {
-	dot4x2AVX2(a0, a1, a2, a3, b0, b1, k, lanes)
+func dot4x2Asm(a0, a1, a2, a3, b0, b1 *float64, k int, lanes *[32]float64, s *[8]float64) {
+	dot4x2AVX2(a0, a1, a2, a3, b0, b1, k, lanes, s)
 }
 
 func dot512(x, y []float32) float32 { return dotSplit(dotAVX512, x, y, maxStream) }

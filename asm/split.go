@@ -139,23 +139,23 @@ func unitUpdateLongK(tier Tier, zs, h, ci []float32, row, k, t int, invHii, lo, 
 }
 
 // dot4x2Lanes is Dot4x2 on the SIMD tiers (see Dot4x2 for the order): the
-// architecture's assembly (dot4x2Asm, a direct call so that the lanes stay
-// on the stack) accumulates the products p < len&^3 into lanes (entry e's lane i at
-// lanes[4e+i], by residue of p mod 4, fused, in index order), in calls of
-// at most about maxWork multiply-adds (a multiple of four products, so the
-// lanes see the same sequence however the calls are cut); the lanes are
-// added here, as (l_0+l_2)+(l_1+l_3), and the remaining products after.
+// architecture's assembly (dot4x2Asm, a direct call so that nothing
+// escapes) sums the products p < len&^3 in lanes and adds the lanes. A
+// long product is cut into calls of at most about maxWork multiply-adds,
+// each a multiple of four products, that carry the lanes over (in l), so
+// the sums are the same however the calls are cut. The remaining products
+// are added here.
 func dot4x2Lanes(a0, a1, a2, a3, b0, b1 []float64) (s [8]float64) {
 	n := len(a0)
 	a1, a2, a3, b0, b1 = a1[:n], a2[:n], a3[:n], b0[:n], b1[:n]
 	k := n &^ 3
-	var l [32]float64
-	chunk := max(4, maxWork/8&^3)
-	for p := 0; p < k; p += chunk {
-		dot4x2Asm(&a0[p], &a1[p], &a2[p], &a3[p], &b0[p], &b1[p], min(chunk, k-p), &l)
-	}
-	for e := range s {
-		s[e] = (l[4*e] + l[4*e+2]) + (l[4*e+1] + l[4*e+3])
+	if chunk := max(4, maxWork/8&^3); k > chunk {
+		var l [32]float64
+		for p := 0; p < k; p += chunk {
+			dot4x2Asm(&a0[p], &a1[p], &a2[p], &a3[p], &b0[p], &b1[p], min(chunk, k-p), &l, &s)
+		}
+	} else if k > 0 {
+		dot4x2Asm(&a0[0], &a1[0], &a2[0], &a3[0], &b0[0], &b1[0], k, nil, &s)
 	}
 	for p := k; p < n; p++ {
 		x0, x1, x2, x3 := a0[p], a1[p], a2[p], a3[p]

@@ -1,6 +1,7 @@
 package linalg
 
 import (
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"runtime"
@@ -155,5 +156,23 @@ func TestLanczos(t *testing.T) {
 			assert.InDelta(t, f*ev[0], los[t2], 1e-8*f*ev[n-1], "n=%d batch %d λ_min", n, t2)
 			assert.InDelta(t, f*ev[n-1], his[t2], 1e-8*f*ev[n-1], "n=%d batch %d λ_max", n, t2)
 		}
+	}
+}
+
+// BenchmarkGram: the Gram product of a 784-column layer of 256 rows (the
+// σ bounds of W_0) and of a 1024×1024 one, k·n² multiply-adds (the
+// lower triangle is computed, the upper copied: reported is half of the
+// 2·n²·k flops of the full product).
+func BenchmarkGram(b *testing.B) {
+	for _, sh := range [][2]int{{256, 784}, {1024, 1024}} {
+		n, k := sh[0], sh[1]
+		b.Run(fmt.Sprintf("%dx%d", n, k), func(b *testing.B) {
+			a := randMat(rand.New(rand.NewPCG(2, 2)), n, k)
+			g := make([]float64, n*n)
+			for b.Loop() {
+				Gram(g, a, n, k)
+			}
+			b.ReportMetric(float64(n)*float64(n)*float64(k)/(b.Elapsed().Seconds()/float64(b.N))/1e9, "GFLOP/s")
+		})
 	}
 }
