@@ -195,10 +195,11 @@ func Sweep(z, h, c, invH []float32, d int, lo, hi float32) {
 // s[2r+c] = Σ_p a_r[p]·b_c[p]; the six slices must have the same length.
 //
 // The summation order is fixed per tier, so that a tier gives the same bits
-// on every call and every machine:
+// on every call, and the SIMD tiers the same bits on every machine:
 //
 //   - generic: one chain per entry in index order, s = ((0 + t_0) + t_1) + …
-//     (products rounded unless the compiler fuses them, as it does on arm64);
+//     (products rounded unless the compiler fuses them, as Go does on
+//     arm64);
 //   - avx2, avx512 and neon (identical bits): the first k = len&^3 products
 //     in four lanes by residue of p mod 4, each lane l_i = fma(a[p], b[p],
 //     l_i) in index order from +0, the lanes added as (l_0+l_2)+(l_1+l_3),
