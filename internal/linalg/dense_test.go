@@ -7,6 +7,7 @@ import (
 	"runtime"
 	"testing"
 
+	"github.com/lrrn/lrrn/asm"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -29,8 +30,18 @@ func withProcs(p int, f func()) {
 // TestGram compares Gram with the textbook triple loop within the
 // rounding bound γ_k·Σ|a_ip·a_jp| of any summation order, on sizes around
 // the tile and micro-kernel edges, checks symmetry, and that the number of
-// cores changes no bit.
+// cores changes no bit, on every kernel tier of asm (Dot4x2 sums in
+// another order on each).
 func TestGram(t *testing.T) {
+	saved := asm.CurrentTier()
+	defer func() { require.NoError(t, asm.SetTier(saved)) }()
+	for _, tier := range asm.Available() {
+		require.NoError(t, asm.SetTier(tier))
+		t.Run(string(tier), testGram)
+	}
+}
+
+func testGram(t *testing.T) {
 	rng := rand.New(rand.NewPCG(1, 2))
 	for _, n := range []int{1, 2, 3, 5, 63, 64, 65, 130} {
 		for _, k := range []int{1, 3, 4, 7, 100} {
