@@ -1,7 +1,8 @@
 // Package asm holds the float32 kernels that BCD inference and training
 // spend their time in: dot products, axpy, matrix-vector and small
 // matrix-matrix products, clamps, and the batched unit update of block
-// coordinate descent.
+// coordinate descent; and the float64 4×2 dot-product micro-kernel of the
+// certifier's Gram products and Cholesky factorisations (Dot4x2).
 //
 // Every kernel has a pure-Go reference (always compiled) and, where the CPU
 // allows, hand-written assembly: AVX2+FMA and AVX-512 on amd64, NEON on
@@ -188,6 +189,34 @@ func Sweep(z, h, c, invH []float32, d int, lo, hi float32) {
 		return
 	}
 	impl.sweep(z[:d], h[:d*d], c[:d], invH[:d], d, lo, hi)
+}
+
+// Dot4x2 returns the eight float64 dot products of a0 … a3 with b0 and b1,
+// s[2r+c] = Σ_p a_r[p]·b_c[p]; the six slices must have the same length.
+//
+// The summation order is fixed per tier, so that a tier gives the same bits
+// on every call, and the SIMD tiers the same bits on every machine:
+//
+//   - generic: one chain per entry in index order, s = ((0 + t_0) + t_1) + …
+//     (products rounded unless the compiler fuses them, as Go does on
+//     arm64);
+//   - avx2, avx512 and neon (identical bits): the first k = len&^3 products
+//     in four lanes by residue of p mod 4, each lane l_i = fma(a[p], b[p],
+//     l_i) in index order from +0, the lanes added as (l_0+l_2)+(l_1+l_3),
+//     then the remaining len−k products, each rounded, added in order.
+//
+// Every order is an evaluation of the sum to which the usual bounds apply
+// (|ŝ − s| ≤ γ_n·Σ|a_r[p]·b_c[p]|, Higham's Lemma 8.4 holds for any order).
+func Dot4x2(a0, a1, a2, a3, b0, b1 []float64) [8]float64 {
+	n := len(a0)
+	if len(a1) != n || len(a2) != n || len(a3) != n || len(b0) != n || len(b1) != n {
+		panic(fmt.Sprintf("asm.Dot4x2: lengths a %d %d %d %d, b %d %d differ",
+			len(a0), len(a1), len(a2), len(a3), len(b0), len(b1)))
+	}
+	if n == 0 {
+		return [8]float64{}
+	}
+	return impl.dot4x2(a0, a1, a2, a3, b0, b1)
 }
 
 // unitStep is the scalar BCD step of one unit given s = Σ_p h[p]·z[p]:

@@ -51,23 +51,29 @@ func newGuardArena(t *testing.T, bytes int) *guardArena {
 }
 
 // place copies v into the arena flush with its end (atEnd) or its start.
-func (g *guardArena) place(v []float32, atEnd bool) []float32 {
+func (g *guardArena) place(v []float32, atEnd bool) []float32 { return placeIn(g, v, atEnd) }
+
+// place64 is place for float64s.
+func (g *guardArena) place64(v []float64, atEnd bool) []float64 { return placeIn(g, v, atEnd) }
+
+func placeIn[T float32 | float64](g *guardArena, v []T, atEnd bool) []T {
 	n := len(v)
 	if n == 0 {
 		return nil
 	}
+	size := int(unsafe.Sizeof(v[0]))
 	off := 0
 	if atEnd {
-		off = len(g.rw) - 4*n
+		off = len(g.rw) - size*n
 	}
-	s := unsafe.Slice((*float32)(unsafe.Pointer(&g.rw[off])), n)
+	s := unsafe.Slice((*T)(unsafe.Pointer(&g.rw[off])), n)
 	copy(s, v)
 	return s
 }
 
 func TestGuardPages(t *testing.T) {
 	const arenaBytes = 784 * 130 * 4
-	ar := [4]*guardArena{}
+	ar := [6]*guardArena{}
 	for i := range ar {
 		ar[i] = newGuardArena(t, arenaBytes)
 	}
@@ -85,6 +91,11 @@ func TestGuardPages(t *testing.T) {
 				run("Dot "+name, func() { Dot(x, y) })
 				run("Axpy "+name, func() { Axpy(0.5, x, y) })
 				run("Clamp "+name, func() { Clamp(x, -0.5, 0.5) })
+				var v [6][]float64
+				for i := range v {
+					v[i] = ar[i].place64(randVec64(rng, n), atEnd)
+				}
+				run("Dot4x2 "+name, func() { Dot4x2(v[0], v[1], v[2], v[3], v[4], v[5]) })
 			}
 			for _, sh := range testShapes {
 				m, k := sh[0], sh[1]

@@ -37,6 +37,14 @@
 	VMOVSHDUP	X, XT; \
 	VADDSS	XT, X, X
 
+// Store (l0+l2)+(l1+l3) of the four float64 lanes of Y (X its low half) to
+// m (X8 scratch).
+#define HSUM4x64(Y, X, m) \
+	VEXTRACTF128	$1, Y, X8; \
+	VADDPD	X8, X, X; \
+	VHADDPD	X, X, X; \
+	VMOVSD	X, m
+
 // One vector a step of a dot product (cnt a multiple of 8; x, y advance).
 #define DOT8_LOOP(lbl, done, x, y, cnt, acc) \
 lbl: \
@@ -781,5 +789,78 @@ sw_step:
 	JB	sw_row
 
 sw_done:
+	VZEROUPPER
+	RET
+
+// func dot4x2AVX2(a0, a1, a2, a3, b0, b1 *float64, k int, lanes *[32]float64, s *[8]float64)
+//
+// The float64 micro-kernel of Dot4x2 (also the avx512 tier's: its order is
+// the four lanes of a YMM register, shared by every SIMD tier). For k a
+// multiple of 4, the lanes of entry e = 2r+c (register Ye) accumulate
+// a_r[p]·b_c[p] for p ≡ i (mod 4) in lane i, fused, in index order, from
+// +0, or, when lanes is not nil, from lanes[4e : 4e+4] (a previous call's),
+// and are stored back there; s[e] = (l0+l2)+(l1+l3). The wrapper
+// (dot4x2Lanes, split.go) cuts long calls and adds the products past k.
+TEXT ·dot4x2AVX2(SB), NOSPLIT, $0-72
+	MOVQ	a0+0(FP), AX
+	MOVQ	a1+8(FP), BX
+	MOVQ	a2+16(FP), CX
+	MOVQ	a3+24(FP), DX
+	MOVQ	b0+32(FP), SI
+	MOVQ	b1+40(FP), DI
+	MOVQ	k+48(FP), R8
+	MOVQ	lanes+56(FP), R9
+	MOVQ	s+64(FP), R12
+	LEAQ	VB4(R9), R11
+	TESTQ	R9, R9
+	JZ	d42_zero
+	LOADROW4((R9), Y0, Y1, Y2, Y3)
+	LOADROW4((R11), Y4, Y5, Y6, Y7)
+	JMP	d42_start
+
+d42_zero:
+	ZERO4(VXORPD, Y0, Y1, Y2, Y3)
+	ZERO4(VXORPD, Y4, Y5, Y6, Y7)
+
+d42_start:
+	XORQ	R10, R10
+	SHLQ	$3, R8
+
+d42_loop:
+	CMPQ	R10, R8
+	JAE	d42_done
+	VMOVUPD	(SI)(R10*1), Y8
+	VMOVUPD	(DI)(R10*1), Y9
+	VMOVUPD	(AX)(R10*1), Y10
+	VFMADD231PD	Y8, Y10, Y0
+	VFMADD231PD	Y9, Y10, Y1
+	VMOVUPD	(BX)(R10*1), Y11
+	VFMADD231PD	Y8, Y11, Y2
+	VFMADD231PD	Y9, Y11, Y3
+	VMOVUPD	(CX)(R10*1), Y12
+	VFMADD231PD	Y8, Y12, Y4
+	VFMADD231PD	Y9, Y12, Y5
+	VMOVUPD	(DX)(R10*1), Y13
+	VFMADD231PD	Y8, Y13, Y6
+	VFMADD231PD	Y9, Y13, Y7
+	ADDQ	$32, R10
+	JMP	d42_loop
+
+d42_done:
+	TESTQ	R9, R9
+	JZ	d42_sum
+	STOREROW4((R9), Y0, Y1, Y2, Y3)
+	STOREROW4((R11), Y4, Y5, Y6, Y7)
+
+d42_sum:
+	// Horizontal sums: (l0+l2)+(l1+l3) for each accumulator.
+	HSUM4x64(Y0, X0, 0(R12))
+	HSUM4x64(Y1, X1, 8(R12))
+	HSUM4x64(Y2, X2, 16(R12))
+	HSUM4x64(Y3, X3, 24(R12))
+	HSUM4x64(Y4, X4, 32(R12))
+	HSUM4x64(Y5, X5, 40(R12))
+	HSUM4x64(Y6, X6, 48(R12))
+	HSUM4x64(Y7, X7, 56(R12))
 	VZEROUPPER
 	RET

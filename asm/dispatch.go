@@ -34,6 +34,7 @@ type kernels struct {
 	gemmNT     func(c, a, b []float32, m, k, n int, acc bool)
 	unitUpdate func(zs, h, ci []float32, row, k, t int, invHii, lo, hi float32)
 	sweep      func(z, h, c, invH []float32, d int, lo, hi float32)
+	dot4x2     func(a0, a1, a2, a3, b0, b1 []float64) [8]float64
 }
 
 var genericKernels = kernels{
@@ -47,6 +48,7 @@ var genericKernels = kernels{
 	gemmNT:     gemmNTGeneric,
 	unitUpdate: unitUpdateGeneric,
 	sweep:      sweepGeneric,
+	dot4x2:     dot4x2Generic,
 }
 
 // tiers lists the implementations this build and CPU can run, best first.

@@ -11,8 +11,9 @@ import (
 // machine; generic where there are none), a length or shape, a starting
 // offset and values, and checks the tier with the same functions as the
 // tests of kernels_test.go (checkDot, checkAxpy, checkClamp, checkMatVec,
-// checkGemm, checkUnit: the reference within the rounding bound, clamp bit
-// for bit, every canary, unchanged inputs).
+// checkGemm, checkUnit, checkDot4x2: the reference within the rounding
+// bound, clamp and Dot4x2's lane order bit for bit, every canary, unchanged
+// inputs).
 //
 // Values: the first len(raw)/4 come from raw as float32 bits (the fuzzer
 // mutates them into NaN payloads, infinities, subnormals…); the rest from a
@@ -62,6 +63,46 @@ func (s *fuzzSrc) float() float32 {
 		return float32(r.IntN(17) - 8)
 	}
 	return float32(r.Float64()*2 - 1)
+}
+
+// float64 is float for Dot4x2: raw bits 8 bytes at a time, else the mode's
+// distribution on the float64 range (mode 1: 2^-1080 … 2^1030, through
+// underflow and overflow; mode 2 mixes in the float32 specials and the
+// float64 extremes).
+func (s *fuzzSrc) float64() float64 {
+	if len(s.raw) >= 8 {
+		v := math.Float64frombits(binary.LittleEndian.Uint64(s.raw))
+		s.raw = s.raw[8:]
+		return v
+	}
+	r := s.rng
+	switch s.mode % 4 {
+	case 1:
+		v := math.Ldexp(1+r.Float64(), r.IntN(2111)-1080)
+		if r.IntN(2) == 0 {
+			v = -v
+		}
+		return v
+	case 2:
+		switch r.IntN(16) {
+		case 0:
+			return float64(fuzzSpecials[r.IntN(len(fuzzSpecials))])
+		case 1:
+			return []float64{math.MaxFloat64, -math.MaxFloat64, math.SmallestNonzeroFloat64, 0x1p-1022}[r.IntN(4)]
+		}
+		return r.Float64()*2 - 1
+	case 3:
+		return float64(r.IntN(17) - 8)
+	}
+	return r.Float64()*2 - 1
+}
+
+func (s *fuzzSrc) vec64(n int) []float64 {
+	v := make([]float64, n)
+	for i := range v {
+		v[i] = s.float64()
+	}
+	return v
 }
 
 func (s *fuzzSrc) vec(n int) []float32 {
@@ -246,5 +287,17 @@ func FuzzUnitUpdate(f *testing.F) {
 		lo, hi := s.bounds()
 		zs, h, ci := s.vec(k*tw), s.vec(k), s.vec(tw)
 		checkUnit(t, zs, h, ci, row, k, tw, inv, lo, hi, int(off%8))
+	})
+}
+
+func FuzzDot4x2(f *testing.F) {
+	addSeeds(f, 0, 1, 3, 4, 5, 15, 16, 17, 63, 64, 65, 784, 1000)
+	f.Fuzz(func(t *testing.T, sel uint8, shape uint32, off uint8, mode uint8, seed uint64, raw []byte) {
+		defer fuzzTier(t, sel)()
+		n := int(shape % 1100)
+		s := newFuzzSrc(mode, seed, raw)
+		a := [4][]float64{s.vec64(n), s.vec64(n), s.vec64(n), s.vec64(n)}
+		b := [2][]float64{s.vec64(n), s.vec64(n)}
+		checkDot4x2(t, a, b, int(off%8))
 	})
 }

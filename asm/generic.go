@@ -2,7 +2,8 @@ package asm
 
 // The pure-Go reference kernels. They are always compiled, whatever the
 // architecture or build tags, so that tests on every machine can compare the
-// assembly against them. Products are accumulated in float32 in index order;
+// assembly against them. Products are accumulated in float32 (Dot4x2: float64) in index
+// order;
 // the assembly may reorder the sums (lanes), which is why tests compare dot
 // products within a rounding bound rather than bit for bit.
 
@@ -111,4 +112,23 @@ func sweepDot(dot func(x, y []float32) float32, z, h, c, invH []float32, i0, i1,
 	for i := i0; i < i1; i++ {
 		z[i] = unitStep(z[i], dot(h[i*d:i*d+d], z), c[i], invH[i], lo, hi)
 	}
+}
+
+// dot4x2Generic is Dot4x2's reference: one chain per entry, in index order.
+func dot4x2Generic(a0, a1, a2, a3, b0, b1 []float64) (s [8]float64) {
+	a1, a2, a3, b0, b1 = a1[:len(a0)], a2[:len(a0)], a3[:len(a0)], b0[:len(a0)], b1[:len(a0)]
+	var s00, s01, s10, s11, s20, s21, s30, s31 float64
+	for p := range a0 {
+		x0, x1, x2, x3 := a0[p], a1[p], a2[p], a3[p]
+		y0, y1 := b0[p], b1[p]
+		s00 += x0 * y0
+		s01 += x0 * y1
+		s10 += x1 * y0
+		s11 += x1 * y1
+		s20 += x2 * y0
+		s21 += x2 * y1
+		s30 += x3 * y0
+		s31 += x3 * y1
+	}
+	return [8]float64{s00, s01, s10, s11, s20, s21, s30, s31}
 }

@@ -68,6 +68,9 @@ func unitUpdateAVX2(zs, h, ci, zrow *float32, k, ldz, w int, invHii, lo, hi floa
 //go:noescape
 func sweepAVX2(z, h, c, invH *float32, d, i0, i1 int, lo, hi float32)
 
+//go:noescape
+func dot4x2AVX2(a0, a1, a2, a3, b0, b1 *float64, k int, lanes *[32]float64, s *[8]float64)
+
 var avx512Kernels = kernels{
 	tier: AVX512,
 	dot:  dot512,
@@ -85,6 +88,10 @@ var avx512Kernels = kernels{
 	},
 	unitUpdate: unitUpdate512,
 	sweep:      sweep512,
+	// The AVX2 body (VEX-encoded, which this tier requires too): Dot4x2's
+	// lanes are those of a YMM register on every SIMD tier, so avx512 gives
+	// avx2's bits.
+	dot4x2: dot4x2Lanes,
 }
 
 // The AVX2 kernels take lengths that are multiples of 8 (and panels of at
@@ -103,6 +110,12 @@ var avx2Kernels = kernels{
 	sweep: func(z, h, c, invH []float32, d int, lo, hi float32) {
 		sweepSplit(sweepAVX2, dot256, z, h, c, invH, d, lo, hi)
 	},
+	dot4x2: dot4x2Lanes,
+}
+
+// dot4x2Asm is dot4x2Lanes' kernel: the AVX2 one on both tiers.
+func dot4x2Asm(a0, a1, a2, a3, b0, b1 *float64, k int, lanes *[32]float64, s *[8]float64) {
+	dot4x2AVX2(a0, a1, a2, a3, b0, b1, k, lanes, s)
 }
 
 func dot512(x, y []float32) float32 { return dotSplit(dotAVX512, x, y, maxStream) }

@@ -99,44 +99,67 @@ func checkSum(t *testing.T, got, want float32, r *sumRef, format string, args ..
 
 // --- buffers with canaries ---------------------------------------------------
 
-// canary is a signalling NaN with a payload no kernel produces.
-const canary = 0x7fa5c3e1
+// canary is a signalling NaN with a payload no kernel produces (canary64
+// for the float64 buffers of Dot4x2).
+const (
+	canary   = 0x7fa5c3e1
+	canary64 = 0x7ff5c3e1a5c3e1a5
+)
 
 const guardLen = 19
 
 // guarded is a slice of n floats at offset off of a larger buffer whose other
 // elements hold canaries.
-type guarded struct {
-	buf []float32
+type guarded[T float32 | float64] struct {
+	buf []T
 	off int
 	n   int
 }
 
-func newGuarded(n, off int) *guarded {
-	g := &guarded{buf: make([]float32, off+n+guardLen), off: off, n: n}
+// floatBits returns the bits of v (float32 or float64) and the canary of
+// its type.
+func floatBits[T float32 | float64](v T) (bits, canaryBits uint64) {
+	switch v := any(v).(type) {
+	case float32:
+		return uint64(math.Float32bits(v)), canary
+	case float64:
+		return math.Float64bits(v), canary64
+	}
+	panic("unreachable")
+}
+
+func newGuarded[T float32 | float64](n, off int) *guarded[T] {
+	g := &guarded[T]{buf: make([]T, off+n+guardLen), off: off, n: n}
+	var zero T
+	_, c := floatBits(zero)
 	for i := range g.buf {
-		g.buf[i] = math.Float32frombits(canary)
+		switch b := any(&g.buf[i]).(type) {
+		case *float32:
+			*b = math.Float32frombits(uint32(c))
+		case *float64:
+			*b = math.Float64frombits(c)
+		}
 	}
 	return g
 }
 
-func (g *guarded) s() []float32 { return g.buf[g.off : g.off+g.n : g.off+g.n] }
+func (g *guarded[T]) s() []T { return g.buf[g.off : g.off+g.n : g.off+g.n] }
 
-func (g *guarded) check(t *testing.T, what string) {
+func (g *guarded[T]) check(t *testing.T, what string) {
 	t.Helper()
 	for i, v := range g.buf {
 		if i >= g.off && i < g.off+g.n {
 			continue
 		}
-		if math.Float32bits(v) != canary {
-			t.Fatalf("%s: canary at %d (slice [%d:%d]) overwritten with %#x", what, i, g.off, g.off+g.n, math.Float32bits(v))
+		if b, c := floatBits(v); b != c {
+			t.Fatalf("%s: canary at %d (slice [%d:%d]) overwritten with %#x", what, i, g.off, g.off+g.n, b)
 		}
 	}
 }
 
 // guardedCopy puts a copy of v in a guarded buffer at offset off.
-func guardedCopy(v []float32, off int) *guarded {
-	g := newGuarded(len(v), off)
+func guardedCopy[T float32 | float64](v []T, off int) *guarded[T] {
+	g := newGuarded[T](len(v), off)
 	copy(g.s(), v)
 	return g
 }
@@ -828,6 +851,10 @@ func TestNoAllocs(t *testing.T) {
 	a, c := randVec(rng, 64*784), randVec(rng, 64*64)
 	b := randVec(rng, 64*784)
 	zs, h := randVec(rng, 64*64), randVec(rng, 64)
+	var a64 [6][]float64
+	for i := range a64 {
+		a64[i] = randVec64(rng, 1000)
+	}
 	forEachTier(t, "allocs", func(t *testing.T) {
 		cases := map[string]func(){
 			"Dot":        func() { sink = Dot(x, y) },
@@ -844,11 +871,179 @@ func TestNoAllocs(t *testing.T) {
 			"Unit t=5":   func() { UnitUpdate(zs[:320], h, y[:5], 3, 64, 5, 0.5, 0, 1) },
 			"Unit t=100": func() { UnitUpdate(b[:6400], h, y[:100], 3, 64, 100, 0.5, 0, 1) },
 			"Sweep d=64": func() { Sweep(y[:64], zs, x[:64], h, 64, 0, 1) },
+			"Dot4x2":     func() { sink64 = Dot4x2(a64[0], a64[1], a64[2], a64[3], a64[4], a64[5])[7] },
 		}
 		for name, f := range cases {
 			if n := testing.AllocsPerRun(20, f); n != 0 {
 				t.Errorf("%s: %v allocations per call", name, n)
 			}
 		}
+	})
+}
+
+// --- Dot4x2 (float64) --------------------------------------------------------
+
+// dot4x2LaneModel is the SIMD tiers' order of Dot4x2 (see its doc) written
+// out in Go with math.FMA: the avx2, avx512 and neon tiers must give its
+// bits exactly, on every input (NaN payloads aside).
+func dot4x2LaneModel(a [4][]float64, b [2][]float64) (s [8]float64) {
+	n := len(a[0])
+	k := n &^ 3
+	for e := range s {
+		x, y := a[e/2], b[e%2]
+		var l [4]float64
+		for p := 0; p < k; p++ {
+			l[p%4] = math.FMA(x[p], y[p], l[p%4])
+		}
+		s[e] = (l[0] + l[2]) + (l[1] + l[3])
+		for p := k; p < n; p++ {
+			s[e] += float64(x[p] * y[p])
+		}
+	}
+	return s
+}
+
+// checkSum64 compares the float64 dot product got of x and y with the
+// reference want, as checkSum does for float32 (both within γ_n·Σ|x_i·y_i|
+// of the exact sum, plus underflow). The exact sum is not representable
+// here, so the cases are decided from the inputs: a NaN, Inf·0 or
+// infinite terms of both signs make the sum NaN in any order; otherwise
+// infinite terms of one sign make it that infinity, unless the finite
+// terms might overflow (Σ|t| ≥ MaxFloat64/4, in which case the order
+// decides and only finite results are compared).
+func checkSum64(t *testing.T, got, want float64, x, y []float64, format string, args ...any) {
+	t.Helper()
+	what := func() string { return fmt.Sprintf(format, args...) }
+	var nan, posInf, negInf bool
+	var abs float64
+	for i := range x {
+		switch {
+		case math.IsNaN(x[i]) || math.IsNaN(y[i]):
+			nan = true
+		case math.IsInf(x[i], 0) || math.IsInf(y[i], 0):
+			p := x[i] * y[i]
+			nan = nan || math.IsNaN(p) // Inf·0
+			posInf = posInf || math.IsInf(p, 1)
+			negInf = negInf || math.IsInf(p, -1)
+		default:
+			abs += math.Abs(x[i] * y[i])
+		}
+	}
+	nan = nan || posInf && negInf
+	n := float64(len(x))
+	g := n * 0x1p-53 / (1 - (n+1)*0x1p-53)
+	// Each side: γ_n·Σ|t| (Σ|t| itself computed with relative error below
+	// 2γ_{n+1}) and at most 2^-1075 per rounded operation for underflow.
+	bound := 2 * (g*abs*(1+4*g) + 2*n*0x1p-1075)
+	overflow := abs >= math.MaxFloat64/4
+	finite := func(v float64) bool { return !math.IsInf(v, 0) && !math.IsNaN(v) }
+	switch {
+	case nan:
+		if !math.IsNaN(got) || !math.IsNaN(want) {
+			t.Fatalf("%s: the sum is NaN, got %v, reference %v", what(), got, want)
+		}
+	case (posInf || negInf) && !overflow:
+		inf := math.Inf(1)
+		if negInf {
+			inf = math.Inf(-1)
+		}
+		if got != inf || want != inf {
+			t.Fatalf("%s: the sum is %v, got %v, reference %v", what(), inf, got, want)
+		}
+	case !overflow:
+		if !finite(got) || !finite(want) {
+			t.Fatalf("%s: finite sum without possible overflow, got %v, reference %v", what(), got, want)
+		}
+		fallthrough
+	default:
+		if finite(got) && finite(want) && math.Abs(got-want) > bound {
+			t.Fatalf("%s: got %v, reference %v, |diff| %g > bound %g (n=%d, Σ|t|=%g)", what(), got, want, math.Abs(got-want), bound, len(x), abs)
+		}
+	}
+}
+
+// checkDot4x2 runs Dot4x2 on guarded copies of the six vectors (at offsets
+// off … off+5 mod 8 elements: every position relative to a vector and a
+// cache line) and checks each entry against the reference within the
+// rounding bound, on the SIMD tiers also bit for bit against the lane
+// model, and the canaries and inputs.
+func checkDot4x2(t *testing.T, a [4][]float64, b [2][]float64, off int) {
+	t.Helper()
+	var ga [4]*guarded[float64]
+	var gb [2]*guarded[float64]
+	for r := range ga {
+		ga[r] = guardedCopy(a[r], (off+r)%8)
+	}
+	for c := range gb {
+		gb[c] = guardedCopy(b[c], (off+4+c)%8)
+	}
+	got := Dot4x2(ga[0].s(), ga[1].s(), ga[2].s(), ga[3].s(), gb[0].s(), gb[1].s())
+	want := dot4x2Generic(a[0], a[1], a[2], a[3], b[0], b[1])
+	n := len(a[0])
+	for e := range got {
+		checkSum64(t, got[e], want[e], a[e/2], b[e%2], "Dot4x2 n=%d off=%d entry %d", n, off, e)
+	}
+	if CurrentTier() != Generic {
+		model := dot4x2LaneModel(a, b)
+		for e := range got {
+			g, m := got[e], model[e]
+			if math.Float64bits(g) != math.Float64bits(m) && !(math.IsNaN(g) && math.IsNaN(m)) {
+				t.Fatalf("Dot4x2 n=%d off=%d entry %d: got %v (%#x), lane order gives %v (%#x)",
+					n, off, e, g, math.Float64bits(g), m, math.Float64bits(m))
+			}
+		}
+	}
+	for r := range ga {
+		require.True(t, sameBits64(a[r], ga[r].s()), "Dot4x2 changed a%d", r)
+		ga[r].check(t, fmt.Sprintf("Dot4x2 a%d", r))
+	}
+	for c := range gb {
+		require.True(t, sameBits64(b[c], gb[c].s()), "Dot4x2 changed b%d", c)
+		gb[c].check(t, fmt.Sprintf("Dot4x2 b%d", c))
+	}
+}
+
+func sameBits64(a, b []float64) bool {
+	return slices.EqualFunc(a, b, func(x, y float64) bool { return math.Float64bits(x) == math.Float64bits(y) })
+}
+
+func randVec64(rng *rand.Rand, n int) []float64 {
+	v := make([]float64, n)
+	for i := range v {
+		v[i] = rng.NormFloat64()
+	}
+	return v
+}
+
+// dot4x2Lengths: every length to 20 (each remainder mod 4 and the first
+// few lane rounds), around 16, 32, 64, 128, and the certifier's sizes.
+var dot4x2Lengths = []int{0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20,
+	31, 32, 33, 63, 64, 65, 127, 128, 129, 784, 1000}
+
+func TestDot4x2(t *testing.T) {
+	rng := rand.New(rand.NewPCG(41, 42))
+	forEachTier(t, "dot4x2", func(t *testing.T) {
+		for _, n := range dot4x2Lengths {
+			for off := 0; off < 8; off++ {
+				a := [4][]float64{randVec64(rng, n), randVec64(rng, n), randVec64(rng, n), randVec64(rng, n)}
+				b := [2][]float64{randVec64(rng, n), randVec64(rng, n)}
+				checkDot4x2(t, a, b, off)
+			}
+		}
+		// Terms from 2⁻⁶⁰ to 2⁶⁰ of both signs (the order decides the
+		// rounding), −0 and +0 terms.
+		n := 9
+		a := [4][]float64{make([]float64, n), make([]float64, n), make([]float64, n), make([]float64, n)}
+		b := [2][]float64{make([]float64, n), make([]float64, n)}
+		for p := 0; p < n; p++ {
+			a[0][p], a[1][p], a[2][p], a[3][p] = math.Ldexp(1, 60*(p%3)-60), -1, math.Copysign(0, -1), 0.1
+			b[0][p], b[1][p] = 1, math.Ldexp(1, -60*(p%3))
+		}
+		a[0][1] = -a[0][1]
+		checkDot4x2(t, a, b, 3)
+		// The lengths must agree; no input is no sum.
+		require.Panics(t, func() { Dot4x2(a[0], a[1], a[2], a[3][:8], b[0], b[1]) })
+		require.Panics(t, func() { Dot4x2(a[0], a[1], a[2], a[3], b[0], nil) })
+		require.Equal(t, [8]float64{}, Dot4x2(nil, nil, nil, nil, nil, nil))
 	})
 }

@@ -29,6 +29,12 @@ var neonKernels = kernels{
 	},
 	unitUpdate: unitUpdateNEONGo,
 	sweep:      sweepNEONGo,
+	dot4x2:     dot4x2Lanes,
+}
+
+// dot4x2Asm is dot4x2Lanes' kernel.
+func dot4x2Asm(a0, a1, a2, a3, b0, b1 *float64, k int, lanes *[32]float64, s *[8]float64) {
+	dot4x2NEON(a0, a1, a2, a3, b0, b1, k, lanes, s)
 }
 
 //go:noescape
@@ -57,6 +63,9 @@ func gemmNT4NEON(c, a, b *float32, k, n, lda, ldb, ldc int, acc bool)
 
 //go:noescape
 func gemmNT1NEON(c, a, b *float32, k, n, lda, ldb, ldc int, acc bool)
+
+//go:noescape
+func dot4x2NEON(a0, a1, a2, a3, b0, b1 *float64, k int, lanes *[32]float64, s *[8]float64)
 
 //go:noescape
 func unitUpdateNEON(zs, h, ci *float32, row, k, t, ldz int, invHii, lo, hi float32)

@@ -10,8 +10,9 @@
 // time and a scalar (or zero-padded lane) tail takes the rest, so no kernel
 // reads or writes an element outside the slices it was given.
 //
-// The Go assembler has no vector forms of FADD, FSUB, FADDP and FCMGT, no
-// scalar pairwise FADDP and no by-element FMLA. Those instructions are the
+// The Go assembler has no vector forms of FADD, FSUB, FADDP and FCMGT (4S,
+// and 2D for Dot4x2), no scalar pairwise FADDP and no by-element FMLA.
+// Those instructions are the
 // WORD macros below, one per instruction, with register numbers as
 // arguments in Arm operand order (d, n, m); TestWordEncodings
 // (encoding_arm64_test.go) checks each macro against an independent encoder
@@ -42,6 +43,12 @@
 
 // FADDP Sd, Vn.2S
 #define FADDPS(d, n) WORD $(0x7e30d800 | (n)<<5 | (d))
+
+// FADD Vd.2D, Vn.2D, Vm.2D
+#define FADD2D(d, n, m) WORD $(0x4e60d400 | (m)<<16 | (n)<<5 | (d))
+
+// FADDP Vd.2D, Vn.2D, Vm.2D
+#define FADDP2D(d, n, m) WORD $(0x6e60d400 | (m)<<16 | (n)<<5 | (d))
 
 // FMLA Vd.4S, Vn.4S, Vm.S[i]
 #define FMLAE(d, n, m, i) WORD $(0x4f801000 | ((i)&1)<<21 | (m)<<16 | ((i)>>1)<<11 | (n)<<5 | (d))
@@ -947,4 +954,81 @@ uu_col:
 	CBNZ	R9, uu_col
 
 uu_done:
+	RET
+
+// func dot4x2NEON(a0, a1, a2, a3, b0, b1 *float64, k int, lanes *[32]float64, s *[8]float64)
+//
+// The float64 micro-kernel of Dot4x2, with the lanes of the amd64 tiers
+// (bit for bit): for k a multiple of 4, lane i of entry e = 2r+c
+// accumulates a_r[p]·b_c[p] for p ≡ i (mod 4), fused, in index order, from
+// +0, or, when lanes is not nil, from lanes[4e+i] (a previous call's), and
+// is stored back there; s[e] = (l0+l2)+(l1+l3). Entry e's lanes 0, 1 are
+// V(16+2e).D2 and lanes 2, 3 V(17+2e).D2; a_r[p…p+3] are V(2r), V(2r+1),
+// b_c[p…p+3] V(8+2c), V(9+2c). The wrapper (dot4x2Lanes, split.go) cuts
+// long calls and adds the products past k.
+
+// c_lo += a_lo·b_lo and c_hi += a_hi·b_hi for the two halves of four
+// elements.
+#define FMLA2D(alo, ahi, blo, bhi, clo, chi) VFMLA blo.D2, alo.D2, clo.D2; VFMLA bhi.D2, ahi.D2, chi.D2
+
+// V(d) = (s_e, s_e+1) from the lanes of entries e and e+1 in V(n)…V(n+3)
+// (V(d+4) scratch): (l0+l2, l1+l3) per entry, then the pair of each added.
+#define HSUM2x64(d, t, n0, n1, n2, n3) FADD2D(d, n0, n1); FADD2D(t, n2, n3); FADDP2D(d, d, t)
+
+TEXT ·dot4x2NEON(SB), NOSPLIT, $0-72
+	MOVD	a0+0(FP), R0
+	MOVD	a1+8(FP), R1
+	MOVD	a2+16(FP), R2
+	MOVD	a3+24(FP), R3
+	MOVD	b0+32(FP), R4
+	MOVD	b1+40(FP), R5
+	MOVD	k+48(FP), R6
+	MOVD	lanes+56(FP), R7
+	MOVD	s+64(FP), R9
+	CBZ	R7, d42_zero
+	MOVD	R7, R8
+	VLD1.P	64(R8), [V16.D2, V17.D2, V18.D2, V19.D2]
+	VLD1.P	64(R8), [V20.D2, V21.D2, V22.D2, V23.D2]
+	VLD1.P	64(R8), [V24.D2, V25.D2, V26.D2, V27.D2]
+	VLD1	(R8), [V28.D2, V29.D2, V30.D2, V31.D2]
+	B	d42_start
+
+d42_zero:
+	ZERO16
+
+d42_start:
+	CMP	$4, R6
+	BLT	d42_done
+
+d42_loop:
+	VLD1.P	32(R4), [V8.D2, V9.D2]
+	VLD1.P	32(R5), [V10.D2, V11.D2]
+	VLD1.P	32(R0), [V0.D2, V1.D2]
+	VLD1.P	32(R1), [V2.D2, V3.D2]
+	FMLA2D(V0, V1, V8, V9, V16, V17)
+	FMLA2D(V0, V1, V10, V11, V18, V19)
+	VLD1.P	32(R2), [V4.D2, V5.D2]
+	FMLA2D(V2, V3, V8, V9, V20, V21)
+	FMLA2D(V2, V3, V10, V11, V22, V23)
+	VLD1.P	32(R3), [V6.D2, V7.D2]
+	FMLA2D(V4, V5, V8, V9, V24, V25)
+	FMLA2D(V4, V5, V10, V11, V26, V27)
+	FMLA2D(V6, V7, V8, V9, V28, V29)
+	FMLA2D(V6, V7, V10, V11, V30, V31)
+	DOWN(4, R6, d42_loop)
+
+d42_done:
+	CBZ	R7, d42_sum
+	MOVD	R7, R8
+	VST1.P	[V16.D2, V17.D2, V18.D2, V19.D2], 64(R8)
+	VST1.P	[V20.D2, V21.D2, V22.D2, V23.D2], 64(R8)
+	VST1.P	[V24.D2, V25.D2, V26.D2, V27.D2], 64(R8)
+	VST1	[V28.D2, V29.D2, V30.D2, V31.D2], (R8)
+
+d42_sum:
+	HSUM2x64(0, 4, 16, 17, 18, 19)
+	HSUM2x64(1, 5, 20, 21, 22, 23)
+	HSUM2x64(2, 6, 24, 25, 26, 27)
+	HSUM2x64(3, 7, 28, 29, 30, 31)
+	VST1	[V0.D2, V1.D2, V2.D2, V3.D2], (R9)
 	RET

@@ -137,3 +137,38 @@ func unitUpdateLongK(tier Tier, zs, h, ci []float32, row, k, t int, invHii, lo, 
 		j0 += w
 	}
 }
+
+// dot4x2Lanes is Dot4x2 on the SIMD tiers (see Dot4x2 for the order): the
+// architecture's assembly (dot4x2Asm, a direct call so that nothing
+// escapes) sums the products p < len&^3 in lanes and adds the lanes. A
+// long product is cut into calls of at most about maxWork multiply-adds,
+// each a multiple of four products, that carry the lanes over (in l), so
+// the sums are the same however the calls are cut. The remaining products
+// are added here.
+func dot4x2Lanes(a0, a1, a2, a3, b0, b1 []float64) (s [8]float64) {
+	n := len(a0)
+	a1, a2, a3, b0, b1 = a1[:n], a2[:n], a3[:n], b0[:n], b1[:n]
+	k := n &^ 3
+	if chunk := max(4, maxWork/8&^3); k > chunk {
+		var l [32]float64
+		for p := 0; p < k; p += chunk {
+			dot4x2Asm(&a0[p], &a1[p], &a2[p], &a3[p], &b0[p], &b1[p], min(chunk, k-p), &l, &s)
+		}
+	} else if k > 0 {
+		dot4x2Asm(&a0[0], &a1[0], &a2[0], &a3[0], &b0[0], &b1[0], k, nil, &s)
+	}
+	for p := k; p < n; p++ {
+		x0, x1, x2, x3 := a0[p], a1[p], a2[p], a3[p]
+		y0, y1 := b0[p], b1[p]
+		// float64(…): the product is rounded, never fused into the sum.
+		s[0] += float64(x0 * y0)
+		s[1] += float64(x0 * y1)
+		s[2] += float64(x1 * y0)
+		s[3] += float64(x1 * y1)
+		s[4] += float64(x2 * y0)
+		s[5] += float64(x2 * y1)
+		s[6] += float64(x3 * y0)
+		s[7] += float64(x3 * y1)
+	}
+	return s
+}

@@ -28,5 +28,6 @@ func TestSplitting(t *testing.T) {
 		}
 		t.Run("unitUpdate", TestUnitUpdate)
 		t.Run("sweep", TestSweep)
+		t.Run("dot4x2", TestDot4x2)
 	}
 }

@@ -7,6 +7,8 @@ import (
 	"runtime"
 	"sync"
 	"sync/atomic"
+
+	"github.com/lrrn/lrrn/asm"
 )
 
 // This file holds the fast dense float64 kernels of the per-model work
@@ -54,12 +56,13 @@ func parallel(n int, f func(i int)) {
 // triangle pass jmax = 0 — entries above it in the 4×2 blocks that straddle
 // the diagonal are computed too, but the caller ignores them).
 //
-// Entries in full 4×2 blocks are summed by dot4x2 (on the avx2 and avx512
-// tiers in four lanes by residue of p mod 4, then the lanes; otherwise
-// one chain in index order), the others by one chain in index order. The
-// grid of blocks depends only on the sizes, so the result of an entry does
-// not depend on which goroutine computes it. Every order is a valid
-// evaluation of the sum for the error bounds (γ_k, any order).
+// Entries in full 4×2 blocks are summed by asm.Dot4x2 (on the avx2, avx512
+// and neon tiers in four lanes by residue of p mod 4, then the lanes, then
+// the last k mod 4 products; on the generic tier one chain in index order),
+// the others by one chain in index order. The grid of blocks depends only on
+// the sizes, so the result of an entry does not depend on which goroutine
+// computes it. Every order is a valid evaluation of the sum for the error
+// bounds (γ_k, any order).
 func dotNT(c []float64, sc int, a []float64, sa int, b []float64, sb int, i0, i1, j0, j1, p0, k int, sub, lower bool) {
 	i := i0
 	for ; i+4 <= i1; i += 4 {
@@ -75,9 +78,7 @@ func dotNT(c []float64, sc int, a []float64, sa int, b []float64, sb int, i0, i1
 		for ; j+2 <= jEnd; j += 2 {
 			b0 := b[j*sb+p0 : j*sb+p0+k]
 			b1 := b[(j+1)*sb+p0 : (j+1)*sb+p0+k]
-			a1, a2, a3 := a1[:len(a0)], a2[:len(a0)], a3[:len(a0)]
-			b0, b1 = b0[:len(a0)], b1[:len(a0)]
-			r := dot4x2(a0, a1, a2, a3, b0, b1)
+			r := asm.Dot4x2(a0, a1, a2, a3, b0, b1)
 			s00, s01, s10, s11, s20, s21, s30, s31 := r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7]
 			put(c, i*sc+j, s00, sub)
 			put(c, i*sc+j+1, s01, sub)
@@ -103,25 +104,6 @@ func dotNT(c []float64, sc int, a []float64, sa int, b []float64, sb int, i0, i1
 			put(c, i*sc+j, dot(a[i*sa+p0:i*sa+p0+k], b[j*sb+p0:j*sb+p0+k]), sub)
 		}
 	}
-}
-
-// dot4x2Go is dot4x2 in Go: one chain per entry, in index order.
-func dot4x2Go(a0, a1, a2, a3, b0, b1 []float64) (s [8]float64) {
-	a1, a2, a3, b0, b1 = a1[:len(a0)], a2[:len(a0)], a3[:len(a0)], b0[:len(a0)], b1[:len(a0)]
-	var s00, s01, s10, s11, s20, s21, s30, s31 float64
-	for p := range a0 {
-		x0, x1, x2, x3 := a0[p], a1[p], a2[p], a3[p]
-		y0, y1 := b0[p], b1[p]
-		s00 += x0 * y0
-		s01 += x0 * y1
-		s10 += x1 * y0
-		s11 += x1 * y1
-		s20 += x2 * y0
-		s21 += x2 * y1
-		s30 += x3 * y0
-		s31 += x3 * y1
-	}
-	return [8]float64{s00, s01, s10, s11, s20, s21, s30, s31}
 }
 
 func put(c []float64, at int, s float64, sub bool) {

@@ -1,11 +1,13 @@
 package linalg
 
 import (
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"runtime"
 	"testing"
 
+	"github.com/lrrn/lrrn/asm"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -28,8 +30,18 @@ func withProcs(p int, f func()) {
 // TestGram compares Gram with the textbook triple loop within the
 // rounding bound γ_k·Σ|a_ip·a_jp| of any summation order, on sizes around
 // the tile and micro-kernel edges, checks symmetry, and that the number of
-// cores changes no bit.
+// cores changes no bit, on every kernel tier of asm (Dot4x2 sums in
+// another order on each).
 func TestGram(t *testing.T) {
+	saved := asm.CurrentTier()
+	defer func() { require.NoError(t, asm.SetTier(saved)) }()
+	for _, tier := range asm.Available() {
+		require.NoError(t, asm.SetTier(tier))
+		t.Run(string(tier), testGram)
+	}
+}
+
+func testGram(t *testing.T) {
 	rng := rand.New(rand.NewPCG(1, 2))
 	for _, n := range []int{1, 2, 3, 5, 63, 64, 65, 130} {
 		for _, k := range []int{1, 3, 4, 7, 100} {
@@ -155,5 +167,23 @@ func TestLanczos(t *testing.T) {
 			assert.InDelta(t, f*ev[0], los[t2], 1e-8*f*ev[n-1], "n=%d batch %d λ_min", n, t2)
 			assert.InDelta(t, f*ev[n-1], his[t2], 1e-8*f*ev[n-1], "n=%d batch %d λ_max", n, t2)
 		}
+	}
+}
+
+// BenchmarkGram: the Gram product of a 784-column layer of 256 rows (the
+// σ bounds of W_0) and of a 1024×1024 one, k·n² multiply-adds (the
+// lower triangle is computed, the upper copied: reported is half of the
+// 2·n²·k flops of the full product).
+func BenchmarkGram(b *testing.B) {
+	for _, sh := range [][2]int{{256, 784}, {1024, 1024}} {
+		n, k := sh[0], sh[1]
+		b.Run(fmt.Sprintf("%dx%d", n, k), func(b *testing.B) {
+			a := randMat(rand.New(rand.NewPCG(2, 2)), n, k)
+			g := make([]float64, n*n)
+			for b.Loop() {
+				Gram(g, a, n, k)
+			}
+			b.ReportMetric(float64(n)*float64(n)*float64(k)/(b.Elapsed().Seconds()/float64(b.N))/1e9, "GFLOP/s")
+		})
 	}
 }
