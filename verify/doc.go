@@ -44,8 +44,9 @@
 // may differ between tiers (generic, avx2, avx512, neon, purego): the
 // float32 summation orders of inference, hence iterates, margins and radii
 // in their last bits, and the float64 sums of New (Gram products and
-// factorisations use an AVX2+FMA micro-kernel on the avx2 and avx512
-// tiers), hence ρ, μ and every bound in their last bits. Each tier's
+// factorisations sum in the four fused lanes of asm.Dot4x2 on the avx2,
+// avx512 and neon tiers, one chain per entry on generic), hence ρ, μ and
+// every bound in their last bits. Each tier's
 // certificates are sound; they are not bitwise equal across tiers. A
 // single Certify costs a full tile of inference (64 inputs' worth).
 package verify
