@@ -35,11 +35,14 @@ func newExact(m *lrrn.Model) *exactProblem {
 	p.lo, p.hi = e.Bounds()
 	if p.K > 0 {
 		dL := m.Sizes[m.L()]
-		for y := 0; y < dL; y++ {
-			ay := e.OutputDir(y)
-			for j := y + 1; j < dL; j++ {
+		dirs := make([][]float64, dL) // once each: dL² pairs (3000 classes in TestManyClasses)
+		for y := range dirs {
+			dirs[y] = e.OutputDir(y)
+		}
+		for y, ay := range dirs {
+			for _, aj := range dirs[y+1:] {
 				var s float64
-				for i, a := range e.OutputDir(j) {
+				for i, a := range aj {
 					s += (ay[i] - a) * (ay[i] - a)
 				}
 				p.pair = max(p.pair, math.Sqrt(s))
