@@ -20,6 +20,7 @@ type exactProblem struct {
 	lo, hi []float64
 	lamMin float64
 	pair   float64 // max_{y≠j} ‖∂(o_y − o_j)/∂z‖ (0 when K = 0)
+	dirF   float64 // ‖∂o/∂z‖_F ≥ ‖∂o/∂z‖₂ (0 when K = 0)
 }
 
 func newExact(m *lrrn.Model) *exactProblem {
@@ -36,9 +37,14 @@ func newExact(m *lrrn.Model) *exactProblem {
 	if p.K > 0 {
 		dL := m.Sizes[m.L()]
 		dirs := make([][]float64, dL) // once each: dL² pairs (3000 classes in TestManyClasses)
+		var f2 float64
 		for y := range dirs {
 			dirs[y] = e.OutputDir(y)
+			for _, a := range dirs[y] {
+				f2 += a * a
+			}
 		}
+		p.dirF = math.Sqrt(f2)
 		for y, ay := range dirs {
 			for _, aj := range dirs[y+1:] {
 				var s float64
@@ -77,35 +83,66 @@ func newExact(m *lrrn.Model) *exactProblem {
 //     the few operations combining them add at most 3 more, so one factor
 //     1+γ_{max(n,N)+6} makes the result an upper bound.
 func (p *exactProblem) marginTol(x, z []float64, acc float64) float64 {
-	m := p.m
-	L := m.L()
-	dL := m.Sizes[L]
-	var n int
-	A := make([]float64, dL)
-	if p.K == L {
-		copy(A, z[p.offs[L]:p.offs[L+1]])
-	} else {
-		v := x
-		if L > 1 {
-			v = z[p.offs[L-1]:p.offs[L]]
-		}
-		n = len(v)
-		for j := range A {
-			A[j] = math.Abs(float64(m.B[L-1][j]))
-			for i, w := range m.W[L-1][j*n : j*n+n] {
-				A[j] += math.Abs(float64(w) * v[i])
-			}
-		}
-	}
-	var mx float64
-	for _, a := range A {
-		mx = max(mx, math.Abs(a))
-	}
+	n, mx := p.outputRound(x, z)
 	tol := 2*gamma(n+2, u64)*mx + 2*float64(n+2)*tiny64
 	if p.pair > 0 { // else the margin does not depend on z (and acc may be +Inf)
 		tol += p.pair * acc
 	}
 	return tol * (1 + gamma(max(n, p.N)+6, u64))
+}
+
+// outputRound returns, for the output o = p.output(x, z), the number n of
+// products in each eliminated output's sum (0 when the output is the block
+// z_L itself) and max_j A_j, A_j = |b_j| + Σ_i |w_ji·v_i| (|o_j| when not
+// eliminated): |fl(o_j) − o_j| ≤ γ_{n+1}·A_j + (n+1)·tiny64 (marginTol).
+func (p *exactProblem) outputRound(x, z []float64) (int, float64) {
+	m := p.m
+	L := m.L()
+	if p.K == L {
+		var mx float64
+		for _, a := range z[p.offs[L]:p.offs[L+1]] {
+			mx = max(mx, math.Abs(a))
+		}
+		return 0, mx
+	}
+	v := x
+	if L > 1 {
+		v = z[p.offs[L-1]:p.offs[L]]
+	}
+	n := len(v)
+	var mx float64
+	for j := range m.Sizes[L] {
+		a := math.Abs(float64(m.B[L-1][j]))
+		for i, w := range m.W[L-1][j*n : j*n+n] {
+			a += math.Abs(float64(w) * v[i])
+		}
+		mx = max(mx, a)
+	}
+	return n, mx
+}
+
+// outputErr bounds ‖ô − o*‖₂, the distance between the output
+// ô = p.output(x, z) computed from the reference's minimiser z (in float64)
+// and the exact model's output o* at its exact minimiser z*, with acc
+// bounding ‖z − z*‖ as for marginTol.
+//
+//   - State: o is affine in z with Jacobian D (rows p.outputDir(u)), so
+//     ‖o(z) − o(z*)‖ ≤ ‖D‖₂·acc ≤ ‖D‖_F·acc = p.dirF·acc.
+//   - Rounding: each of the d_L outputs is within γ_{n+1}·A_j +
+//     (n+1)·tiny64 of o_j(z) (outputRound), so the vector within √d_L times
+//     the largest.
+//   - Computing this bound: p.dirF (a sum of N·d_L squares and a square
+//     root) and A_j (n+1 terms) are within γ_{max(n,N·d_L)+3} of their
+//     values, and at most 5 more operations combine them: one factor
+//     1+γ_{max(n,N·d_L)+8} makes the result an upper bound.
+func (p *exactProblem) outputErr(x, z []float64, acc float64) float64 {
+	n, mx := p.outputRound(x, z)
+	dL := p.m.Sizes[p.m.L()]
+	e := math.Sqrt(float64(dL)) * (gamma(n+1, u64)*mx + float64(n+1)*tiny64)
+	if p.dirF > 0 { // else the output does not depend on z (and acc may be +Inf)
+		e += p.dirF * acc
+	}
+	return e * (1 + gamma(max(n, p.N*dL)+8, u64))
 }
 
 // solve returns the minimiser for x (warm-started) and its error bound.

@@ -17,7 +17,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -76,12 +75,7 @@ func main() {
 }
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("lrrn-experiments", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.Usage = func() {
-		fmt.Fprint(stderr, usage)
-		fs.PrintDefaults()
-	}
+	fs := cli.NewFlagSet("lrrn-experiments", usage, stderr)
 	r := &runner{stdout: stdout, stderr: stderr}
 	fs.StringVar(&r.results, "results", "results", "directory of the per-experiment result directories")
 	fs.StringVar(&r.bin, "bin", "", "directory holding lrrn-train and lrrn-verify (default: beside this executable, else PATH)")

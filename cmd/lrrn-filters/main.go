@@ -4,7 +4,6 @@
 package main
 
 import (
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -21,12 +20,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 }
 
 func draw(args []string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("lrrn-filters", flag.ContinueOnError)
+	fs := cli.NewFlagSet("lrrn-filters", "lrrn-filters draws a model's filters (the rows of W_0) as a PNG grid.\n\nUsage:\n  lrrn-filters [--layer K] MODEL OUT.png\n\n"+cli.ExitHelp+"\nFlags:\n", stderr)
 	layer := fs.Int("layer", 0, "weight layer whose rows are drawn (0: the first layer, W_0)")
-	fs.Usage = func() {
-		fmt.Fprint(stderr, "lrrn-filters draws a model's filters (the rows of W_0) as a PNG grid.\n\nUsage:\n  lrrn-filters [--layer K] MODEL OUT.png\n\n"+cli.ExitHelp+"\nFlags:\n")
-		fs.PrintDefaults()
-	}
 	if err := cli.Parse(fs, args, stderr); err != nil {
 		return err
 	}

@@ -86,12 +86,7 @@ type options struct {
 
 func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	o := &options{}
-	fs := flag.NewFlagSet("lrrn-train", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.Usage = func() {
-		fmt.Fprint(stderr, usage)
-		fs.PrintDefaults()
-	}
+	fs := cli.NewFlagSet("lrrn-train", usage, stderr)
 	fs.StringVar(&o.data, "data", "mnist", "data set: mnist, fashion (Fashion-MNIST) or kmnist (Kuzushiji-MNIST)")
 	fs.StringVar(&o.dataDir, "data-dir", "", "directory with {train,t10k}-{images-idx3,labels-idx1}-ubyte.gz (default: the data cache, then the places and downloads listed above)")
 	fs.StringVar(&o.arch, "arch", "", "layer sizes, input first (default 784-64-64-10; unsupervised 784-32-32)")

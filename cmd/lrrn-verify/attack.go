@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"flag"
 	"fmt"
 	"io"
 	"math"
@@ -70,12 +69,7 @@ type attackOptions struct {
 
 func parseAttack(args []string, stderr io.Writer) (*attackOptions, error) {
 	o := &attackOptions{}
-	fs := flag.NewFlagSet("lrrn-verify attack", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.Usage = func() {
-		fmt.Fprint(stderr, attackUsage)
-		fs.PrintDefaults()
-	}
+	fs := cli.NewFlagSet("lrrn-verify attack", attackUsage, stderr)
 	fs.StringVar(&o.labels, "labels", "", "IDX label file (raw or gzip): attack only correctly classified images, margins w.r.t. the labels")
 	fs.IntVar(&o.n, "n", 100, "attack the first N images (0: all)")
 	fs.IntVar(&o.candidates, "candidates", 20, "bisect towards this many nearest images predicted as another class")

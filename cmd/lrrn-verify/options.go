@@ -1,7 +1,6 @@
 package main
 
 import (
-	"flag"
 	"fmt"
 	"io"
 	"math"
@@ -118,12 +117,7 @@ func parseEps(s string) ([]float64, error) {
 // parse reads flags and positional arguments in any order.
 func parse(name string, args []string, stderr io.Writer, serve bool) (*options, error) {
 	o := &options{}
-	fs := flag.NewFlagSet(name, flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.Usage = func() {
-		fmt.Fprint(stderr, usage)
-		fs.PrintDefaults()
-	}
+	fs := cli.NewFlagSet(name, usage, stderr)
 	eps := "0.1,0.25,0.5,1.0,1.58"
 	fs.IntVar(&o.passes, "passes", 0, fmt.Sprintf("BCD passes per input: 0 runs them as needed (%d, then more only for inputs whose certificate is limited by the inference error), N exactly N", verify.StartPasses))
 	fs.IntVar(&o.workers, "workers", 0, fmt.Sprintf("goroutines, at most %d (0: all cores)", verify.MaxWorkers))

@@ -33,6 +33,19 @@ func Usagef(format string, args ...any) error {
 	return &UsageError{fmt.Sprintf(format, args...)}
 }
 
+// NewFlagSet returns the flag set of a command (or subcommand) name: it
+// returns parse errors (flag.ContinueOnError, for Parse), writes to stderr,
+// and its Usage prints usage followed by the flag defaults.
+func NewFlagSet(name, usage string, stderr io.Writer) *flag.FlagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprint(stderr, usage)
+		fs.PrintDefaults()
+	}
+	return fs
+}
+
 // Parse parses args with fs. -h prints fs.Usage to stderr and returns
 // flag.ErrHelp; any other flag error is returned as a UsageError, without
 // the flag package's printing of the whole usage.

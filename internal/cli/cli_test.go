@@ -63,3 +63,23 @@ func TestParseInterspersed(t *testing.T) {
 	var ue *UsageError
 	require.ErrorAs(t, err, &ue)
 }
+
+// TestNewFlagSet: -h prints the usage text then the flag defaults on
+// stderr; a bad flag is returned, not printed, and does not exit.
+func TestNewFlagSet(t *testing.T) {
+	var e bytes.Buffer
+	fs := NewFlagSet("x", "x does things.\n\nFlags:\n", &e)
+	fs.Int("n", 1, "a number")
+	require.Equal(t, "x", fs.Name())
+	require.Equal(t, flag.ContinueOnError, fs.ErrorHandling())
+	require.Same(t, &e, fs.Output())
+
+	err := Parse(fs, []string{"-h"}, &e)
+	require.ErrorIs(t, err, flag.ErrHelp)
+	require.Equal(t, "x does things.\n\nFlags:\n  -n int\n    \ta number (default 1)\n", e.String())
+
+	e.Reset()
+	err = Parse(fs, []string{"-n", "z"}, &e)
+	require.Empty(t, e.String())
+	require.Equal(t, ExitUsage, Status("x", err, &e))
+}

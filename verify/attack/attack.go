@@ -163,17 +163,20 @@ func dist(x, v []float64) float64 {
 // starting from the perturbation delta (modified), for the given number of
 // steps (step 2.5r/steps along the normalised input gradient of
 // o_y − o_j, j the closest class). warm is a state near the minimiser at
-// x (may be nil). It returns the smallest exact margin reached and the
-// state error bound of that evaluation.
-func (a *Attacker) PGD(x []float64, y int, r float64, delta []float64, steps int, warm []float64) (float64, float64) {
-	best, bestAcc := math.Inf(1), 0.0
+// x (may be nil). It returns the smallest margin reached (Margin of the
+// evaluation's output, in float64) and that evaluation: its input, state
+// and state error bound Acc, from which a caller bounds the distance to
+// the exact model's margin there (zero Point when no margin was below
+// +Inf).
+func (a *Attacker) PGD(x []float64, y int, r float64, delta []float64, steps int, warm []float64) (float64, Point) {
+	best, bestAt := math.Inf(1), Point{}
 	z := warm
 	for s := 0; s <= steps; s++ {
 		p := a.Eval(a.along(x, delta, 1), z)
 		z = p.Z
 		m, j := Margin(p.Out, y)
 		if m < best {
-			best, bestAcc = m, p.Acc
+			best, bestAt = m, p
 		}
 		if s == steps || m < 0 {
 			break
@@ -196,7 +199,7 @@ func (a *Attacker) PGD(x []float64, y int, r float64, delta []float64, steps int
 			}
 		}
 	}
-	return best, bestAcc
+	return best, bestAt
 }
 
 // Found is the smallest adversarial perturbation MinAdversarial found.

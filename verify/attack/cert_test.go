@@ -63,9 +63,9 @@ func TestCertificatesHoldNonReduced(t *testing.T) {
 						delta[i] *= r / math.Sqrt(n2)
 					}
 				}
-				mg, acc := a.PGD(x, cert.Label, r, delta, 20, p.Z)
+				mg, at := a.PGD(x, cert.Label, r, delta, 20, p.Z)
 				// A unit of state error moves an output difference by ≤ √2.
-				assert.Greater(t, mg, -2*math.Sqrt2*acc, "model %d trial %d: PGD at 0.999·δ changed the prediction", mi, trial)
+				assert.Greater(t, mg, -2*math.Sqrt2*at.Acc, "model %d trial %d: PGD at 0.999·δ changed the prediction", mi, trial)
 			}
 			f := a.MinAdversarial(x, cert.Label, p.Z, nil)
 			if f.X == nil {

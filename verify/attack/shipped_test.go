@@ -68,8 +68,8 @@ func TestShippedRobustCertificatesHold(t *testing.T) {
 					delta[j] *= r / math.Sqrt(n2)
 				}
 			}
-			mg, acc := a.PGD(x, cert.Label, r, delta, 20, p.Z)
-			assert.Greater(t, mg, -2*math.Sqrt2*acc, "image %d: PGD at 0.999·δ changed the prediction", i)
+			mg, at := a.PGD(x, cert.Label, r, delta, 20, p.Z)
+			assert.Greater(t, mg, -2*math.Sqrt2*at.Acc, "image %d: PGD at 0.999·δ changed the prediction", i)
 		}
 		f := a.MinAdversarial(x, cert.Label, p.Z, nil)
 		if f.X == nil {
