@@ -101,11 +101,9 @@ func (r *runner) robustPlot() error {
 			charts[s.data] = c
 			order = append(order, s.data)
 		}
-		line := plot.Line{Name: fmt.Sprintf("%s (clean %.1f%%)", s.arch, 100*sum.Accuracy)}
-		if strings.Contains(s.objective, "eps=1,") {
-			line.Name = fmt.Sprintf("%s, ε_train 1 (clean %.1f%%)", s.arch, 100*sum.Accuracy)
-			line.Dashed = true
-		}
+		// the experiment's name tells runs of one architecture apart
+		line := plot.Line{Name: fmt.Sprintf("%s (clean %.1f%%)", strings.TrimPrefix(n, "robust-"), 100*sum.Accuracy)}
+		line.Dashed = !strings.Contains(s.objective, "eps=1.58,")
 		for i, a := range sum.CertCurve {
 			line.X = append(line.X, curveEps(i))
 			line.Y = append(line.Y, 100*a)
