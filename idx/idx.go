@@ -517,19 +517,29 @@ func ReadLabels(path string) ([]uint8, error) { return withFile(path, readLabels
 // ReadLabelsFrom is ReadLabels for a reader; it reads r to its end.
 func ReadLabelsFrom(r io.Reader) ([]uint8, error) { return withReader(r, readLabels) }
 
-func readLabels(s *source) ([]uint8, error) {
+// labelHeader reads the header of a label file: rank 1, unsigned bytes;
+// it returns the number of labels.
+func (s *source) labelHeader() (int, error) {
 	t, dims, err := s.header()
+	if err != nil {
+		return 0, err
+	}
+	if t != Uint8 {
+		return 0, s.errorf(2, nil, "element type %v, but labels need unsigned bytes (0x08)", t)
+	}
+	if len(dims) != 1 {
+		return 0, s.errorf(3, nil, "rank %d, but labels need rank 1", len(dims))
+	}
+	return dims[0], nil
+}
+
+func readLabels(s *source) ([]uint8, error) {
+	n, err := s.labelHeader()
 	if err != nil {
 		return nil, err
 	}
-	if t != Uint8 {
-		return nil, s.errorf(2, nil, "element type %v, but labels need unsigned bytes (0x08)", t)
-	}
-	if len(dims) != 1 {
-		return nil, s.errorf(3, nil, "rank %d, but labels need rank 1", len(dims))
-	}
-	labels := make([]uint8, 0, s.capacity(dims[0]))
-	err = s.elements(t, dims[0], func(p []byte) { labels = append(grow(labels, len(p), dims[0]), p...) }, nil)
+	labels := make([]uint8, 0, s.capacity(n))
+	err = s.elements(Uint8, n, func(p []byte) { labels = append(grow(labels, len(p), n), p...) }, nil)
 	if err != nil {
 		return nil, err
 	}

@@ -131,18 +131,12 @@ func NewLabelReader(r io.Reader) (*LabelReader, error) {
 }
 
 func newLabelReader(s *source) (*LabelReader, error) {
-	t, dims, err := s.header()
+	n, err := s.labelHeader()
 	if err != nil {
 		return nil, err
 	}
-	if t != Uint8 {
-		return nil, s.errorf(2, nil, "element type %v, but labels need unsigned bytes (0x08)", t)
-	}
-	if len(dims) != 1 {
-		return nil, s.errorf(3, nil, "rank %d, but labels need rank 1", len(dims))
-	}
-	r := &LabelReader{N: dims[0]}
-	r.arrayStream = arrayStream{s: s, t: t, item: 1, e: s.elementStream(t, int64(dims[0]))}
+	r := &LabelReader{N: n}
+	r.arrayStream = arrayStream{s: s, t: Uint8, item: 1, e: s.elementStream(Uint8, int64(n))}
 	return r, nil
 }
 
