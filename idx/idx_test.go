@@ -7,12 +7,12 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"github.com/lrrn/lrrn/internal/memtest"
 	"io"
 	"io/fs"
 	"math"
 	"os"
 	"path/filepath"
-	"runtime"
 	"testing"
 	"testing/iotest"
 
@@ -278,15 +278,6 @@ func TestReaderErrorsAreNotFormatErrors(t *testing.T) {
 	require.NotErrorIs(t, err, ErrFormat)
 }
 
-func bytesAllocated(f func()) uint64 {
-	var before, after runtime.MemStats
-	runtime.GC()
-	runtime.ReadMemStats(&before)
-	f()
-	runtime.ReadMemStats(&after)
-	return after.TotalAlloc - before.TotalAlloc
-}
-
 // A header claiming the maximum size is followed by little data: memory
 // must follow the data, not the claim.
 func TestReadHugeClaimsAllocateLittle(t *testing.T) {
@@ -298,10 +289,10 @@ func TestReadHugeClaimsAllocateLittle(t *testing.T) {
 		"gzip":         func() io.Reader { return bytes.NewReader(gz(t, file)) },
 		"gzip, zeroes": func() io.Reader { return bytes.NewReader(gz(t, append(bytes.Clone(file), make([]byte, 1<<20)...))) },
 	} {
-		n := bytesAllocated(func() { _, err = Read(r()) })
+		n := memtest.Allocated(func() { _, err = Read(r()) })
 		require.ErrorIs(t, err, io.ErrUnexpectedEOF, name)
 		assert.Less(t, n, uint64(16<<20), "%s: bytes allocated", name)
-		n = bytesAllocated(func() { _, err = ReadImagesFrom(r()) })
+		n = memtest.Allocated(func() { _, err = ReadImagesFrom(r()) })
 		require.ErrorIs(t, err, io.ErrUnexpectedEOF, name)
 		assert.Less(t, n, uint64(16<<20), "%s: bytes allocated", name)
 	}

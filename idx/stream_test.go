@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"github.com/lrrn/lrrn/internal/memtest"
 	"io"
 	"os"
 	"path/filepath"
@@ -106,7 +107,7 @@ func TestImageReaderHugeCount(t *testing.T) {
 	file := gz(t, append(rawIDX(Uint8, []uint32{10_000_000, 28, 28}, nil), make([]byte, 5*784)...))
 	var r *ImageReader
 	var err error
-	n := bytesAllocated(func() {
+	n := memtest.Allocated(func() {
 		r, err = NewImageReader(bytes.NewReader(file))
 		require.NoError(t, err)
 		buf := make([]float32, 5*784)

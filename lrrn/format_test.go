@@ -6,12 +6,12 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"github.com/lrrn/lrrn/internal/memtest"
 	"io"
 	"io/fs"
 	"math"
 	"os"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"testing"
 	"testing/iotest"
@@ -240,15 +240,6 @@ func TestFormatTrailingBytes(t *testing.T) {
 	require.Zero(t, r.Len())
 }
 
-func bytesAllocated(f func()) uint64 {
-	var before, after runtime.MemStats
-	runtime.GC()
-	runtime.ReadMemStats(&before)
-	f()
-	runtime.ReadMemStats(&after)
-	return after.TotalAlloc - before.TotalAlloc
-}
-
 // formatHeader returns the first bytes of a file for the given sizes (rest of
 // the fields valid), up to and including the note.
 func formatHeader(sizes ...uint32) []byte {
@@ -277,7 +268,7 @@ func formatHeader(sizes ...uint32) []byte {
 func TestFormatHugeHeaderRejectedBeforeAllocating(t *testing.T) {
 	hdr := formatHeader(784, 1<<31, 10)
 	var err error
-	n := bytesAllocated(func() { _, err = Read(bytes.NewReader(hdr)) })
+	n := memtest.Allocated(func() { _, err = Read(bytes.NewReader(hdr)) })
 	require.ErrorIs(t, err, ErrFormat)
 	require.EqualError(t, err, "lrrn: offset 20: layer size d_1 = 2147483648 exceeds 4096")
 	assert.Less(t, n, uint64(1<<20), "bytes allocated while rejecting the header")
@@ -294,7 +285,7 @@ func TestFormatHugeHeaderRejectedBeforeAllocating(t *testing.T) {
 
 	// An input of MaxUnits is fine, a layer inference solves for is bounded
 	// by MaxLayerUnits (its d×d block matrix), before anything is allocated.
-	n = bytesAllocated(func() { _, err = Read(bytes.NewReader(formatHeader(1, 1<<16, 2))) })
+	n = memtest.Allocated(func() { _, err = Read(bytes.NewReader(formatHeader(1, 1<<16, 2))) })
 	require.EqualError(t, err, "lrrn: offset 20: layer size d_1 = 65536 exceeds 4096")
 	assert.Less(t, n, uint64(1<<20), "bytes allocated while rejecting the header")
 
@@ -302,18 +293,18 @@ func TestFormatHugeHeaderRejectedBeforeAllocating(t *testing.T) {
 	// bytes: rejected before the weights are allocated wherever the reader's
 	// length is known.
 	hdr = append(formatHeader(1<<16, 1<<12), make([]byte, 100)...)
-	n = bytesAllocated(func() { _, err = Read(bytes.NewReader(hdr)) })
+	n = memtest.Allocated(func() { _, err = Read(bytes.NewReader(hdr)) })
 	require.ErrorIs(t, err, io.ErrUnexpectedEOF)
 	require.Contains(t, err.Error(), "but 100 remain (truncated)")
 	assert.Less(t, n, uint64(1<<20), "bytes allocated while rejecting the header")
 	require.NoError(t, os.WriteFile(path, hdr, 0o644))
-	n = bytesAllocated(func() { _, err = Load(path) })
+	n = memtest.Allocated(func() { _, err = Load(path) })
 	require.ErrorIs(t, err, io.ErrUnexpectedEOF)
 	assert.Less(t, n, uint64(1<<20), "bytes allocated while rejecting the header")
 	f, err := os.Open(path)
 	require.NoError(t, err)
 	defer f.Close()
-	n = bytesAllocated(func() { _, err = Read(f) })
+	n = memtest.Allocated(func() { _, err = Read(f) })
 	require.ErrorIs(t, err, io.ErrUnexpectedEOF)
 	assert.Less(t, n, uint64(1<<20), "bytes allocated while rejecting the header")
 }

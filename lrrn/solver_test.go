@@ -2,6 +2,7 @@ package lrrn
 
 import (
 	"fmt"
+	"github.com/lrrn/lrrn/internal/memtest"
 	"math"
 	"math/rand/v2"
 	"testing"
@@ -455,7 +456,7 @@ func TestNewSolverBoundsLayers(t *testing.T) {
 		W: [][]float32{make([]float32, 1<<16), make([]float32, 2<<16)}, B: [][]float32{make([]float32, 1<<16), make([]float32, 2)}}
 	var s *Solver
 	var err error
-	n := bytesAllocated(func() { s, err = NewSolver(m) })
+	n := memtest.Allocated(func() { s, err = NewSolver(m) })
 	require.EqualError(t, err, "lrrn: size of layer 1 is 65536, want 1 … 4096")
 	assert.Nil(t, s)
 	assert.Less(t, n, uint64(1<<16), "bytes allocated while refusing the model")

@@ -4,9 +4,9 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"github.com/lrrn/lrrn/internal/memtest"
 	"io"
 	"net/http"
-	"runtime"
 	"strings"
 	"testing"
 
@@ -181,19 +181,10 @@ func TestDecodeBoundedByLimits(t *testing.T) {
 	body = `{"batch":[` + strings.Repeat(img+",", 100_000) + img + `]}`
 	r = strings.NewReader(body)
 	var req *request
-	n := allocated(func() { req, err = newDecoder(r, 3, 10, 1024).decode() })
+	n := memtest.Allocated(func() { req, err = newDecoder(r, 3, 10, 1024).decode() })
 	require.EqualError(t, err, "batch of more than 1024 inputs exceeds the limit of 1024")
 	assert.Nil(t, req)
 	assert.Less(t, n, uint64(1<<20), "bytes allocated")
-}
-
-func allocated(f func()) uint64 {
-	var before, after runtime.MemStats
-	runtime.GC()
-	runtime.ReadMemStats(&before)
-	f()
-	runtime.ReadMemStats(&after)
-	return after.TotalAlloc - before.TotalAlloc
 }
 
 // BenchmarkDecode: the streaming decoder against encoding/json (into the
