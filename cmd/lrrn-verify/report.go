@@ -93,7 +93,7 @@ func (out *output) finish(s summary) error {
 	if out.records > 0 {
 		out.w.printf("\n")
 	}
-	writeTextSummary(out.w, out.c, out.labelled, s)
+	writeTextSummary(out.w, out.labelled, s)
 	return out.w.err
 }
 
@@ -154,7 +154,7 @@ func writeTextHeader(bw *errWriter, o *options, c *verify.Certifier) {
 	bw.printf("μ ≥ %.4g (certified strong convexity of the block-scaled energy)\n\n", b.MuBest)
 }
 
-func writeTextSummary(bw *errWriter, c *verify.Certifier, labelled bool, s summary) {
+func writeTextSummary(bw *errWriter, labelled bool, s summary) {
 	bw.printf("%-10s %8s %9s %9s %8s %9s %14s\n", "", "ρ", "mean(m)", "median(m)", "std(m)", "median δ", "accuracy")
 	acc := "—"
 	if s.Accuracy != nil {
