@@ -26,10 +26,11 @@ type scratch struct {
 	wide []float64  // outputs of models with many classes
 	dbg  *debugInfo // tests: per-block residual norms of the last input
 
-	// Passes as needed: queue[s] holds inputs waiting for their next
-	// round after stagePasses(s) passes, out the certificates of the call
-	// being served (queue entries index it).
+	// Passes as needed: queue holds the tiles of inputs waiting for their
+	// next round (one per round from → to passes that has inputs), out
+	// the certificates of the call being served (queue entries index it).
 	queue []*passQueue
+	runs  []*passQueue // batchJob.runs' storage, kept across calls
 	out   []Certificate
 	one   [1]Certificate // Certify's
 	// final, when set (tests), is called with each input's final iterate.
@@ -97,6 +98,15 @@ type batchJob struct {
 	n        int
 	next     atomic.Int64 // next tile to take
 	firstBad atomic.Int64 // first input with a non-finite value
+
+	// the rounds of passes as needed after the tiles (parallel)
+	scs     []*scratch   // the workers' scratches
+	runs    []*passQueue // the tiles of the current step
+	nextRun atomic.Int64 // next of runs to take
+	mu      sync.Mutex   // guards arrived, gen and runs at the barrier
+	cond    sync.Cond
+	arrived int
+	gen     int
 }
 
 // init sets up the job of one CertifyBatch call.
@@ -124,34 +134,87 @@ func (j *batchJob) inline(ctx context.Context, ntiles int) error {
 }
 
 // parallel runs the job's ntiles tiles on workers goroutines, each taking
-// the next tile until none is left or ctx is cancelled.
+// the next tile until none is left or ctx is cancelled; then the same
+// goroutines run the rounds of the inputs that need more passes
+// (flushRounds).
 func (j *batchJob) parallel(ctx context.Context, ntiles, workers int) error {
 	c := j.c
+	j.cond.L = &j.mu
+	j.scs = make([]*scratch, workers)
+	for w := range j.scs {
+		j.scs[w] = c.getScratch()
+		j.scs[w].out = j.out
+	}
+	j.runs = j.scs[0].runs[:0]
 	var wg sync.WaitGroup
 	wg.Add(workers)
 	for w := 0; w < workers; w++ {
 		go func() {
 			defer wg.Done()
-			sc := c.getScratch()
-			defer c.putScratch(sc)
-			sc.out = j.out
-			defer func() { sc.out = nil }()
 			for ctx.Err() == nil {
 				t := int(j.next.Add(1) - 1)
 				if t >= ntiles {
-					c.flush(sc)
-					return
+					break
 				}
-				j.runTile(sc, t)
+				j.runTile(j.scs[w], t)
 			}
-			c.drop(sc)
+			j.flushRounds(ctx, w)
 		}()
 	}
 	wg.Wait()
+	j.scs[0].runs = j.runs[:0]
+	for _, sc := range j.scs {
+		c.drop(sc) // nothing left unless cancelled
+		sc.out = nil
+		c.putScratch(sc)
+	}
 	if err := ctx.Err(); err != nil {
 		return err
 	}
 	return j.err()
+}
+
+// flushRounds is worker w's part of finishing the inputs that wait for
+// more passes in the workers' scratches: at each barrier the last worker
+// to arrive takes the next rounds (nextRuns) and all run them, until none
+// is left or ctx is cancelled.
+func (j *batchJob) flushRounds(ctx context.Context, w int) {
+	for {
+		j.barrier(ctx)
+		for {
+			k := int(j.nextRun.Add(1) - 1)
+			if k >= len(j.runs) {
+				break
+			}
+			j.c.runQueue(j.scs[w], j.runs[k])
+		}
+		if len(j.runs) == 0 {
+			return
+		}
+	}
+}
+
+// barrier waits until every worker has arrived; the last one sets the
+// next runs (none when ctx is cancelled or no input waits).
+func (j *batchJob) barrier(ctx context.Context) {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	gen := j.gen
+	j.arrived++
+	if j.arrived < len(j.scs) {
+		for gen == j.gen {
+			j.cond.Wait()
+		}
+		return
+	}
+	j.arrived = 0
+	j.runs = j.runs[:0]
+	if ctx.Err() == nil {
+		j.runs = j.c.nextRuns(j.scs, j.runs)
+	}
+	j.nextRun.Store(0)
+	j.gen++
+	j.cond.Broadcast()
 }
 
 // runTile certifies tile t of the job in sc and records the first input
@@ -218,7 +281,9 @@ func (c *Certifier) tile(sc *scratch, x []float32, labels []int, n, i0 int) int 
 			if labels != nil {
 				lab = labels[j]
 			}
-			c.enqueue(sc, 0, sc.v[j*c.d1:(j+1)*c.d1], sc.xn[j], lab, i0+j, out[j].MarginLower, sc.st, j)
+			L := excessLoss(&out[j], &sc.aux[j])
+			next := c.nextPasses(passes, passes, 0, L, out[j].Margin)
+			c.enqueue(sc, passes, next, sc.v[j*c.d1:(j+1)*c.d1], sc.xn[j], lab, i0+j, out[j].MarginLower, L, sc.st, j)
 			continue
 		}
 		if sc.final != nil {

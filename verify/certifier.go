@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 	"runtime"
+	"sync"
 
 	"github.com/lrrn/lrrn/lrrn"
 )
@@ -52,6 +53,9 @@ type Certifier struct {
 	tol              float64
 
 	free chan *scratch
+	// the queues of passes as needed not in use, shared by the workers
+	qmu   sync.Mutex
+	qpool []*passQueue
 }
 
 // New builds a Certifier for m. The model must not change while the

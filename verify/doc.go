@@ -29,9 +29,9 @@
 //
 // Passes run as needed by default (Options.Passes = 0): every input gets
 // StartPasses passes, and only the inputs whose certificate is still
-// limited by the inference error get more (their total doubled per round,
-// gathered into full tiles), until it costs at most AdaptiveTol of the
-// margin. A positive Passes without Adaptive runs exactly that many.
+// limited by the inference error get more (doubled in the first extra
+// round, then as many as the rate of the last round predicts; gathered
+// into full tiles), until it costs at most AdaptiveTol of the margin. A positive Passes without Adaptive runs exactly that many.
 //
 // # Determinism
 //

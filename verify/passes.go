@@ -2,98 +2,169 @@ package verify
 
 import (
 	"math"
+	"math/bits"
 
 	"github.com/lrrn/lrrn/lrrn"
 )
 
 // passQueue is a tile of inputs that all had the same number of passes
-// and need more.
+// (from) and get the same number next (to).
 type passQueue struct {
-	n    int
-	v    []float32 // TileSize×d1
-	xn   []float64
-	lab  []int
-	idx  []int     // where the certificate goes (scratch.out)
-	prev []float64 // MarginLower before this round
-	st   *lrrn.States
-	cert []Certificate
-	aux  []aux
+	from, to int
+	n        int
+	v        []float32 // TileSize×d1
+	xn       []float64
+	lab      []int
+	idx      []int     // where the certificate goes (scratch.out)
+	prev     []float64 // MarginLower before this round
+	prevL    []float64 // excessLoss before this round
+	st       *lrrn.States
+	cert     []Certificate
+	aux      []aux
 }
 
-// queueAt returns the queue of stage s, allocating it on first use.
-func (c *Certifier) queueAt(sc *scratch, s int) *passQueue {
-	for len(sc.queue) <= s {
-		sc.queue = append(sc.queue, nil)
+// queueFor returns the queue of inputs going from `from` to `to` passes,
+// taking an empty one from the certifier's pool (or allocating one) on
+// first use. Only queues that hold inputs are kept: a worker has at most
+// as many as the distinct rounds its waiting inputs are in.
+func (c *Certifier) queueFor(sc *scratch, from, to int) *passQueue {
+	for _, q := range sc.queue {
+		if q.from == from && q.to == to {
+			return q
+		}
 	}
-	if q := sc.queue[s]; q != nil {
-		return q
+	var q *passQueue
+	c.qmu.Lock()
+	if k := len(c.qpool); k > 0 {
+		q, c.qpool = c.qpool[k-1], c.qpool[:k-1]
 	}
-	T := lrrn.TileSize
-	q := &passQueue{v: make([]float32, T*c.d1), xn: make([]float64, T), lab: make([]int, T), idx: make([]int, T), prev: make([]float64, T),
-		st: c.solver.NewStates(T), cert: make([]Certificate, T), aux: make([]aux, T)}
-	sc.queue[s] = q
+	c.qmu.Unlock()
+	if q == nil {
+		T := lrrn.TileSize
+		q = &passQueue{v: make([]float32, T*c.d1), xn: make([]float64, T), lab: make([]int, T), idx: make([]int, T),
+			prev: make([]float64, T), prevL: make([]float64, T),
+			st: c.solver.NewStates(T), cert: make([]Certificate, T), aux: make([]aux, T)}
+	}
+	q.from, q.to, q.n = from, to, 0
+	sc.queue = append(sc.queue, q)
 	return q
 }
 
-// needsPasses reports whether an input's certificate is still limited by
-// the inference error: the part of the margin it loses that more passes
-// can remove — the loss scaled by the share of StateError above the
-// rounding floor eErr, which passes do not reduce — exceeds AdaptiveTol of
-// the margin.
-func (c *Certifier) needsPasses(cert *Certificate, a *aux) bool {
-	E := cert.StateError
-	if math.IsInf(E, 0) || cert.Pred < 0 || !(E > 0) {
-		return false
+// detach removes q from the scratch's list of waiting queues (if there).
+func (sc *scratch) detach(q *passQueue) {
+	for i, o := range sc.queue {
+		if o == q {
+			sc.queue = append(sc.queue[:i], sc.queue[i+1:]...)
+			return
+		}
 	}
-	return a.loss*(1-a.eErr/E) > c.tol*math.Abs(cert.Margin)
 }
 
-// stagePasses returns the total passes of an input after stage s of the
-// schedule: Passes·2^s, capped at MaxPasses.
-func (c *Certifier) stagePasses(s int) int {
-	p := c.opts.Passes
-	for ; s > 0 && p < c.maxPasses; s-- {
-		p *= 2
+// release detaches an empty queue from the scratch and returns it to the
+// certifier's pool, shared by the workers (a queue can be filled by one
+// worker and run by another).
+func (c *Certifier) release(sc *scratch, q *passQueue) {
+	sc.detach(q)
+	c.qmu.Lock()
+	c.qpool = append(c.qpool, q)
+	c.qmu.Unlock()
+}
+
+// excessLoss is the part of the margin an input loses to the inference
+// error that more passes can remove: the loss scaled by the share of
+// StateError above the rounding floor eErr, which passes do not reduce
+// (0 when there is nothing to remove).
+func excessLoss(cert *Certificate, a *aux) float64 {
+	E := cert.StateError
+	if math.IsInf(E, 0) || cert.Pred < 0 || !(E > 0) {
+		return 0
 	}
-	return min(p, c.maxPasses)
+	return a.loss * (1 - a.eErr/E)
+}
+
+// needsPasses reports whether an input's certificate is still limited by
+// the inference error: its excessLoss exceeds AdaptiveTol of the margin.
+func (c *Certifier) needsPasses(cert *Certificate, a *aux) bool {
+	return excessLoss(cert, a) > c.tol*math.Abs(cert.Margin)
+}
+
+// nextPasses returns the total passes of an input's next round, after
+// `to` passes that left it losing L (its excessLoss) of margin m, and
+// `from` passes before them that left it losing prevL (prevL = 0: no
+// earlier round). The first extra round doubles the passes. After that,
+// BCD's linear convergence predicts the rest: the loss fell by
+// r = (L/prevL)^{1/(to−from)} per pass, so it reaches AdaptiveTol·|m|
+// after log(AdaptiveTol·|m|/L)/log r more passes. The prediction is
+// bounded to [1, to] more passes (never beyond doubling: a loss that
+// falls slowly near the rounding floor would predict hundreds) and
+// rounded up to a grid (every count up to 8, then the counts with three
+// significant bits: 10, 12, 14, 16, 20, 24, …) so that inputs share
+// rounds and tiles fill. An input whose
+// prediction falls short is evaluated again and predicted anew; the
+// schedule affects only the work done, never the soundness of a
+// certificate (each is that of its final iterate).
+func (c *Certifier) nextPasses(from, to int, prevL, L, m float64) int {
+	next := 2 * to
+	if prevL > 0 && L > 0 && to > from {
+		r := math.Pow(L/prevL, 1/float64(to-from))
+		if r > 0 && r < 1 {
+			k := math.Log(c.tol*math.Abs(m)/L) / math.Log(r)
+			k = min(max(math.Ceil(k), 1), float64(to))
+			next = to + int(k)
+		}
+	}
+	return min(gridUp(next), c.maxPasses)
+}
+
+// gridUp rounds n up to the pass-count grid of nextPasses: n itself up to
+// 8, above it the next count with three significant bits.
+func gridUp(n int) int {
+	if n <= 8 {
+		return n
+	}
+	e := bits.Len(uint(n)) - 3
+	return (n + 1<<e - 1) >> e << e
 }
 
 // enqueue adds input j of st (its input part v, ‖x‖ bound, label, the
-// index of its certificate and its current MarginLower) to the queue of
-// stage s, running the queue when it is full.
-func (c *Certifier) enqueue(sc *scratch, s int, v []float32, xn float64, lab, idx int, lower float64, st *lrrn.States, j int) {
-	q := c.queueAt(sc, s)
+// index of its certificate, its current MarginLower and excessLoss) to
+// the queue of the round from → to, running the queue when it is full.
+func (c *Certifier) enqueue(sc *scratch, from, to int, v []float32, xn float64, lab, idx int, lower, L float64, st *lrrn.States, j int) {
+	q := c.queueFor(sc, from, to)
 	i := q.n
 	copy(q.v[i*c.d1:(i+1)*c.d1], v)
-	q.xn[i], q.lab[i], q.idx[i], q.prev[i] = xn, lab, idx, lower
+	q.xn[i], q.lab[i], q.idx[i], q.prev[i], q.prevL[i] = xn, lab, idx, lower, L
 	for k := 1; k <= c.numL; k++ {
 		copy(q.st.Layer(k, i), st.Layer(k, j))
 	}
 	q.n++
 	if q.n == lrrn.TileSize {
-		c.runQueue(sc, s)
+		c.runQueue(sc, q)
 	}
 }
 
-// runQueue runs the next round of passes on the inputs of stage s (a full
-// tile; a partial one is padded with zero inputs and zero states),
-// certifies them and passes on those that still need more.
-func (c *Certifier) runQueue(sc *scratch, s int) {
-	q := sc.queue[s]
+// runQueue runs the round of q on its inputs (a full tile; a partial one
+// is padded with zero inputs and zero states), certifies them and queues
+// those that still need more passes for their next round.
+func (c *Certifier) runQueue(sc *scratch, q *passQueue) {
 	n, T := q.n, lrrn.TileSize
 	if n == 0 {
+		c.release(sc, q)
 		return
 	}
 	clear(q.v[n*c.d1:])
 	for k := 1; k <= c.numL; k++ {
 		clear(q.st.Z[k][n*c.m.Sizes[k]:])
 	}
-	from, to := c.stagePasses(s), c.stagePasses(s+1)
+	from, to := q.from, q.to
 	if err := c.solver.ContinueFreeWithInput(sc.ws, q.v, T, to-from, q.st); err != nil {
 		panic(err)
 	}
 	c.evaluate(sc, q.st, q.v, q.xn, q.lab[:n], n, q.cert, to, q.aux)
-	q.n = 0 // the queue can refill while its inputs move on
+	// The queue can refill only after its inputs have moved on (they go
+	// to rounds that start at `to`, never to this one); it returns to the
+	// pool after that.
+	q.n = 0
 	for j := 0; j < n; j++ {
 		ct := &q.cert[j]
 		sc.out[q.idx[j]] = *ct
@@ -103,29 +174,105 @@ func (c *Certifier) runQueue(sc *scratch, s int) {
 		// iterate's residual).
 		gained := ct.MarginLower-q.prev[j] > c.tol*math.Abs(ct.Margin)
 		if to < c.maxPasses && gained && c.needsPasses(ct, &q.aux[j]) {
-			c.enqueue(sc, s+1, q.v[j*c.d1:(j+1)*c.d1], q.xn[j], q.lab[j], q.idx[j], ct.MarginLower, q.st, j)
+			L := excessLoss(ct, &q.aux[j])
+			next := c.nextPasses(from, to, q.prevL[j], L, ct.Margin)
+			c.enqueue(sc, to, next, q.v[j*c.d1:(j+1)*c.d1], q.xn[j], q.lab[j], q.idx[j], ct.MarginLower, L, q.st, j)
 			continue
 		}
 		if sc.final != nil {
 			sc.final(q.idx[j], q.st, j)
 		}
 	}
+	c.release(sc, q)
 }
 
-// flush finishes every input still waiting for passes, stage by stage.
+// flush finishes every input still waiting for passes: it runs the
+// waiting round that starts earliest (its inputs can only move to rounds
+// that start later) until none is left.
 func (c *Certifier) flush(sc *scratch) {
-	for s := 0; s < len(sc.queue); s++ {
-		if sc.queue[s] != nil && sc.queue[s].n > 0 {
-			c.runQueue(sc, s)
+	for len(sc.queue) > 0 {
+		q := sc.queue[0]
+		for _, o := range sc.queue[1:] {
+			if o.from < q.from || o.from == q.from && o.to < q.to {
+				q = o
+			}
+		}
+		c.runQueue(sc, q)
+	}
+}
+
+// nextRuns appends to runs the next tiles to run of the inputs still
+// waiting for passes in the scratches of a batch's workers: the rounds
+// that start earliest (from) across all scratches — no input can join
+// them any more —, with the queues of the same round (from → to) merged
+// so that each round leaves at most one partial tile for the whole batch
+// instead of one per worker. When those are fewer tiles than workers,
+// the next rounds join them (partial tiles then, rather than idle
+// workers). None when no input waits. Which inputs share a tile does not
+// change a certificate (see tile).
+func (c *Certifier) nextRuns(scs []*scratch, runs []*passQueue) []*passQueue {
+	for len(runs) < len(scs) {
+		from := math.MaxInt
+		for _, sc := range scs {
+			for _, q := range sc.queue {
+				from = min(from, q.from)
+			}
+		}
+		if from == math.MaxInt {
+			break
+		}
+		for _, sc := range scs {
+			for i := 0; i < len(sc.queue); {
+				q := sc.queue[i]
+				if q.from != from {
+					i++
+					continue
+				}
+				sc.detach(q)
+				runs = c.mergeRound(sc, runs, q)
+			}
 		}
 	}
+	return runs
+}
+
+// mergeRound adds the inputs of q (detached from sc) to the list of tiles
+// to run: into the partial tile of the same round, when there is one, as
+// far as it has room. A queue that ends up empty returns to the pool.
+func (c *Certifier) mergeRound(sc *scratch, runs []*passQueue, q *passQueue) []*passQueue {
+	T := lrrn.TileSize
+	for _, r := range runs {
+		if r.from != q.from || r.to != q.to || r.n == T {
+			continue
+		}
+		for q.n > 0 && r.n < T {
+			q.n--
+			r.copyIn(c, q, q.n)
+		}
+		if q.n == 0 {
+			c.release(sc, q)
+			return runs
+		}
+	}
+	return append(runs, q)
+}
+
+// copyIn appends input i of src to q (which has room).
+func (q *passQueue) copyIn(c *Certifier, src *passQueue, i int) {
+	k := q.n
+	copy(q.v[k*c.d1:(k+1)*c.d1], src.v[i*c.d1:(i+1)*c.d1])
+	q.xn[k], q.lab[k], q.idx[k], q.prev[k], q.prevL[k] = src.xn[i], src.lab[i], src.idx[i], src.prev[i], src.prevL[i]
+	for l := 1; l <= c.numL; l++ {
+		copy(q.st.Layer(l, k), src.st.Layer(l, i))
+	}
+	q.n++
 }
 
 // drop forgets the waiting inputs (a cancelled batch).
 func (c *Certifier) drop(sc *scratch) {
-	for _, q := range sc.queue {
-		if q != nil {
-			q.n = 0
-		}
+	for len(sc.queue) > 0 {
+		q := sc.queue[0]
+		q.n = 0
+		c.release(sc, q)
 	}
 }

@@ -13,7 +13,8 @@ type Options struct {
 	// runtime.GOMAXPROCS(0). At most MaxWorkers.
 	Workers int
 	// Adaptive keeps running passes on inputs whose certificate is still
-	// limited by the inference error, doubling their total each round,
+	// limited by the inference error (doubling their total in the first
+	// extra round, then as many as the last round's rate predicts),
 	// until it costs at most AdaptiveTol of the margin, the residual
 	// reaches the rounding floor, or MaxPasses passes ran. The inputs that
 	// continue are gathered across tiles into full tiles. Passes = 0 sets
