@@ -31,24 +31,36 @@ func gzIDX(t *testing.T, name string, dims ...uint32) string {
 	p := filepath.Join(t.TempDir(), name)
 	f, err := os.Create(p)
 	require.NoError(t, err)
-	zw, err := gzip.NewWriterLevel(f, gzip.BestSpeed)
-	require.NoError(t, err)
 	hdr := []byte{0, 0, 8, byte(len(dims))}
 	n := int64(1)
 	for _, d := range dims {
 		hdr = be.BigEndian.AppendUint32(hdr, d)
 		n *= int64(d)
 	}
-	_, err = zw.Write(hdr)
+	// A multi-member gzip file (as `cat a.gz b.gz` makes): the header, then
+	// one compressed MiB of zeros written as often as needed and the rest,
+	// so that hundreds of MB of data cost a few ms to write.
+	member := func(b []byte) []byte {
+		var buf bytes.Buffer
+		zw, err := gzip.NewWriterLevel(&buf, gzip.BestSpeed)
+		require.NoError(t, err)
+		_, err = zw.Write(b)
+		require.NoError(t, err)
+		require.NoError(t, zw.Close())
+		return buf.Bytes()
+	}
+	_, err = f.Write(member(hdr))
 	require.NoError(t, err)
 	zero := make([]byte, 1<<20)
-	for n > 0 {
-		k := min(n, int64(len(zero)))
-		_, err = zw.Write(zero[:k])
+	block := member(zero)
+	for ; n >= int64(len(zero)); n -= int64(len(zero)) {
+		_, err = f.Write(block)
 		require.NoError(t, err)
-		n -= k
 	}
-	require.NoError(t, zw.Close())
+	if n > 0 {
+		_, err = f.Write(member(zero[:n]))
+		require.NoError(t, err)
+	}
 	require.NoError(t, f.Close())
 	return p
 }
