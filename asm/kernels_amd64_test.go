@@ -45,8 +45,9 @@ func TestTiersMatchCPU(t *testing.T) {
 // TestAVX2SourceIsAVX2Only lints avx2_amd64.s and the header it includes
 // (kernels_amd64.h): no ZMM or opmask registers,
 // no registers 16…31, no EVEX-only suffixes or instructions (the AVX2 tier
-// runs on CPUs without AVX-512, where any of these is SIGILL), and no
-// VMASKMOVPS/VPMASKMOVD, whose masked-out lanes AMD allows to fault.
+// runs on CPUs without AVX-512, where any of these is SIGILL), no
+// VMASKMOVPS/VPMASKMOVD, whose masked-out lanes AMD allows to fault, and no
+// scalar FMA with a memory operand (see SWEEP_STEP in kernels_amd64.h).
 func TestAVX2SourceIsAVX2Only(t *testing.T) {
 	for _, name := range []string{"avx2_amd64.s", "kernels_amd64.h"} {
 		src, err := os.ReadFile(filepath.Join(sourceDir(), name))
@@ -63,6 +64,9 @@ func lintAVX2(t *testing.T, name, src string) {
 		regexp.MustCompile(`\b(K[A-Z]+[BWDQ]|V[A-Z0-9]*(32X[248]|64X[24])|VP(XOR|AND|OR|ANDN)[DQ]|VMOVDQ[AU](8|16|32|64)|VPTERNLOG[DQ]|VPERM[IT]2[A-Z]+|VCOMPRESS[A-Z]+|VEXPAND[A-Z]+|VRNDSCALE[A-Z]+|VSCALEF[A-Z]+|VGETEXP[A-Z]+|VRANGE[A-Z]+|VREDUCE[A-Z]+|VFIXUPIMM[A-Z]+)\b`),
 	}
 	bad = append(bad, regexp.MustCompile(`\bV?P?MASKMOV[A-Z]*\b`))
+	// A scalar FMA with a memory operand: QEMU 7.2 (TCG) reads 16 bytes for
+	// it, which faults past the end of a slice in the Haswell CI run.
+	bad = append(bad, regexp.MustCompile(`\bVFN?M(ADD|SUB)(132|213|231)S[SD]\b.*\(`))
 	for i, line := range strings.Split(src, "\n") {
 		code, _, _ := strings.Cut(line, "//")
 		for _, re := range bad {
