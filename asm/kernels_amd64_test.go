@@ -77,66 +77,8 @@ func lintAVX2(t *testing.T, name, src string) {
 	}
 }
 
-// sweep8Case runs the blocked AVX2 sweep kernel the way sweep256 splits a
-// long sweep, in calls of `rows` rows (whole blocks of eight), on guarded
-// copies (z at offset off), and checks the trajectory, the canaries and the
-// read-only inputs like sweepCase.
-func sweep8Case(t *testing.T, what string, z, h, c, invH []float32, d, rows int, lo, hi float32, off int) {
-	t.Helper()
-	gz, gh, gc, gi := guardedCopy(z, off), guardedCopy(h, (off+3)%8), guardedCopy(c, 7-off), guardedCopy(invH, (off+5)%8)
-	for i0 := 0; i0 < d; i0 += rows {
-		sweep8AVX2(&gz.s()[0], &gh.s()[0], &gc.s()[0], &gi.s()[0], d, i0, min(d, i0+rows), lo, hi)
-	}
-	checkSweep(t, what, z, gz.s(), h, c, invH, d, lo, hi)
-	gz.check(t, what+" z")
-	gh.check(t, what+" h")
-	gc.check(t, what+" c")
-	gi.check(t, what+" invH")
-	require.True(t, sameBits(h, gh.s()), "%s: changed h", what)
-	require.True(t, sameBits(c, gc.s()), "%s: changed c", what)
-	require.True(t, sameBits(invH, gi.s()), "%s: changed invH", what)
-}
-
-// TestSweep8Calls: calls of one block, two, three and five (the first
-// block of a call reads the block before it from memory, the later ones
-// from the register the previous block left), so that the partial last
-// block sits at every position in a call, for every d from 8 through 70.
-func TestSweep8Calls(t *testing.T) {
-	if !slices.Contains(Available(), AVX2) {
-		t.Skip("no AVX2 on this CPU")
-	}
-	rng := rand.New(rand.NewPCG(39, 40))
-	i := 0
-	for d := 8; d <= 70; d++ {
-		for _, rows := range []int{8, 16, 24, 40} {
-			z, h, c, invH := sweepProblem(rng, d, 2, 1)
-			sweep8Case(t, fmt.Sprintf("sweep8AVX2 d=%d rows=%d", d, rows), z, h, c, invH, d, rows, -0.5, float32(math.Inf(1)), i%8)
-			i++
-		}
-	}
-}
-
-// FuzzSweep8Calls is FuzzSweep (values, bounds, offsets) for the blocked
-// AVX2 kernel called in blocks of 8·(1 + shape/133 mod 6) rows.
-func FuzzSweep8Calls(f *testing.F) {
-	addSeeds(f, 0, 1, 2, 8, 9, 16, 56, 62, 133+1, 2*133+2, 5*133+61)
-	f.Fuzz(func(t *testing.T, _ uint8, shape uint32, off uint8, mode uint8, seed uint64, raw []byte) {
-		if !slices.Contains(Available(), AVX2) {
-			t.Skip("no AVX2 on this CPU")
-		}
-		d := 8 + int(shape%133)
-		rows := 8 * (1 + int(shape/133%6))
-		s := newFuzzSrc(mode, seed, raw)
-		lo, hi := s.bounds()
-		z, h, c, invH := s.vec(d), s.vec(d*d), s.vec(d), s.vec(d)
-		for i, v := range invH {
-			if math.IsInf(float64(v), 0) || v != v {
-				invH[i] = 0.5 // 1/H_ii of a positive definite H is finite
-			}
-		}
-		sweep8Case(t, fmt.Sprintf("sweep8AVX2 d=%d rows=%d lo=%v hi=%v", d, rows, lo, hi), z, h, c, invH, d, rows, lo, hi, int(off%8))
-	})
-}
+// sweepBlocks: the blocked AVX2 sweep kernel, for the tests of split_test.go.
+var sweepBlocks = sweepBlockKernel{tier: AVX2, rows: 8, f: sweep8AVX2}
 
 // BenchmarkSweepAVX2 compares the AVX2 tier's two sweep kernels on the same
 // problems: rows (sweepAVX2, a dot product, a horizontal sum and the step per
