@@ -97,6 +97,15 @@ func TestGuardPages(t *testing.T) {
 				}
 				run("Dot4x2 "+name, func() { Dot4x2(v[0], v[1], v[2], v[3], v[4], v[5]) })
 			}
+			for _, d := range sweepDims {
+				if d*d*4 > arenaBytes {
+					continue
+				}
+				z, h, c, invH := sweepProblem(rng, d, 2, 1)
+				z, h = ar[0].place(z, atEnd), ar[1].place(h, atEnd)
+				c, invH = ar[2].place(c, atEnd), ar[3].place(invH, atEnd)
+				run(fmt.Sprintf("Sweep d=%d atEnd=%v", d, atEnd), func() { Sweep(z, h, c, invH, d, 0, float32(math.Inf(1))) })
+			}
 			for _, sh := range testShapes {
 				m, k := sh[0], sh[1]
 				for _, n := range widthsFor(m, k) {

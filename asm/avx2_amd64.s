@@ -731,7 +731,8 @@ TEXT ·peakFMAAVX2(SB), NOSPLIT, $0-8
 // (four accumulators), summed across lanes, plus the last d mod 8 products
 // one scalar at a time (no vector reaches past the row or z), then z[i] =
 // clamp(z[i] − (s − c[i])·invH[i], lo, hi) in scalar registers and stored,
-// so that row i+1 reads it.
+// so that row i+1 reads it. (sweep256 uses it for d < 8 only, where every
+// product is scalar; sweep8AVX2 below is the tier's sweep for d ≥ 8.)
 TEXT ·sweepAVX2(SB), NOSPLIT, $0-64
 	MOVQ	z+0(FP), DI
 	MOVQ	h+8(FP), SI
@@ -774,7 +775,8 @@ sw_1:
 	TESTQ	R12, R12
 	JZ	sw_step
 	VMOVSS	(AX), X4
-	VFMADD231SS	(CX), X4, X0
+	VMOVSS	(CX), X5
+	VFMADD231SS	X5, X4, X0
 	ADDQ	$4, AX
 	ADDQ	$4, CX
 	DECQ	R12
@@ -789,6 +791,307 @@ sw_step:
 	JB	sw_row
 
 sw_done:
+	VZEROUPPER
+	RET
+
+// sweepMask<>+4·(8−k) is the mask of the lanes ≥ k of a vector (k = 0…8):
+// eight zero words, then eight all-ones words.
+DATA	sweepMask<>+0(SB)/8, $0
+DATA	sweepMask<>+8(SB)/8, $0
+DATA	sweepMask<>+16(SB)/8, $0
+DATA	sweepMask<>+24(SB)/8, $0
+DATA	sweepMask<>+32(SB)/8, $-1
+DATA	sweepMask<>+40(SB)/8, $-1
+DATA	sweepMask<>+48(SB)/8, $-1
+DATA	sweepMask<>+56(SB)/8, $-1
+GLOBL	sweepMask<>(SB), RODATA|NOPTR, $64
+
+// Window row k of a block: the diagonal chunk (h row at m, z in Y8) masked
+// to the lanes ≥ k (columns from the row's own on) into accumulator acc.
+#define SWEEP8_DIAG(k, m, acc) \
+	VMOVUPS	m, Y9; \
+	VANDPS	sweepMask<>+(32-4*k)(SB), Y9, Y9; \
+	VANDPS	sweepMask<>+(32-4*k)(SB), Y8, Y10; \
+	VFMADD231PS	Y10, Y9, acc
+
+// The shifted last chunk of a row (h at m) masked by Y12 (z, masked, in Y8).
+#define SWEEP8_TAIL(m, acc) \
+	VANDPS	m, Y12, Y9; \
+	VFMADD231PS	Y9, Y8, acc
+
+// X8 += m·x (m loaded first: see SWEEP_STEP on QEMU and scalar FMAs).
+#define SWEEP8_TRI(m, x) VMOVSS	m, X9; VFMADD231SS	X9, x, X8
+
+// Row k of a whole block in phase B: X8 = (s_k − c[r]) from buf, plus the
+// products with the block's new values (the FMAs before), then
+// z[r] = clamp(z[r] − X8·invH[r], lo, hi) into x and memory (z[r0] at CX,
+// invH[r0] at R8).
+#define SWEEP8_S(k) VMOVSS	buf-32+4*k(SP), X8
+#define SWEEP8_STEP(k, x) \
+	VMOVSS	4*k(R8), X9; \
+	VMOVSS	4*k(CX), x; \
+	VFNMADD231SS	X9, X8, x; \
+	VMAXSS	x, X14, x; \
+	VMINSS	x, X15, x; \
+	VMOVSS	x, 4*k(CX)
+
+// func sweep8AVX2(z, h, c, invH *float32, d, i0, i1 int, lo, hi float32)
+//
+// Rows i0 … i1−1 of a BCD sweep for one problem (see Sweep), d ≥ 8, i0 a
+// multiple of 8 and i1 one or d, in blocks of eight rows r0 … r1−1.
+//
+// Phase A computes the eight rows' dot products at once, except for the
+// products with the block's own columns left of each row's, z[p] for
+// r0 ≤ p < r: a window of eight rows (rb = min(r0, d−8) … rb+7: the last,
+// partial block's window is shifted back so that it reads only rows of h)
+// times the column chunks of z (at 8v for v < d/8, then one ending at column
+// d whose lanes also in the chunk before are masked out by Y12), each z chunk
+// loaded once for the eight rows. The diagonal chunk (columns rb … rb+7) is
+// masked for window row k to its lanes ≥ k, in h and in z, so that no stale
+// infinity meets a zero. The chunk of the block before, just computed, comes
+// from Y13 rather than from memory, where the load would wait for the
+// scalar stores. The eight sums are added across lanes together.
+//
+// Phase B goes down the rows in scalar registers: g = (s − c[r]) +
+// Σ_{r0≤p<r} h[r][p]·z[p] with the new z[p], z[r] = clamp(z[r] − g·invH[r],
+// lo, hi), stored. Only the last product and the step lie on the path from
+// one unit to the next. A whole block is unrolled, its new values kept in
+// X0…X7 (and gathered into Y13); the partial last block loops.
+//
+// The products are summed in another order than sweepAVX2's, which the
+// contract allows. No load reaches past a row of h or past z.
+TEXT ·sweep8AVX2(SB), NOSPLIT, $32-64
+	MOVQ	z+0(FP), DI
+	MOVQ	h+8(FP), SI
+	MOVQ	d+32(FP), R10
+	MOVQ	i0+40(FP), BX
+	VMOVSS	lo+56(FP), X14
+	VMOVSS	hi+60(FP), X15
+	MOVQ	R10, R11
+	SHLQ	$2, R11 // row stride in bytes
+	LEAQ	(R11)(R11*2), R12
+	MOVQ	R10, AX
+	ANDQ	$7, AX
+	LEAQ	sweepMask<>(SB), CX
+	VMOVUPS	(CX)(AX*4), Y12 // the lanes ≥ 8 − d mod 8 of the last chunk
+
+s8_block:
+	CMPQ	BX, i1+48(FP)
+	JAE	s8_done
+
+	// ---- Phase A. R13 = rb; AX, R9 = rows rb and rb+4 at column CX.
+	LEAQ	-8(R10), R13
+	CMPQ	BX, R13
+	CMOVQLT	BX, R13
+	ZERO4(VXORPS, Y0, Y1, Y2, Y3)
+	ZERO4(VXORPS, Y4, Y5, Y6, Y7)
+	MOVQ	R13, AX
+	IMULQ	R11, AX
+	ADDQ	SI, AX
+	LEAQ	(AX)(R11*4), R9
+	MOVQ	R10, DX
+	ANDQ	$-8, DX
+	SHLQ	$2, DX // end of the whole chunks
+	LEAQ	(BX*4), R10 // the diagonal chunk (done below)
+	MOVQ	R10, R8 // from R8: the chunk of the block before, if in Y13
+	CMPQ	BX, i0+40(FP)
+	JE	s8_first
+	SUBQ	$32, R8
+
+s8_first:
+	XORQ	CX, CX
+
+s8_plain:
+	CMPQ	CX, DX
+	JAE	s8_diag
+	CMPQ	CX, R8
+	JB	s8_plain_fma
+	CMPQ	CX, R10
+	JBE	s8_plain_next
+
+s8_plain_fma:
+	VMOVUPS	(DI)(CX*1), Y8
+	FMA4(Y8, (AX), (AX)(R11*1), (AX)(R11*2), (AX)(R12*1), Y0, Y1, Y2, Y3)
+	FMA4(Y8, (R9), (R9)(R11*1), (R9)(R11*2), (R9)(R12*1), Y4, Y5, Y6, Y7)
+
+s8_plain_next:
+	ADDQ	$32, AX
+	ADDQ	$32, R9
+	ADDQ	$32, CX
+	JMP	s8_plain
+
+s8_diag:
+	MOVQ	d+32(FP), R10
+	MOVQ	R13, AX
+	IMULQ	R11, AX
+	ADDQ	SI, AX // row rb
+	LEAQ	(AX)(R13*4), CX // row rb at column rb
+	LEAQ	(CX)(R11*4), R9
+	VMOVUPS	(DI)(R13*4), Y8
+	SWEEP8_DIAG(0, (CX), Y0)
+	SWEEP8_DIAG(1, (CX)(R11*1), Y1)
+	SWEEP8_DIAG(2, (CX)(R11*2), Y2)
+	SWEEP8_DIAG(3, (CX)(R12*1), Y3)
+	SWEEP8_DIAG(4, (R9), Y4)
+	SWEEP8_DIAG(5, (R9)(R11*1), Y5)
+	SWEEP8_DIAG(6, (R9)(R11*2), Y6)
+	SWEEP8_DIAG(7, (R9)(R12*1), Y7)
+
+	// The block before (columns r0−8 … r0−1) from Y13.
+	CMPQ	BX, i0+40(FP)
+	JE	s8_tail
+	LEAQ	-32(AX)(BX*4), CX // row rb at column r0−8
+	LEAQ	(CX)(R11*4), R9
+	FMA4(Y13, (CX), (CX)(R11*1), (CX)(R11*2), (CX)(R12*1), Y0, Y1, Y2, Y3)
+	FMA4(Y13, (R9), (R9)(R11*1), (R9)(R11*2), (R9)(R12*1), Y4, Y5, Y6, Y7)
+
+s8_tail:
+	// The shifted last chunk (column d−8), unless it is the diagonal one
+	// (last block) or d is a multiple of 8 (then it was a whole chunk).
+	LEAQ	8(BX), CX
+	CMPQ	CX, R10
+	JAE	s8_sum
+	TESTQ	$7, R10
+	JZ	s8_sum
+	LEAQ	-32(AX)(R11*1), CX // row rb at column d−8
+	LEAQ	(CX)(R11*4), R9
+	VMOVUPS	-32(DI)(R10*4), Y8
+	VANDPS	Y12, Y8, Y8
+	SWEEP8_TAIL((CX), Y0)
+	SWEEP8_TAIL((CX)(R11*1), Y1)
+	SWEEP8_TAIL((CX)(R11*2), Y2)
+	SWEEP8_TAIL((CX)(R12*1), Y3)
+	SWEEP8_TAIL((R9), Y4)
+	SWEEP8_TAIL((R9)(R11*1), Y5)
+	SWEEP8_TAIL((R9)(R11*2), Y6)
+	SWEEP8_TAIL((R9)(R12*1), Y7)
+
+s8_sum:
+	// The eight sums s_k of window row k into Y1 (lane k).
+	VHADDPS	Y1, Y0, Y0
+	VHADDPS	Y3, Y2, Y2
+	VHADDPS	Y5, Y4, Y4
+	VHADDPS	Y7, Y6, Y6
+	VHADDPS	Y2, Y0, Y0
+	VHADDPS	Y6, Y4, Y4
+	VPERM2F128	$0x20, Y4, Y0, Y1
+	VPERM2F128	$0x31, Y4, Y0, Y2
+	VADDPS	Y2, Y1, Y1
+	MOVQ	c+16(FP), R8
+	LEAQ	8(BX), DX
+	CMPQ	DX, R10
+	JA	s8_part
+
+	// ---- Phase B, a whole block (rb = r0): CX = &z[r0], R8 = &invH[r0],
+	// AX, DX = rows r0 and r0+4 at column r0.
+	VSUBPS	(R8)(BX*4), Y1, Y1 // s − c[r0…r0+7]
+	VMOVUPS	Y1, buf-32(SP)
+	MOVQ	invH+24(FP), R8
+	LEAQ	(R8)(BX*4), R8
+	LEAQ	(DI)(BX*4), CX
+	LEAQ	(AX)(BX*4), AX
+	LEAQ	(AX)(R11*4), DX
+	VMOVAPS	X1, X8 // s_0 − c[r0] without the round trip through buf
+	SWEEP8_STEP(0, X0)
+	SWEEP8_S(1)
+	SWEEP8_TRI(0(AX)(R11*1), X0)
+	SWEEP8_STEP(1, X1)
+	SWEEP8_S(2)
+	SWEEP8_TRI(0(AX)(R11*2), X0)
+	SWEEP8_TRI(4(AX)(R11*2), X1)
+	SWEEP8_STEP(2, X2)
+	SWEEP8_S(3)
+	SWEEP8_TRI(0(AX)(R12*1), X0)
+	SWEEP8_TRI(4(AX)(R12*1), X1)
+	SWEEP8_TRI(8(AX)(R12*1), X2)
+	SWEEP8_STEP(3, X3)
+	SWEEP8_S(4)
+	SWEEP8_TRI(0(DX), X0)
+	SWEEP8_TRI(4(DX), X1)
+	SWEEP8_TRI(8(DX), X2)
+	SWEEP8_TRI(12(DX), X3)
+	SWEEP8_STEP(4, X4)
+	SWEEP8_S(5)
+	SWEEP8_TRI(0(DX)(R11*1), X0)
+	SWEEP8_TRI(4(DX)(R11*1), X1)
+	SWEEP8_TRI(8(DX)(R11*1), X2)
+	SWEEP8_TRI(12(DX)(R11*1), X3)
+	SWEEP8_TRI(16(DX)(R11*1), X4)
+	SWEEP8_STEP(5, X5)
+	SWEEP8_S(6)
+	SWEEP8_TRI(0(DX)(R11*2), X0)
+	SWEEP8_TRI(4(DX)(R11*2), X1)
+	SWEEP8_TRI(8(DX)(R11*2), X2)
+	SWEEP8_TRI(12(DX)(R11*2), X3)
+	SWEEP8_TRI(16(DX)(R11*2), X4)
+	SWEEP8_TRI(20(DX)(R11*2), X5)
+	SWEEP8_STEP(6, X6)
+	SWEEP8_S(7)
+	SWEEP8_TRI(0(DX)(R12*1), X0)
+	SWEEP8_TRI(4(DX)(R12*1), X1)
+	SWEEP8_TRI(8(DX)(R12*1), X2)
+	SWEEP8_TRI(12(DX)(R12*1), X3)
+	SWEEP8_TRI(16(DX)(R12*1), X4)
+	SWEEP8_TRI(20(DX)(R12*1), X5)
+	SWEEP8_TRI(24(DX)(R12*1), X6)
+	SWEEP8_STEP(7, X7)
+
+	// Y13 = z[r0 … r0+7] for the next block.
+	VUNPCKLPS	X1, X0, X0
+	VUNPCKLPS	X3, X2, X2
+	VMOVLHPS	X2, X0, X0
+	VUNPCKLPS	X5, X4, X4
+	VUNPCKLPS	X7, X6, X6
+	VMOVLHPS	X6, X4, X4
+	VINSERTF128	$1, X4, Y0, Y13
+	ADDQ	$8, BX
+	JMP	s8_block
+
+s8_part:
+	// ---- Phase B, the partial last block: rows BX … d−1, R12 = r0,
+	// R13 = &buf[r − rb], AX = row r, X13 = z[r−1].
+	VMOVUPS	Y1, buf-32(SP)
+	MOVQ	invH+24(FP), R9
+	MOVQ	BX, CX
+	SUBQ	R13, CX
+	LEAQ	buf-32(SP), R13
+	LEAQ	(R13)(CX*4), R13
+	MOVQ	BX, R12
+	MOVQ	BX, AX
+	IMULQ	R11, AX
+	ADDQ	SI, AX
+
+s8_row:
+	VMOVSS	(R13), X0
+	VSUBSS	(R8)(BX*4), X0, X0 // s − c[r]
+	LEAQ	1(R12), CX
+
+s8_tri:
+	// + h[r][p]·z[p] for r0 ≤ p < r−1 (CX = p+1), stored by earlier rows.
+	CMPQ	CX, BX
+	JAE	s8_last
+	VMOVSS	-4(AX)(CX*4), X2
+	VMOVSS	-4(DI)(CX*4), X3
+	VFMADD231SS	X3, X2, X0
+	INCQ	CX
+	JMP	s8_tri
+
+s8_last:
+	CMPQ	BX, R12
+	JE	s8_step
+	VMOVSS	-4(AX)(BX*4), X2
+	VFMADD231SS	X2, X13, X0 // + h[r][r−1]·z[r−1]
+
+s8_step:
+	SWEEP_STEP // v = z[r] − g·invH[r]; (lo > v) ? lo : v; (hi < v) ? hi : v
+	VMOVAPS	X1, X13
+	ADDQ	R11, AX
+	ADDQ	$4, R13
+	INCQ	BX
+	CMPQ	BX, R10
+	JB	s8_row
+
+s8_done:
 	VZEROUPPER
 	RET
 

@@ -139,10 +139,14 @@ pdone: \
 
 // The BCD step of sweep row BX given g = s − c[i] in X0: z[i] = clamp(z[i] −
 // g·invH[i], X14, X15) (z at DI, invH at R9), in scalar registers, stored
-// so that the next row reads it; the new z[i] stays in X1.
+// so that the next row reads it; the new z[i] stays in X1 (X2 scratch).
+// invH[i] is loaded on its own: no scalar FMA takes a memory operand, since
+// QEMU (7.2, TCG; CI runs the AVX2 tier under qemu-x86_64 -cpu Haswell)
+// reads 16 bytes for one, which faults past the end of a slice.
 #define SWEEP_STEP \
+	VMOVSS	(R9)(BX*4), X2; \
 	VMOVSS	(DI)(BX*4), X1; \
-	VFNMADD231SS	(R9)(BX*4), X0, X1; \
+	VFNMADD231SS	X2, X0, X1; \
 	VMAXSS	X1, X14, X1; \
 	VMINSS	X1, X15, X1; \
 	VMOVSS	X1, (DI)(BX*4)

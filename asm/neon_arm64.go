@@ -68,6 +68,9 @@ func gemmNT1NEON(c, a, b *float32, k, n, lda, ldb, ldc int, acc bool)
 func dot4x2NEON(a0, a1, a2, a3, b0, b1 *float64, k int, lanes *[32]float64, s *[8]float64)
 
 //go:noescape
+func sweep4NEON(z, h, c, invH *float32, d, i0, i1 int, lo, hi float32)
+
+//go:noescape
 func unitUpdateNEON(zs, h, ci *float32, row, k, t, ldz int, invHii, lo, hi float32)
 
 func dotNEONGo(x, y []float32) float32 { return dotSplit(dotNEON, x, y, maxStream) }
@@ -129,8 +132,19 @@ func hz(_ Tier, g, h, b []float32, k, ldb, w int) {
 	}
 }
 
-// sweepNEONGo is the sweep as a Go loop over the NEON dot product (the
-// sequence of single-problem unit updates, without their per-call checks).
+// sweepNEONGo runs the sweep in blocks of four rows (sweep4NEON, the
+// blocked sweep of the AVX2 tier) for d ≥ 4, whole blocks per call. Rows
+// narrower than a vector, and rows too long for one call (d > maxStream),
+// go through a Go loop over the NEON dot product (the sequence of
+// single-problem unit updates, without their per-call checks).
 func sweepNEONGo(z, h, c, invH []float32, d int, lo, hi float32) {
-	sweepDot(dotNEONGo, z, h, c, invH, 0, d, d, lo, hi)
+	if d < 4 || d > maxStream {
+		sweepDot(dotNEONGo, z, h, c, invH, 0, d, d, lo, hi)
+		return
+	}
+	z, h, c, invH = z[:d], h[:d*d], c[:d], invH[:d]
+	rows := max(4, maxWork/d&^3)
+	for i0 := 0; i0 < d; i0 += rows {
+		sweep4NEON(&z[0], &h[0], &c[0], &invH[0], d, i0, min(d, i0+rows), lo, hi)
+	}
 }

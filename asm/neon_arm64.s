@@ -1032,3 +1032,254 @@ d42_sum:
 	HSUM2x64(3, 7, 28, 29, 30, 31)
 	VST1	[V0.D2, V1.D2, V2.D2, V3.D2], (R9)
 	RET
+
+// sweepMask4<>+4·(4−k) is the mask of the lanes ≥ k of a vector (k = 0…4):
+// four zero words, then four all-ones words.
+DATA	sweepMask4<>+0(SB)/8, $0
+DATA	sweepMask4<>+8(SB)/8, $0
+DATA	sweepMask4<>+16(SB)/8, $-1
+DATA	sweepMask4<>+24(SB)/8, $-1
+GLOBL	sweepMask4<>(SB), RODATA|NOPTR, $32
+
+// One chunk of four columns of the four window rows: z at R19, the rows at
+// R10–R13 (all advance), into accumulators c0…c3.
+#define SW4_CHUNK(c0, c1, c2, c3) \
+	VLD1.P	16(R19), [V0.S4]; \
+	VLD1.P	16(R10), [V1.S4]; \
+	VLD1.P	16(R11), [V2.S4]; \
+	VLD1.P	16(R12), [V3.S4]; \
+	VLD1.P	16(R13), [V4.S4]; \
+	FMLA4(V0, V1, V2, V3, V4, c0, c1, c2, c3)
+
+// cnt ≥ 0 chunks, two at a time into both sets of accumulators.
+#define SW4_CHUNKS(cnt, two, one, done) \
+two: \
+	CMP	$2, cnt; \
+	BLT	one; \
+	SW4_CHUNK(V16, V17, V18, V19); \
+	SW4_CHUNK(V20, V21, V22, V23); \
+	SUB	$2, cnt; \
+	B	two; \
+one: \
+	CBZ	cnt, done; \
+	SW4_CHUNK(V16, V17, V18, V19); \
+done:
+
+// The next window row (R24 advances by the row stride) of the diagonal
+// chunk (z in V0), h and z masked to the lanes in mask, into acc.
+#define SW4_DIAG(mask, acc) \
+	ADD	R7, R24; \
+	VLD1	(R24), [V1.S4]; \
+	VAND	mask.B16, V1.B16, V1.B16; \
+	VAND	mask.B16, V0.B16, V5.B16; \
+	VFMLA	V5.S4, V1.S4, acc.S4
+
+// Window row at R24 (which then advances) of the shifted last chunk (z,
+// masked, in V0), h masked by V13, into acc.
+#define SW4_TAIL(acc) \
+	VLD1	(R24), [V1.S4]; \
+	VAND	V13.B16, V1.B16, V1.B16; \
+	VFMLA	V0.S4, V1.S4, acc.S4; \
+	ADD	R7, R24
+
+// The step of row r0+k of a whole block given g in F17 (z at R19, invH at
+// R14): F8 = clamp(z − g·invH) with the semantics of clampGeneric, stored.
+#define SW4_STEP(k) \
+	FMOVS	(4*k)(R19), F8; \
+	FMOVS	(4*k)(R14), F5; \
+	FMSUBS	F5, F8, F17, F8; \
+	CLAMP4; \
+	FMOVS	F8, (4*k)(R19)
+
+// F17 += h[r][p]·z[p] (h at off(R24), the new z[p] in f).
+#define SW4_TRI(off, f) FMOVS off(R24), F4; FMADDS f, F17, F4, F17
+
+// func sweep4NEON(z, h, c, invH *float32, d, i0, i1 int, lo, hi float32)
+//
+// Rows i0 … i1−1 of a BCD sweep for one problem (see Sweep), d ≥ 4, i0 a
+// multiple of 4 and i1 one or d: the blocked sweep of sweep8AVX2
+// (avx2_amd64.s) in blocks of four rows. Phase A: the four rows of a
+// window (rb = min(r0, d−4) … rb+3) times every chunk of four columns of z
+// (at 4v for v < d/4, then one ending at column d whose lanes also in the
+// chunk before are masked out, V13), each z chunk loaded once for the four
+// rows, the diagonal chunk (columns rb … rb+3) masked for window row k to
+// its lanes ≥ k in h and in z; the four sums added across lanes together.
+// Phase B, in scalar registers: g = (s − c[r]) + Σ_{r0≤p<r} h[r][p]·z[p]
+// with the new z[p], z[r] = clamp(z[r] − g·invH[r], lo, hi), stored; a
+// whole block is unrolled (its new values in F24–F26), the partial last one
+// loops. The products are summed in another order than the dot product's,
+// which the contract allows. No load reaches past a row of h or past z.
+TEXT ·sweep4NEON(SB), NOSPLIT, $16-64
+	MOVD	z+0(FP), R0
+	MOVD	h+8(FP), R1
+	MOVD	c+16(FP), R2
+	MOVD	invH+24(FP), R3
+	MOVD	d+32(FP), R4
+	MOVD	i0+40(FP), R8
+	MOVD	i1+48(FP), R6
+	FMOVS	lo+56(FP), F30
+	FMOVS	hi+60(FP), F31
+	VDUP	V30.S[0], V30.S4
+	VDUP	V31.S[0], V31.S4
+	LSL	$2, R4, R7 // row stride in bytes
+	MOVD	$sweepMask4<>(SB), R20
+	ADD	$12, R20, R21
+	VLD1	(R21), [V9.S4] // lanes ≥ 1
+	ADD	$8, R20, R21
+	VLD1	(R21), [V10.S4] // lanes ≥ 2
+	ADD	$4, R20, R21
+	VLD1	(R21), [V11.S4] // lanes ≥ 3
+	AND	$3, R4, R21
+	ADD	R21<<2, R20, R21
+	VLD1	(R21), [V13.S4] // the lanes ≥ 4 − d mod 4 of the last chunk
+	AND	$~3, R4, R15
+	LSL	$2, R15 // end of the whole chunks in bytes
+
+sw4_block:
+	CMP	R6, R8
+	BGE	sw4_done
+
+	// ---- Phase A. R9 = rb; R10–R13 = the window rows; R16 = 4·r0.
+	SUB	$4, R4, R9
+	CMP	R9, R8
+	CSEL	LT, R8, R9, R9
+	ZERO4(V16, V17, V18, V19)
+	ZERO4(V20, V21, V22, V23)
+	MUL	R7, R9, R10
+	ADD	R1, R10
+	ADD	R7, R10, R11
+	ADD	R7, R11, R12
+	ADD	R7, R12, R13
+	MOVD	R0, R19
+	LSL	$2, R8, R16
+	CMP	R15, R16
+	CSEL	GT, R15, R16, R21
+	LSR	$4, R21 // whole chunks before the diagonal one
+	SW4_CHUNKS(R21, sw4_a2, sw4_a1, sw4_a0)
+	ADD	$16, R19 // past the diagonal chunk
+	ADD	$16, R10
+	ADD	$16, R11
+	ADD	$16, R12
+	ADD	$16, R13
+	SUB	R16, R15, R21
+	SUB	$16, R21
+	ASR	$4, R21
+	CMP	$0, R21
+	CSEL	LT, ZR, R21, R21 // whole chunks after it (none in the last block)
+	SW4_CHUNKS(R21, sw4_b2, sw4_b1, sw4_b0)
+
+	// The diagonal chunk, columns rb … rb+3 (R23 = &h[rb][rb]).
+	LSL	$2, R9, R22
+	ADD	R0, R22, R19
+	VLD1	(R19), [V0.S4]
+	MUL	R7, R9, R23
+	ADD	R1, R23
+	ADD	R22, R23
+	MOVD	R23, R24
+	VLD1	(R24), [V1.S4]
+	VFMLA	V0.S4, V1.S4, V16.S4 // window row 0: every lane
+	SW4_DIAG(V9, V17)
+	SW4_DIAG(V10, V18)
+	SW4_DIAG(V11, V19)
+
+	// The shifted last chunk (column d−4), unless it is the diagonal one
+	// (last block) or d is a multiple of 4 (then it was a whole chunk).
+	ADD	$4, R8, R21
+	CMP	R4, R21
+	BGE	sw4_sum
+	TST	$3, R4
+	BEQ	sw4_sum
+	SUB	$16, R7, R21 // 4·(d−4)
+	ADD	R0, R21, R19
+	VLD1	(R19), [V0.S4]
+	VAND	V13.B16, V0.B16, V0.B16
+	MUL	R7, R9, R24
+	ADD	R1, R24
+	ADD	R21, R24
+	SW4_TAIL(V16)
+	SW4_TAIL(V17)
+	SW4_TAIL(V18)
+	SW4_TAIL(V19)
+
+sw4_sum:
+	FOLD4(16, 20)
+	HADD4(16, 17, 18, 19) // V16 = the sums of window rows 0…3
+	ADD	$4, R8, R21
+	CMP	R4, R21
+	BGT	sw4_part
+
+	// ---- Phase B, a whole block (rb = r0, R23 = &h[r0][r0]).
+	LSL	$2, R8, R22
+	ADD	R2, R22, R17
+	ADD	R3, R22, R14
+	ADD	R0, R22, R19
+	VLD1	(R17), [V1.S4]
+	FSUB4S(16, 16, 1) // s − c[r0 … r0+3]
+	FMOVS	F16, F17
+	SW4_STEP(0)
+	FMOVS	F8, F24
+	VDUP	V16.S[1], V17.S4
+	ADD	R7, R23, R24
+	SW4_TRI(0, F24)
+	SW4_STEP(1)
+	FMOVS	F8, F25
+	VDUP	V16.S[2], V17.S4
+	ADD	R7, R24
+	SW4_TRI(0, F24)
+	SW4_TRI(4, F25)
+	SW4_STEP(2)
+	FMOVS	F8, F26
+	VDUP	V16.S[3], V17.S4
+	ADD	R7, R24
+	SW4_TRI(0, F24)
+	SW4_TRI(4, F25)
+	SW4_TRI(8, F26)
+	SW4_STEP(3)
+	ADD	$4, R8
+	B	sw4_block
+
+sw4_part:
+	// ---- Phase B, the partial last block: rows r = r0 … d−1 (R22), the
+	// window sums in buf from index r0 − rb (R20), R24 = row r of h.
+	MOVD	$buf-16(SP), R20
+	VST1	[V16.S4], (R20)
+	SUB	R9, R8, R21
+	ADD	R21<<2, R20, R20
+	MUL	R7, R8, R24
+	ADD	R1, R24
+	MOVD	R8, R22
+
+sw4_prow:
+	FMOVS.P	4(R20), F17
+	ADD	R22<<2, R2, R25
+	FMOVS	(R25), F4
+	FSUBS	F4, F17 // s − c[r]
+	MOVD	R8, R23
+
+sw4_ptri:
+	// + h[r][p]·z[p] for r0 ≤ p < r (R23 = p), stored by earlier rows.
+	CMP	R22, R23
+	BGE	sw4_pstep
+	ADD	R23<<2, R24, R25
+	FMOVS	(R25), F4
+	ADD	R23<<2, R0, R25
+	FMOVS	(R25), F5
+	FMADDS	F5, F17, F4, F17
+	ADD	$1, R23
+	B	sw4_ptri
+
+sw4_pstep:
+	ADD	R22<<2, R0, R25
+	FMOVS	(R25), F8
+	ADD	R22<<2, R3, R23
+	FMOVS	(R23), F5
+	FMSUBS	F5, F8, F17, F8
+	CLAMP4
+	FMOVS	F8, (R25)
+	ADD	R7, R24
+	ADD	$1, R22
+	CMP	R4, R22
+	BLT	sw4_prow
+
+sw4_done:
+	RET

@@ -18,6 +18,9 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
+// sweepBlocks: the blocked NEON sweep kernel, for the tests of split_test.go.
+var sweepBlocks = sweepBlockKernel{tier: NEON, rows: 4, f: sweep4NEON}
+
 func TestNEONSelected(t *testing.T) {
 	require.Contains(t, Available(), NEON)
 	require.Equal(t, NEON, Available()[0], "NEON must be the best arm64 tier")

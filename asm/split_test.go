@@ -2,7 +2,15 @@
 
 package asm
 
-import "testing"
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"slices"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+)
 
 // TestSplitting makes the call-size limits tiny so that every splitting path
 // of the wrappers (column and row blocks, k blocks, the long-k unit update)
@@ -30,4 +38,76 @@ func TestSplitting(t *testing.T) {
 		t.Run("sweep", TestSweep)
 		t.Run("dot4x2", TestDot4x2)
 	}
+}
+
+// A sweepBlockKernel is an architecture's blocked sweep kernel (sweep8AVX2,
+// sweep4NEON: rows i0 … i1−1, i0 a multiple of the block), its tier and its
+// block of rows; the architecture's test file sets sweepBlocks.
+type sweepBlockKernel struct {
+	tier Tier
+	rows int
+	f    func(z, h, c, invH *float32, d, i0, i1 int, lo, hi float32)
+}
+
+// sweepBlocksCase runs sweepBlocks.f the way the tier's wrapper splits a
+// long sweep, in calls of `rows` rows (whole blocks), on guarded copies (z
+// at offset off), and checks the trajectory, the canaries and the
+// read-only inputs like sweepCase.
+func sweepBlocksCase(t *testing.T, what string, z, h, c, invH []float32, d, rows int, lo, hi float32, off int) {
+	t.Helper()
+	gz, gh, gc, gi := guardedCopy(z, off), guardedCopy(h, (off+3)%8), guardedCopy(c, 7-off), guardedCopy(invH, (off+5)%8)
+	for i0 := 0; i0 < d; i0 += rows {
+		sweepBlocks.f(&gz.s()[0], &gh.s()[0], &gc.s()[0], &gi.s()[0], d, i0, min(d, i0+rows), lo, hi)
+	}
+	checkSweep(t, what, z, gz.s(), h, c, invH, d, lo, hi)
+	gz.check(t, what+" z")
+	gh.check(t, what+" h")
+	gc.check(t, what+" c")
+	gi.check(t, what+" invH")
+	require.True(t, sameBits(h, gh.s()), "%s: changed h", what)
+	require.True(t, sameBits(c, gc.s()), "%s: changed c", what)
+	require.True(t, sameBits(invH, gi.s()), "%s: changed invH", what)
+}
+
+// TestSweepBlockCalls: the blocked sweep kernel in calls of one block, two,
+// three and five (the AVX2 kernel reads the block before the first of a
+// call from memory, later ones from a register), so that the partial last
+// block sits at every position in a call, for every d from one block
+// through 70.
+func TestSweepBlockCalls(t *testing.T) {
+	if !slices.Contains(Available(), sweepBlocks.tier) {
+		t.Skipf("no %s on this CPU", sweepBlocks.tier)
+	}
+	rng := rand.New(rand.NewPCG(39, 40))
+	i := 0
+	for d := sweepBlocks.rows; d <= 70; d++ {
+		for _, blocks := range []int{1, 2, 3, 5} {
+			rows := blocks * sweepBlocks.rows
+			z, h, c, invH := sweepProblem(rng, d, 2, 1)
+			sweepBlocksCase(t, fmt.Sprintf("%s blocked sweep d=%d rows=%d", sweepBlocks.tier, d, rows), z, h, c, invH, d, rows, -0.5, float32(math.Inf(1)), i%8)
+			i++
+		}
+	}
+}
+
+// FuzzSweepBlockCalls is FuzzSweep (values, bounds, offsets) for the
+// blocked sweep kernel called in calls of 1 + shape/133 mod 6 blocks.
+func FuzzSweepBlockCalls(f *testing.F) {
+	addSeeds(f, 0, 1, 2, 8, 9, 16, 56, 62, 133+1, 2*133+2, 5*133+61)
+	f.Fuzz(func(t *testing.T, _ uint8, shape uint32, off uint8, mode uint8, seed uint64, raw []byte) {
+		if !slices.Contains(Available(), sweepBlocks.tier) {
+			t.Skipf("no %s on this CPU", sweepBlocks.tier)
+		}
+		d := sweepBlocks.rows + int(shape%133)
+		rows := sweepBlocks.rows * (1 + int(shape/133%6))
+		s := newFuzzSrc(mode, seed, raw)
+		lo, hi := s.bounds()
+		z, h, c, invH := s.vec(d), s.vec(d*d), s.vec(d), s.vec(d)
+		for i, v := range invH {
+			if math.IsInf(float64(v), 0) || v != v {
+				invH[i] = 0.5 // 1/H_ii of a positive definite H is finite
+			}
+		}
+		sweepBlocksCase(t, fmt.Sprintf("%s blocked sweep d=%d rows=%d lo=%v hi=%v", sweepBlocks.tier, d, rows, lo, hi), z, h, c, invH, d, rows, lo, hi, int(off%8))
+	})
 }

@@ -92,12 +92,15 @@ func sweepProblem(rng *rand.Rand, d int, hii, scale float64) (z, h, c, invH []fl
 	return z, h, c, invH
 }
 
+// sweepDims: every d through 70 (every remainder of d mod 8 against one to
+// nine blocks of eight rows, and d < 8, which no vector row fits), and
+// larger ones.
 var sweepDims = func() []int {
 	var ds []int
-	for d := 1; d <= 33; d++ {
+	for d := 0; d <= 70; d++ {
 		ds = append(ds, d)
 	}
-	return append(ds, 63, 64, 65, 127, 128, 784)
+	return append(ds, 127, 128, 129, 255, 784)
 }()
 
 // sweepCase runs Sweep on guarded copies (z at offset off, the others at
@@ -155,7 +158,7 @@ func TestSweepClampSemantics(t *testing.T) {
 	negZero := float32(math.Copysign(0, -1))
 	forEachTier(t, "sweep", func(t *testing.T) {
 		for _, b := range clampBounds {
-			for _, d := range []int{1, 7, 16, 17, 64, 65} {
+			for _, d := range []int{1, 7, 8, 9, 10, 15, 16, 17, 24, 31, 64, 65, 70} {
 				h := make([]float32, d*d)
 				c, invH := make([]float32, d), make([]float32, d)
 				for i := range c {
@@ -186,6 +189,54 @@ func TestSweepClampSemantics(t *testing.T) {
 				}
 				// With the specials: every v is NaN (when z has one).
 				sweepCase(t, fmt.Sprintf("Sweep h=0 specials d=%d lo=%v hi=%v", d, b[0], b[1]), z, h, c, invH, d, b[0], b[1], d%8)
+			}
+		}
+	})
+}
+
+// TestSweepSpecialsPlaced puts one infinity or NaN in h, or in z, at each
+// kind of place a blocked kernel treats apart (see sweep8AVX2): left of the
+// diagonal within a row's block of eight (the products summed in scalar,
+// masked out of the vectors), the diagonal, right of it, the block before
+// a row's, and the columns that the last, shifted chunk shares with the
+// chunk before it. A special masked out of a vector must not turn a product
+// into NaN (0·Inf) there, and must still count where it is summed.
+func TestSweepSpecialsPlaced(t *testing.T) {
+	rng := rand.New(rand.NewPCG(37, 38))
+	inf := float32(math.Inf(1))
+	nan := float32(math.NaN())
+	forEachTier(t, "sweep", func(t *testing.T) {
+		n := 0
+		for _, d := range []int{2, 8, 9, 10, 15, 16, 17, 23, 24, 31, 33, 64, 70} {
+			type place struct{ i, p int }
+			var places []place
+			for _, i := range []int{0, 1, 7, 8, 9, d / 2, d - 9, d - 2, d - 1} {
+				if i < 0 || i >= d {
+					continue
+				}
+				for _, p := range []int{i - 8, i - 2, i - 1, i, i + 1, i + 7, d - 8, d - 9, (d &^ 7) - 1, d - 1} {
+					if p >= 0 && p < d {
+						places = append(places, place{i, p})
+					}
+				}
+			}
+			for _, pl := range places {
+				for _, v := range []float32{inf, -inf, nan} {
+					// Contracting, so that one special does not make every
+					// later value NaN at once; bounds finite or not.
+					z, h, c, invH := sweepProblem(rng, d, float64(2*d), 1)
+					lo, hi := float32(-1), float32(1)
+					if n%2 == 1 {
+						lo, hi = -inf, inf
+					}
+					hs := slices.Clone(h)
+					hs[pl.i*d+pl.p] = v
+					sweepCase(t, fmt.Sprintf("Sweep d=%d h[%d][%d]=%v lo=%v", d, pl.i, pl.p, v, lo), z, hs, c, invH, d, lo, hi, n%8)
+					zs := slices.Clone(z)
+					zs[pl.p] = v
+					sweepCase(t, fmt.Sprintf("Sweep d=%d z[%d]=%v lo=%v", d, pl.p, v, lo), zs, h, c, invH, d, lo, hi, (n+3)%8)
+					n++
+				}
 			}
 		}
 	})
@@ -246,7 +297,7 @@ func TestCheckMat(t *testing.T) {
 }
 
 func FuzzSweep(f *testing.F) {
-	addSeeds(f, 64, 10, 1, 17, 33, 65, 130)
+	addSeeds(f, 64, 10, 1, 7, 8, 9, 16, 17, 24, 33, 65, 70, 130)
 	for i, d := range []uint32{64, 10, 65, 784 % 140} {
 		f.Add(uint8(i), d-1, uint8(i), uint8(0x20|i), uint64(i), []byte(nil)) // contracting
 	}
@@ -273,10 +324,15 @@ func FuzzSweep(f *testing.F) {
 	})
 }
 
-// BenchmarkSweep: one BCD sweep of a layer for a single problem (d² FMAs),
-// the model's hidden layer (64), its output layer (10) and the input width.
+// BenchmarkSweep: one BCD sweep of a layer for a single problem (d² FMAs)
+// on every tier, for layers of 16 to 128 units, the model's output layer
+// (10) and the input width; for the model's sizes (64, 10, 784) also as the
+// d single-problem UnitUpdate calls it replaces. (BenchmarkSweepAVX2, on
+// amd64, compares the AVX2 tier's two sweep kernels.)
+//
+//	go test ./asm -run XXX -bench Sweep
 func BenchmarkSweep(b *testing.B) {
-	for _, d := range []int{64, 10, 784} {
+	for _, d := range []int{16, 32, 64, 128, 10, 784} {
 		rng := rand.New(rand.NewPCG(uint64(d), 37))
 		z, h, c, invH := sweepProblem(rng, d, 2, 1)
 		b.Run(fmt.Sprintf("d=%d", d), func(b *testing.B) {
@@ -287,6 +343,9 @@ func BenchmarkSweep(b *testing.B) {
 				}
 			})
 		})
+		if d != 64 && d != 10 && d != 784 {
+			continue
+		}
 		// The same sweep as the d single-problem UnitUpdate calls it replaces.
 		b.Run(fmt.Sprintf("d=%d/units", d), func(b *testing.B) {
 			benchTiers(b, 2*float64(d*d), func(b *testing.B) {
