@@ -385,9 +385,10 @@ func sweepSplit(f func(z, h, c, invH *float32, d, i0, i1 int, lo, hi float32), d
 	}
 }
 
-// sweep512 keeps z in registers for d ≤ 64 (the model's layers), where the
-// sweep is bound by the latency from one unit to the next, and streams it
-// from memory otherwise.
+// sweep512 runs the blocked AVX2 kernel (sweep256) for 8 ≤ d ≤ 256, keeps
+// z in registers for smaller d (sweep64AVX512), where the sweep is bound by
+// the latency from one unit to the next, and streams it from memory for
+// larger d.
 func sweep512(z, h, c, invH []float32, d int, lo, hi float32) {
 	if d >= 8 && d <= 256 {
 		// The blocked AVX2 kernel beats the AVX-512 ones here
