@@ -107,16 +107,26 @@ var sweepDims = func() []int {
 // other offsets) and checks the trajectory, canaries and read-only inputs.
 func sweepCase(t *testing.T, what string, z, h, c, invH []float32, d int, lo, hi float32, off int) {
 	t.Helper()
+	sweepGuarded(t, what, z, h, c, invH, d, lo, hi, off, func(gz, gh, gc, gi []float32) {
+		Sweep(gz, gh, gc, gi, d, lo, hi)
+	})
+}
+
+// sweepGuarded runs a sweep (run, on guarded copies: z at offset off, the
+// others at other offsets) and checks the trajectory, canaries and
+// read-only inputs.
+func sweepGuarded(t *testing.T, what string, z, h, c, invH []float32, d int, lo, hi float32, off int, run func(gz, gh, gc, gi []float32)) {
+	t.Helper()
 	gz, gh, gc, gi := guardedCopy(z, off), guardedCopy(h, (off+3)%8), guardedCopy(c, 7-off), guardedCopy(invH, (off+5)%8)
-	Sweep(gz.s(), gh.s(), gc.s(), gi.s(), d, lo, hi)
+	run(gz.s(), gh.s(), gc.s(), gi.s())
 	checkSweep(t, what, z, gz.s(), h, c, invH, d, lo, hi)
 	gz.check(t, what+" z")
 	gh.check(t, what+" h")
 	gc.check(t, what+" c")
 	gi.check(t, what+" invH")
-	require.True(t, sameBits(h, gh.s()), "%s: Sweep changed h", what)
-	require.True(t, sameBits(c, gc.s()), "%s: Sweep changed c", what)
-	require.True(t, sameBits(invH, gi.s()), "%s: Sweep changed invH", what)
+	require.True(t, sameBits(h, gh.s()), "%s: the sweep changed h", what)
+	require.True(t, sameBits(c, gc.s()), "%s: the sweep changed c", what)
+	require.True(t, sameBits(invH, gi.s()), "%s: the sweep changed invH", what)
 }
 
 // sameBits: a and b hold the same float32 bit patterns (NaN included).
