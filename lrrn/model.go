@@ -273,14 +273,54 @@ func NewOrthogonal(c Config, seed uint64) (*Model, error) {
 	}
 	rng := rand.New(rand.NewPCG(seed, 0x4f525448))
 	for k := range m.W {
-		orthonormal(m.W[k], c.Sizes[k+1], c.Sizes[k], rng)
+		orthonormal(m.W[k], c.Sizes[k+1], c.Sizes[k], 1, rng)
 	}
 	return m, nil
 }
 
-// orthonormal fills the rows×cols row-major w with a random matrix whose
-// rows (rows ≤ cols) or columns (rows > cols) are orthonormal.
-func orthonormal(w []float32, rows, cols int, rng *rand.Rand) {
+// NewPaired returns a model like NewOrthogonal's except that the units of
+// every hidden layer (the outputs of W_0 … W_{L−2}) come in pairs with
+// opposite weights: W_k = [v_1; −v_1; v_2; −v_2; …]/√2 with orthonormal v_i
+// (or orthonormal columns when there are more pairs than inputs). A ReLU
+// pair (max(0, a), max(0, −a)) then carries a = v·x/√2 whatever its sign —
+// the concatenated ReLU, which loses no norm — and every nonzero singular
+// value of W_k is 1, the peak of a β = 1 layer's Lipschitz factor. The
+// output layer's W_{L−1} is orthonormal as in NewOrthogonal. Hidden layers
+// need an even number of units. Same generator as NewOrthogonal (another
+// stream), the same model for a seed on every platform.
+func NewPaired(c Config, seed uint64) (*Model, error) {
+	m, err := New(c)
+	if err != nil {
+		return nil, err
+	}
+	for k := 0; k+1 < len(m.W); k++ {
+		if c.Sizes[k+1]%2 != 0 {
+			return nil, fmt.Errorf("lrrn: paired weights need an even number of units in every hidden layer, layer %d has %d", k+1, c.Sizes[k+1])
+		}
+	}
+	rng := rand.New(rand.NewPCG(seed, 0x50414952))
+	for k := range m.W {
+		rows, cols := c.Sizes[k+1], c.Sizes[k]
+		if k+1 == len(m.W) {
+			orthonormal(m.W[k], rows, cols, 1, rng)
+			continue
+		}
+		v := make([]float32, rows/2*cols)
+		orthonormal(v, rows/2, cols, 1/math.Sqrt2, rng)
+		for i := 0; i < rows/2; i++ {
+			for j, x := range v[i*cols : (i+1)*cols] {
+				m.W[k][2*i*cols+j] = x
+				m.W[k][(2*i+1)*cols+j] = -x
+			}
+		}
+	}
+	return m, nil
+}
+
+// orthonormal fills the rows×cols row-major w with scale times a random
+// matrix whose rows (rows ≤ cols) or columns (rows > cols) are
+// orthonormal (each entry rounded to float32 once).
+func orthonormal(w []float32, rows, cols int, scale float64, rng *rand.Rand) {
 	n, l := rows, cols // n vectors of length l
 	if rows > cols {
 		n, l = cols, rows
@@ -323,9 +363,9 @@ func orthonormal(w []float32, rows, cols int, rng *rand.Rand) {
 	for i := 0; i < n; i++ {
 		for j := 0; j < l; j++ {
 			if rows > cols {
-				w[j*cols+i] = float32(v[i*l+j])
+				w[j*cols+i] = float32(scale * v[i*l+j])
 			} else {
-				w[i*cols+j] = float32(v[i*l+j])
+				w[i*cols+j] = float32(scale * v[i*l+j])
 			}
 		}
 	}

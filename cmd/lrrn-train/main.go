@@ -103,7 +103,7 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	fs.BoolVar(&o.unsupervised, "unsupervised", false, "train the free energy instead of the contrastive loss")
 	fs.StringVar(&o.init, "init", "", "start from this model file instead of a random initialisation")
 	fs.Uint64Var(&o.seed, "seed", 1, "seed of the initialisation and the shuffling")
-	fs.StringVar(&o.weights, "weights", "glorot", "random initial weights (without --init): glorot (Glorot-uniform) or orthogonal (every singular value 1; docs/training.md)")
+	fs.StringVar(&o.weights, "weights", "glorot", "random initial weights (without --init): glorot (Glorot-uniform), orthogonal (every singular value 1) or paired (hidden units in pairs of opposite weights, every nonzero singular value 1; docs/training.md)")
 	fs.StringVar(&o.out, "out", "", "model file written after every epoch (required)")
 	fs.StringVar(&o.log, "log", "", "CSV file of per-epoch metrics (appended to on --resume)")
 	fs.StringVar(&o.plotPath, "plot", "", "chart of the loss and test-accuracy curves, redrawn after every epoch: PNG or SVG by the file's extension")
@@ -190,8 +190,8 @@ func checkFlags(o *options) error {
 	if o.unsupervised && o.set["objective"] {
 		return errors.New("--objective applies to supervised training only")
 	}
-	if o.weights != "glorot" && o.weights != "orthogonal" {
-		return fmt.Errorf("--weights %q: want glorot or orthogonal", o.weights)
+	if o.weights != "glorot" && o.weights != "orthogonal" && o.weights != "paired" {
+		return fmt.Errorf("--weights %q: want glorot, orthogonal or paired", o.weights)
 	}
 	if o.init != "" {
 		for _, f := range []string{"arch", "act", "out-act", "beta", "gamma", "weights"} {
@@ -412,6 +412,10 @@ func startModel(o *options, stderr io.Writer) (m *lrrn.Model, st *train.State, t
 		m.Meta.Note = "" // a checkpoint note of the pretraining run does not apply
 	} else if o.weights == "orthogonal" {
 		if m, err = lrrn.NewOrthogonal(o.cfg, o.seed); err != nil {
+			return nil, nil, topts, err
+		}
+	} else if o.weights == "paired" {
+		if m, err = lrrn.NewPaired(o.cfg, o.seed); err != nil {
 			return nil, nil, topts, err
 		}
 	} else if m, err = lrrn.NewRandom(o.cfg, o.seed); err != nil {

@@ -109,7 +109,7 @@ func TestCommandErrors(t *testing.T) {
 		"bad float":     {[]string{"--data-dir", data, "--out", out, "--gamma", "x"}, 2, "lrrn-train: invalid value \"x\" for flag -gamma: parse error; see -h\n"},
 		"unknown flag":  {[]string{"--out", out, "--epoch", "3"}, 2, "lrrn-train: flag provided but not defined: -epoch; see -h\n"},
 		"lr":            {[]string{"--out", out, "--lr", "0"}, 2, "--lr 0: want a finite value > 0"},
-		"weights":       {[]string{"--out", out, "--weights", "he"}, 2, "--weights \"he\": want glorot or orthogonal"},
+		"weights":       {[]string{"--out", out, "--weights", "he"}, 2, "--weights \"he\": want glorot, orthogonal or paired"},
 		"weights+init":  {[]string{"--out", out, "--init", out, "--weights", "orthogonal"}, 2, "--weights cannot be combined with --init"},
 		"plot format":   {[]string{"--out", out, "--plot", "c.jpg"}, 2, "--plot c.jpg: want a .png or .svg file"},
 		"batch":         {[]string{"--out", out, "--batch", "0"}, 2, "--batch 0: want at least 1"},
@@ -161,23 +161,33 @@ func TestCreatesOutputDirectories(t *testing.T) {
 	}
 }
 
-// TestOrthogonalWeights: --weights orthogonal starts from
-// lrrn.NewOrthogonal with the run's seed (a learning rate of 1e-30 and no
-// weight decay leave every float32 weight where it started).
-func TestOrthogonalWeights(t *testing.T) {
+// TestInitialWeights: --weights orthogonal and --weights paired start from
+// lrrn.NewOrthogonal and lrrn.NewPaired with the run's seed (a learning
+// rate of 1e-30 and no weight decay leave every float32 weight where it
+// started).
+func TestInitialWeights(t *testing.T) {
 	data := fixtureDir(t)
+	for name, make := range map[string]func(lrrn.Config, uint64) (*lrrn.Model, error){
+		"orthogonal": lrrn.NewOrthogonal, "paired": lrrn.NewPaired} {
+		out := filepath.Join(t.TempDir(), "m.lrrn")
+		code, stdout, errs := runCmd("--data-dir", data, "--arch", "784-8-8-10", "--beta", "1,1,1", "--epochs", "1", "--lr", "1e-30",
+			"--weight-decay", "0", "--seed", "5", "--weights", name, "--out", out)
+		require.Equal(t, 0, code, "%s: stdout:\n%s\nstderr:\n%s", name, stdout, errs)
+		m, err := lrrn.Load(out)
+		require.NoError(t, err)
+		want, err := make(m.Config, 5)
+		require.NoError(t, err)
+		require.Equal(t, want.W, m.W, name)
+		glorot, err := lrrn.NewRandom(m.Config, 5)
+		require.NoError(t, err)
+		require.NotEqual(t, glorot.W[0], m.W[0], name)
+	}
+	// paired needs even hidden layers: refused before any training
 	out := filepath.Join(t.TempDir(), "m.lrrn")
-	code, stdout, errs := runCmd("--data-dir", data, "--arch", "784-8-8-10", "--beta", "1,1,1", "--epochs", "1", "--lr", "1e-30",
-		"--weight-decay", "0", "--seed", "5", "--weights", "orthogonal", "--out", out)
-	require.Equal(t, 0, code, "stdout:\n%s\nstderr:\n%s", stdout, errs)
-	m, err := lrrn.Load(out)
-	require.NoError(t, err)
-	want, err := lrrn.NewOrthogonal(m.Config, 5)
-	require.NoError(t, err)
-	require.Equal(t, want.W, m.W)
-	glorot, err := lrrn.NewRandom(m.Config, 5)
-	require.NoError(t, err)
-	require.NotEqual(t, glorot.W[0], m.W[0])
+	code, _, errs := runCmd("--data-dir", data, "--arch", "784-7-8-10", "--epochs", "1", "--weights", "paired", "--out", out)
+	require.NotEqual(t, 0, code)
+	require.Contains(t, errs, "layer 1 has 7")
+	require.NoFileExists(t, out)
 }
 
 // TestPretrainThenFineTune: unsupervised pretraining of a network with a
