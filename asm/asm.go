@@ -219,6 +219,35 @@ func Dot4x2(a0, a1, a2, a3, b0, b1 []float64) [8]float64 {
 	return impl.dot4x2(a0, a1, a2, a3, b0, b1)
 }
 
+// SparseAxpy computes y[e] += Σ_k val[k]·w[idx[k]·d+e] for e < d: the
+// axpy of the rows idx[0], idx[1], … of the row-major matrix w (d columns,
+// len(w)/d rows) scaled by val, a sparse vector-matrix product. len(idx)
+// must equal len(val), len(y) ≥ d and every idx[k] name a row of w
+// (0 ≤ idx[k], idx[k]·d + d ≤ len(w)); indices may repeat.
+//
+// The summation order is fixed: every element is one chain over k in
+// order, y_e ← y_e + val[k]·w[idx[k]·d+e] for k = 0, 1, …, len(idx)−1, so
+// that the result is a function of the arguments only. The SIMD tiers
+// (avx2, avx512; neon runs the reference) fuse each step (one rounding,
+// identical bits on every SIMD tier); the reference rounds the product and
+// the sum unless the compiler fuses them (as Go does on arm64). A chain of
+// n terms meets at most n roundings in either case.
+func SparseAxpy(y, w []float32, d int, idx []int32, val []float32) {
+	if d < 0 || len(y) < d || len(idx) != len(val) {
+		panic(fmt.Sprintf("asm.SparseAxpy: d=%d len(y)=%d len(idx)=%d len(val)=%d", d, len(y), len(idx), len(val)))
+	}
+	if d == 0 || len(idx) == 0 {
+		return
+	}
+	rows := len(w) / d
+	for k, r := range idx {
+		if r < 0 || int(r) >= rows {
+			panic(fmt.Sprintf("asm.SparseAxpy: idx[%d]=%d out of range [0, %d) (len(w)=%d, d=%d)", k, r, rows, len(w), d))
+		}
+	}
+	impl.sparseAxpy(y[:d], w[:rows*d], d, idx, val)
+}
+
 // unitStep is the scalar BCD step of one unit given s = Σ_p h[p]·z[p]:
 // clamp(z − (s − c)·inv, lo, hi), with the semantics of Clamp.
 func unitStep(z, s, c, inv, lo, hi float32) float32 {

@@ -94,7 +94,8 @@ var avx512Kernels = kernels{
 	// The AVX2 body (VEX-encoded, which this tier requires too): Dot4x2's
 	// lanes are those of a YMM register on every SIMD tier, so avx512 gives
 	// avx2's bits.
-	dot4x2: dot4x2Lanes,
+	dot4x2:     dot4x2Lanes,
+	sparseAxpy: sparseAxpy512,
 }
 
 // The AVX2 kernels take lengths that are multiples of 8 (and panels of at
@@ -112,6 +113,7 @@ var avx2Kernels = kernels{
 	unitUpdate: unitUpdate256,
 	sweep:      sweep256,
 	dot4x2:     dot4x2Lanes,
+	sparseAxpy: sparseAxpy256,
 }
 
 // dot4x2Asm is dot4x2Lanes' kernel: the AVX2 one on both tiers.
@@ -425,4 +427,42 @@ func sweep256(z, h, c, invH []float32, d int, lo, hi float32) {
 	for i0 := 0; i0 < d; i0 += rows {
 		sweep8AVX2(&z[0], &h[0], &c[0], &invH[0], d, i0, min(d, i0+rows), lo, hi)
 	}
+}
+
+//go:noescape
+func sparseAxpyAVX512(y, w *float32, ld int, idx *int32, val *float32, k, cols int, masks uint64)
+
+//go:noescape
+func sparseAxpyAVX2(y, w *float32, ld int, idx *int32, val *float32, k, cols int)
+
+// sparseSplit runs a sparse axpy (see SparseAxpy) with the assembly f on
+// blocks of at most maxWork multiply-adds: column blocks of at most
+// maxStream (never narrower than lo, as panelWidth cuts them) times blocks
+// of the nonzeros. A later block of nonzeros continues each element's chain
+// from the stored y, so the blocks give the bits of one call.
+func sparseSplit(f func(y, w []float32, d int, idx []int32, val []float32, j0, cols int), y, w []float32, d int, idx []int32, val []float32, lo int) {
+	for j0 := 0; j0 < d; {
+		cols := d - j0
+		if cols > maxStream {
+			cols = panelWidth(cols, lo, max(lo, maxStream&^63))
+		}
+		kc := max(1, maxWork/cols)
+		for k0 := 0; k0 < len(idx); k0 += kc {
+			k1 := min(len(idx), k0+kc)
+			f(y, w, d, idx[k0:k1], val[k0:k1], j0, cols)
+		}
+		j0 += cols
+	}
+}
+
+func sparseAxpy512(y, w []float32, d int, idx []int32, val []float32) {
+	sparseSplit(func(y, w []float32, d int, idx []int32, val []float32, j0, cols int) {
+		sparseAxpyAVX512(&y[j0], &w[j0], d, &idx[0], &val[0], len(idx), cols, masks512[cols&63])
+	}, y, w, d, idx, val, 1)
+}
+
+func sparseAxpy256(y, w []float32, d int, idx []int32, val []float32) {
+	sparseSplit(func(y, w []float32, d int, idx []int32, val []float32, j0, cols int) {
+		sparseAxpyAVX2(&y[j0], &w[j0], d, &idx[0], &val[0], len(idx), cols)
+	}, y, w, d, idx, val, 8)
 }

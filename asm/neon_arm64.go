@@ -30,6 +30,9 @@ var neonKernels = kernels{
 	unitUpdate: unitUpdateNEONGo,
 	sweep:      sweepNEONGo,
 	dot4x2:     dot4x2Lanes,
+	// The reference: no NEON kernel yet (the Go compiler fuses its
+	// multiply-adds on arm64).
+	sparseAxpy: sparseAxpyGeneric,
 }
 
 // dot4x2Asm is dot4x2Lanes' kernel.
