@@ -20,6 +20,7 @@ package asm
 
 import (
 	"fmt"
+	"math"
 	"math/bits"
 )
 
@@ -246,6 +247,22 @@ func SparseAxpy(y, w []float32, d int, idx []int32, val []float32) {
 		}
 	}
 	impl.sparseAxpy(y[:d], w[:rows*d], d, idx, val)
+}
+
+// Nonzeros writes the positions p, in increasing order, and the values
+// x[p] of the elements of x that are not zero (±0 are zero; NaN is not) to
+// idx[:n] and val[:n], and returns their number n: the index and value
+// lists SparseAxpy takes. len(idx) and len(val) must be at least len(x),
+// which must fit an int32; idx[n:len(x)] and val[n:len(x)] are scratch
+// (the SIMD tiers write whole vectors).
+func Nonzeros(idx []int32, val []float32, x []float32) int {
+	if len(idx) < len(x) || len(val) < len(x) || len(x) > math.MaxInt32 {
+		panic(fmt.Sprintf("asm.Nonzeros: len(idx)=%d len(val)=%d, need len(x)=%d (at most %d)", len(idx), len(val), len(x), math.MaxInt32))
+	}
+	if len(x) == 0 {
+		return 0
+	}
+	return impl.nonzeros(idx, val, x)
 }
 
 // unitStep is the scalar BCD step of one unit given s = Σ_p h[p]·z[p]:

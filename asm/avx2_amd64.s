@@ -1296,3 +1296,48 @@ sptail_store:
 spdone:
 	VZEROUPPER
 	RET
+
+// func nonzerosAVX2(idx *int32, val, x *float32, n, base int, perm *[256][8]int32, count *[256]uint8) int
+//
+// Packs the positions base+p and values of the nonzero elements of x[0:n]
+// (n a multiple of 8; x != 0 compares unordered-not-equal, so NaN is kept
+// and ±0 dropped) to idx and val, and returns their number: per vector of
+// 8, the mask of its nonzeros selects a permutation (perm) that moves them
+// to the front, the whole vector is stored at the count so far, and the
+// count advances by count[mask].
+TEXT ·nonzerosAVX2(SB), NOSPLIT, $0-64
+	MOVQ	idx+0(FP), DI
+	MOVQ	val+8(FP), R8
+	MOVQ	x+16(FP), SI
+	MOVQ	n+24(FP), CX
+	MOVQ	base+32(FP), AX
+	MOVQ	perm+40(FP), R9
+	MOVQ	count+48(FP), R10
+	VMOVQ	AX, X6
+	VPBROADCASTD	X6, Y6 // the position of the vector's first element
+	MOVQ	$8, AX
+	VMOVQ	AX, X7
+	VPBROADCASTD	X7, Y7
+	VXORPS	Y15, Y15, Y15
+	XORQ	DX, DX
+
+nz_loop:
+	VMOVUPS	(SI), Y0
+	VCMPPS	$4, Y15, Y0, Y1 // NEQ_UQ
+	VMOVMSKPS	Y1, AX
+	MOVQ	AX, BX
+	SHLQ	$5, BX
+	VMOVDQU	(R9)(BX*1), Y2
+	VPERMPS	Y0, Y2, Y3
+	VPADDD	Y6, Y2, Y4
+	VMOVDQU	Y4, (DI)(DX*4)
+	VMOVUPS	Y3, (R8)(DX*4)
+	MOVBQZX	(R10)(AX*1), AX
+	ADDQ	AX, DX
+	VPADDD	Y7, Y6, Y6
+	ADDQ	$32, SI
+	SUBQ	$8, CX
+	JNZ	nz_loop
+	MOVQ	DX, ret+56(FP)
+	VZEROUPPER
+	RET

@@ -141,3 +141,15 @@ func sparseAxpyGeneric(y, w []float32, d int, idx []int32, val []float32) {
 		axpyGeneric(val[k], w[int(r)*d:int(r)*d+d], y)
 	}
 }
+
+// nonzerosGeneric is Nonzeros' reference.
+func nonzerosGeneric(idx []int32, val []float32, x []float32) int {
+	n := 0
+	for p, t := range x {
+		if t != 0 {
+			idx[n], val[n] = int32(p), t
+			n++
+		}
+	}
+	return n
+}

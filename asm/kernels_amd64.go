@@ -96,6 +96,7 @@ var avx512Kernels = kernels{
 	// avx2's bits.
 	dot4x2:     dot4x2Lanes,
 	sparseAxpy: sparseAxpy512,
+	nonzeros:   nonzeros256, // the AVX2 kernel
 }
 
 // The AVX2 kernels take lengths that are multiples of 8 (and panels of at
@@ -114,6 +115,7 @@ var avx2Kernels = kernels{
 	sweep:      sweep256,
 	dot4x2:     dot4x2Lanes,
 	sparseAxpy: sparseAxpy256,
+	nonzeros:   nonzeros256,
 }
 
 // dot4x2Asm is dot4x2Lanes' kernel: the AVX2 one on both tiers.
@@ -440,7 +442,11 @@ func sparseAxpyAVX2(y, w *float32, ld int, idx *int32, val *float32, k, cols int
 // maxStream (never narrower than lo, as panelWidth cuts them) times blocks
 // of the nonzeros. A later block of nonzeros continues each element's chain
 // from the stored y, so the blocks give the bits of one call.
-func sparseSplit(f func(y, w []float32, d int, idx []int32, val []float32, j0, cols int), y, w []float32, d int, idx []int32, val []float32, lo int) {
+func sparseSplit(f func(y, w *float32, ld int, idx *int32, val *float32, k, cols int, masks uint64), y, w []float32, d int, idx []int32, val []float32, lo int) {
+	if d <= maxStream && d*len(idx) <= maxWork { // the common case: one call
+		f(&y[0], &w[0], d, &idx[0], &val[0], len(idx), d, masks512[d&63])
+		return
+	}
 	for j0 := 0; j0 < d; {
 		cols := d - j0
 		if cols > maxStream {
@@ -449,20 +455,61 @@ func sparseSplit(f func(y, w []float32, d int, idx []int32, val []float32, j0, c
 		kc := max(1, maxWork/cols)
 		for k0 := 0; k0 < len(idx); k0 += kc {
 			k1 := min(len(idx), k0+kc)
-			f(y, w, d, idx[k0:k1], val[k0:k1], j0, cols)
+			f(&y[j0], &w[j0], d, &idx[k0], &val[k0], k1-k0, cols, masks512[cols&63])
 		}
 		j0 += cols
 	}
 }
 
 func sparseAxpy512(y, w []float32, d int, idx []int32, val []float32) {
-	sparseSplit(func(y, w []float32, d int, idx []int32, val []float32, j0, cols int) {
-		sparseAxpyAVX512(&y[j0], &w[j0], d, &idx[0], &val[0], len(idx), cols, masks512[cols&63])
-	}, y, w, d, idx, val, 1)
+	sparseSplit(sparseAxpyAVX512, y, w, d, idx, val, 1)
+}
+
+// sparseAxpyAVX2m is sparseAxpyAVX2 with sparseSplit's signature (no lane
+// masks: the AVX2 kernel covers a tail with a shifted vector).
+func sparseAxpyAVX2m(y, w *float32, ld int, idx *int32, val *float32, k, cols int, _ uint64) {
+	sparseAxpyAVX2(y, w, ld, idx, val, k, cols)
 }
 
 func sparseAxpy256(y, w []float32, d int, idx []int32, val []float32) {
-	sparseSplit(func(y, w []float32, d int, idx []int32, val []float32, j0, cols int) {
-		sparseAxpyAVX2(&y[j0], &w[j0], d, &idx[0], &val[0], len(idx), cols)
-	}, y, w, d, idx, val, 8)
+	sparseSplit(sparseAxpyAVX2m, y, w, d, idx, val, 8)
+}
+
+//go:noescape
+func nonzerosAVX2(idx *int32, val, x *float32, n, base int, perm *[256][8]int32, count *[256]uint8) int
+
+// nzPerm[m] lists the set bits of the 8-bit mask m in increasing order
+// (the rest 0), nzCount[m] counts them: nonzerosAVX2 packs the nonzero
+// elements of a vector of 8 with them.
+var nzPerm, nzCount = func() (perm [256][8]int32, count [256]uint8) {
+	for m := range perm {
+		for b := 0; b < 8; b++ {
+			if m>>b&1 == 1 {
+				perm[m][count[m]] = int32(b)
+				count[m]++
+			}
+		}
+	}
+	return perm, count
+}()
+
+// nonzeros256 packs the first len(x)&^7 elements with the assembly, in
+// calls of at most maxStream, and the rest in Go. Each vector of 8 is
+// stored whole at the current count n, which is at most its position p,
+// so the stores stay within idx[:len(x)] and val[:len(x)].
+func nonzeros256(idx []int32, val []float32, x []float32) int {
+	n8 := len(x) &^ 7
+	n := 0
+	for i0 := 0; i0 < n8; {
+		m := min(n8-i0, stream8())
+		n += nonzerosAVX2(&idx[n], &val[n], &x[i0], m, i0, &nzPerm, &nzCount)
+		i0 += m
+	}
+	for p := n8; p < len(x); p++ {
+		if t := x[p]; t != 0 {
+			idx[n], val[n] = int32(p), t
+			n++
+		}
+	}
+	return n
 }

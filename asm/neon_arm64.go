@@ -33,6 +33,7 @@ var neonKernels = kernels{
 	// The reference: no NEON kernel yet (the Go compiler fuses its
 	// multiply-adds on arm64).
 	sparseAxpy: sparseAxpyGeneric,
+	nonzeros:   nonzerosGeneric,
 }
 
 // dot4x2Asm is dot4x2Lanes' kernel.

@@ -230,3 +230,109 @@ func BenchmarkSparseAxpy(b *testing.B) {
 		}
 	}
 }
+
+// checkNonzeros runs Nonzeros on a guarded copy of x (at off) with index
+// and value buffers of len(x)+extra elements (at 7−off and (off+3) mod 8)
+// and checks the count, positions and value bits against the reference,
+// that nothing past len(x) of the buffers nor around them changed, and x.
+func checkNonzeros(t *testing.T, x []float32, extra, off int) {
+	t.Helper()
+	gx := guardedCopy(x, off)
+	m := len(x) + extra
+	gv := newGuarded[float32](m, (off+3)%8)
+	const sentinel = 0x5a5a5a5a
+	ibuf := make([]int32, 7-off+m+guardLen)
+	for i := range ibuf {
+		ibuf[i] = sentinel
+	}
+	gi := ibuf[7-off : 7-off+m : 7-off+m]
+	n := Nonzeros(gi, gv.s(), gx.s())
+	wi, wv := make([]int32, len(x)), make([]float32, len(x))
+	want := nonzerosGeneric(wi, wv, x)
+	require.Equal(t, want, n, "Nonzeros len=%d off=%d: count", len(x), off)
+	require.Equal(t, wi[:n], gi[:n], "Nonzeros len=%d off=%d: positions", len(x), off)
+	require.True(t, sameBits(wv[:n], gv.s()[:n]), "Nonzeros len=%d off=%d: values %v, want %v", len(x), off, gv.s()[:n], wv[:n])
+	for i, v := range ibuf {
+		if (i < 7-off || i >= 7-off+len(x)) && v != sentinel {
+			t.Fatalf("Nonzeros len=%d extra=%d off=%d: idx buffer element %d (slice at %d) overwritten", len(x), extra, off, i, 7-off)
+		}
+	}
+	for i, v := range gv.s()[len(x):] {
+		if math.Float32bits(v) != canary {
+			t.Fatalf("Nonzeros len=%d extra=%d off=%d: val[%d] past len(x) overwritten", len(x), extra, off, len(x)+i)
+		}
+	}
+	gv.check(t, "Nonzeros val")
+	gx.check(t, "Nonzeros x")
+	require.True(t, sameBits(x, gx.s()), "Nonzeros changed x")
+}
+
+// nonzeroVec draws n values, a share `dense` of them nonzero (specials
+// among them when specials), the rest ±0.
+func nonzeroVec(rng *rand.Rand, n int, dense float64, specials bool) []float32 {
+	x := make([]float32, n)
+	for i := range x {
+		switch {
+		case rng.Float64() >= dense:
+			if rng.IntN(2) == 0 {
+				x[i] = float32(math.Copysign(0, -1))
+			}
+		case specials && rng.IntN(3) == 0:
+			x[i] = fuzzSpecials[rng.IntN(len(fuzzSpecials))]
+		default:
+			x[i] = float32(rng.Float64()*2 - 1)
+		}
+	}
+	return x
+}
+
+func TestNonzeros(t *testing.T) {
+	rng := rand.New(rand.NewPCG(47, 48))
+	forEachTier(t, "nonzeros", func(t *testing.T) {
+		i := 0
+		for _, n := range testLengths {
+			for _, dense := range []float64{0, 0.1, 0.5, 0.9, 1} {
+				checkNonzeros(t, nonzeroVec(rng, n, dense, i%2 == 1), i%3*5, i%8)
+				i++
+			}
+		}
+		require.Zero(t, Nonzeros(nil, nil, nil))
+		require.PanicsWithValue(t, "asm.Nonzeros: len(idx)=2 len(val)=3, need len(x)=3 (at most 2147483647)",
+			func() { Nonzeros(make([]int32, 2), make([]float32, 3), make([]float32, 3)) })
+		require.Panics(t, func() { Nonzeros(make([]int32, 3), make([]float32, 2), make([]float32, 3)) })
+	})
+}
+
+func FuzzNonzeros(f *testing.F) {
+	addSeeds(f, 0, 1, 7, 8, 9, 63, 64, 112, 784, 1000)
+	f.Fuzz(func(t *testing.T, sel uint8, shape uint32, off uint8, mode uint8, seed uint64, raw []byte) {
+		defer fuzzTier(t, sel)()
+		n := int(shape % 1100)
+		s := newFuzzSrc(mode, seed, raw)
+		x := s.vec(n)
+		for i := range x { // zeros in runs, as in images
+			if s.rng.IntN(4) != 0 && len(s.raw) == 0 {
+				x[i] = 0
+			}
+		}
+		checkNonzeros(t, x, int(shape/1100%9), int(off%8))
+	})
+}
+
+// BenchmarkNonzeros: the scan of one 784-pixel image for its nonzero
+// pixels, on the fixture-like density (a fifth nonzero) and a dense image.
+func BenchmarkNonzeros(b *testing.B) {
+	rng := rand.New(rand.NewPCG(5, 6))
+	for _, dense := range []float64{0.2, 1} {
+		x := nonzeroVec(rng, 784, dense, false)
+		idx, val := make([]int32, 784), make([]float32, 784)
+		b.Run(fmt.Sprintf("nonzero=%v", dense), func(b *testing.B) {
+			benchTiers(b, 0, func(b *testing.B) {
+				b.SetBytes(4 * 784)
+				for b.Loop() {
+					Nonzeros(idx, val, x)
+				}
+			})
+		})
+	}
+}

@@ -23,16 +23,17 @@ type scratch struct {
 	wide []float64  // outputs of models with many classes
 	dbg  *debugInfo // tests: per-block residual norms of the last input
 
-	// The input part: the pairwise sums of the chunks' products over the
-	// tile (TileSize×d1) and of one input's sparse products (d1), which
-	// inputs took the sparse path (TileSize), and one input's nonzero
-	// pixels (up to nzMax: offsets in their chunk, values; where
-	// each chunk's end).
-	dense, sparseSum pairSum
-	sparse           []bool
-	nzIdx            []int32
-	nzVal            []float32
-	nzEnd            []int
+	// The input part (see inputProduct): the pairwise sums of the chunks'
+	// products over the tile (TileSize×d1), which inputs take the sparse
+	// path (TileSize), their nonzero pixels (positions and values,
+	// TileSize×d0), where each input's start (TileSize+1) and a cursor
+	// per input.
+	dense  pairSum
+	sparse []bool
+	nzIdx  []int32
+	nzVal  []float32
+	nzAt   []int
+	nzCur  []int
 
 	// Passes as needed: queue holds the tiles of inputs waiting for their
 	// next round (one per round from → to passes that has inputs), out
@@ -64,11 +65,11 @@ func (c *Certifier) newScratch() *scratch {
 	sc.xp = make([]float32, T*c.d0)
 	sc.xc = make([]float32, T*c.chunk)
 	sc.dense = newPairSum(c.levels, T*c.d1)
-	sc.sparseSum = newPairSum(c.levels, c.d1)
 	sc.sparse = make([]bool, T)
-	sc.nzIdx = make([]int32, c.nzMax)
-	sc.nzVal = make([]float32, c.nzMax)
-	sc.nzEnd = make([]int, c.nchunk)
+	sc.nzAt = make([]int, T+1)
+	sc.nzCur = make([]int, T)
+	sc.nzIdx = make([]int32, T*c.d0)
+	sc.nzVal = make([]float32, T*c.d0)
 	sc.v = make([]float32, T*c.d1)
 	sc.xn = make([]float64, T)
 	sc.prod = make([][]float32, c.numK+1)
