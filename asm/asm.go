@@ -229,10 +229,10 @@ func Dot4x2(a0, a1, a2, a3, b0, b1 []float64) [8]float64 {
 // The summation order is fixed: every element is one chain over k in
 // order, y_e ← y_e + val[k]·w[idx[k]·d+e] for k = 0, 1, …, len(idx)−1, so
 // that the result is a function of the arguments only. The SIMD tiers
-// (avx2, avx512; neon runs the reference) fuse each step (one rounding,
-// identical bits on every SIMD tier); the reference rounds the product and
-// the sum unless the compiler fuses them (as Go does on arm64). A chain of
-// n terms meets at most n roundings in either case.
+// (avx2, avx512, neon) fuse each step (one rounding, identical bits on
+// every SIMD tier); the reference rounds the product and the sum unless
+// the compiler fuses them (as Go does on arm64). A chain of n terms meets
+// at most n roundings in either case.
 func SparseAxpy(y, w []float32, d int, idx []int32, val []float32) {
 	if d < 0 || len(y) < d || len(idx) != len(val) {
 		panic(fmt.Sprintf("asm.SparseAxpy: d=%d len(y)=%d len(idx)=%d len(val)=%d", d, len(y), len(idx), len(val)))

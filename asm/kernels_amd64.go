@@ -437,42 +437,18 @@ func sparseAxpyAVX512(y, w *float32, ld int, idx *int32, val *float32, k, cols i
 //go:noescape
 func sparseAxpyAVX2(y, w *float32, ld int, idx *int32, val *float32, k, cols int)
 
-// sparseSplit runs a sparse axpy (see SparseAxpy) with the assembly f on
-// blocks of at most maxWork multiply-adds: column blocks of at most
-// maxStream (never narrower than lo, as panelWidth cuts them) times blocks
-// of the nonzeros. A later block of nonzeros continues each element's chain
-// from the stored y, so the blocks give the bits of one call.
-func sparseSplit(f func(y, w *float32, ld int, idx *int32, val *float32, k, cols int, masks uint64), y, w []float32, d int, idx []int32, val []float32, lo int) {
-	if d <= maxStream && d*len(idx) <= maxWork { // the common case: one call
-		f(&y[0], &w[0], d, &idx[0], &val[0], len(idx), d, masks512[d&63])
-		return
-	}
-	for j0 := 0; j0 < d; {
-		cols := d - j0
-		if cols > maxStream {
-			cols = panelWidth(cols, lo, max(lo, maxStream&^63))
-		}
-		kc := max(1, maxWork/cols)
-		for k0 := 0; k0 < len(idx); k0 += kc {
-			k1 := min(len(idx), k0+kc)
-			f(&y[j0], &w[j0], d, &idx[k0], &val[k0], k1-k0, cols, masks512[cols&63])
-		}
-		j0 += cols
-	}
+// sparseAxpyAVX512m is sparseAxpyAVX512 with sparseSplit's signature: the
+// lane masks of the last cols mod 64 columns from the table.
+func sparseAxpyAVX512m(y, w *float32, ld int, idx *int32, val *float32, k, cols int) {
+	sparseAxpyAVX512(y, w, ld, idx, val, k, cols, masks512[cols&63])
 }
 
 func sparseAxpy512(y, w []float32, d int, idx []int32, val []float32) {
-	sparseSplit(sparseAxpyAVX512, y, w, d, idx, val, 1)
-}
-
-// sparseAxpyAVX2m is sparseAxpyAVX2 with sparseSplit's signature (no lane
-// masks: the AVX2 kernel covers a tail with a shifted vector).
-func sparseAxpyAVX2m(y, w *float32, ld int, idx *int32, val *float32, k, cols int, _ uint64) {
-	sparseAxpyAVX2(y, w, ld, idx, val, k, cols)
+	sparseSplit(sparseAxpyAVX512m, y, w, d, idx, val, 1)
 }
 
 func sparseAxpy256(y, w []float32, d int, idx []int32, val []float32) {
-	sparseSplit(sparseAxpyAVX2m, y, w, d, idx, val, 8)
+	sparseSplit(sparseAxpyAVX2, y, w, d, idx, val, 8)
 }
 
 //go:noescape

@@ -21,7 +21,10 @@ const inputChunk = 112
 // (the counter's levels, then the merge of the levels left over). Per unit
 // i the error is ≤ γ_{chunk+depth}Σ_p|w_ip x_p| ≤ γ_{chunk+depth}‖w_i‖‖x‖,
 // in norm ≤ γ_{chunk+depth}‖W_0‖_F‖x‖ (+ underflow terms), against
-// γ_{d_0} for one long float32 dot product.
+// γ_{d_0} for one long float32 dot product. The sparse path (see
+// inputProduct) sums a chunk over its nonzero pixels only, k ≤ chunk terms
+// in a fixed order: the dense sum without its exact ±0 terms, so the same
+// γ_{chunk+depth} (Σ_p|w_ip x_p| is the same sum too) holds for it.
 func (c *Certifier) buildInput(fro2, maxW []float64) {
 	m := c.m
 	d0, d1 := c.d0, c.d1
