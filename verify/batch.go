@@ -26,14 +26,14 @@ type scratch struct {
 	// The input part (see inputProduct): the pairwise sums of the chunks'
 	// products over the tile (TileSize×d1), which inputs take the sparse
 	// path (TileSize), their nonzero pixels (positions and values,
-	// TileSize×d0), where each input's start (TileSize+1) and a cursor
-	// per input.
+	// TileSize×d0), where each input's start (TileSize) and where each of
+	// its chunks' end (TileSize×nchunk).
 	dense  pairSum
 	sparse []bool
 	nzIdx  []int32
 	nzVal  []float32
 	nzAt   []int
-	nzCur  []int
+	nzEnd  []int
 
 	// Passes as needed: queue holds the tiles of inputs waiting for their
 	// next round (one per round from → to passes that has inputs), out
@@ -66,8 +66,8 @@ func (c *Certifier) newScratch() *scratch {
 	sc.xc = make([]float32, T*c.chunk)
 	sc.dense = newPairSum(c.levels, T*c.d1)
 	sc.sparse = make([]bool, T)
-	sc.nzAt = make([]int, T+1)
-	sc.nzCur = make([]int, T)
+	sc.nzAt = make([]int, T)
+	sc.nzEnd = make([]int, T*c.nchunk)
 	sc.nzIdx = make([]int32, T*c.d0)
 	sc.nzVal = make([]float32, T*c.d0)
 	sc.v = make([]float32, T*c.d1)

@@ -116,28 +116,37 @@ func (c *Certifier) inputNorms(x []float32, n int, xn []float64) int {
 // most chunk + depth in all (buildInput's vRel). NaN and ±Inf count as
 // nonzero: they propagate as in the dense product.
 func (c *Certifier) inputProduct(sc *scratch, x []float32, n int, v []float32) {
-	d0, d1, C := c.d0, c.d1, c.chunk
-	// The nonzero pixels of the sparse inputs, input j's at
-	// nzIdx[nzAt[j]:nzAt[j+1]] (positions in x_j: w0c's rows are the
-	// columns of W_0, so the positions address it directly); nzCur[j]
-	// walks through them chunk by chunk.
+	d0, d1, C, nch := c.d0, c.d1, c.chunk, c.nchunk
+	// The nonzero pixels of the sparse inputs, per input and chunk (their
+	// positions in the chunk, the rows of its block of w0c): input j's of
+	// chunk ch end at nzEnd[j·nchunk+ch] and start where those of the
+	// chunk before end, at nzAt[j] for the first. An input's scan stops at
+	// the chunk where it passes nzMax.
 	dense := false
 	at := 0
 	for j := 0; j < n; j++ {
-		sc.nzAt[j], sc.nzCur[j] = at, at
-		k := asm.Nonzeros(sc.nzIdx[at:at+d0], sc.nzVal[at:at+d0], x[j*d0:j*d0+d0])
-		sc.sparse[j] = k <= c.nzMax
-		if sc.sparse[j] {
-			at += k
+		start := at
+		ends := sc.nzEnd[j*nch : j*nch+nch]
+		xj := x[j*d0 : j*d0+d0]
+		sparse := true
+		for ch := 0; ch < nch && sparse; ch++ {
+			xs := xj[ch*C : min(ch*C+C, d0)]
+			at += asm.Nonzeros(sc.nzIdx[at:at+len(xs)], sc.nzVal[at:at+len(xs)], xs)
+			ends[ch] = at
+			sparse = at-start <= c.nzMax
 		}
-		dense = dense || !sc.sparse[j]
+		if !sparse {
+			at = start
+		}
+		sc.nzAt[j], sc.sparse[j] = start, sparse
+		dense = dense || !sparse
 	}
-	sc.nzAt[n] = at
 	xc := sc.xc[:n*C]
 	size := n * d1
-	for ch := 0; ch < c.nchunk; ch++ {
+	for ch := 0; ch < nch; ch++ {
 		c0 := ch * C
 		t := sc.dense.next(size)
+		wc := c.w0c[ch*d1*C : (ch+1)*d1*C]
 		if dense {
 			w := min(C, d0-c0)
 			for j := 0; j < n; j++ {
@@ -145,21 +154,20 @@ func (c *Certifier) inputProduct(sc *scratch, x []float32, n int, v []float32) {
 				copy(dst, x[j*d0+c0:j*d0+c0+w])
 				clear(dst[w:])
 			}
-			asm.Gemm(t, xc, c.w0c[ch*d1*C:(ch+1)*d1*C], n, C, d1, false)
+			asm.Gemm(t, xc, wc, n, C, d1, false)
 		}
-		end := int32(c0 + C)
 		for j := 0; j < n; j++ {
 			if !sc.sparse[j] {
 				continue
 			}
-			k0, k1 := sc.nzCur[j], sc.nzCur[j] // this chunk's nonzeros of input j
-			for k1 < sc.nzAt[j+1] && sc.nzIdx[k1] < end {
-				k1++
+			k0 := sc.nzAt[j]
+			if ch > 0 {
+				k0 = sc.nzEnd[j*nch+ch-1]
 			}
+			k1 := sc.nzEnd[j*nch+ch]
 			tj := t[j*d1 : j*d1+d1]
 			clear(tj)
-			asm.SparseAxpy(tj, c.w0c, d1, sc.nzIdx[k0:k1], sc.nzVal[k0:k1])
-			sc.nzCur[j] = k1
+			asm.SparseAxpy(tj, wc, d1, sc.nzIdx[k0:k1], sc.nzVal[k0:k1])
 		}
 		sc.dense.push(size)
 	}
