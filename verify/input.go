@@ -177,14 +177,16 @@ func (c *Certifier) inputProduct(sc *scratch, x []float32, n int, v []float32) {
 // sparseMax returns the most nonzero pixels for which an input of d0
 // pixels takes the sparse path of the input part (nzMax). The dense
 // product runs near the FMA peak, reusing each row of W_0ᵀ for four
-// inputs; the sparse one uses a row once per nonzero pixel and waits for
-// the memory. BenchmarkInputPart (784-64-64-10, AVX-512, inputs with a
-// share of nonzero pixels at random places) puts the break-even near 35%
-// of d0: 1,036 against 1,140 ns per image at 30%, 1,258 against 1,140 at
-// 40%. Images cluster their nonzero pixels, which makes the sparse path a
-// little cheaper there (the fixture's MNIST images: 141 nonzero pixels in
-// the median, 286 at most, 722 against 1,140 ns per image); 3/8 of d0
-// keeps them all on it.
+// inputs; the sparse one loads a row (d1 floats) per nonzero pixel and is
+// bound by the loads. BenchmarkInputPart (784-64-64-10, AVX-512, tiles of
+// images with a share of nonzero pixels at random places; ns per image,
+// sparse against dense path) puts the break-even near 41% of d0: 889
+// against 1,072 at 30%, 1,036 against 1,076 at 40%, 1,343 against 1,069
+// at 50%. The fixture's MNIST images (141 nonzero pixels in the median,
+// 286 at most) take 671 against 1,096 on it; 3/8 of d0 keeps them all on
+// the sparse path. An input over the limit has paid for its scan up to the
+// chunk where it passed it: up to 130 ns more than the dense path alone
+// (40% nonzero), 34 ns for a fully dense one.
 func sparseMax(d0 int) int { return d0 * 3 / 8 }
 
 // pairSum adds the chunks' partial sums of the input part pairwise: a

@@ -164,9 +164,9 @@ func sameBits32(a, b []float32) bool {
 }
 
 // BenchmarkInputPart: the input part (‖x‖ and W_0 x) per image of a tile,
-// by the sparse and the dense path, on tiles of the fixture and of
-// images with a given share of nonzero pixels (at random places), to
-// place sparseMax's break-even.
+// by the sparse path, the dense path and as chosen (nzMax), on tiles of
+// the fixture and of images with a given share of nonzero pixels (at
+// random places), to place sparseMax's break-even.
 func BenchmarkInputPart(b *testing.B) {
 	m, _ := trainedModel(b)
 	im, _ := mnistFixture(b)
@@ -176,27 +176,29 @@ func BenchmarkInputPart(b *testing.B) {
 	}
 	T := lrrn.TileSize
 	nzMax := c.nzMax
-	c.nzMax = 784
 	sc := c.newScratch()
+	names := []string{"mnist"}
 	tiles := map[string][]float32{"mnist": im.Pixels[:T*784]}
 	rng := rand.New(rand.NewPCG(1, 2))
-	for _, pct := range []int{10, 20, 30, 40, 50, 60, 70} {
+	for _, pct := range []int{10, 20, 30, 40, 50, 60, 70, 100} {
 		x := make([]float32, T*784)
 		for j := range T {
 			for _, p := range rng.Perm(784)[:784*pct/100] {
 				x[j*784+p] = float32(rng.Float64()) + 0.01
 			}
 		}
-		tiles[fmt.Sprintf("nonzero=%d%%", pct)] = x
+		name := fmt.Sprintf("nonzero=%d%%", pct)
+		names = append(names, name)
+		tiles[name] = x
 	}
-	for _, name := range []string{"mnist", "nonzero=10%", "nonzero=20%", "nonzero=30%", "nonzero=40%", "nonzero=50%", "nonzero=60%", "nonzero=70%"} {
+	for _, name := range names {
 		x := tiles[name]
-		for _, path := range []string{"sparse", "dense"} {
-			b.Run(name+"/"+path, func(b *testing.B) {
-				c.nzMax = 784
-				if path == "dense" {
-					c.nzMax = 0
-				}
+		for _, path := range []struct {
+			name  string
+			nzMax int
+		}{{"chosen", nzMax}, {"sparse", 784}, {"dense", 0}} {
+			b.Run(name+"/"+path.name, func(b *testing.B) {
+				c.nzMax = path.nzMax
 				defer func() { c.nzMax = nzMax }()
 				for b.Loop() {
 					c.inputPart(sc, x, T, sc.v, sc.xn)
