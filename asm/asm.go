@@ -1,8 +1,9 @@
 // Package asm holds the float32 kernels that BCD inference and training
 // spend their time in: dot products, axpy, matrix-vector and small
 // matrix-matrix products, clamps, and the batched unit update of block
-// coordinate descent; and the float64 4×2 dot-product micro-kernel of the
-// certifier's Gram products and Cholesky factorisations (Dot4x2).
+// coordinate descent; the float64 4×2 dot-product micro-kernel of the
+// certifier's Gram products and Cholesky factorisations (Dot4x2); and the
+// sparse product of the certifier's input part (Nonzeros, SparseAxpy).
 //
 // Every kernel has a pure-Go reference (always compiled) and, where the CPU
 // allows, hand-written assembly: AVX2+FMA and AVX-512 on amd64, NEON on

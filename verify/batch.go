@@ -28,7 +28,7 @@ type scratch struct {
 	// path (TileSize), their nonzero pixels (positions and values,
 	// TileSize×d0), where each input's start (TileSize) and where each of
 	// its chunks' end (TileSize×nchunk).
-	dense  pairSum
+	sums   pairSum
 	sparse []bool
 	nzIdx  []int32
 	nzVal  []float32
@@ -64,7 +64,7 @@ func (c *Certifier) newScratch() *scratch {
 	sc := &scratch{ws: c.solver.NewWorkspace(), st: c.solver.NewStates(T)}
 	sc.xp = make([]float32, T*c.d0)
 	sc.xc = make([]float32, T*c.chunk)
-	sc.dense = newPairSum(c.levels, T*c.d1)
+	sc.sums = newPairSum(c.levels, T*c.d1)
 	sc.sparse = make([]bool, T)
 	sc.nzAt = make([]int, T)
 	sc.nzEnd = make([]int, T*c.nchunk)

@@ -145,7 +145,7 @@ func (c *Certifier) inputProduct(sc *scratch, x []float32, n int, v []float32) {
 	size := n * d1
 	for ch := 0; ch < nch; ch++ {
 		c0 := ch * C
-		t := sc.dense.next(size)
+		t := sc.sums.next(size)
 		wc := c.w0c[ch*d1*C : (ch+1)*d1*C]
 		if dense {
 			w := min(C, d0-c0)
@@ -169,9 +169,9 @@ func (c *Certifier) inputProduct(sc *scratch, x []float32, n int, v []float32) {
 			clear(tj)
 			asm.SparseAxpy(tj, wc, d1, sc.nzIdx[k0:k1], sc.nzVal[k0:k1])
 		}
-		sc.dense.push(size)
+		sc.sums.push(size)
 	}
-	copy(v[:size], sc.dense.sum(size))
+	copy(v[:size], sc.sums.sum(size))
 }
 
 // sparseMax returns the most nonzero pixels for which an input of d0
@@ -192,8 +192,8 @@ func sparseMax(d0 int) int { return d0 * 3 / 8 }
 // pairSum adds the chunks' partial sums of the input part pairwise: a
 // binary counter over the chunks (every partial sum meets at most
 // bits.Len(nchunk) additions there), whose levels left over are then
-// merged, lowest first. The vectors have `size` elements (a tile's or one
-// input's products).
+// merged, lowest first. The vectors have `size` elements (the tile's
+// products).
 type pairSum struct {
 	lev  [][]float32
 	used []bool
