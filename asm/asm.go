@@ -255,7 +255,8 @@ func SparseAxpy(y, w []float32, d int, idx []int32, val []float32) {
 // idx[:n] and val[:n], and returns their number n: the index and value
 // lists SparseAxpy takes. len(idx) and len(val) must be at least len(x),
 // which must fit an int32; idx[n:len(x)] and val[n:len(x)] are scratch
-// (the SIMD tiers write whole vectors).
+// (the avx2 and avx512 tiers write whole vectors; neon runs the
+// reference).
 func Nonzeros(idx []int32, val []float32, x []float32) int {
 	if len(idx) < len(x) || len(val) < len(x) || len(x) > math.MaxInt32 {
 		panic(fmt.Sprintf("asm.Nonzeros: len(idx)=%d len(val)=%d, need len(x)=%d (at most %d)", len(idx), len(val), len(x), math.MaxInt32))
