@@ -25,9 +25,9 @@ type scratch struct {
 
 	// The input part (see inputProduct): the pairwise sums of the chunks'
 	// products over the tile (TileSize×d1), which inputs take the sparse
-	// path (TileSize), their nonzero pixels (positions and values,
-	// TileSize×d0), where each input's start (TileSize) and where each of
-	// its chunks' end (TileSize×nchunk).
+	// path (TileSize), their nonzero pixels (positions and values), where
+	// each input's start (TileSize) and where each of its chunks' end
+	// (TileSize×nchunk).
 	sums   pairSum
 	sparse []bool
 	nzIdx  []int32
@@ -68,8 +68,11 @@ func (c *Certifier) newScratch() *scratch {
 	sc.sparse = make([]bool, T)
 	sc.nzAt = make([]int, T)
 	sc.nzEnd = make([]int, T*c.nchunk)
-	sc.nzIdx = make([]int32, T*c.d0)
-	sc.nzVal = make([]float32, T*c.d0)
+	// Each sparse input keeps at most min(nzMax, d0) entries, and the scan
+	// of one chunk writes at most chunk past them (see inputProduct).
+	nz := T*min(c.nzMax, c.d0) + c.chunk
+	sc.nzIdx = make([]int32, nz)
+	sc.nzVal = make([]float32, nz)
 	sc.v = make([]float32, T*c.d1)
 	sc.xn = make([]float64, T)
 	sc.prod = make([][]float32, c.numK+1)

@@ -121,7 +121,8 @@ func (c *Certifier) inputProduct(sc *scratch, x []float32, n int, v []float32) {
 	// positions in the chunk, the rows of its block of w0c): input j's of
 	// chunk ch end at nzEnd[j·nchunk+ch] and start where those of the
 	// chunk before end, at nzAt[j] for the first. An input's scan stops at
-	// the chunk where it passes nzMax.
+	// the chunk where it passes nzMax, so it writes at most chunk entries
+	// past the at most min(nzMax, d0) it keeps (newScratch's sizes).
 	dense := false
 	at := 0
 	for j := 0; j < n; j++ {

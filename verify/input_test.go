@@ -113,13 +113,28 @@ func TestInputProductBound(t *testing.T) {
 				}
 			}
 			// Mixed tiles: the inputs at shifting positions, in full
-			// and partial tiles.
-			for shift, n := range []int{T, 7, len(xs)} {
+			// and partial tiles; and a tile of inputs with nzMax nonzero
+			// pixels each (the most the scratch keeps) ending with ones
+			// over the limit (whose scan writes past it).
+			at := map[string]int{}
+			for i, name := range names {
+				at[name] = i
+			}
+			full := make([]int, T)
+			for r := range full {
+				full[r] = at[fmt.Sprintf("%d nonzeros", c.nzMax)]
+			}
+			full[T-2], full[T-1] = at[fmt.Sprintf("%d nonzeros", c.nzMax+1)], at["dense"]
+			for shift, n := range []int{T, 7, len(xs), -1} {
+				fill := func(r int) int { return (r*5 + shift) % len(xs) }
+				if n < 0 {
+					n, fill = T, func(r int) int { return full[r] }
+				}
 				n = min(n, T)
 				x := make([]float32, T*d0)
 				pos := make([]int, n)
 				for r := range n {
-					pos[r] = (r*5 + shift) % len(xs)
+					pos[r] = fill(r)
 					copy(x[r*d0:], xs[pos[r]])
 				}
 				c.inputProduct(sc, x, n, v)
@@ -176,7 +191,6 @@ func BenchmarkInputPart(b *testing.B) {
 	}
 	T := lrrn.TileSize
 	nzMax := c.nzMax
-	sc := c.newScratch()
 	names := []string{"mnist"}
 	tiles := map[string][]float32{"mnist": im.Pixels[:T*784]}
 	rng := rand.New(rand.NewPCG(1, 2))
@@ -200,6 +214,7 @@ func BenchmarkInputPart(b *testing.B) {
 			b.Run(name+"/"+path.name, func(b *testing.B) {
 				c.nzMax = path.nzMax
 				defer func() { c.nzMax = nzMax }()
+				sc := c.newScratch() // sized for nzMax
 				for b.Loop() {
 					c.inputPart(sc, x, T, sc.v, sc.xn)
 				}
