@@ -1,8 +1,9 @@
 // Package asm holds the float32 kernels that BCD inference and training
 // spend their time in: dot products, axpy, matrix-vector and small
 // matrix-matrix products, clamps, and the batched unit update of block
-// coordinate descent; and the float64 4×2 dot-product micro-kernel of the
-// certifier's Gram products and Cholesky factorisations (Dot4x2).
+// coordinate descent; the float64 4×2 dot-product micro-kernel of the
+// certifier's Gram products and Cholesky factorisations (Dot4x2); and the
+// sparse product of the certifier's input part (Nonzeros, SparseAxpy).
 //
 // Every kernel has a pure-Go reference (always compiled) and, where the CPU
 // allows, hand-written assembly: AVX2+FMA and AVX-512 on amd64, NEON on
@@ -20,6 +21,7 @@ package asm
 
 import (
 	"fmt"
+	"math"
 	"math/bits"
 )
 
@@ -217,6 +219,52 @@ func Dot4x2(a0, a1, a2, a3, b0, b1 []float64) [8]float64 {
 		return [8]float64{}
 	}
 	return impl.dot4x2(a0, a1, a2, a3, b0, b1)
+}
+
+// SparseAxpy computes y[e] += Σ_k val[k]·w[idx[k]·d+e] for e < d: the
+// axpy of the rows idx[0], idx[1], … of the row-major matrix w (d columns,
+// len(w)/d rows) scaled by val, a sparse vector-matrix product. len(idx)
+// must equal len(val), len(y) ≥ d and every idx[k] name a row of w
+// (0 ≤ idx[k], idx[k]·d + d ≤ len(w)); indices may repeat.
+//
+// The summation order is fixed: every element is one chain over k in
+// order, y_e ← y_e + val[k]·w[idx[k]·d+e] for k = 0, 1, …, len(idx)−1, so
+// that the result is a function of the arguments only. The SIMD tiers
+// (avx2, avx512, neon) fuse each step (one rounding, identical bits on
+// every SIMD tier); the reference rounds the product and the sum unless
+// the compiler fuses them (as Go does on arm64). A chain of n terms meets
+// at most n roundings in either case.
+func SparseAxpy(y, w []float32, d int, idx []int32, val []float32) {
+	if d < 0 || len(y) < d || len(idx) != len(val) {
+		panic(fmt.Sprintf("asm.SparseAxpy: d=%d len(y)=%d len(idx)=%d len(val)=%d", d, len(y), len(idx), len(val)))
+	}
+	if d == 0 || len(idx) == 0 {
+		return
+	}
+	rows := len(w) / d
+	for k, r := range idx {
+		if r < 0 || int(r) >= rows {
+			panic(fmt.Sprintf("asm.SparseAxpy: idx[%d]=%d out of range [0, %d) (len(w)=%d, d=%d)", k, r, rows, len(w), d))
+		}
+	}
+	impl.sparseAxpy(y[:d], w[:rows*d], d, idx, val)
+}
+
+// Nonzeros writes the positions p, in increasing order, and the values
+// x[p] of the elements of x that are not zero (±0 are zero; NaN is not) to
+// idx[:n] and val[:n], and returns their number n: the index and value
+// lists SparseAxpy takes. len(idx) and len(val) must be at least len(x),
+// which must fit an int32; idx[n:len(x)] and val[n:len(x)] are scratch
+// (the avx2 and avx512 tiers write whole vectors; neon runs the
+// reference).
+func Nonzeros(idx []int32, val []float32, x []float32) int {
+	if len(idx) < len(x) || len(val) < len(x) || len(x) > math.MaxInt32 {
+		panic(fmt.Sprintf("asm.Nonzeros: len(idx)=%d len(val)=%d, need len(x)=%d (at most %d)", len(idx), len(val), len(x), math.MaxInt32))
+	}
+	if len(x) == 0 {
+		return 0
+	}
+	return impl.nonzeros(idx, val, x)
 }
 
 // unitStep is the scalar BCD step of one unit given s = Σ_p h[p]·z[p]:

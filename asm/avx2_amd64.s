@@ -1167,3 +1167,177 @@ d42_sum:
 	HSUM4x64(Y7, X7, 56(R12))
 	VZEROUPPER
 	RET
+
+// The row of w for the next nonzero of a sparse axpy: AX = idx[k]·ld (bytes,
+// R9 = 4·ld); idx (R8) and val (R10, read by the caller first) advance.
+#define SPARSE_ROW256 \
+	MOVLQSX	(R8), AX; \
+	IMULQ	R9, AX; \
+	ADDQ	$4, R8
+
+// func sparseAxpyAVX2(y, w *float32, ld int, idx *int32, val *float32, k, cols int)
+//
+// y[e] += Σ_j val[j]·w[idx[j]·ld + e] for e < cols (k ≥ 1), per element one
+// chain of FMAs over j in order (see SparseAxpy), with no access outside
+// y[0:cols] and the rows w[idx[j]·ld : idx[j]·ld+cols]. Fewer than 8
+// columns: one scalar chain per column. Otherwise, when cols is not a
+// multiple of 8, the vector of the last 8 columns is computed first into
+// Y15 (loaded before any store) and stored last, over columns that the
+// blocks below compute identically; then blocks of 64 columns (Y0…Y7), then
+// of 8 (Y0).
+TEXT ·sparseAxpyAVX2(SB), NOSPLIT, $0-56
+	MOVQ	y+0(FP), DI
+	MOVQ	w+8(FP), SI
+	MOVQ	ld+16(FP), R9
+	SHLQ	$2, R9
+	MOVQ	cols+48(FP), DX
+	CMPQ	DX, $8
+	JAE	spv
+
+spscalar:
+	MOVQ	idx+24(FP), R8
+	MOVQ	val+32(FP), R10
+	MOVQ	k+40(FP), CX
+	VMOVSS	(DI), X0
+
+spscalar_loop:
+	SPARSE_ROW256
+	VMOVSS	(SI)(AX*1), X1
+	VMOVSS	(R10), X2
+	VFMADD231SS	X1, X2, X0
+	ADDQ	$4, R10
+	DECQ	CX
+	JNZ	spscalar_loop
+	VMOVSS	X0, (DI)
+	ADDQ	$4, DI
+	ADDQ	$4, SI
+	DECQ	DX
+	JNZ	spscalar
+	JMP	spdone
+
+spv:
+	MOVQ	DX, R12
+	ANDQ	$7, R12
+	JZ	sp64
+	LEAQ	-32(DI)(DX*4), R12 // the last 8 columns of y
+	LEAQ	-32(SI)(DX*4), R13 // and of the rows of w
+	VMOVUPS	(R12), Y15
+	MOVQ	idx+24(FP), R8
+	MOVQ	val+32(FP), R10
+	MOVQ	k+40(FP), CX
+
+sptail_loop:
+	SPARSE_ROW256
+	VBROADCASTSS	(R10), Y8
+	VFMADD231PS	(R13)(AX*1), Y8, Y15
+	ADDQ	$4, R10
+	DECQ	CX
+	JNZ	sptail_loop
+
+sp64:
+	CMPQ	DX, $64
+	JB	sp8
+	LOADROW4((DI), Y0, Y1, Y2, Y3)
+	VMOVUPS	128(DI), Y4
+	VMOVUPS	160(DI), Y5
+	VMOVUPS	192(DI), Y6
+	VMOVUPS	224(DI), Y7
+	MOVQ	idx+24(FP), R8
+	MOVQ	val+32(FP), R10
+	MOVQ	k+40(FP), CX
+
+sp64_loop:
+	SPARSE_ROW256
+	VBROADCASTSS	(R10), Y8
+	FMAROW4(Y8, (SI)(AX*1), Y0, Y1, Y2, Y3)
+	VFMADD231PS	128(SI)(AX*1), Y8, Y4
+	VFMADD231PS	160(SI)(AX*1), Y8, Y5
+	VFMADD231PS	192(SI)(AX*1), Y8, Y6
+	VFMADD231PS	224(SI)(AX*1), Y8, Y7
+	ADDQ	$4, R10
+	DECQ	CX
+	JNZ	sp64_loop
+	STOREROW4((DI), Y0, Y1, Y2, Y3)
+	VMOVUPS	Y4, 128(DI)
+	VMOVUPS	Y5, 160(DI)
+	VMOVUPS	Y6, 192(DI)
+	VMOVUPS	Y7, 224(DI)
+	ADDQ	$256, DI
+	ADDQ	$256, SI
+	SUBQ	$64, DX
+	JMP	sp64
+
+sp8:
+	CMPQ	DX, $8
+	JB	sptail_store
+	VMOVUPS	(DI), Y0
+	MOVQ	idx+24(FP), R8
+	MOVQ	val+32(FP), R10
+	MOVQ	k+40(FP), CX
+
+sp8_loop:
+	SPARSE_ROW256
+	VBROADCASTSS	(R10), Y8
+	VFMADD231PS	(SI)(AX*1), Y8, Y0
+	ADDQ	$4, R10
+	DECQ	CX
+	JNZ	sp8_loop
+	VMOVUPS	Y0, (DI)
+	ADDQ	$32, DI
+	ADDQ	$32, SI
+	SUBQ	$8, DX
+	JMP	sp8
+
+sptail_store:
+	TESTQ	DX, DX
+	JZ	spdone
+	VMOVUPS	Y15, (R12)
+
+spdone:
+	VZEROUPPER
+	RET
+
+// func nonzerosAVX2(idx *int32, val, x *float32, n, base int, perm *[256][8]int32, count *[256]uint8) int
+//
+// Packs the positions base+p and values of the nonzero elements of x[0:n]
+// (n a multiple of 8; x != 0 compares unordered-not-equal, so NaN is kept
+// and ±0 dropped) to idx and val, and returns their number: per vector of
+// 8, the mask of its nonzeros selects a permutation (perm) that moves them
+// to the front, the whole vector is stored at the count so far, and the
+// count advances by count[mask].
+TEXT ·nonzerosAVX2(SB), NOSPLIT, $0-64
+	MOVQ	idx+0(FP), DI
+	MOVQ	val+8(FP), R8
+	MOVQ	x+16(FP), SI
+	MOVQ	n+24(FP), CX
+	MOVQ	base+32(FP), AX
+	MOVQ	perm+40(FP), R9
+	MOVQ	count+48(FP), R10
+	VMOVQ	AX, X6
+	VPBROADCASTD	X6, Y6 // the position of the vector's first element
+	MOVQ	$8, AX
+	VMOVQ	AX, X7
+	VPBROADCASTD	X7, Y7
+	VXORPS	Y15, Y15, Y15
+	XORQ	DX, DX
+
+nz_loop:
+	VMOVUPS	(SI), Y0
+	VCMPPS	$4, Y15, Y0, Y1 // NEQ_UQ
+	VMOVMSKPS	Y1, AX
+	MOVQ	AX, BX
+	SHLQ	$5, BX
+	VMOVDQU	(R9)(BX*1), Y2
+	VPERMPS	Y0, Y2, Y3
+	VPADDD	Y6, Y2, Y4
+	VMOVDQU	Y4, (DI)(DX*4)
+	VMOVUPS	Y3, (R8)(DX*4)
+	MOVBQZX	(R10)(AX*1), AX
+	ADDQ	AX, DX
+	VPADDD	Y7, Y6, Y6
+	ADDQ	$32, SI
+	SUBQ	$8, CX
+	JNZ	nz_loop
+	MOVQ	DX, ret+56(FP)
+	VZEROUPPER
+	RET

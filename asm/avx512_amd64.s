@@ -1152,3 +1152,75 @@ s64_step:
 s64_done:
 	VZEROUPPER
 	RET
+
+// The row of w for the next nonzero of a sparse axpy: AX = idx[k]·ld (bytes,
+// R9 = 4·ld), val[k] broadcast into Z4; idx (R8) and val (R10) advance.
+#define SPARSE_ROW512 \
+	MOVLQSX	(R8), AX; \
+	IMULQ	R9, AX; \
+	VBROADCASTSS	(R10), Z4; \
+	ADDQ	$4, R8; \
+	ADDQ	$4, R10
+
+// func sparseAxpyAVX512(y, w *float32, ld int, idx *int32, val *float32, k, cols int, masks uint64)
+//
+// y[e] += Σ_j val[j]·w[idx[j]·ld + e] for e < cols (k ≥ 1), per element one
+// chain of FMAs over j in order (see SparseAxpy). Blocks of 64 columns keep
+// y in Z0…Z3 for the whole chain; the last cols mod 64 columns are a block
+// under the lane masks (four 16-bit masks in masks, low to high).
+TEXT ·sparseAxpyAVX512(SB), NOSPLIT, $0-64
+	MOVQ	y+0(FP), DI
+	MOVQ	w+8(FP), SI
+	MOVQ	ld+16(FP), R9
+	SHLQ	$2, R9
+	MOVQ	cols+48(FP), DX
+	MOVQ	masks+56(FP), AX
+	KMASKS(K1, K2, K3, K4)
+
+sp64:
+	CMPQ	DX, $64
+	JB	sptail
+	LOADROW4((DI), Z0, Z1, Z2, Z3)
+	MOVQ	idx+24(FP), R8
+	MOVQ	val+32(FP), R10
+	MOVQ	k+40(FP), CX
+
+sp64_loop:
+	SPARSE_ROW512
+	FMAROW4(Z4, (SI)(AX*1), Z0, Z1, Z2, Z3)
+	DECQ	CX
+	JNZ	sp64_loop
+	STOREROW4((DI), Z0, Z1, Z2, Z3)
+	ADDQ	$256, DI
+	ADDQ	$256, SI
+	SUBQ	$64, DX
+	JMP	sp64
+
+sptail:
+	TESTQ	DX, DX
+	JZ	spdone
+	VMOVUPS.Z	(DI), K1, Z0
+	VMOVUPS.Z	64(DI), K2, Z1
+	VMOVUPS.Z	128(DI), K3, Z2
+	VMOVUPS.Z	192(DI), K4, Z3
+	MOVQ	idx+24(FP), R8
+	MOVQ	val+32(FP), R10
+	MOVQ	k+40(FP), CX
+
+sptail_loop:
+	SPARSE_ROW512
+	VMOVUPS.Z	(SI)(AX*1), K1, Z5
+	VMOVUPS.Z	64(SI)(AX*1), K2, Z6
+	VMOVUPS.Z	128(SI)(AX*1), K3, Z7
+	VMOVUPS.Z	192(SI)(AX*1), K4, Z8
+	FMA4(Z4, Z5, Z6, Z7, Z8, Z0, Z1, Z2, Z3)
+	DECQ	CX
+	JNZ	sptail_loop
+	VMOVUPS	Z0, K1, (DI)
+	VMOVUPS	Z1, K2, 64(DI)
+	VMOVUPS	Z2, K3, 128(DI)
+	VMOVUPS	Z3, K4, 192(DI)
+
+spdone:
+	VZEROUPPER
+	RET

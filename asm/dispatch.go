@@ -35,6 +35,8 @@ type kernels struct {
 	unitUpdate func(zs, h, ci []float32, row, k, t int, invHii, lo, hi float32)
 	sweep      func(z, h, c, invH []float32, d int, lo, hi float32)
 	dot4x2     func(a0, a1, a2, a3, b0, b1 []float64) [8]float64
+	sparseAxpy func(y, w []float32, d int, idx []int32, val []float32)
+	nonzeros   func(idx []int32, val []float32, x []float32) int
 }
 
 var genericKernels = kernels{
@@ -49,6 +51,8 @@ var genericKernels = kernels{
 	unitUpdate: unitUpdateGeneric,
 	sweep:      sweepGeneric,
 	dot4x2:     dot4x2Generic,
+	sparseAxpy: sparseAxpyGeneric,
+	nonzeros:   nonzerosGeneric,
 }
 
 // tiers lists the implementations this build and CPU can run, best first.

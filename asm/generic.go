@@ -132,3 +132,24 @@ func dot4x2Generic(a0, a1, a2, a3, b0, b1 []float64) (s [8]float64) {
 	}
 	return [8]float64{s00, s01, s10, s11, s20, s21, s30, s31}
 }
+
+// sparseAxpyGeneric is SparseAxpy's reference: per element one chain over
+// k in order (the caller has checked the indices).
+func sparseAxpyGeneric(y, w []float32, d int, idx []int32, val []float32) {
+	y = y[:d]
+	for k, r := range idx {
+		axpyGeneric(val[k], w[int(r)*d:int(r)*d+d], y)
+	}
+}
+
+// nonzerosGeneric is Nonzeros' reference.
+func nonzerosGeneric(idx []int32, val []float32, x []float32) int {
+	n := 0
+	for p, t := range x {
+		if t != 0 {
+			idx[n], val[n] = int32(p), t
+			n++
+		}
+	}
+	return n
+}

@@ -94,7 +94,9 @@ var avx512Kernels = kernels{
 	// The AVX2 body (VEX-encoded, which this tier requires too): Dot4x2's
 	// lanes are those of a YMM register on every SIMD tier, so avx512 gives
 	// avx2's bits.
-	dot4x2: dot4x2Lanes,
+	dot4x2:     dot4x2Lanes,
+	sparseAxpy: sparseAxpy512,
+	nonzeros:   nonzeros256, // the AVX2 kernel
 }
 
 // The AVX2 kernels take lengths that are multiples of 8 (and panels of at
@@ -112,6 +114,8 @@ var avx2Kernels = kernels{
 	unitUpdate: unitUpdate256,
 	sweep:      sweep256,
 	dot4x2:     dot4x2Lanes,
+	sparseAxpy: sparseAxpy256,
+	nonzeros:   nonzeros256,
 }
 
 // dot4x2Asm is dot4x2Lanes' kernel: the AVX2 one on both tiers.
@@ -425,4 +429,63 @@ func sweep256(z, h, c, invH []float32, d int, lo, hi float32) {
 	for i0 := 0; i0 < d; i0 += rows {
 		sweep8AVX2(&z[0], &h[0], &c[0], &invH[0], d, i0, min(d, i0+rows), lo, hi)
 	}
+}
+
+//go:noescape
+func sparseAxpyAVX512(y, w *float32, ld int, idx *int32, val *float32, k, cols int, masks uint64)
+
+//go:noescape
+func sparseAxpyAVX2(y, w *float32, ld int, idx *int32, val *float32, k, cols int)
+
+// sparseAxpyAVX512m is sparseAxpyAVX512 with sparseSplit's signature: the
+// lane masks of the last cols mod 64 columns from the table.
+func sparseAxpyAVX512m(y, w *float32, ld int, idx *int32, val *float32, k, cols int) {
+	sparseAxpyAVX512(y, w, ld, idx, val, k, cols, masks512[cols&63])
+}
+
+func sparseAxpy512(y, w []float32, d int, idx []int32, val []float32) {
+	sparseSplit(sparseAxpyAVX512m, y, w, d, idx, val, 1)
+}
+
+func sparseAxpy256(y, w []float32, d int, idx []int32, val []float32) {
+	sparseSplit(sparseAxpyAVX2, y, w, d, idx, val, 8)
+}
+
+//go:noescape
+func nonzerosAVX2(idx *int32, val, x *float32, n, base int, perm *[256][8]int32, count *[256]uint8) int
+
+// nzPerm[m] lists the set bits of the 8-bit mask m in increasing order
+// (the rest 0), nzCount[m] counts them: nonzerosAVX2 packs the nonzero
+// elements of a vector of 8 with them.
+var nzPerm, nzCount = func() (perm [256][8]int32, count [256]uint8) {
+	for m := range perm {
+		for b := 0; b < 8; b++ {
+			if m>>b&1 == 1 {
+				perm[m][count[m]] = int32(b)
+				count[m]++
+			}
+		}
+	}
+	return perm, count
+}()
+
+// nonzeros256 packs the first len(x)&^7 elements with the assembly, in
+// calls of at most maxStream, and the rest in Go. Each vector of 8 is
+// stored whole at the current count n, which is at most its position p,
+// so the stores stay within idx[:len(x)] and val[:len(x)].
+func nonzeros256(idx []int32, val []float32, x []float32) int {
+	n8 := len(x) &^ 7
+	n := 0
+	for i0 := 0; i0 < n8; {
+		m := min(n8-i0, stream8())
+		n += nonzerosAVX2(&idx[n], &val[n], &x[i0], m, i0, &nzPerm, &nzCount)
+		i0 += m
+	}
+	for p := n8; p < len(x); p++ {
+		if t := x[p]; t != 0 {
+			idx[n], val[n] = int32(p), t
+			n++
+		}
+	}
+	return n
 }

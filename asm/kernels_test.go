@@ -843,6 +843,12 @@ func TestWrapperRouting(t *testing.T) {
 	})
 }
 
+var (
+	sparseIdx = []int32{3, 5, 6, 7, 40, 41, 90, 111}
+	nzIdx     = make([]int32, 784)
+	sinkInt   int
+)
+
 // TestNoAllocs: the kernels allocate nothing on the model's shapes (they
 // run 64 times per layer and pass; garbage there would be the GC's work).
 func TestNoAllocs(t *testing.T) {
@@ -872,6 +878,8 @@ func TestNoAllocs(t *testing.T) {
 			"Unit t=100": func() { UnitUpdate(b[:6400], h, y[:100], 3, 64, 100, 0.5, 0, 1) },
 			"Sweep d=64": func() { Sweep(y[:64], zs, x[:64], h, 64, 0, 1) },
 			"Dot4x2":     func() { sink64 = Dot4x2(a64[0], a64[1], a64[2], a64[3], a64[4], a64[5])[7] },
+			"SparseAxpy": func() { SparseAxpy(y[:64], b[:112*64], 64, sparseIdx, x[:len(sparseIdx)]) },
+			"Nonzeros":   func() { sinkInt = Nonzeros(nzIdx, y, x) },
 		}
 		for name, f := range cases {
 			if n := testing.AllocsPerRun(20, f); n != 0 {

@@ -30,12 +30,19 @@ var neonKernels = kernels{
 	unitUpdate: unitUpdateNEONGo,
 	sweep:      sweepNEONGo,
 	dot4x2:     dot4x2Lanes,
+	sparseAxpy: func(y, w []float32, d int, idx []int32, val []float32) {
+		sparseSplit(sparseAxpyNEON, y, w, d, idx, val, 1)
+	},
+	nonzeros: nonzerosGeneric,
 }
 
 // dot4x2Asm is dot4x2Lanes' kernel.
 func dot4x2Asm(a0, a1, a2, a3, b0, b1 *float64, k int, lanes *[32]float64, s *[8]float64) {
 	dot4x2NEON(a0, a1, a2, a3, b0, b1, k, lanes, s)
 }
+
+//go:noescape
+func sparseAxpyNEON(y, w *float32, ld int, idx *int32, val *float32, k, cols int)
 
 //go:noescape
 func dotNEON(x, y *float32, n int) float32

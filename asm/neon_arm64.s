@@ -1283,3 +1283,82 @@ sw4_pstep:
 
 sw4_done:
 	RET
+
+// The row of w for the next nonzero of a sparse axpy: R7 = w + idx[k]·ld
+// (R1 = w at the block's first column, R2 = 4·ld), val[k] in all lanes of
+// V31; idx (R4) and val (R5) advance.
+#define SPARSE_ROW \
+	MOVW.P	4(R4), R7; \
+	FMOVS.P	4(R5), F31; \
+	MUL	R2, R7, R7; \
+	ADD	R1, R7, R7; \
+	VDUP	V31.S[0], V31.S4
+
+// Restart the chain over the nonzeros: idx in R4, val in R5, k in R6.
+#define SPARSE_START MOVD R8, R4; MOVD R9, R5; MOVD R10, R6
+
+// func sparseAxpyNEON(y, w *float32, ld int, idx *int32, val *float32, k, cols int)
+//
+// y[e] += Σ_j val[j]·w[idx[j]·ld + e] for e < cols (k ≥ 1), per element one
+// chain of fused multiply-adds over j in order (see SparseAxpy), in blocks
+// of 16 columns (V16–V19 for the whole chain), then 4 (V16), then single
+// columns (F16).
+TEXT ·sparseAxpyNEON(SB), NOSPLIT, $0-56
+	MOVD	y+0(FP), R0
+	MOVD	w+8(FP), R1
+	MOVD	ld+16(FP), R2
+	MOVD	idx+24(FP), R8
+	MOVD	val+32(FP), R9
+	MOVD	k+40(FP), R10
+	MOVD	cols+48(FP), R3
+	LSL	$2, R2
+
+sp16:
+	CMP	$16, R3
+	BLT	sp4
+	VLD1	(R0), [V16.S4, V17.S4, V18.S4, V19.S4]
+	SPARSE_START
+
+sp16_loop:
+	SPARSE_ROW
+	VLD1	(R7), [V0.S4, V1.S4, V2.S4, V3.S4]
+	FMLA4(V31, V0, V1, V2, V3, V16, V17, V18, V19)
+	DOWN1(R6, sp16_loop)
+	VST1.P	[V16.S4, V17.S4, V18.S4, V19.S4], 64(R0)
+	ADD	$64, R1
+	SUB	$16, R3
+	B	sp16
+
+sp4:
+	CMP	$4, R3
+	BLT	sp1
+	VLD1	(R0), [V16.S4]
+	SPARSE_START
+
+sp4_loop:
+	SPARSE_ROW
+	VLD1	(R7), [V0.S4]
+	VFMLA	V31.S4, V0.S4, V16.S4
+	DOWN1(R6, sp4_loop)
+	VST1.P	[V16.S4], 16(R0)
+	ADD	$16, R1
+	SUB	$4, R3
+	B	sp4
+
+sp1:
+	CBZ	R3, spdone
+	FMOVS	(R0), F16
+	SPARSE_START
+
+sp1_loop:
+	SPARSE_ROW
+	FMOVS	(R7), F0
+	FMADDS	F31, F16, F0, F16
+	DOWN1(R6, sp1_loop)
+	FMOVS.P	F16, 4(R0)
+	ADD	$4, R1
+	SUB	$1, R3
+	B	sp1
+
+spdone:
+	RET

@@ -172,3 +172,28 @@ func dot4x2Lanes(a0, a1, a2, a3, b0, b1 []float64) (s [8]float64) {
 	}
 	return s
 }
+
+// sparseSplit runs a sparse axpy (see SparseAxpy) with the assembly f, which
+// does y[0:cols] of the rows of stride ld for k nonzeros, in calls of at
+// most about maxWork multiply-adds: column blocks of at most maxStream
+// (never narrower than lo, as panelWidth cuts them) times blocks of the
+// nonzeros. A later block of nonzeros continues each element's chain from
+// the stored y, so the blocks give the bits of one call.
+func sparseSplit(f func(y, w *float32, ld int, idx *int32, val *float32, k, cols int), y, w []float32, d int, idx []int32, val []float32, lo int) {
+	if d <= maxStream && d*len(idx) <= maxWork { // the common case: one call
+		f(&y[0], &w[0], d, &idx[0], &val[0], len(idx), d)
+		return
+	}
+	for j0 := 0; j0 < d; {
+		cols := d - j0
+		if cols > maxStream {
+			cols = panelWidth(cols, lo, max(lo, maxStream&^63))
+		}
+		kc := max(1, maxWork/cols)
+		for k0 := 0; k0 < len(idx); k0 += kc {
+			k1 := min(len(idx), k0+kc)
+			f(&y[j0], &w[j0], d, &idx[k0], &val[k0], k1-k0, cols)
+		}
+		j0 += cols
+	}
+}

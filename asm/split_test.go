@@ -35,6 +35,8 @@ func TestSplitting(t *testing.T) {
 		t.Run("unitUpdate", TestUnitUpdate)
 		t.Run("sweep", TestSweep)
 		t.Run("dot4x2", TestDot4x2)
+		t.Run("sparseAxpy", TestSparseAxpy)
+		t.Run("nonzeros", TestNonzeros)
 	}
 }
 

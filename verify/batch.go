@@ -16,15 +16,24 @@ type scratch struct {
 	st   *lrrn.States
 	xp   []float32   // TileSize×d0: a partial tile's inputs, zero-padded
 	xc   []float32   // TileSize×chunk: one chunk of the inputs
-	tmp  []float32   // TileSize×d1: one chunk's product
-	lev  [][]float32 // TileSize×d1 each: the pairwise reduction's levels
-	used []bool
 	v    []float32   // TileSize×d1: the input parts W_0 x
 	xn   []float64   // TileSize: bounds of ‖x‖
 	prod [][]float32 // per layer j: TileSize×width_j (see layerProd)
 	aux  []aux
 	wide []float64  // outputs of models with many classes
 	dbg  *debugInfo // tests: per-block residual norms of the last input
+
+	// The input part (see inputProduct): the pairwise sums of the chunks'
+	// products over the tile (TileSize×d1), which inputs take the sparse
+	// path (TileSize), their nonzero pixels (positions and values), where
+	// each input's start (TileSize) and where each of its chunks' end
+	// (TileSize×nchunk).
+	sums   pairSum
+	sparse []bool
+	nzIdx  []int32
+	nzVal  []float32
+	nzAt   []int
+	nzEnd  []int
 
 	// Passes as needed: queue holds the tiles of inputs waiting for their
 	// next round (one per round from → to passes that has inputs), out
@@ -55,12 +64,15 @@ func (c *Certifier) newScratch() *scratch {
 	sc := &scratch{ws: c.solver.NewWorkspace(), st: c.solver.NewStates(T)}
 	sc.xp = make([]float32, T*c.d0)
 	sc.xc = make([]float32, T*c.chunk)
-	sc.tmp = make([]float32, T*c.d1)
-	sc.lev = make([][]float32, c.levels)
-	for i := range sc.lev {
-		sc.lev[i] = make([]float32, T*c.d1)
-	}
-	sc.used = make([]bool, c.levels)
+	sc.sums = newPairSum(c.levels, T*c.d1)
+	sc.sparse = make([]bool, T)
+	sc.nzAt = make([]int, T)
+	sc.nzEnd = make([]int, T*c.nchunk)
+	// Each sparse input keeps at most min(nzMax, d0) entries, and the scan
+	// of one chunk writes at most chunk past them (see inputProduct).
+	nz := T*min(c.nzMax, c.d0) + c.chunk
+	sc.nzIdx = make([]int32, nz)
+	sc.nzVal = make([]float32, nz)
 	sc.v = make([]float32, T*c.d1)
 	sc.xn = make([]float64, T)
 	sc.prod = make([][]float32, c.numK+1)

@@ -33,6 +33,7 @@ type Certifier struct {
 	chunk, nchunk int
 	w0c           []float32 // nchunk blocks of chunk×d1 (W_0ᵀ rows, zero-padded)
 	levels        int       // buffers of the pairwise reduction of the chunks
+	nzMax         int       // inputs with at most nzMax nonzero pixels take the sparse path (sparseMax)
 	vRel          float64   // per unit i: |Δv_i| ≤ vRel‖w_i‖‖x‖ + (underflow, in cv0)
 	cv0           float64   // ‖Δv‖ ≤ vRel‖W_0‖_F‖x‖ + cv0
 	g32           float64   // γ_n of float32 ≤ n·g32 (with the safety factor) for n ≤ max d_k
