@@ -171,6 +171,9 @@ func addRobust(add func(experiment)) {
 		// the 100-epoch run was still gaining at 1.58 in its last 50 epochs
 		// (55.0% → 56.2%): the same recipe for 250 epochs
 		{"robust-mnist-256-orth-250", "mnist", 256, 2.0, 0.5, 8, 250, "orthogonal"},
+		// paired hidden units (a concatenated-ReLU start), ahead of the
+		// orthogonal start at every one of 10 held-out epochs (robust-sweep, s5)
+		{"robust-mnist-256-paired", "mnist", 256, 2.0, 0.5, 8, 100, "paired"},
 	} {
 		s := robustStage(c.data, c.width, c.eps, c.temp, c.lr, c.epochs)
 		s.weights = c.weights
