@@ -174,6 +174,9 @@ func addRobust(add func(experiment)) {
 		// paired hidden units (a concatenated-ReLU start), ahead of the
 		// orthogonal start at every one of 10 held-out epochs (robust-sweep, s5)
 		{"robust-mnist-256-paired", "mnist", 256, 2.0, 0.5, 8, 100, "paired"},
+		// pairs at 512 units: the best held-out clean accuracy (s5), for as
+		// many epochs as robust-mnist-512-orth
+		{"robust-mnist-512-paired", "mnist", 512, 2.0, 0.5, 8, 40, "paired"},
 	} {
 		s := robustStage(c.data, c.width, c.eps, c.temp, c.lr, c.epochs)
 		s.weights = c.weights
