@@ -724,76 +724,6 @@ u2v_fin:
 TEXT ·peakFMAAVX2(SB), NOSPLIT, $0-8
 	PEAK_KERNEL(VXORPS, Y13, Y12, Y0, Y1, Y2, Y3, Y4, Y5, Y6, Y7, Y8, Y9, Y10, Y11)
 
-// func sweepAVX2(z, h, c, invH *float32, d, i0, i1 int, lo, hi float32)
-//
-// Rows i0 … i1−1 of a BCD sweep for one problem (see Sweep): per row i, the
-// dot product of row i of the d×d matrix h with z over the multiple of 8
-// (four accumulators), summed across lanes, plus the last d mod 8 products
-// one scalar at a time (no vector reaches past the row or z), then z[i] =
-// clamp(z[i] − (s − c[i])·invH[i], lo, hi) in scalar registers and stored,
-// so that row i+1 reads it. (sweep256 uses it for d < 8 only, where every
-// product is scalar; sweep8AVX2 below is the tier's sweep for d ≥ 8.)
-TEXT ·sweepAVX2(SB), NOSPLIT, $0-64
-	MOVQ	z+0(FP), DI
-	MOVQ	h+8(FP), SI
-	MOVQ	c+16(FP), R8
-	MOVQ	invH+24(FP), R9
-	MOVQ	d+32(FP), DX
-	MOVQ	i0+40(FP), BX
-	MOVQ	i1+48(FP), R10
-	VMOVSS	lo+56(FP), X14
-	VMOVSS	hi+60(FP), X15
-	MOVQ	DX, R11
-	SHLQ	$2, R11 // row stride in bytes
-	MOVQ	BX, AX
-	IMULQ	R11, AX
-	ADDQ	AX, SI  // SI = row i0 of h
-	MOVQ	DX, R13
-	ANDQ	$7, R13 // scalar tail length
-	CMPQ	BX, R10
-	JAE	sw_done
-
-sw_row:
-	MOVQ	SI, AX
-	MOVQ	DI, CX
-	MOVQ	DX, R12
-	SUBQ	R13, R12 // vector part
-	ZERO4(VXORPS, Y0, Y1, Y2, Y3)
-	CMPQ	R12, $32
-	JB	sw_8
-
-	DOT4_LOOP(sw_32, AX, CX, R12, Y4, Y5, Y6, Y7, Y0, Y1, Y2, Y3)
-
-	DOT8_LOOP(sw_8, sw_sum, AX, CX, R12, Y1)
-
-sw_sum:
-	SUM4(Y0, Y1, Y2, Y3)
-	HSUM_Y(Y0, X0, X1)
-	MOVQ	R13, R12
-
-sw_1:
-	TESTQ	R12, R12
-	JZ	sw_step
-	VMOVSS	(AX), X4
-	VMOVSS	(CX), X5
-	VFMADD231SS	X5, X4, X0
-	ADDQ	$4, AX
-	ADDQ	$4, CX
-	DECQ	R12
-	JMP	sw_1
-
-sw_step:
-	VSUBSS	(R8)(BX*4), X0, X0        // g = s − c[i]
-	SWEEP_STEP // v = z[i] − g·invH[i]; (lo > v) ? lo : v; (hi < v) ? hi : v
-	ADDQ	R11, SI
-	INCQ	BX
-	CMPQ	BX, R10
-	JB	sw_row
-
-sw_done:
-	VZEROUPPER
-	RET
-
 // sweepMask<>+4·(8−k) is the mask of the lanes ≥ k of a vector (k = 0…8):
 // eight zero words, then eight all-ones words.
 DATA	sweepMask<>+0(SB)/8, $0
@@ -858,7 +788,7 @@ GLOBL	sweepMask<>(SB), RODATA|NOPTR, $64
 // one unit to the next. A whole block is unrolled, its new values kept in
 // X0…X7 (and gathered into Y13); the partial last block loops.
 //
-// The products are summed in another order than sweepAVX2's, which the
+// The products are summed in another order than the reference's, which the
 // contract allows. No load reaches past a row of h or past z.
 TEXT ·sweep8AVX2(SB), NOSPLIT, $32-64
 	MOVQ	z+0(FP), DI

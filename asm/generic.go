@@ -144,10 +144,16 @@ func sparseAxpyGeneric(y, w []float32, d int, idx []int32, val []float32) {
 
 // nonzerosGeneric is Nonzeros' reference.
 func nonzerosGeneric(idx []int32, val []float32, x []float32) int {
+	return nonzerosFrom(idx, val, x, 0)
+}
+
+// nonzerosFrom is nonzerosGeneric for the elements of a vector from
+// position base on (x), whose positions it writes as base + p.
+func nonzerosFrom(idx []int32, val []float32, x []float32, base int) int {
 	n := 0
 	for p, t := range x {
 		if t != 0 {
-			idx[n], val[n] = int32(p), t
+			idx[n], val[n] = int32(base+p), t
 			n++
 		}
 	}

@@ -39,9 +39,6 @@ func unitUpdateAVX512(zs, h, ci, zrow *float32, k, ldz int, masks uint64, nv int
 func sweepAVX512(z, h, c, invH *float32, d, i0, i1 int, lo, hi float32)
 
 //go:noescape
-func sweep64AVX512(z, h, c, invH *float32, d, i0, i1 int, masks uint64, lo, hi float32)
-
-//go:noescape
 func dotAVX2(x, y *float32, n int) float32
 
 //go:noescape
@@ -64,9 +61,6 @@ func gemmNTAVX2(c, a, b *float32, rv, k, n, lda, ldb, ldc int, acc bool)
 
 //go:noescape
 func unitUpdateAVX2(zs, h, ci, zrow *float32, k, ldz, w int, invHii, lo, hi float32)
-
-//go:noescape
-func sweepAVX2(z, h, c, invH *float32, d, i0, i1 int, lo, hi float32)
 
 //go:noescape
 func sweep8AVX2(z, h, c, invH *float32, d, i0, i1 int, lo, hi float32)
@@ -371,64 +365,29 @@ func peakFMAAVX2(n int)
 //go:noescape
 func peakFMAAVX512(n int)
 
-// sweepSplit runs a sweep (see Sweep) with the assembly f, which does rows
-// i0 … i1−1 (a whole row's dot product, the step and the store per row), in
-// blocks of rows of at most maxWork multiply-adds. A row longer than
-// maxStream would be too long for one call by itself: then each row's dot
-// product is the tier's (splitting) dot, and the step is done in Go.
-func sweepSplit(f func(z, h, c, invH *float32, d, i0, i1 int, lo, hi float32), dot func(x, y []float32) float32,
-	z, h, c, invH []float32, d int, lo, hi float32) {
-	if d > maxStream {
-		sweepDot(dot, z, h, c, invH, 0, d, d, lo, hi)
-		return
-	}
-	z, h, c, invH = z[:d], h[:d*d], c[:d], invH[:d]
-	rows := max(1, maxWork/d)
-	for i0 := 0; i0 < d; i0 += rows {
-		f(&z[0], &h[0], &c[0], &invH[0], d, i0, min(d, i0+rows), lo, hi)
-	}
-}
-
-// sweep512 runs the blocked AVX2 kernel (sweep256) for 8 ≤ d ≤ 256, keeps
-// z in registers for smaller d (sweep64AVX512), where the sweep is bound by
-// the latency from one unit to the next, and streams it from memory for
-// larger d.
+// sweep512 sends d ≤ 256 to sweep256 (its blocked kernel beats the
+// AVX-512 row kernel there: BenchmarkSweep 288 against 514 ns at d = 64,
+// 739 against 2,365 at 128) and runs the row kernel sweepAVX512 above,
+// which is ahead from 512 up.
 func sweep512(z, h, c, invH []float32, d int, lo, hi float32) {
-	if d >= 8 && d <= 256 {
-		// The blocked AVX2 kernel beats the AVX-512 ones here
-		// (BenchmarkSweep: 288 against 514 ns at d = 64, 739 against 2,365
-		// at 128); from 512 up the AVX-512 row kernel is ahead.
+	if d <= 256 {
 		sweep256(z, h, c, invH, d, lo, hi)
 		return
 	}
-	if d > 64 {
-		sweepSplit(sweepAVX512, dot512, z, h, c, invH, d, lo, hi)
-		return
-	}
-	z, h, c, invH = z[:d], h[:d*d], c[:d], invH[:d]
-	rows := max(1, maxWork/d)
-	for i0 := 0; i0 < d; i0 += rows {
-		sweep64AVX512(&z[0], &h[0], &c[0], &invH[0], d, i0, min(d, i0+rows), masks512[d], lo, hi)
-	}
+	sweepSplit(sweepAVX512, 1, dot512, z, h, c, invH, d, lo, hi)
 }
 
-// sweep256 runs the sweep in blocks of eight rows (sweep8AVX2), whose
-// dot products do not wait for the previous unit's store, for d ≥ 8: at
-// every size measured (BenchmarkSweepAVX2, d = 8 … 784) faster than the
-// row kernel sweepAVX2, 3.6× at d = 64. Rows narrower than a vector, and
-// rows too long for one call (d > maxStream, then sweepSplit's Go loop),
-// keep the row path. A call does whole blocks, at least one (8·d ≤
-// 8·maxStream multiply-adds).
+// sweep256 runs the sweep in blocks of eight rows (sweep8AVX2), whose dot
+// products do not wait for the previous unit's store, for d ≥ 8; below,
+// where no row fills a vector, the Go reference is the fastest
+// (BenchmarkSweep d = 4: 29.7 cpu-ns against 47.9 for the AVX2 row kernel
+// this replaced and 43.0 for the AVX-512 register one).
 func sweep256(z, h, c, invH []float32, d int, lo, hi float32) {
-	if d < 8 || d > maxStream {
-		sweepSplit(sweepAVX2, dot256, z, h, c, invH, d, lo, hi)
+	if d < 8 {
+		sweepGeneric(z, h, c, invH, d, lo, hi)
 		return
 	}
-	z, h, c, invH = z[:d], h[:d*d], c[:d], invH[:d]
-	rows := max(8, maxWork/d&^7) // whole blocks of eight rows per call
-	for i0 := 0; i0 < d; i0 += rows {
-		sweep8AVX2(&z[0], &h[0], &c[0], &invH[0], d, i0, min(d, i0+rows), lo, hi)
-	}
+	sweepSplit(sweep8AVX2, 8, dot256, z, h, c, invH, d, lo, hi)
 }
 
 //go:noescape
@@ -481,11 +440,5 @@ func nonzeros256(idx []int32, val []float32, x []float32) int {
 		n += nonzerosAVX2(&idx[n], &val[n], &x[i0], m, i0, &nzPerm, &nzCount)
 		i0 += m
 	}
-	for p := n8; p < len(x); p++ {
-		if t := x[p]; t != 0 {
-			idx[n], val[n] = int32(p), t
-			n++
-		}
-	}
-	return n
+	return n + nonzerosFrom(idx[n:], val[n:], x[n8:], n8)
 }

@@ -3,14 +3,9 @@
 package asm
 
 import (
-	"fmt"
-	"math"
-	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"regexp"
-	"runtime"
-	"slices"
 	"strings"
 	"testing"
 
@@ -79,38 +74,3 @@ func lintAVX2(t *testing.T, name, src string) {
 
 // sweepBlocks: the blocked AVX2 sweep kernel, for the tests of split_test.go.
 var sweepBlocks = sweepBlockKernel{tier: AVX2, rows: 8, f: sweep8AVX2}
-
-// BenchmarkSweepAVX2 compares the AVX2 tier's two sweep kernels on the same
-// problems: rows (sweepAVX2, a dot product, a horizontal sum and the step per
-// row, each row's loads waiting for the previous row's store) and blocks
-// (sweep8AVX2, which sweep256 dispatches to for d ≥ 8). BenchmarkSweep
-// compares the tiers.
-func BenchmarkSweepAVX2(b *testing.B) {
-	if !slices.Contains(Available(), AVX2) {
-		b.Skip("no AVX2 on this CPU")
-	}
-	for _, d := range []int{7, 8, 10, 16, 32, 64, 128, 256, 784} {
-		rng := rand.New(rand.NewPCG(uint64(d), 37))
-		z, h, c, invH := sweepProblem(rng, d, 2, 1)
-		inf := float32(math.Inf(1))
-		for _, k := range []struct {
-			name string
-			f    func()
-		}{
-			{"rows", func() { sweepSplit(sweepAVX2, dot256, z, h, c, invH, d, 0, inf) }},
-			{"blocks", func() { sweep256(z, h, c, invH, d, 0, inf) }},
-		} {
-			b.Run(fmt.Sprintf("d=%d/%s", d, k.name), func(b *testing.B) {
-				runtime.LockOSThread()
-				defer runtime.UnlockOSThread()
-				b.SetBytes(int64(4 * d * d))
-				cpu0 := cpuNow()
-				for b.Loop() {
-					k.f()
-				}
-				sec := cpuSeconds(b, cpuNow()-cpu0)
-				b.ReportMetric(2*float64(d*d)*float64(b.N)/sec/1e9, "GFLOP/s")
-			})
-		}
-	}
-}

@@ -145,13 +145,9 @@ func hz(_ Tier, g, h, b []float32, k, ldb, w int) {
 // go through a Go loop over the NEON dot product (the sequence of
 // single-problem unit updates, without their per-call checks).
 func sweepNEONGo(z, h, c, invH []float32, d int, lo, hi float32) {
-	if d < 4 || d > maxStream {
+	if d < 4 {
 		sweepDot(dotNEONGo, z, h, c, invH, 0, d, d, lo, hi)
 		return
 	}
-	z, h, c, invH = z[:d], h[:d*d], c[:d], invH[:d]
-	rows := max(4, maxWork/d&^3)
-	for i0 := 0; i0 < d; i0 += rows {
-		sweep4NEON(&z[0], &h[0], &c[0], &invH[0], d, i0, min(d, i0+rows), lo, hi)
-	}
+	sweepSplit(sweep4NEON, 4, dotNEONGo, z, h, c, invH, d, lo, hi)
 }

@@ -197,3 +197,20 @@ func sparseSplit(f func(y, w *float32, ld int, idx *int32, val *float32, k, cols
 		j0 += cols
 	}
 }
+
+// sweepSplit runs a sweep (see Sweep) with the assembly f, which does rows
+// i0 … i1−1 in blocks of `block` rows (a power of two: 1 for a row kernel),
+// in calls of whole blocks of about maxWork multiply-adds; rows longer than
+// maxStream go through the Go loop over dot instead.
+func sweepSplit(f func(z, h, c, invH *float32, d, i0, i1 int, lo, hi float32), block int, dot func(x, y []float32) float32,
+	z, h, c, invH []float32, d int, lo, hi float32) {
+	if d > maxStream {
+		sweepDot(dot, z, h, c, invH, 0, d, d, lo, hi)
+		return
+	}
+	z, h, c, invH = z[:d], h[:d*d], c[:d], invH[:d]
+	rows := max(block, maxWork/d&^(block-1))
+	for i0 := 0; i0 < d; i0 += rows {
+		f(&z[0], &h[0], &c[0], &invH[0], d, i0, min(d, i0+rows), lo, hi)
+	}
+}

@@ -100,7 +100,7 @@ var sweepDims = func() []int {
 	for d := 0; d <= 70; d++ {
 		ds = append(ds, d)
 	}
-	return append(ds, 127, 128, 129, 255, 784)
+	return append(ds, 127, 128, 129, 255, 256, 257, 263, 784)
 }()
 
 // sweepCase runs Sweep on guarded copies (z at offset off, the others at
@@ -335,14 +335,14 @@ func FuzzSweep(f *testing.F) {
 }
 
 // BenchmarkSweep: one BCD sweep of a layer for a single problem (d² FMAs)
-// on every tier, for layers of 16 to 128 units, the model's output layer
-// (10) and the input width; for the model's sizes (64, 10, 784) also as the
-// d single-problem UnitUpdate calls it replaces. (BenchmarkSweepAVX2, on
-// amd64, compares the AVX2 tier's two sweep kernels.)
+// on every tier, for layers of 4 and 7 units (no row fills a vector), 16 to
+// 128 units, the model's output layer (10) and the input width; for the
+// model's sizes (64, 10, 784) also as the d single-problem UnitUpdate calls
+// it replaces.
 //
 //	go test ./asm -run XXX -bench Sweep
 func BenchmarkSweep(b *testing.B) {
-	for _, d := range []int{16, 32, 64, 128, 10, 784} {
+	for _, d := range []int{4, 7, 16, 32, 64, 128, 10, 784} {
 		rng := rand.New(rand.NewPCG(uint64(d), 37))
 		z, h, c, invH := sweepProblem(rng, d, 2, 1)
 		b.Run(fmt.Sprintf("d=%d", d), func(b *testing.B) {

@@ -39,7 +39,7 @@ type scratch struct {
 	// next round (one per round from → to passes that has inputs), out
 	// the certificates of the call being served (queue entries index it).
 	queue []*passQueue
-	runs  []*passQueue // batchJob.runs' storage, kept across calls
+	runs  []*passQueue // the rounds of a flush step (flush; batchJob.runs for worker 0), kept across calls
 	out   []Certificate
 	one   [1]Certificate // Certify's
 	// final, when set (tests), is called with each input's final iterate.
@@ -288,12 +288,11 @@ func (c *Certifier) tile(sc *scratch, x []float32, labels []int, n, i0 int) int 
 	c.evaluate(sc, sc.st, sc.v, sc.xn, labels, n, out, passes, sc.aux)
 	adaptive := c.opts.Adaptive && c.numK > 0 && len(c.taus) > 0
 	for j := 0; j < n; j++ {
-		if adaptive && passes < c.maxPasses && c.needsPasses(&out[j], &sc.aux[j]) {
+		if L, more := c.needsPasses(&out[j], &sc.aux[j]); adaptive && passes < c.maxPasses && more {
 			lab := -1
 			if labels != nil {
 				lab = labels[j]
 			}
-			L := excessLoss(&out[j], &sc.aux[j])
 			next := c.nextPasses(passes, passes, 0, L, out[j].Margin)
 			c.enqueue(sc, passes, next, sc.v[j*c.d1:(j+1)*c.d1], sc.xn[j], lab, i0+j, out[j].MarginLower, L, sc.st, j)
 			continue

@@ -107,8 +107,10 @@ func (c *Certifier) inputNorms(x []float32, n int, xn []float64) int {
 // product is a chain over its nonzero pixels of the chunk, in order, from
 // +0 (asm.SparseAxpy). The other inputs take the dense path: their rows
 // come from one matrix product of the (padded) tile per chunk, which
-// computes every row the same way whatever the other rows hold. So v_j is
-// a function of x_j alone.
+// computes every row the same way whatever the other rows hold (in a tile
+// with both kinds it computes the sparse inputs' rows too, which their
+// sparse rows then replace: the price of not compacting the tile). So v_j
+// is a function of x_j alone.
 //
 // Rounding: a zero pixel contributes an exact ±0 to the dense chain, so
 // leaving it out changes no rounding; a chunk's chain has at most chunk

@@ -17,7 +17,7 @@ type passQueue struct {
 	lab      []int
 	idx      []int     // where the certificate goes (scratch.out)
 	prev     []float64 // MarginLower before this round
-	prevL    []float64 // excessLoss before this round
+	prevL    []float64 // needsPasses' L before this round
 	st       *lrrn.States
 	cert     []Certificate
 	aux      []aux
@@ -70,26 +70,23 @@ func (c *Certifier) release(sc *scratch, q *passQueue) {
 	c.qmu.Unlock()
 }
 
-// excessLoss is the part of the margin an input loses to the inference
-// error that more passes can remove: the loss scaled by the share of
-// StateError above the rounding floor eErr, which passes do not reduce
-// (0 when there is nothing to remove).
-func excessLoss(cert *Certificate, a *aux) float64 {
+// needsPasses returns L, the part of the margin an input loses to the
+// inference error that more passes can remove — the loss scaled by the
+// share of StateError above the rounding floor eErr, which passes do not
+// reduce (0 when there is nothing to remove) —, and whether the
+// certificate is still limited by the inference error: L exceeds
+// AdaptiveTol of the margin.
+func (c *Certifier) needsPasses(cert *Certificate, a *aux) (L float64, more bool) {
 	E := cert.StateError
 	if math.IsInf(E, 0) || cert.Pred < 0 || !(E > 0) {
-		return 0
+		return 0, false
 	}
-	return a.loss * (1 - a.eErr/E)
-}
-
-// needsPasses reports whether an input's certificate is still limited by
-// the inference error: its excessLoss exceeds AdaptiveTol of the margin.
-func (c *Certifier) needsPasses(cert *Certificate, a *aux) bool {
-	return excessLoss(cert, a) > c.tol*math.Abs(cert.Margin)
+	L = a.loss * (1 - a.eErr/E)
+	return L, L > c.tol*math.Abs(cert.Margin)
 }
 
 // nextPasses returns the total passes of an input's next round, after
-// `to` passes that left it losing L (its excessLoss) of margin m, and
+// `to` passes that left it losing L (see needsPasses) of margin m, and
 // `from` passes before them that left it losing prevL (prevL = 0: no
 // earlier round). The first extra round doubles the passes. After that,
 // BCD's linear convergence predicts the rest: the loss fell by
@@ -99,15 +96,14 @@ func (c *Certifier) needsPasses(cert *Certificate, a *aux) bool {
 // falls slowly near the rounding floor would predict hundreds) and
 // rounded up to a grid (every count up to 8, then the counts with three
 // significant bits: 10, 12, 14, 16, 20, 24, …) so that inputs share
-// rounds and tiles fill. An input whose
-// prediction falls short is evaluated again and predicted anew; the
-// schedule affects only the work done, never the soundness of a
-// certificate (each is that of its final iterate).
+// rounds and tiles fill. An input whose prediction falls short is
+// evaluated again and predicted anew; the schedule affects only the work
+// done, never the soundness of a certificate (each is that of its final
+// iterate).
 func (c *Certifier) nextPasses(from, to int, prevL, L, m float64) int {
 	next := 2 * to
 	if prevL > 0 && L > 0 && to > from {
-		r := math.Pow(L/prevL, 1/float64(to-from))
-		if r > 0 && r < 1 {
+		if r := math.Pow(L/prevL, 1/float64(to-from)); r < 1 {
 			k := math.Log(c.tol*math.Abs(m)/L) / math.Log(r)
 			k = min(max(math.Ceil(k), 1), float64(to))
 			next = to + int(k)
@@ -127,17 +123,11 @@ func gridUp(n int) int {
 }
 
 // enqueue adds input j of st (its input part v, ‖x‖ bound, label, the
-// index of its certificate, its current MarginLower and excessLoss) to
+// index of its certificate, its current MarginLower and L of needsPasses) to
 // the queue of the round from → to, running the queue when it is full.
 func (c *Certifier) enqueue(sc *scratch, from, to int, v []float32, xn float64, lab, idx int, lower, L float64, st *lrrn.States, j int) {
 	q := c.queueFor(sc, from, to)
-	i := q.n
-	copy(q.v[i*c.d1:(i+1)*c.d1], v)
-	q.xn[i], q.lab[i], q.idx[i], q.prev[i], q.prevL[i] = xn, lab, idx, lower, L
-	for k := 1; k <= c.numL; k++ {
-		copy(q.st.Layer(k, i), st.Layer(k, j))
-	}
-	q.n++
+	q.add(c, v, xn, lab, idx, lower, L, st, j)
 	if q.n == lrrn.TileSize {
 		c.runQueue(sc, q)
 	}
@@ -173,8 +163,7 @@ func (c *Certifier) runQueue(sc *scratch, q *passQueue) {
 		// the margin (it stops gaining at the float32 floor of the
 		// iterate's residual).
 		gained := ct.MarginLower-q.prev[j] > c.tol*math.Abs(ct.Margin)
-		if to < c.maxPasses && gained && c.needsPasses(ct, &q.aux[j]) {
-			L := excessLoss(ct, &q.aux[j])
+		if L, more := c.needsPasses(ct, &q.aux[j]); to < c.maxPasses && gained && more {
 			next := c.nextPasses(from, to, q.prevL[j], L, ct.Margin)
 			c.enqueue(sc, to, next, q.v[j*c.d1:(j+1)*c.d1], q.xn[j], q.lab[j], q.idx[j], ct.MarginLower, L, q.st, j)
 			continue
@@ -186,18 +175,18 @@ func (c *Certifier) runQueue(sc *scratch, q *passQueue) {
 	c.release(sc, q)
 }
 
-// flush finishes every input still waiting for passes: it runs the
-// waiting round that starts earliest (its inputs can only move to rounds
-// that start later) until none is left.
+// flush finishes every input still waiting for passes in sc, round by
+// round as the workers of a batch do (nextRuns; batchJob.flushRounds).
 func (c *Certifier) flush(sc *scratch) {
-	for len(sc.queue) > 0 {
-		q := sc.queue[0]
-		for _, o := range sc.queue[1:] {
-			if o.from < q.from || o.from == q.from && o.to < q.to {
-				q = o
-			}
+	scs := [1]*scratch{sc}
+	for {
+		sc.runs = c.nextRuns(scs[:], sc.runs[:0])
+		if len(sc.runs) == 0 {
+			return
 		}
-		c.runQueue(sc, q)
+		for _, q := range sc.runs {
+			c.runQueue(sc, q)
+		}
 	}
 }
 
@@ -247,7 +236,8 @@ func (c *Certifier) mergeRound(sc *scratch, runs []*passQueue, q *passQueue) []*
 		}
 		for q.n > 0 && r.n < T {
 			q.n--
-			r.copyIn(c, q, q.n)
+			i := q.n
+			r.add(c, q.v[i*c.d1:(i+1)*c.d1], q.xn[i], q.lab[i], q.idx[i], q.prev[i], q.prevL[i], q.st, i)
 		}
 		if q.n == 0 {
 			c.release(sc, q)
@@ -257,13 +247,15 @@ func (c *Certifier) mergeRound(sc *scratch, runs []*passQueue, q *passQueue) []*
 	return append(runs, q)
 }
 
-// copyIn appends input i of src to q (which has room).
-func (q *passQueue) copyIn(c *Certifier, src *passQueue, i int) {
+// add appends an input to q (which has room): its input part v, ‖x‖
+// bound, label, the index of its certificate, its MarginLower and L (see
+// needsPasses), and its states, input j of st.
+func (q *passQueue) add(c *Certifier, v []float32, xn float64, lab, idx int, lower, L float64, st *lrrn.States, j int) {
 	k := q.n
-	copy(q.v[k*c.d1:(k+1)*c.d1], src.v[i*c.d1:(i+1)*c.d1])
-	q.xn[k], q.lab[k], q.idx[k], q.prev[k], q.prevL[k] = src.xn[i], src.lab[i], src.idx[i], src.prev[i], src.prevL[i]
+	copy(q.v[k*c.d1:(k+1)*c.d1], v)
+	q.xn[k], q.lab[k], q.idx[k], q.prev[k], q.prevL[k] = xn, lab, idx, lower, L
 	for l := 1; l <= c.numL; l++ {
-		copy(q.st.Layer(l, k), src.st.Layer(l, i))
+		copy(q.st.Layer(l, k), st.Layer(l, j))
 	}
 	q.n++
 }
