@@ -51,6 +51,7 @@ type Workspace struct {
 	c1    []float32   // d_1 × tile: the input part of c_1
 	c     []float32   // max d × tile
 	sweep []float32   // 2·chunk × tile: the blocked sweep's scratch
+	drive []float32   // d_L × tile: the output drive of FreeDrivenFrom, nil until used
 }
 
 // NewWorkspace returns a workspace for this solver's model.
@@ -108,7 +109,7 @@ func (s *Solver) Free(ws *Workspace, x []float32, n, passes int, st *States) err
 	if err := s.checkInputs(x, n, st); err != nil {
 		return err
 	}
-	return s.solve(ws, x, nil, nil, false, n, passes, st, false)
+	return s.solve(ws, x, nil, nil, nil, false, n, passes, st, false)
 }
 
 // ContinueFree runs `passes` more BCD passes on the free states in st
@@ -117,7 +118,7 @@ func (s *Solver) ContinueFree(ws *Workspace, x []float32, n, passes int, st *Sta
 	if err := s.checkInputs(x, n, st); err != nil {
 		return err
 	}
-	return s.solve(ws, x, nil, nil, false, n, passes, st, true)
+	return s.solve(ws, x, nil, nil, nil, false, n, passes, st, true)
 }
 
 // FreeWithInput is Free for callers that computed the input part
@@ -131,7 +132,7 @@ func (s *Solver) FreeWithInput(ws *Workspace, v []float32, n, passes int, st *St
 	if err := s.checkInputPart(v, n, st); err != nil {
 		return err
 	}
-	return s.solve(ws, nil, v, nil, false, n, passes, st, false)
+	return s.solve(ws, nil, v, nil, nil, false, n, passes, st, false)
 }
 
 // ContinueFreeWithInput is ContinueFree with the input part given (see
@@ -140,7 +141,7 @@ func (s *Solver) ContinueFreeWithInput(ws *Workspace, v []float32, n, passes int
 	if err := s.checkInputPart(v, n, st); err != nil {
 		return err
 	}
-	return s.solve(ws, nil, v, nil, false, n, passes, st, true)
+	return s.solve(ws, nil, v, nil, nil, false, n, passes, st, true)
 }
 
 // Clamped infers the clamped states of n inputs: the output layer is held
@@ -150,7 +151,7 @@ func (s *Solver) Clamped(ws *Workspace, x, targets []float32, n, passes int, st 
 	if err := s.checkInputs(x, n, st); err != nil {
 		return err
 	}
-	return s.solve(ws, x, nil, targets, true, n, passes, st, false)
+	return s.solve(ws, x, nil, targets, nil, true, n, passes, st, false)
 }
 
 // ClampedFrom is Clamped started from the states in st (for example the
@@ -161,15 +162,40 @@ func (s *Solver) ClampedFrom(ws *Workspace, x, targets []float32, n, passes int,
 	if err := s.checkInputs(x, n, st); err != nil {
 		return err
 	}
-	return s.solve(ws, x, nil, targets, true, n, passes, st, true)
+	return s.solve(ws, x, nil, targets, nil, true, n, passes, st, true)
+}
+
+// FreeDrivenFrom is ContinueFree for the energy with a linear term on the
+// output layer, one drive vector u_i (d_L values) per input:
+//
+//	E_u(z; x_i) = E(z; x_i) − γ^{L−1}·⟨u_i, z_L⟩
+//
+// minimised from the states in st (for example the free states of the
+// same inputs), `passes` passes; the result replaces st. drive holds n × d_L
+// values, input-major. This is the nudged phase of equilibrium propagation
+// with the loss linearised at the free output: the drive −α∇ℓ pulls the
+// output down the loss (train.Objective's soft and symmetric nudges). The
+// reduced form (β_{L−1} = 0), whose free problem eliminates the output, is
+// refused.
+func (s *Solver) FreeDrivenFrom(ws *Workspace, x, drive []float32, n, passes int, st *States) error {
+	if err := s.checkInputs(x, n, st); err != nil {
+		return err
+	}
+	if s.reduced {
+		return fmt.Errorf("lrrn: a drive on the output needs a reconstructing output layer (β_%d > 0): %w", s.m.L()-1, ErrShape)
+	}
+	if dL := s.m.Sizes[s.m.L()]; len(drive) != n*dL {
+		return fmt.Errorf("lrrn: %d drive values for %d inputs of %d outputs: %w", len(drive), n, dL, ErrShape)
+	}
+	return s.solve(ws, x, nil, nil, drive, false, n, passes, st, true)
 }
 
 // solve is the one loop behind the entry points above (their inputs
 // checked): per tile, the input part (W_0 x from x, or given as v), the
 // starting states (the feed-forward pass, or st's when warm), the
-// targets of a clamped problem, the passes, and the eliminated output of a
-// reduced free problem.
-func (s *Solver) solve(ws *Workspace, x, v, targets []float32, clamped bool, n, passes int, st *States, warm bool) error {
+// targets of a clamped problem or the drive of a driven free one, the
+// passes, and the eliminated output of a reduced free problem.
+func (s *Solver) solve(ws *Workspace, x, v, targets, drive []float32, clamped bool, n, passes int, st *States, warm bool) error {
 	L := s.m.L()
 	dL := s.m.Sizes[L]
 	p := &s.free
@@ -208,7 +234,15 @@ func (s *Solver) solve(ws *Workspace, x, v, targets []float32, clamped bool, n, 
 		if clamped {
 			transposeIn(ws.z[L][:dL*t], targets[t0*dL:(t0+t)*dL], t, dL)
 		}
-		s.tilePasses(ws, t, passes, p)
+		var dr []float32
+		if drive != nil {
+			if ws.drive == nil {
+				ws.drive = make([]float32, dL*ws.tile)
+			}
+			dr = ws.drive[:dL*t]
+			transposeIn(dr, drive[t0*dL:(t0+t)*dL], t, dL)
+		}
+		s.tilePasses(ws, t, passes, p, dr)
 		if !clamped {
 			s.finishFree(ws, t)
 		}
@@ -279,8 +313,10 @@ func addConst(row []float32, v float32) {
 	}
 }
 
-// tilePasses runs BCD passes over the tile.
-func (s *Solver) tilePasses(ws *Workspace, t, passes int, p *plan) {
+// tilePasses runs BCD passes over the tile; drive (d_L × t, or nil) is
+// added to the output block's c (rows scaled by 1/γ^{L−1}: the term
+// −γ^{L−1}⟨u, z_L⟩ of FreeDrivenFrom).
+func (s *Solver) tilePasses(ws *Workspace, t, passes int, p *plan, drive []float32) {
 	m := s.m
 	for pass := 0; pass < passes; pass++ {
 		for li := range p.layers {
@@ -300,6 +336,11 @@ func (s *Solver) tilePasses(ws *Workspace, t, passes int, p *plan) {
 			}
 			if lp.q != nil {
 				asm.Gemm(c, lp.q, ws.z[k+1][:m.Sizes[k+1]*t], d, m.Sizes[k+1], t, true)
+			}
+			if drive != nil && k == m.L() {
+				for i, u := range drive {
+					c[i] += u
+				}
 			}
 			sweepTile(ws, lp, ws.z[k][:d*t], c, t)
 		}

@@ -38,6 +38,36 @@ func (l Loss) String() string {
 	return "onehot"
 }
 
+// Estimator selects how a nudged objective's second phase moves the
+// output (docs/training.md, "Nudged target" and "Driven phases").
+type Estimator uint8
+
+// The estimators of a nudged objective's gradient.
+const (
+	// Clamp holds the output at t = ž_L − α∇ℓ and relaxes the hidden
+	// layers: the contrastive gradient is ≈ α·γ^{L−1}·(M∇ℓ)ᵀ∂ž_L/∂θ, with
+	// errors O(γ) and O(α).
+	Clamp Estimator = iota
+	// Drive leaves the output free and adds the linear term
+	// α·γ^{L−1}⟨∇ℓ, z_L⟩ to the energy (lrrn.Solver.FreeDrivenFrom):
+	// equilibrium propagation with the loss linearised at ž_L, whose
+	// gradient is α·γ^{L−1}·∇_θℓ with error O(α) and none in γ.
+	Drive
+	// Symmetric runs Drive's phase with +α and −α and takes half their
+	// difference: the O(α) error cancels, O(α²) remains.
+	Symmetric
+)
+
+func (e Estimator) String() string {
+	switch e {
+	case Drive:
+		return "drive"
+	case Symmetric:
+		return "sym"
+	}
+	return "clamp"
+}
+
 // Objective is the supervised objective: the output target of the
 // clamped phase. The zero value is the paper's (onehot, scale 1).
 //
@@ -54,11 +84,12 @@ func (l Loss) String() string {
 // Lipschitz control of the one layer that does not bound itself.
 type Objective struct {
 	Loss   Loss
-	Scale  float64 // OneHot: target Scale·onehot(y); 0 means 1
-	Nudge  float64 // Margin, CrossEntropy: step α of the target along −∇ℓ; 0 means 1
-	Eps    float64 // ε_train ≥ 0, the radius the margins are asked for
-	Warmup int     // epochs over which ε rises linearly from 0 to Eps
-	Temp   float64 // CrossEntropy: temperature T; 0 means 1
+	Scale  float64   // OneHot: target Scale·onehot(y); 0 means 1
+	Nudge  float64   // Margin, CrossEntropy: step α of the target along −∇ℓ; 0 means 1
+	Eps    float64   // ε_train ≥ 0, the radius the margins are asked for
+	Warmup int       // epochs over which ε rises linearly from 0 to Eps
+	Temp   float64   // CrossEntropy: temperature T; 0 means 1
+	Est    Estimator // Margin, CrossEntropy: how the second phase moves the output
 }
 
 func (o Objective) scale() float64 { return or1(o.Scale) }
@@ -105,12 +136,16 @@ func (o Objective) String() string {
 	if o.Warmup != 0 {
 		b.WriteString(",warmup=" + strconv.Itoa(o.Warmup))
 	}
+	if o.Est != Clamp {
+		b.WriteString(",est=" + o.Est.String())
+	}
 	return b.String()
 }
 
 // ParseObjective parses the form String writes: a loss (onehot, margin or
 // ce) followed by comma-separated key=value settings: scale (onehot), eps,
-// warmup (epochs), temp (ce), nudge (margin, ce).
+// warmup (epochs), temp (ce), nudge (margin, ce), est (margin, ce: clamp,
+// drive or sym).
 func ParseObjective(s string) (Objective, error) {
 	var o Objective
 	parts := strings.Split(strings.TrimSpace(s), ",")
@@ -136,6 +171,22 @@ func ParseObjective(s string) (Objective, error) {
 			o.Warmup = n
 			continue
 		}
+		if k == "est" {
+			switch v {
+			case "clamp":
+				o.Est = Clamp
+			case "drive":
+				o.Est = Drive
+			case "sym":
+				o.Est = Symmetric
+			default:
+				return o, fmt.Errorf("objective %q: est %q, want clamp, drive or sym", s, v)
+			}
+			if o.Loss == OneHot {
+				return o, fmt.Errorf("objective %q: est does not apply to onehot", s)
+			}
+			continue
+		}
 		f, err := strconv.ParseFloat(v, 64)
 		if err != nil || math.IsNaN(f) || math.IsInf(f, 0) {
 			return o, fmt.Errorf("objective %q: %s=%q is not a finite number", s, k, v)
@@ -152,7 +203,7 @@ func ParseObjective(s string) (Objective, error) {
 		case "nudge":
 			dst, okFor = &o.Nudge, o.Loss != OneHot
 		default:
-			return o, fmt.Errorf("objective %q: unknown setting %q (want scale, eps, warmup, temp or nudge)", s, k)
+			return o, fmt.Errorf("objective %q: unknown setting %q (want scale, eps, warmup, temp, nudge or est)", s, k)
 		}
 		if !okFor {
 			return o, fmt.Errorf("objective %q: %s does not apply to %s", s, k, o.Loss)
@@ -177,6 +228,10 @@ func (o Objective) Validate() error {
 		return fmt.Errorf("train: objective temp %v, want 0 < temp ≤ 1e6", o.Temp)
 	case o.Warmup < 0 || o.Warmup > 1<<20:
 		return fmt.Errorf("train: objective warmup %d, want 0 … 2^20 epochs", o.Warmup)
+	case o.Est > Symmetric:
+		return fmt.Errorf("train: unknown estimator %d", o.Est)
+	case o.Est != Clamp && !o.nudged():
+		return fmt.Errorf("train: estimator %s needs a nudged objective (margin or ce)", o.Est)
 	}
 	return nil
 }
@@ -201,6 +256,9 @@ func newTargets(m *lrrn.Model, o Objective) (*targets, error) {
 	tg := &targets{obj: o, m: m, reduced: m.ReducedOutput(), pair: make([]float64, dL*dL),
 		grad: make([]float64, dL), kappa: make([]float64, dL), lip: 1}
 	if tg.reduced {
+		if o.Est != Clamp {
+			return nil, fmt.Errorf("train: objective %s drives the output, which needs a reconstructing output layer (β_%d > 0)", o, L)
+		}
 		tg.direct = make([]float32, dL*dh)
 	}
 	for k := 0; k < L; k++ {

@@ -6,12 +6,13 @@ import (
 	"math/rand/v2"
 	"testing"
 
+	"github.com/lrrn/lrrn/idx"
 	"github.com/lrrn/lrrn/lrrn"
 	"github.com/stretchr/testify/require"
 )
 
 func TestParseObjective(t *testing.T) {
-	for _, s := range []string{"onehot", "onehot,scale=3", "margin,eps=1.58", "ce,eps=1.58,temp=0.25,nudge=2,warmup=10", "ce"} {
+	for _, s := range []string{"onehot", "onehot,scale=3", "margin,eps=1.58", "ce,eps=1.58,temp=0.25,nudge=2,warmup=10", "ce", "ce,eps=2,temp=0.5,est=sym", "margin,nudge=0.5,est=drive"} {
 		o, err := ParseObjective(s)
 		require.NoError(t, err, s)
 		require.Equal(t, s, o.String())
@@ -19,7 +20,7 @@ func TestParseObjective(t *testing.T) {
 		require.NoError(t, err)
 		require.Equal(t, o, back)
 	}
-	for _, s := range []string{"hinge", "onehot,eps=1", "margin,temp=2", "ce,eps=-1", "ce,eps=NaN", "ce,warmup=-2", "ce,eps", "ce,foo=1", "onehot,scale=0x1p30"} {
+	for _, s := range []string{"hinge", "onehot,eps=1", "margin,temp=2", "ce,eps=-1", "ce,eps=NaN", "ce,warmup=-2", "ce,eps", "ce,foo=1", "onehot,scale=0x1p30", "onehot,est=sym", "ce,est=both"} {
 		_, err := ParseObjective(s)
 		require.Error(t, err, s)
 	}
@@ -275,4 +276,54 @@ func TestNudgedTrainingResumesExactly(t *testing.T) {
 	}
 	tr2.Close()
 	requireSameWeights(t, full, part)
+}
+
+// TestDrivenGradient checks the driven estimators (docs/training.md,
+// "Driven phases") through the trainer's own step: the batch gradient
+// divided by α·γ^{L−1}/n is ∇_θ Σ_i ℓ_i (κ is a constant with a
+// reconstructing output), with an error that shrinks with α alone — at
+// γ = 1/2, where the clamped estimator carries an O(γ) error — O(α) for
+// Drive and O(α²) for Symmetric. Finite differences of Σ_i ℓ_i of the
+// converged free outputs are the reference.
+func TestDrivenGradient(t *testing.T) {
+	const n, passes, gamma = 4, 400, 0.5
+	sizes := []int{6, 5, 4}
+	rng := rand.New(rand.NewPCG(41, 42))
+	data := &idx.Labelled{Images: idx.Images{N: n, Rows: 1, Cols: sizes[0], Pixels: randInputs(n, sizes[0], rng)},
+		Labels: []uint8{0, 1, 3, 2}}
+	errAt := func(est Estimator, alpha float64, workers int) float64 {
+		m := smallModel(t, sizes, lrrn.ReLU, []float64{1, 1}, gamma, 7)
+		obj := Objective{Loss: CrossEntropy, Eps: 0.3, Temp: 0.5, Nudge: alpha, Est: est}
+		ref := m.Clone()
+		tr, err := New(m, data, Options{Mode: Supervised, LR: 1e-9, Batch: n, Passes: passes, Seed: 1,
+			Workers: workers, Convention: DefaultConvention, Objective: obj})
+		require.NoError(t, err)
+		_, err = tr.Step()
+		require.NoError(t, err)
+		g := flatGrad(tr.grad)
+		scale := float64(n) / (alpha * gamma)
+		for i := range g {
+			g[i] *= scale
+		}
+		fd := fdGrad(ref, 1e-3, func() float64 { return objectiveLoss(t, ref, obj, data.Pixels, data.Labels, n, passes) })
+		return relErr(g, fd)
+	}
+	for _, workers := range []int{1, 2} {
+		d1, d2 := errAt(Drive, 0.2, workers), errAt(Drive, 0.02, workers)
+		s1, s2 := errAt(Symmetric, 0.2, workers), errAt(Symmetric, 0.02, workers)
+		t.Logf("workers %d: drive α 0.2 → 0.02: %.3g → %.3g; sym: %.3g → %.3g", workers, d1, d2, s1, s2)
+		require.Less(t, d2, d1/4, "Drive: O(α)")
+		require.Less(t, d2, 2e-2)
+		require.Less(t, s1, d1/4, "Symmetric cancels the O(α) term")
+		require.Less(t, s2, 2e-3)
+	}
+}
+
+// TestDrivenNeedsReconstructingOutput: the driven estimators leave the
+// output free, which the reduced form eliminates.
+func TestDrivenNeedsReconstructingOutput(t *testing.T) {
+	m := smallModel(t, []int{6, 5, 4}, lrrn.ReLU, []float64{1, 0}, 0.5, 7)
+	_, err := newTargets(m, Objective{Loss: CrossEntropy, Eps: 0.3, Est: Symmetric})
+	require.ErrorContains(t, err, "reconstructing output layer")
+	require.Error(t, Objective{Est: Drive}.Validate(), "onehot has no nudge to drive")
 }

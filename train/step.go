@@ -40,6 +40,9 @@ func (t *Trainer) Step() (endOfEpoch bool, err error) {
 	if !o.Convention.Sum {
 		coef /= float32(n)
 	}
+	if o.Mode == Supervised && o.Objective.Est == Symmetric {
+		coef /= 2 // ½[∂E(z₊) − ∂E(z₋)]
+	}
 	// Units cover row ranges of a full batch; a short last batch shrinks them.
 	for ui := range t.units {
 		u := &t.units[ui]
@@ -70,7 +73,23 @@ func (t *Trainer) Step() (endOfEpoch bool, err error) {
 		}
 		t.tg.prepare()
 		objLoss = t.tg.set(t.tgt[:n*dL], t.out[:n*dL], t.lab[:n], n, o.Objective.EpsAt(t.epoch, frac))
+		if t.drive != nil {
+			for i, v := range t.tgt[:n*dL] {
+				t.drive[i] = v - t.out[i]
+			}
+		}
 		t.run(t.stageClamped)
+		if o.Objective.Est == Symmetric {
+			if err := t.unitErr(); err != nil {
+				return false, err
+			}
+			for i := range t.drive[:n*dL] {
+				t.drive[i] = -t.drive[i]
+			}
+			t.minus = true
+			t.run(t.stageMinus)
+			t.minus = false
+		}
 	} else {
 		t.run(t.stageInfer)
 	}
@@ -187,8 +206,17 @@ func (t *Trainer) infer(ui int) {
 	n := u.hi - u.lo
 	x := t.x[u.lo*D : u.hi*D]
 	P := t.opts.Passes
-	if u.clamped {
-		dL := t.m.Sizes[t.m.L()]
+	dL := t.m.Sizes[t.m.L()]
+	est := t.opts.Objective.Est
+	switch {
+	case t.minus:
+		// Symmetric's −α phase, from the unit's own free states
+		u.err = t.solver.FreeDrivenFrom(u.ws, x, t.drive[u.lo*dL:u.hi*dL], n, P, u.st)
+	case u.clamped && t.drive != nil:
+		// the +α phase, from the free states of the same rows
+		copyStates(u.st, t.units[ui-len(t.units)/2].st, t.m.Sizes, n)
+		u.err = t.solver.FreeDrivenFrom(u.ws, x, t.drive[u.lo*dL:u.hi*dL], n, P, u.st)
+	case u.clamped:
 		tg := t.tgt[u.lo*dL : u.hi*dL]
 		if t.opts.Objective.nudged() {
 			// the target is a nudge of the free output: start from the
@@ -198,8 +226,11 @@ func (t *Trainer) infer(ui int) {
 		} else {
 			u.err = t.solver.Clamped(u.ws, x, tg, n, P, u.st)
 		}
-	} else {
+	default:
 		u.err = t.solver.Free(u.ws, x, n, P, u.st)
+		if est == Symmetric {
+			return // the −α phase replaces these states before the gradient
+		}
 	}
 	if u.err == nil {
 		t.pg.preparePhase(ui)

@@ -63,10 +63,13 @@ type Trainer struct {
 	swap                    func(i, j int)
 	stageInfer, stageUpdate func(w int)
 	stageFree, stageClamped func(w int)
+	stageMinus              func(w int) // Symmetric: the −α phase on the free units
 	decay, lr               float32
 
 	tg       *targets
 	out      []float32 // batch × d_L free outputs, for nudged targets
+	drive    []float32 // batch × d_L: the driven phase's u = t − ž_L = −α∇ℓ (Drive, Symmetric)
+	minus    bool      // Symmetric: the free units are in their −α phase
 	dirScale float32   // factor of tg.direct in the gradient
 	objLoss  float64   // Σ ℓ of the epoch so far (nudged objectives) …
 	objN     int       // … over this many examples
@@ -118,11 +121,15 @@ func New(m *lrrn.Model, d *idx.Labelled, o Options) (*Trainer, error) {
 	}
 	t.stageFree = func(w int) { t.inferKind(w, false) }
 	t.stageClamped = func(w int) { t.inferKind(w, true) }
+	t.stageMinus = func(w int) { t.inferKind(w, false) }
 	if o.Mode == Supervised {
 		if t.tg, err = newTargets(m, o.Objective); err != nil {
 			return nil, err
 		}
 		t.out = make([]float32, o.Batch*m.Sizes[L])
+		if o.Objective.Est != Clamp {
+			t.drive = make([]float32, o.Batch*m.Sizes[L])
+		}
 	}
 	if t.workers > 1 {
 		t.pool = newPool(t.workers)

@@ -112,7 +112,7 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	fs.BoolVar(&o.force, "force", false, "let --out replace an existing file that is not a model")
 	fs.IntVar(&o.workers, "workers", 0, "goroutines (0: min(2, cores)); results are reproducible for a given seed and worker count")
 	fs.IntVar(&o.evalPasses, "eval-passes", 0, "BCD passes of the per-epoch evaluation (0: --passes)")
-	fs.StringVar(&o.objective, "objective", "onehot", "supervised output objective (docs/training.md): onehot[,scale=C] clamps the output to C·onehot; margin,eps=E[,nudge=A][,warmup=N] and ce,eps=E[,temp=T][,nudge=A][,warmup=N] nudge it toward the margins a certificate at radius E needs (hinge or cross-entropy)")
+	fs.StringVar(&o.objective, "objective", "onehot", "supervised output objective (docs/training.md): onehot[,scale=C] clamps the output to C·onehot; margin,eps=E[,nudge=A][,warmup=N][,est=X] and ce,eps=E[,temp=T][,nudge=A][,warmup=N][,est=X] nudge it toward the margins a certificate at radius E needs (hinge or cross-entropy); est=clamp (default) clamps the nudged output, est=drive and est=sym drive the free output by the linearised loss (one-sided, or ±A averaged: the O(A) error cancels)")
 	fs.StringVar(&o.schedule, "schedule", "constant", "learning-rate schedule: constant, or cosine (decays to 0 at --epochs)")
 	fs.IntVar(&o.holdout, "holdout", 0, "hold out the last N training images: train on the rest and evaluate on them after every epoch instead of the test set (for choosing hyperparameters)")
 	if err := cli.Parse(fs, args, stderr); err != nil {
