@@ -41,14 +41,26 @@ func fill(img *image.RGBA, r image.Rectangle, c color.RGBA) {
 // Curves draws the per-epoch training loss (log scale) and the test
 // accuracy (supervised) or test free energy (unsupervised) side by side,
 // like the paper's Figs. 3 and 5, and writes them to path (PNG or SVG by
-// the extension).
+// the extension). The training loss is the output loss ℓ of a nudged
+// objective where every record has it (the contrastive J of a driven
+// estimator is near zero by design), else J or F; an axis with a value
+// ≤ 0 is linear.
 func Curves(path string, hist []train.EpochRecord, unsupervised bool) error {
 	xs := make([]float64, len(hist))
 	loss := make([]float64, len(hist))
 	right := make([]float64, len(hist))
+	useObj := !unsupervised && len(hist) > 0
+	for _, r := range hist {
+		useObj = useObj && r.ObjLoss > 0
+	}
+	positive := true
 	for i, r := range hist {
 		xs[i] = float64(r.Epoch)
 		loss[i] = r.Loss
+		if useObj {
+			loss[i] = r.ObjLoss
+		}
+		positive = positive && loss[i] > 0
 		if unsupervised {
 			right[i] = r.TestLoss
 		} else {
@@ -56,11 +68,17 @@ func Curves(path string, hist []train.EpochRecord, unsupervised bool) error {
 		}
 	}
 	name := "contrastive loss J"
-	if unsupervised {
+	switch {
+	case unsupervised:
 		name = "free energy F"
+	case useObj:
+		name = "output loss ℓ"
 	}
 	left := NewChart("Training loss", "epoch", "mean loss per example (log scale)")
-	left.LogY = true
+	left.LogY = positive
+	if !positive {
+		left.YLabel = "mean loss per example"
+	}
 	left.Lines = []Line{{Name: "training, " + name, X: xs, Y: loss}}
 	r := NewChart("Test accuracy", "epoch", "accuracy (%)")
 	r.Lines = []Line{{Name: "clean", X: xs, Y: right}}

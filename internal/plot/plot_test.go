@@ -63,3 +63,26 @@ func TestCurvesWritesPNG(t *testing.T) {
 	require.Equal(t, os.FileMode(0o644), fi.Mode().Perm())
 	require.Error(t, Curves(filepath.Join(t.TempDir(), "absent", "c.png"), hist, false))
 }
+
+// TestCurvesDrivenLoss: a driven estimator's J is near zero and may be
+// negative; the chart then shows the output loss ℓ (log scale), and with
+// neither positive a linear axis, instead of failing.
+func TestCurvesDrivenLoss(t *testing.T) {
+	dir := t.TempDir()
+	hist := []train.EpochRecord{
+		{Epoch: 1, Loss: -1e-5, Accuracy: 0.9, ObjLoss: 1.4},
+		{Epoch: 2, Loss: 2e-6, Accuracy: 0.95, ObjLoss: 1.2},
+	}
+	svg := filepath.Join(dir, "c.svg")
+	require.NoError(t, Curves(svg, hist, false))
+	b, err := os.ReadFile(svg)
+	require.NoError(t, err)
+	require.Contains(t, string(b), "output loss ℓ")
+	require.Contains(t, string(b), "(log scale)")
+	hist[0].ObjLoss = math.NaN() // no ℓ in one record: J, linear
+	require.NoError(t, Curves(svg, hist, false))
+	b, err = os.ReadFile(svg)
+	require.NoError(t, err)
+	require.Contains(t, string(b), "contrastive loss J")
+	require.NotContains(t, string(b), "(log scale)")
+}
