@@ -35,9 +35,9 @@ type Eval struct {
 // every epoch (1.58 is the radius the literature reports for MNIST).
 var CertRadii = [3]float64{0.5, 1.0, 1.58}
 
-// Evaluate runs free inference (passes BCD passes) on every input of d
-// with `workers` goroutines through verify's Certifier and returns the
-// accuracy, margins, radii and ρ.
+// Evaluate runs free inference (passes BCD passes; 0: passes as needed,
+// verify's default) on every input of d with `workers` goroutines through
+// verify's Certifier and returns the accuracy, margins, radii and ρ.
 func Evaluate(m *lrrn.Model, d *idx.Labelled, passes, workers int) (Eval, error) {
 	if err := checkData(m, d, "test data"); err != nil {
 		return Eval{}, err

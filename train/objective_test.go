@@ -298,6 +298,7 @@ func TestDrivenGradient(t *testing.T) {
 		tr, err := New(m, data, Options{Mode: Supervised, LR: 1e-9, Batch: n, Passes: passes, Seed: 1,
 			Workers: workers, Convention: DefaultConvention, Objective: obj})
 		require.NoError(t, err)
+		defer tr.Close()
 		_, err = tr.Step()
 		require.NoError(t, err)
 		g := flatGrad(tr.grad)

@@ -99,13 +99,20 @@ func (r *EpochRecord) UnmarshalJSON(b []byte) error {
 	return nil
 }
 
+// EvalAsNeeded as RunConfig.EvalPasses evaluates a supervised run as
+// lrrn-verify does by default: passes as needed per input (verify.Options
+// with Passes 0), so that the per-epoch certificates are those of the
+// converged model even when the trainer's passes do not converge.
+// Unsupervised runs then use the trainer's passes.
+const EvalAsNeeded = -1
+
 // RunConfig says how Run trains, evaluates and checkpoints.
 type RunConfig struct {
 	Epochs     int           // train until this many epochs are complete
 	Checkpoint string        // model path written after every epoch and on interruption ("" = none)
 	Dataset    string        // data-set name stored in checkpoints
 	Test       *idx.Labelled // evaluated after every epoch (nil: no evaluation)
-	EvalPasses int           // BCD passes of the evaluation (0: the trainer's)
+	EvalPasses int           // BCD passes of the evaluation (0: the trainer's; EvalAsNeeded: verify's passes as needed)
 	Holdout    int           // stored in checkpoints: training images held out (Test is then them)
 	History    []EpochRecord
 	Progress   func(Progress)
@@ -132,6 +139,9 @@ func (e *DivergedError) Unwrap() error { return e.Err }
 // writing: the checkpoint of the last completed epoch stays as it was.
 // It returns the history (rc.History plus the new epochs).
 func Run(ctx context.Context, t *Trainer, rc RunConfig) ([]EpochRecord, error) {
+	if rc.EvalPasses < EvalAsNeeded || rc.EvalPasses > 1<<16 {
+		return rc.History, fmt.Errorf("train: %d evaluation passes, want 1 … 65536, 0 (the trainer's) or EvalAsNeeded", rc.EvalPasses)
+	}
 	hist := rc.History
 	lastGood := 0
 	if e, _ := t.Position(); e > 0 {
@@ -171,7 +181,7 @@ func Run(ctx context.Context, t *Trainer, rc RunConfig) ([]EpochRecord, error) {
 		}
 		if rc.Test != nil {
 			passes := rc.EvalPasses
-			if passes == 0 {
+			if passes == 0 || (passes == EvalAsNeeded && t.Options().Mode == Unsupervised) {
 				passes = t.Options().Passes
 			}
 			if err := evaluateInto(&rec, t, rc.Test, passes); err != nil {
@@ -209,6 +219,9 @@ func evaluateInto(rec *EpochRecord, t *Trainer, test *idx.Labelled, passes int) 
 		rec.Accuracy, rec.MeanMargin, rec.MedianMargin, rec.MedianDelta, rec.MedianRadius = nan(), nan(), nan(), nan(), nan()
 		rec.Rho, rec.RhoEstimate, err = lipschitz(m)
 		return err
+	}
+	if passes == EvalAsNeeded {
+		passes = 0 // verify's default
 	}
 	ev, err := Evaluate(m, test, passes, o.Workers)
 	if err != nil {

@@ -273,3 +273,44 @@ func TestEpochRecordOldEstimateKey(t *testing.T) {
 	require.Contains(t, string(b), `"rho_estimate_not_sound":2.4`)
 	require.NotContains(t, string(b), "seed")
 }
+
+// TestEvalAsNeeded: RunConfig.EvalPasses = EvalAsNeeded records the
+// evaluation of verify's default (passes as needed), not that of the
+// trainer's passes — here 1 pass, far from converged.
+func TestEvalAsNeeded(t *testing.T) {
+	run := func(evalPasses int) (EpochRecord, *lrrn.Model) {
+		m, d := tinySetup(t, 5)
+		o := tinyOptions(1)
+		o.Passes = 1
+		tr, err := New(m, d, o)
+		require.NoError(t, err)
+		defer tr.Close()
+		hist, err := Run(context.Background(), tr, RunConfig{Epochs: 1, Test: d, EvalPasses: evalPasses})
+		require.NoError(t, err)
+		require.Len(t, hist, 1)
+		return hist[0], m
+	}
+	fixed, m := run(0)
+	auto, _ := run(EvalAsNeeded)
+	conv, err := Evaluate(m, syntheticOf(t), 0, 1)
+	require.NoError(t, err)
+	one, err := Evaluate(m, syntheticOf(t), 1, 1)
+	require.NoError(t, err)
+	require.Equal(t, conv.MeanMargin, auto.MeanMargin)
+	require.Equal(t, conv.MedianRadius, auto.MedianRadius)
+	require.Equal(t, one.MeanMargin, fixed.MeanMargin)
+	require.NotEqual(t, fixed.MeanMargin, auto.MeanMargin, "1 pass is not converged: the margins differ")
+
+	m2, d2 := tinySetup(t, 5)
+	tr, err := New(m2, d2, tinyOptions(1))
+	require.NoError(t, err)
+	defer tr.Close()
+	_, err = Run(context.Background(), tr, RunConfig{Epochs: 1, Test: d2, EvalPasses: -2})
+	require.ErrorContains(t, err, "evaluation passes")
+}
+
+// syntheticOf returns tinySetup's data set.
+func syntheticOf(t *testing.T) *idx.Labelled {
+	_, d := tinySetup(t, 5)
+	return d
+}

@@ -32,6 +32,7 @@ type stage struct {
 	objective    string // lrrn-train --objective ("": the paper's onehot)
 	schedule     string // lrrn-train --schedule ("": constant)
 	weights      string // lrrn-train --weights ("": glorot)
+	evalPasses   string // lrrn-train --eval-passes ("": --passes)
 }
 
 func (s stage) batchSize() int {
@@ -193,6 +194,10 @@ func addRobust(add func(experiment)) {
 		}
 		if c.est != "" {
 			s.objective += "," + c.est
+			// the driven runs' weights grow until 20 passes no longer
+			// converge (robust-sweep, s6): evaluate each epoch as
+			// lrrn-verify certifies, with passes as needed
+			s.evalPasses = "auto"
 		}
 		init := ""
 		if c.weights != "" {

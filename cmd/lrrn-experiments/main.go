@@ -290,6 +290,9 @@ func (r *runner) trainArgs(e experiment, s stage, resume bool) []string {
 			a = append(a, "--weights", s.weights)
 		}
 	}
+	if s.evalPasses != "" {
+		a = append(a, "--eval-passes", s.evalPasses)
+	}
 	if dir := r.dataDirOf(s.data); dir != "" {
 		a = append(a, "--data-dir", dir)
 	}

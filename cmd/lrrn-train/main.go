@@ -111,7 +111,18 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	fs.BoolVar(&o.resume, "resume", false, "continue the checkpoint in --out exactly (its hyperparameters are used)")
 	fs.BoolVar(&o.force, "force", false, "let --out replace an existing file that is not a model")
 	fs.IntVar(&o.workers, "workers", 0, "goroutines (0: min(2, cores)); results are reproducible for a given seed and worker count")
-	fs.IntVar(&o.evalPasses, "eval-passes", 0, "BCD passes of the per-epoch evaluation (0: --passes)")
+	fs.Func("eval-passes", "BCD passes of the per-epoch evaluation: N, or auto for passes as needed per input, as lrrn-verify's default (the certificates of the converged model); default --passes", func(v string) error {
+		if v == "auto" {
+			o.evalPasses = train.EvalAsNeeded
+			return nil
+		}
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > 1<<16 {
+			return fmt.Errorf("want auto or a number of passes 1 … 65536")
+		}
+		o.evalPasses = n
+		return nil
+	})
 	fs.StringVar(&o.objective, "objective", "onehot", "supervised output objective (docs/training.md): onehot[,scale=C] clamps the output to C·onehot; margin,eps=E[,nudge=A][,warmup=N][,est=X] and ce,eps=E[,temp=T][,nudge=A][,warmup=N][,est=X] nudge it toward the margins a certificate at radius E needs (hinge or cross-entropy); est=clamp (default) clamps the nudged output, est=drive and est=sym drive the free output by the linearised loss (one-sided, or ±A averaged: the O(A) error cancels)")
 	fs.StringVar(&o.schedule, "schedule", "constant", "learning-rate schedule: constant, or cosine (decays to 0 at --epochs)")
 	fs.IntVar(&o.holdout, "holdout", 0, "hold out the last N training images: train on the rest and evaluate on them after every epoch instead of the test set (for choosing hyperparameters)")
@@ -153,7 +164,7 @@ func checkFlags(o *options) error {
 		name string
 		v    int
 		min  int
-	}{{"epochs", o.epochs, 1}, {"batch", o.batch, 1}, {"passes", o.passes, 1}, {"workers", o.workers, 0}, {"eval-passes", o.evalPasses, 0}, {"holdout", o.holdout, 0}} {
+	}{{"epochs", o.epochs, 1}, {"batch", o.batch, 1}, {"passes", o.passes, 1}, {"workers", o.workers, 0}, {"holdout", o.holdout, 0}} {
 		if c.v < c.min {
 			return fmt.Errorf("--%s %d: want at least %d", c.name, c.v, c.min)
 		}

@@ -113,6 +113,8 @@ func TestCommandErrors(t *testing.T) {
 		"weights+init":  {[]string{"--out", out, "--init", out, "--weights", "orthogonal"}, 2, "--weights cannot be combined with --init"},
 		"plot format":   {[]string{"--out", out, "--plot", "c.jpg"}, 2, "--plot c.jpg: want a .png or .svg file"},
 		"batch":         {[]string{"--out", out, "--batch", "0"}, 2, "--batch 0: want at least 1"},
+		"eval passes":   {[]string{"--out", out, "--eval-passes", "0"}, 2, `invalid value "0" for flag -eval-passes: want auto or a number of passes 1 … 65536`},
+		"eval passes x": {[]string{"--out", out, "--eval-passes", "often"}, 2, "want auto or a number of passes"},
 		"init and arch": {[]string{"--out", out, "--init", out, "--arch", "784-10"}, 2, "--arch cannot be combined with --init"},
 		"missing data":  {[]string{"--data", "kmnist", "--data-dir", filepath.Join(data, "absent"), "--out", out}, 1, "not found"},
 		"unknown data":  {[]string{"--data", "cifar", "--out", out}, 2, "unknown data set"},
@@ -159,6 +161,23 @@ func TestCreatesOutputDirectories(t *testing.T) {
 		_, err := os.Stat(filepath.Join(dir, f))
 		require.NoError(t, err, f)
 	}
+}
+
+// TestDrivenRun: the symmetric driven estimator with the per-epoch
+// evaluation at passes as needed trains, logs and plots (its J is near
+// zero and may be negative: the chart shows the output loss ℓ).
+func TestDrivenRun(t *testing.T) {
+	data := fixtureDir(t)
+	dir := t.TempDir()
+	code, out, errs := runCmd("--data-dir", data, "--arch", "784-8-8-10", "--beta", "1,1,1", "--epochs", "1", "--lr", "1",
+		"--objective", "ce,eps=0.5,temp=0.5,nudge=0.5,est=sym", "--eval-passes", "auto",
+		"--out", filepath.Join(dir, "m.lrrn"), "--plot", filepath.Join(dir, "c.svg"))
+	require.Equal(t, 0, code, "stdout:\n%s\nstderr:\n%s", out, errs)
+	require.Contains(t, out, "objective ce,eps=0.5,temp=0.5,nudge=0.5,est=sym")
+	require.Contains(t, out, "certified")
+	svg, err := os.ReadFile(filepath.Join(dir, "c.svg"))
+	require.NoError(t, err)
+	require.Contains(t, string(svg), "output loss ℓ")
 }
 
 // TestInitialWeights: --weights orthogonal and --weights paired start from
