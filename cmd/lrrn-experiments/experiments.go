@@ -186,9 +186,6 @@ func addRobust(add func(experiment)) {
 		// nudge of robust-mnist-256-paired (robust-sweep, s6); η·λ kept at
 		// 8·10⁻⁵
 		{"robust-mnist-256-sym", "mnist", 256, 2.0, 0.5, 64, 100, "paired", 1.25e-6, "nudge=0.5,est=sym"},
-		// η = 128: 97.02% held-out and 61.9% at 1.58 after 10 epochs,
-		// certified with passes as needed (robust-sweep, s6)
-		{"robust-mnist-256-sym-lr128", "mnist", 256, 2.0, 0.5, 128, 100, "paired", 6.25e-7, "nudge=0.5,est=sym"},
 		// Fashion-MNIST and KMNIST with the symmetric estimator: the MNIST
 		// recipe of robust-mnist-256-sym at ε_train 1.0 (as their 128-unit
 		// runs), 30 epochs; not tuned on them
