@@ -52,6 +52,7 @@ type Workspace struct {
 	c     []float32   // max d × tile
 	sweep []float32   // 2·chunk × tile: the blocked sweep's scratch
 	drive []float32   // d_L × tile: the output drive of FreeDrivenFrom, nil until used
+	cKeep []float32   // max d × tile: c kept for the next sweep (SetSweeps > 1), nil until used
 }
 
 // NewWorkspace returns a workspace for this solver's model.
@@ -342,7 +343,20 @@ func (s *Solver) tilePasses(ws *Workspace, t, passes int, p *plan, drive []float
 					c[i] += u
 				}
 			}
-			sweepTile(ws, lp, ws.z[k][:d*t], c, t)
+			z := ws.z[k][:d*t]
+			if n := s.Sweeps(); n > 1 {
+				// the blocked sweep overwrites c: keep it for the next
+				if ws.cKeep == nil {
+					ws.cKeep = make([]float32, len(ws.c))
+				}
+				keep := ws.cKeep[:d*t]
+				copy(keep, c)
+				for r := 1; r < n; r++ {
+					sweepTile(ws, lp, z, c, t)
+					copy(c, keep)
+				}
+			}
+			sweepTile(ws, lp, z, c, t)
 		}
 	}
 }

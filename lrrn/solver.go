@@ -1,6 +1,10 @@
 package lrrn
 
-import "github.com/lrrn/lrrn/internal/linalg"
+import (
+	"fmt"
+
+	"github.com/lrrn/lrrn/internal/linalg"
+)
 
 // TileSize is the number of inputs that batched inference processes
 // together: a layer block of a tile (d_k × TileSize float32) stays in the
@@ -51,7 +55,32 @@ type Solver struct {
 	clamped plan
 	p1      float32 // 1+β_0, the factor of W_0 x in c_1
 	rs      *refreshScratch
+	sweeps  int // Gauss–Seidel sweeps of each block per pass (SetSweeps)
 }
+
+// MaxSweeps bounds SetSweeps.
+const MaxSweeps = 64
+
+// SetSweeps sets the number of Gauss–Seidel sweeps over a block's units in
+// each BCD pass (default 1, the reference of docs/math.md): the block's
+// right-hand side c_k is formed once per pass and its units are swept n
+// times. Every sweep decreases the energy, so the minimiser is the same;
+// what changes is the work per pass and the passes needed. One sweep is
+// cheapest where the blocks are well conditioned (small weights); with
+// large weights (σ_max(W_k) of several) a block's own sweeps converge
+// slowly and two or three sweeps per pass reach the minimiser in fewer
+// operations (docs/math.md, "Inner sweeps"). Like Refresh, SetSweeps
+// must not run concurrently with inference.
+func (s *Solver) SetSweeps(n int) error {
+	if n < 1 || n > MaxSweeps {
+		return fmt.Errorf("lrrn: %d sweeps per block and pass, want 1 … %d", n, MaxSweeps)
+	}
+	s.sweeps = n
+	return nil
+}
+
+// Sweeps returns the Gauss–Seidel sweeps per block and pass.
+func (s *Solver) Sweeps() int { return max(1, s.sweeps) }
 
 // NewSolver validates m and precomputes the per-model quantities of BCD.
 func NewSolver(m *Model) (*Solver, error) {

@@ -93,7 +93,12 @@ func testEnergyNeverIncreases(t *testing.T) {
 		require.NoError(t, err)
 		x := randomInput(m.Sizes[0], rng)
 		target := randomInput(m.Sizes[m.L()], rng)
-		for _, clamped := range []bool{false, true} {
+		for _, run := range []struct {
+			clamped bool
+			sweeps  int
+		}{{false, 1}, {true, 1}, {false, 3}, {true, 3}} {
+			clamped := run.clamped
+			require.NoError(t, s.SetSweeps(run.sweeps))
 			st := s.NewStates(1)
 			var prev float64
 			for p := 0; p <= 30; p++ {
@@ -109,7 +114,7 @@ func testEnergyNeverIncreases(t *testing.T) {
 					// Iterates are float32: a pass at the minimiser may
 					// move E by the rounding of the stored state, about
 					// u·(|E| + Σ|∂E/∂z||z|); allow 64 u·(1+|E|).
-					assert.LessOrEqual(t, e, prev+64*0x1p-24*(1+math.Abs(prev)), "%s clamped=%v pass %d", tc.name, clamped, p)
+					assert.LessOrEqual(t, e, prev+64*0x1p-24*(1+math.Abs(prev)), "%s clamped=%v sweeps=%d pass %d", tc.name, clamped, run.sweeps, p)
 				}
 				prev = e
 			}
@@ -131,7 +136,12 @@ func testBCDReachesMinimiser(t *testing.T) {
 		require.NoError(t, err)
 		x := randomInput(m.Sizes[0], rng)
 		target := randomInput(m.Sizes[m.L()], rng)
-		for _, clamped := range []bool{false, true} {
+		for _, run := range []struct {
+			clamped bool
+			sweeps  int
+		}{{false, 1}, {true, 1}, {false, 2}, {true, 2}} {
+			clamped := run.clamped
+			require.NoError(t, s.SetSweeps(run.sweeps))
 			p := problem{m: m, x: x, clamped: clamped}
 			st := s.NewStates(1)
 			if clamped {

@@ -89,6 +89,9 @@ func New(m *lrrn.Model, opts Options) (*Certifier, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := solver.SetSweeps(opts.Sweeps); err != nil {
+		return nil, fmt.Errorf("verify: %w", err)
+	}
 	c := &Certifier{m: m, solver: solver, opts: opts, numL: L, reduced: m.ReducedOutput(),
 		d0: m.Sizes[0], d1: m.Sizes[1], dL: m.Sizes[L], maxPasses: opts.MaxPasses, tol: opts.AdaptiveTol}
 	c.numK = L
@@ -115,8 +118,11 @@ func New(m *lrrn.Model, opts Options) (*Certifier, error) {
 
 // withDefaults checks the options and fills in the defaults.
 func (opts Options) withDefaults() (Options, error) {
-	if opts.Passes < 0 || opts.Workers < 0 || opts.MaxPasses < 0 || opts.AdaptiveTol < 0 || math.IsNaN(opts.AdaptiveTol) {
+	if opts.Passes < 0 || opts.Workers < 0 || opts.MaxPasses < 0 || opts.AdaptiveTol < 0 || math.IsNaN(opts.AdaptiveTol) || opts.Sweeps < 0 {
 		return opts, fmt.Errorf("verify: negative option in %+v", opts)
+	}
+	if opts.Sweeps == 0 {
+		opts.Sweeps = 1
 	}
 	if opts.Workers > MaxWorkers {
 		return opts, fmt.Errorf("verify: Workers = %d, want 0 … %d", opts.Workers, MaxWorkers)

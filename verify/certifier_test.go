@@ -262,9 +262,12 @@ func TestPassesAsNeededConverged(t *testing.T) {
 		path      string
 		converged int     // passes of the converged run
 		maxPasses float64 // mean passes per input
+		sweeps    int     // Options.Sweeps of the passes-as-needed run
 	}{
-		{"../testdata/mnist-784-64-64-10.bin", 100, 8},
-		{"../testdata/mnist-robust-784-256-256-10.bin", 1000, 50},
+		{"../testdata/mnist-784-64-64-10.bin", 100, 8, 0},
+		{"../testdata/mnist-robust-784-256-256-10.bin", 1000, 50, 0},
+		// 4 sweeps per pass: the same certificates in a quarter of the passes
+		{"../testdata/mnist-robust-784-256-256-10.bin", 1000, 12, 4},
 	} {
 		if testing.Short() && strings.Contains(tc.path, "robust") {
 			// 1000 passes of a 256-wide model: too slow under -race; the
@@ -281,7 +284,7 @@ func TestPassesAsNeededConverged(t *testing.T) {
 			require.NoError(t, c.CertifyBatch(context.Background(), im.Pixels, labels, out))
 			return out
 		}
-		def, conv := run(Options{}), run(Options{Passes: tc.converged})
+		def, conv := run(Options{Sweeps: tc.sweeps}), run(Options{Passes: tc.converged})
 		var rd, rc []float64
 		passes := 0
 		for i := range def {
@@ -299,7 +302,7 @@ func TestPassesAsNeededConverged(t *testing.T) {
 		mean := float64(passes) / float64(n)
 		assert.InEpsilon(t, mc, md, 1e-3, "%s: median certified radius %.6g, converged %.6g", tc.path, md, mc)
 		assert.Less(t, mean, tc.maxPasses, "%s: mean passes per input", tc.path)
-		t.Logf("%s: %d of %d certified; median radius %.6g (converged %.6g); %.2f passes per input", tc.path, len(rd), n, md, mc, mean)
+		t.Logf("%s, %d sweeps: %d of %d certified; median radius %.6g (converged %.6g); %.2f passes per input", tc.path, max(1, tc.sweeps), len(rd), n, md, mc, mean)
 	}
 }
 

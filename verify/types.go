@@ -25,6 +25,13 @@ type Options struct {
 	// AdaptiveTol is the fraction of |margin| below which the inference
 	// error no longer counts as limiting; 0 means DefaultAdaptiveTol.
 	AdaptiveTol float64
+	// Sweeps is the number of Gauss–Seidel sweeps over each block's units
+	// per BCD pass (lrrn.Solver.SetSweeps); 0 means 1. Two or three pay
+	// for models with large weights, whose blocks converge slowly within
+	// a pass (the shipped certified-robust model: docs/verify-scaling.md).
+	// The certificates bound the error of whatever iterate the passes
+	// reach, so Sweeps changes the work, never the soundness.
+	Sweeps int
 }
 
 // MaxWorkers bounds Options.Workers: each worker holds a scratch of a few

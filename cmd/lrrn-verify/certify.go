@@ -18,7 +18,7 @@ func loadCertifier(o *options) (*verify.Certifier, error) {
 	if err != nil {
 		return nil, fmt.Errorf("model: %w", err)
 	}
-	c, err := verify.New(m, verify.Options{Passes: o.passes, Workers: o.workers, Adaptive: o.adaptive, MaxPasses: o.maxPasses})
+	c, err := verify.New(m, verify.Options{Passes: o.passes, Workers: o.workers, Adaptive: o.adaptive, MaxPasses: o.maxPasses, Sweeps: o.sweeps})
 	if err != nil {
 		return nil, fmt.Errorf("model %s: %w", o.model, err)
 	}

@@ -272,6 +272,8 @@ func TestUsageErrors(t *testing.T) {
 		{"serve", "--model", modelPath, "--shutdown-timeout", "0s"},
 		{"serve", "--model", modelPath, "--shutdown-timeout", "-1s"},
 		{"--limit", "-1", modelPath, imagesPath},
+		{"--sweeps", "0", modelPath, imagesPath},
+		{"--sweeps", "65", modelPath, imagesPath},
 		{"serve"},
 		{"serve", "--model", modelPath, "extra"},
 		{"--data", "cifar", modelPath},
@@ -286,6 +288,30 @@ func TestUsageErrors(t *testing.T) {
 		assert.True(t, strings.HasSuffix(r.stderr, "; see -h\n"), "%q: %s", args, r.stderr)
 		assert.Equal(t, 1, strings.Count(r.stderr, "\n"), "one line: %q", r.stderr)
 	}
+}
+
+// TestSweepsFlag: --sweeps changes the work per pass, not what is
+// certified: the same images are certified, the same at each radius.
+func TestSweepsFlag(t *testing.T) {
+	count := func(args ...string) (string, string) {
+		r := runBin(t, append([]string{"--quiet", "--labels", labelsPath}, append(args, modelPath, imagesPath)...)...)
+		require.Equal(t, 0, r.code, r.stderr)
+		var certified, at158 string
+		for _, l := range strings.Split(r.stdout, "\n") {
+			if strings.HasPrefix(l, "certified (exact model") {
+				certified, _, _ = strings.Cut(l, ";")
+			}
+			if strings.HasPrefix(strings.TrimSpace(l), "1.58") {
+				at158 = l
+			}
+		}
+		require.NotEmpty(t, certified, r.stdout)
+		return certified, at158
+	}
+	c1, a1 := count()
+	c3, a3 := count("--sweeps", "3")
+	assert.Equal(t, c1, c3)
+	assert.Equal(t, a1, a3)
 }
 
 // TestData certifies a data set by name: --data with a directory holding
