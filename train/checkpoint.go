@@ -28,6 +28,7 @@ type State struct {
 	BatchSize   int           `json:"batch_size"`
 	WeightDecay float64       `json:"weight_decay"`
 	Passes      int           `json:"passes"`
+	Sweeps      int           `json:"sweeps,omitempty"` // Gauss–Seidel sweeps per block and pass (0: 1)
 	Convention  string        `json:"convention"`
 	Workers     int           `json:"workers"`
 	Objective   string        `json:"objective,omitempty"`
@@ -49,7 +50,7 @@ func stateOf(t *Trainer, dataset string, history []EpochRecord) *State {
 	sum, n := t.EpochLoss()
 	return &State{Version: 1, Mode: o.Mode.String(), Dataset: dataset, Epoch: e, Batch: b, LossSum: sum, LossN: n,
 		ObjSum: t.objLoss, ObjN: t.objN,
-		Seed: o.Seed, LR: o.LR, BatchSize: o.Batch, WeightDecay: o.WeightDecay, Passes: o.Passes,
+		Seed: o.Seed, LR: o.LR, BatchSize: o.Batch, WeightDecay: o.WeightDecay, Passes: o.Passes, Sweeps: o.Sweeps,
 		Convention: o.Convention.String(), Workers: o.Workers, History: history,
 		Objective: o.Objective.String(), Schedule: o.Schedule.String(), Epochs: o.Epochs}
 }
@@ -76,7 +77,7 @@ func (s *State) Options() (Options, error) {
 	if err != nil {
 		return Options{}, err
 	}
-	return Options{Mode: mode, LR: s.LR, Batch: s.BatchSize, WeightDecay: s.WeightDecay, Passes: s.Passes,
+	return Options{Mode: mode, LR: s.LR, Batch: s.BatchSize, WeightDecay: s.WeightDecay, Passes: s.Passes, Sweeps: s.Sweeps,
 		Seed: s.Seed, Workers: s.Workers, Convention: c, Objective: obj, Schedule: sch, Epochs: s.Epochs}, nil
 }
 

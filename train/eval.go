@@ -39,10 +39,16 @@ var CertRadii = [3]float64{0.5, 1.0, 1.58}
 // verify's default) on every input of d with `workers` goroutines through
 // verify's Certifier and returns the accuracy, margins, radii and ρ.
 func Evaluate(m *lrrn.Model, d *idx.Labelled, passes, workers int) (Eval, error) {
+	return evaluate(m, d, verify.Options{Passes: passes, Workers: max(1, workers)})
+}
+
+// evaluate is Evaluate with the certifier's options given (the trainer's
+// sweeps per pass).
+func evaluate(m *lrrn.Model, d *idx.Labelled, vo verify.Options) (Eval, error) {
 	if err := checkData(m, d, "test data"); err != nil {
 		return Eval{}, err
 	}
-	c, err := verify.New(m, verify.Options{Passes: passes, Workers: max(1, workers)})
+	c, err := verify.New(m, vo)
 	if err != nil {
 		return Eval{}, err
 	}

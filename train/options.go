@@ -97,6 +97,7 @@ type Options struct {
 	Batch       int     // mini-batch size ≥ 1
 	WeightDecay float64 // λ ≥ 0, on the weights only (not the biases)
 	Passes      int     // BCD passes per phase ≥ 1
+	Sweeps      int     // Gauss–Seidel sweeps per block and pass (lrrn.Solver.SetSweeps); 0 means 1
 	Seed        uint64  // shuffling seed
 	Workers     int     // goroutines; 0 means min(2, GOMAXPROCS)
 	Convention  Convention

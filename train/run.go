@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/lrrn/lrrn/idx"
+	"github.com/lrrn/lrrn/verify"
 )
 
 // EpochRecord is the evaluation after one epoch. Fields that do not apply
@@ -223,7 +224,7 @@ func evaluateInto(rec *EpochRecord, t *Trainer, test *idx.Labelled, passes int) 
 	if passes == EvalAsNeeded {
 		passes = 0 // verify's default
 	}
-	ev, err := Evaluate(m, test, passes, o.Workers)
+	ev, err := evaluate(m, test, verify.Options{Passes: passes, Workers: max(1, o.Workers), Sweeps: o.Sweeps})
 	if err != nil {
 		return err
 	}

@@ -90,6 +90,9 @@ func New(m *lrrn.Model, d *idx.Labelled, o Options) (*Trainer, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := s.SetSweeps(max(1, o.Sweeps)); err != nil {
+		return nil, fmt.Errorf("train: %w", err)
+	}
 	s.Refresh() // every step uses Refresh's arithmetic, also the first
 	t := &Trainer{m: m, data: d, opts: o, solver: s, workers: o.Workers}
 	t.buildUnits()
@@ -177,6 +180,9 @@ func resolve(m *lrrn.Model, d *idx.Labelled, o Options) (Options, error) {
 	}
 	if o.Passes < 1 || o.Passes > 1<<16 {
 		return o, fmt.Errorf("train: %d passes, want 1 … 65536", o.Passes)
+	}
+	if o.Sweeps < 0 || o.Sweeps > lrrn.MaxSweeps {
+		return o, fmt.Errorf("train: %d sweeps per block and pass, want 1 … %d (0: 1)", o.Sweeps, lrrn.MaxSweeps)
 	}
 	if o.Workers < 0 || o.Workers > 256 {
 		return o, fmt.Errorf("train: %d workers, want 0 … 256", o.Workers)

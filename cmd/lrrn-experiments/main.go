@@ -289,6 +289,9 @@ func (r *runner) trainArgs(e experiment, s stage, resume bool) []string {
 		if s.weights != "" {
 			a = append(a, "--weights", s.weights)
 		}
+		if s.sweeps > 1 {
+			a = append(a, "--sweeps", strconv.Itoa(s.sweeps))
+		}
 	}
 	if s.evalPasses != "" {
 		a = append(a, "--eval-passes", s.evalPasses)

@@ -71,7 +71,7 @@ type options struct {
 	data, dataDir, arch, act, outAct, beta, init, out, log, plotPath, filters, convention string
 	objective, schedule, weights                                                          string
 	gamma, lr, wd                                                                         float64
-	passes, epochs, batch, workers, evalPasses, holdout                                   int
+	passes, epochs, batch, workers, evalPasses, holdout, sweeps                           int
 	seed                                                                                  uint64
 	unsupervised, resume, force                                                           bool
 	set                                                                                   map[string]bool
@@ -95,6 +95,7 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	fs.StringVar(&o.beta, "beta", "", "reconstruction prefactors β, one per weight layer (default 1,…,1,0; unsupervised 1,…,1)")
 	fs.Float64Var(&o.gamma, "gamma", 0.125, "feedback parameter γ in (0,1]")
 	fs.IntVar(&o.passes, "passes", 20, "BCD passes per phase")
+	fs.IntVar(&o.sweeps, "sweeps", 1, fmt.Sprintf("Gauss–Seidel sweeps over each layer's units per BCD pass, 1 … %d: more reach the equilibrium in fewer passes when the weights are large (docs/math.md, \"Inner sweeps\")", lrrn.MaxSweeps))
 	fs.IntVar(&o.epochs, "epochs", 100, "train until this many epochs are complete")
 	fs.IntVar(&o.batch, "batch", 10, "mini-batch size")
 	fs.Float64Var(&o.lr, "lr", 0.4, "learning rate η; 0.005 with --unsupervised (the paper: 0.4 MNIST/KMNIST, 0.1 Fashion-MNIST, 0.005 unsupervised)")
@@ -164,10 +165,13 @@ func checkFlags(o *options) error {
 		name string
 		v    int
 		min  int
-	}{{"epochs", o.epochs, 1}, {"batch", o.batch, 1}, {"passes", o.passes, 1}, {"workers", o.workers, 0}, {"holdout", o.holdout, 0}} {
+	}{{"epochs", o.epochs, 1}, {"batch", o.batch, 1}, {"passes", o.passes, 1}, {"sweeps", o.sweeps, 1}, {"workers", o.workers, 0}, {"holdout", o.holdout, 0}} {
 		if c.v < c.min {
 			return fmt.Errorf("--%s %d: want at least %d", c.name, c.v, c.min)
 		}
+	}
+	if o.sweeps > lrrn.MaxSweeps {
+		return fmt.Errorf("--sweeps %d: want at most %d", o.sweeps, lrrn.MaxSweeps)
 	}
 	if ext := strings.ToLower(filepath.Ext(o.plotPath)); o.plotPath != "" && ext != ".png" && ext != ".svg" {
 		return fmt.Errorf("--plot %s: want a .png or .svg file", o.plotPath)
@@ -358,8 +362,12 @@ func train1(ctx context.Context, o *options, stdout, stderr io.Writer) (err erro
 			}
 		}()
 	}
-	fmt.Fprintf(stdout, "%s training of %s on %s: %d examples, batch %d, lr %g (%s), weight decay %g, %d passes, convention %s, objective %s, workers %d; evaluation on the %s set\n",
-		topts.Mode, archString(m), o.data, trainSet.N, topts.Batch, topts.LR, topts.Schedule, topts.WeightDecay, topts.Passes, topts.Convention, topts.Objective, topts.Workers, evalName)
+	sweeps := ""
+	if topts.Sweeps > 1 {
+		sweeps = fmt.Sprintf(" of %d sweeps", topts.Sweeps)
+	}
+	fmt.Fprintf(stdout, "%s training of %s on %s: %d examples, batch %d, lr %g (%s), weight decay %g, %d passes%s, convention %s, objective %s, workers %d; evaluation on the %s set\n",
+		topts.Mode, archString(m), o.data, trainSet.N, topts.Batch, topts.LR, topts.Schedule, topts.WeightDecay, topts.Passes, sweeps, topts.Convention, topts.Objective, topts.Workers, evalName)
 	ep.prog = newProgress(stdout, tr.Batches(), topts.Batch, o.epochs)
 	ep.prog.evalName = "test"
 	if o.holdout != 0 {
@@ -411,7 +419,7 @@ func startModel(o *options, stderr io.Writer) (m *lrrn.Model, st *train.State, t
 	if o.unsupervised {
 		mode = train.Unsupervised
 	}
-	topts = train.Options{Mode: mode, LR: o.lr, Batch: o.batch, WeightDecay: o.wd, Passes: o.passes, Seed: o.seed, Workers: o.workers, Convention: o.conv,
+	topts = train.Options{Mode: mode, LR: o.lr, Batch: o.batch, WeightDecay: o.wd, Passes: o.passes, Sweeps: o.sweeps, Seed: o.seed, Workers: o.workers, Convention: o.conv,
 		Objective: o.obj, Schedule: o.sch}
 	if o.sch == train.Cosine {
 		topts.Epochs = o.epochs
@@ -528,6 +536,9 @@ func checkResumeFlags(o *options, st *train.State, topts *train.Options) error {
 	}
 	if o.set["passes"] && o.passes != st.Passes {
 		return conflict("passes", fmt.Sprint(st.Passes))
+	}
+	if o.set["sweeps"] && o.sweeps != max(1, st.Sweeps) {
+		return conflict("sweeps", fmt.Sprint(max(1, st.Sweeps)))
 	}
 	if o.set["seed"] && o.seed != st.Seed {
 		return conflict("seed", fmt.Sprint(st.Seed))

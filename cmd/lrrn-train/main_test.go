@@ -114,6 +114,7 @@ func TestCommandErrors(t *testing.T) {
 		"plot format":   {[]string{"--out", out, "--plot", "c.jpg"}, 2, "--plot c.jpg: want a .png or .svg file"},
 		"batch":         {[]string{"--out", out, "--batch", "0"}, 2, "--batch 0: want at least 1"},
 		"eval passes":   {[]string{"--out", out, "--eval-passes", "0"}, 2, `invalid value "0" for flag -eval-passes: want auto or a number of passes 1 … 65536`},
+		"sweeps":        {[]string{"--out", out, "--sweeps", "65"}, 2, "--sweeps 65: want at most 64"},
 		"eval passes x": {[]string{"--out", out, "--eval-passes", "often"}, 2, "want auto or a number of passes"},
 		"init and arch": {[]string{"--out", out, "--init", out, "--arch", "784-10"}, 2, "--arch cannot be combined with --init"},
 		"missing data":  {[]string{"--data", "kmnist", "--data-dir", filepath.Join(data, "absent"), "--out", out}, 1, "not found"},
@@ -170,10 +171,17 @@ func TestDrivenRun(t *testing.T) {
 	data := fixtureDir(t)
 	dir := t.TempDir()
 	code, out, errs := runCmd("--data-dir", data, "--arch", "784-8-8-10", "--beta", "1,1,1", "--epochs", "1", "--lr", "1",
-		"--objective", "ce,eps=0.5,temp=0.5,nudge=0.5,est=sym", "--eval-passes", "auto",
+		"--objective", "ce,eps=0.5,temp=0.5,nudge=0.5,est=sym", "--eval-passes", "auto", "--sweeps", "2",
 		"--out", filepath.Join(dir, "m.lrrn"), "--plot", filepath.Join(dir, "c.svg"))
 	require.Equal(t, 0, code, "stdout:\n%s\nstderr:\n%s", out, errs)
 	require.Contains(t, out, "objective ce,eps=0.5,temp=0.5,nudge=0.5,est=sym")
+	require.Contains(t, out, "20 passes of 2 sweeps")
+	_, st, err := train.LoadCheckpoint(filepath.Join(dir, "m.lrrn"))
+	require.NoError(t, err)
+	require.Equal(t, 2, st.Sweeps, "the checkpoint keeps the sweeps for --resume")
+	code, _, errs = runCmd("--resume", "--sweeps", "3", "--out", filepath.Join(dir, "m.lrrn"), "--epochs", "2")
+	require.Equal(t, 2, code, errs)
+	require.Contains(t, errs, "sweeps")
 	require.Contains(t, out, "certified")
 	svg, err := os.ReadFile(filepath.Join(dir, "c.svg"))
 	require.NoError(t, err)
