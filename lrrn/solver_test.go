@@ -83,6 +83,19 @@ func TestEnergyGradMatchesFiniteDifferences(t *testing.T) {
 	}
 }
 
+// solveRun is one setting of a solver test: the free or the clamped
+// problem, with so many sweeps per pass.
+type solveRun struct {
+	clamped bool
+	sweeps  int
+}
+
+// solveRuns returns the free and the clamped problem with 1 sweep per
+// pass, then with `sweeps`.
+func solveRuns(sweeps int) []solveRun {
+	return []solveRun{{false, 1}, {true, 1}, {false, sweeps}, {true, sweeps}}
+}
+
 func TestEnergyNeverIncreases(t *testing.T) { forEachTier(t, testEnergyNeverIncreases) }
 
 func testEnergyNeverIncreases(t *testing.T) {
@@ -93,10 +106,7 @@ func testEnergyNeverIncreases(t *testing.T) {
 		require.NoError(t, err)
 		x := randomInput(m.Sizes[0], rng)
 		target := randomInput(m.Sizes[m.L()], rng)
-		for _, run := range []struct {
-			clamped bool
-			sweeps  int
-		}{{false, 1}, {true, 1}, {false, 3}, {true, 3}} {
+		for _, run := range solveRuns(3) {
 			clamped := run.clamped
 			require.NoError(t, s.SetSweeps(run.sweeps))
 			st := s.NewStates(1)
@@ -136,10 +146,7 @@ func testBCDReachesMinimiser(t *testing.T) {
 		require.NoError(t, err)
 		x := randomInput(m.Sizes[0], rng)
 		target := randomInput(m.Sizes[m.L()], rng)
-		for _, run := range []struct {
-			clamped bool
-			sweeps  int
-		}{{false, 1}, {true, 1}, {false, 2}, {true, 2}} {
+		for _, run := range solveRuns(2) {
 			clamped := run.clamped
 			require.NoError(t, s.SetSweeps(run.sweeps))
 			p := problem{m: m, x: x, clamped: clamped}
