@@ -65,7 +65,10 @@ func (r *runner) tightness(ctx context.Context, e experiment, n int) (*Tightness
 	if err != nil {
 		return nil, err
 	}
-	c, err := verify.New(m, verify.Options{Passes: passes, Workers: max(1, r.workers)})
+	// the radii lrrn-verify certifies by default (passes as needed): a
+	// fixed pass count would subtract the inference error of models whose
+	// BCD converges slowly and overstate the room left
+	c, err := verify.New(m, verify.Options{Workers: max(1, r.workers)})
 	if err != nil {
 		return nil, err
 	}
@@ -134,6 +137,9 @@ func (r *runner) tightness(ctx context.Context, e experiment, n int) (*Tightness
 			pr = append(pr, ci.PairRadius)
 			rp = append(rp, best/ci.PairRadius)
 		}
+	}
+	if len(rr) == 0 {
+		return nil, fmt.Errorf("tightness: no certified, correctly classified image among the first %d had an adversarial example found", n)
 	}
 	t.RatioRadius = stats.Summarize(rr)
 	t.MedianFound, t.MedianRadius = stats.Median(found), stats.Median(rad)
