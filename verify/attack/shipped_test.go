@@ -21,7 +21,7 @@ const shippedRobust = "../../testdata/mnist-robust-784-256-256-10.bin"
 // images: PGD from the image and from two random starts at 0.999·δ must
 // not change the exact model's prediction, and the smallest adversarial
 // example found must lie beyond δ. Its certificates are nearly tight
-// (results/README.md: found ÷ δ from 1.22), so this is where a bound that
+// (results/README.md: found ÷ δ from 1.12), so this is where a bound that
 // claimed a little too much would show.
 func TestShippedRobustCertificatesHold(t *testing.T) {
 	m, err := lrrn.Load(shippedRobust)
