@@ -71,7 +71,8 @@ func (e Estimator) String() string {
 // Objective is the supervised objective: the output target of the
 // clamped phase. The zero value is the paper's (onehot, scale 1).
 //
-// For Margin and CrossEntropy the target is t = ž_L − Nudge·∇_z ℓ(ž_L)
+// For Margin and CrossEntropy with the Clamp estimator (Est; Drive and
+// Symmetric drive the free output instead) the target is t = ž_L − Nudge·∇_z ℓ(ž_L)
 // with t held fixed, so the contrastive gradient is approximately
 // Nudge·γ^{L−1}·∇_θ ℓ (exactly so as γ → 0 and Nudge → 0). The margins
 // asked for are the certificate's at ε = Eps: κ_j = ε·Π_{k<L−1}ℓ̄_k·‖w_y − w_j‖

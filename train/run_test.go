@@ -218,6 +218,8 @@ func TestBadOptions(t *testing.T) {
 		"batch":    {func(o *Options, d *idx.Labelled) { o.Batch = 1000 }, "batch size"},
 		"passes":   {func(o *Options, d *idx.Labelled) { o.Passes = 0 }, "passes"},
 		"workers":  {func(o *Options, d *idx.Labelled) { o.Workers = -1 }, "workers"},
+		"sweeps":   {func(o *Options, d *idx.Labelled) { o.Sweeps = -1 }, "sweeps"},
+		"sweeps64": {func(o *Options, d *idx.Labelled) { o.Sweeps = 65 }, "sweeps"},
 		"label":    {func(o *Options, d *idx.Labelled) { d.Labels[3] = 9 }, "label 9 of input 3"},
 		"shape":    {func(o *Options, d *idx.Labelled) { d.Pixels = d.Pixels[:10] }, "pixels for"},
 		"mode":     {func(o *Options, d *idx.Labelled) { o.Mode = 7 }, "mode"},

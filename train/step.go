@@ -86,8 +86,8 @@ func (t *Trainer) Step() (endOfEpoch bool, err error) {
 			for i := range t.drive[:n*dL] {
 				t.drive[i] = -t.drive[i]
 			}
-			t.minus = true
-			t.run(t.stageMinus)
+			t.minus = true // the free units run their −α phase
+			t.run(t.stageFree)
 			t.minus = false
 		}
 	} else {

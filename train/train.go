@@ -63,7 +63,6 @@ type Trainer struct {
 	swap                    func(i, j int)
 	stageInfer, stageUpdate func(w int)
 	stageFree, stageClamped func(w int)
-	stageMinus              func(w int) // Symmetric: the −α phase on the free units
 	decay, lr               float32
 
 	tg       *targets
@@ -90,7 +89,11 @@ func New(m *lrrn.Model, d *idx.Labelled, o Options) (*Trainer, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := s.SetSweeps(max(1, o.Sweeps)); err != nil {
+	sweeps := o.Sweeps
+	if sweeps == 0 {
+		sweeps = 1
+	}
+	if err := s.SetSweeps(sweeps); err != nil {
 		return nil, fmt.Errorf("train: %w", err)
 	}
 	s.Refresh() // every step uses Refresh's arithmetic, also the first
@@ -124,7 +127,6 @@ func New(m *lrrn.Model, d *idx.Labelled, o Options) (*Trainer, error) {
 	}
 	t.stageFree = func(w int) { t.inferKind(w, false) }
 	t.stageClamped = func(w int) { t.inferKind(w, true) }
-	t.stageMinus = func(w int) { t.inferKind(w, false) }
 	if o.Mode == Supervised {
 		if t.tg, err = newTargets(m, o.Objective); err != nil {
 			return nil, err
@@ -180,9 +182,6 @@ func resolve(m *lrrn.Model, d *idx.Labelled, o Options) (Options, error) {
 	}
 	if o.Passes < 1 || o.Passes > 1<<16 {
 		return o, fmt.Errorf("train: %d passes, want 1 … 65536", o.Passes)
-	}
-	if o.Sweeps < 0 || o.Sweeps > lrrn.MaxSweeps {
-		return o, fmt.Errorf("train: %d sweeps per block and pass, want 1 … %d (0: 1)", o.Sweeps, lrrn.MaxSweeps)
 	}
 	if o.Workers < 0 || o.Workers > 256 {
 		return o, fmt.Errorf("train: %d workers, want 0 … 256", o.Workers)

@@ -8,13 +8,10 @@ import (
 	"github.com/lrrn/lrrn/lrrn"
 )
 
-// BenchmarkCertifySweeps: certified images per second and CPU-second on
-// the shipped models with passes as needed, at 1, 2 and 3 Gauss–Seidel
-// sweeps per block and pass (Options.Sweeps), on the 500 real MNIST test
-// images of testdata repeated to 4000; "certified" counts the
-// certificates (they must agree between settings to within the adaptive
-// tolerance).
-func BenchmarkCertifySweeps(b *testing.B) {
+// benchCertify certifies the 500 real MNIST test images of testdata,
+// repeated to 4000, with options o and reports images per second and per
+// CPU-second, passes per image and the certificates per 500 images.
+func benchCertify(b *testing.B, path string, o Options) {
 	im, _ := mnistFixture(b)
 	const reps = 8
 	x := make([]float32, 0, reps*len(im.Pixels))
@@ -22,48 +19,62 @@ func BenchmarkCertifySweeps(b *testing.B) {
 		x = append(x, im.Pixels...)
 	}
 	n := reps * im.N
-	for _, path := range []string{"../testdata/mnist-784-64-64-10.bin", "../testdata/mnist-robust-784-256-256-10.bin"} {
-		m, err := lrrn.Load(path)
-		if err != nil {
+	m, err := lrrn.Load(path)
+	if err != nil {
+		b.Fatal(err)
+	}
+	c, err := New(m, o)
+	if err != nil {
+		b.Fatal(err)
+	}
+	out := make([]Certificate, n)
+	c0 := cpuSeconds()
+	for b.Loop() {
+		if err := c.CertifyBatch(context.Background(), x, nil, out); err != nil {
 			b.Fatal(err)
 		}
+	}
+	cpu := cpuSeconds() - c0
+	var passes, cert int
+	for _, ct := range out {
+		passes += ct.Passes
+		if ct.Certified {
+			cert++
+		}
+	}
+	b.ReportMetric(float64(n)*float64(b.N)/b.Elapsed().Seconds(), "images/s")
+	b.ReportMetric(float64(n)*float64(b.N)/cpu, "images/cpu-s")
+	b.ReportMetric(float64(passes)/float64(n), "passes/image")
+	b.ReportMetric(float64(cert)/reps, "certified/500")
+}
+
+var benchModels = []struct{ name, path string }{
+	{"784-64-64-10", "../testdata/mnist-784-64-64-10.bin"},
+	{"784-256-256-10", "../testdata/mnist-robust-784-256-256-10.bin"},
+}
+
+// BenchmarkCertifySweeps: the shipped models with passes as needed at 1, 2,
+// 3, 4 and 6 Gauss–Seidel sweeps per block and pass (Options.Sweeps); the
+// certificates must agree between settings.
+func BenchmarkCertifySweeps(b *testing.B) {
+	for _, md := range benchModels {
 		for _, sw := range []int{1, 2, 3, 4, 6} {
-			b.Run(fmt.Sprintf("model=%s/sweeps=%d", sizesName(m.Sizes), sw), func(b *testing.B) {
-				c, err := New(m, Options{Sweeps: sw})
-				if err != nil {
-					b.Fatal(err)
-				}
-				out := make([]Certificate, n)
-				c0 := cpuSeconds()
-				for b.Loop() {
-					if err := c.CertifyBatch(context.Background(), x, nil, out); err != nil {
-						b.Fatal(err)
-					}
-				}
-				cpu := cpuSeconds() - c0
-				var passes, cert int
-				for _, ct := range out {
-					passes += ct.Passes
-					if ct.Certified {
-						cert++
-					}
-				}
-				b.ReportMetric(float64(n)*float64(b.N)/b.Elapsed().Seconds(), "images/s")
-				b.ReportMetric(float64(n)*float64(b.N)/cpu, "images/cpu-s")
-				b.ReportMetric(float64(passes)/float64(n), "passes/image")
-				b.ReportMetric(float64(cert)/reps, "certified/500")
+			b.Run(fmt.Sprintf("model=%s/sweeps=%d", md.name, sw), func(b *testing.B) {
+				benchCertify(b, md.path, Options{Sweeps: sw})
 			})
 		}
 	}
 }
 
-func sizesName(s []int) string {
-	out := ""
-	for i, d := range s {
-		if i > 0 {
-			out += "-"
+// BenchmarkCertifyStart: passes as needed starting from 2, 3 and 5
+// (StartPasses, the default) passes — fewer first passes mean more rounds,
+// each with its evaluation.
+func BenchmarkCertifyStart(b *testing.B) {
+	for _, md := range benchModels {
+		for _, p := range []int{2, 3, StartPasses} {
+			b.Run(fmt.Sprintf("model=%s/start=%d", md.name, p), func(b *testing.B) {
+				benchCertify(b, md.path, Options{Passes: p, Adaptive: true})
+			})
 		}
-		out += fmt.Sprint(d)
 	}
-	return out
 }
