@@ -89,6 +89,14 @@ func New(m *lrrn.Model, opts Options) (*Certifier, error) {
 	if err != nil {
 		return nil, err
 	}
+	if opts.Sweeps == 0 {
+		// chosen for the model: 1 for fixed passes (the reference
+		// iteration), else what the pass rates predict is cheapest
+		opts.Sweeps = 1
+		if opts.Adaptive {
+			opts.Sweeps = solver.AutoSweeps(opts.Passes)
+		}
+	}
 	if err := solver.SetSweeps(opts.Sweeps); err != nil {
 		return nil, fmt.Errorf("verify: %w", err)
 	}
@@ -120,9 +128,6 @@ func New(m *lrrn.Model, opts Options) (*Certifier, error) {
 func (opts Options) withDefaults() (Options, error) {
 	if opts.Passes < 0 || opts.Workers < 0 || opts.MaxPasses < 0 || opts.AdaptiveTol < 0 || math.IsNaN(opts.AdaptiveTol) || opts.Sweeps < 0 {
 		return opts, fmt.Errorf("verify: negative option in %+v", opts)
-	}
-	if opts.Sweeps == 0 {
-		opts.Sweeps = 1
 	}
 	if opts.Workers > MaxWorkers {
 		return opts, fmt.Errorf("verify: Workers = %d, want 0 … %d", opts.Workers, MaxWorkers)

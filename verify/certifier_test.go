@@ -264,10 +264,11 @@ func TestPassesAsNeededConverged(t *testing.T) {
 		maxPasses float64 // mean passes per input
 		sweeps    int     // Options.Sweeps of the passes-as-needed run
 	}{
-		{"../testdata/mnist-784-64-64-10.bin", 100, 8, 0},
-		{"../testdata/mnist-robust-784-256-256-10.bin", 1000, 50, 0},
-		// 4 sweeps per pass: the same certificates in a quarter of the passes
-		{"../testdata/mnist-robust-784-256-256-10.bin", 1000, 12, 4},
+		{"../testdata/mnist-784-64-64-10.bin", 100, 8, 0}, // 1 sweep chosen
+		{"../testdata/mnist-robust-784-256-256-10.bin", 1000, 50, 1},
+		// 4 sweeps per pass, as chosen for the model: the same
+		// certificates in a quarter of the passes
+		{"../testdata/mnist-robust-784-256-256-10.bin", 1000, 12, 0},
 	} {
 		if testing.Short() && strings.Contains(tc.path, "robust") {
 			// 1000 passes of a 256-wide model: too slow under -race; the
@@ -277,14 +278,16 @@ func TestPassesAsNeededConverged(t *testing.T) {
 		}
 		m, err := lrrn.Load(tc.path)
 		require.NoError(t, err)
+		sweeps := 0
 		run := func(o Options) []Certificate {
 			c, err := New(m, o)
 			require.NoError(t, err)
 			out := make([]Certificate, n)
 			require.NoError(t, c.CertifyBatch(context.Background(), im.Pixels, labels, out))
+			sweeps = c.Options().Sweeps
 			return out
 		}
-		def, conv := run(Options{Sweeps: tc.sweeps}), run(Options{Passes: tc.converged})
+		conv, def := run(Options{Passes: tc.converged}), run(Options{Sweeps: tc.sweeps})
 		var rd, rc []float64
 		passes := 0
 		for i := range def {
@@ -302,7 +305,7 @@ func TestPassesAsNeededConverged(t *testing.T) {
 		mean := float64(passes) / float64(n)
 		assert.InEpsilon(t, mc, md, 1e-3, "%s: median certified radius %.6g, converged %.6g", tc.path, md, mc)
 		assert.Less(t, mean, tc.maxPasses, "%s: mean passes per input", tc.path)
-		t.Logf("%s, %d sweeps: %d of %d certified; median radius %.6g (converged %.6g); %.2f passes per input", tc.path, max(1, tc.sweeps), len(rd), n, md, mc, mean)
+		t.Logf("%s, %d sweeps: %d of %d certified; median radius %.6g (converged %.6g); %.2f passes per input", tc.path, sweeps, len(rd), n, md, mc, mean)
 	}
 }
 
@@ -339,4 +342,59 @@ func TestNextPasses(t *testing.T) {
 	// Capped at MaxPasses.
 	c.maxPasses = 30
 	assert.Equal(t, 30, c.nextPasses(10, 20, 1.01*L, L, 1))
+}
+
+// TestAutoSweeps: with the default options the certifier chooses the
+// sweeps per pass for the model (lrrn.Solver.AutoSweeps), records them
+// in Options and Info, and keeps one sweep for fixed passes; an explicit
+// count is kept. On the certified-robust model the chosen count must do
+// the least work of 1 … 4 sweeps (multiply-adds per input: passes run ×
+// the pass's right-hand sides and sweeps, counted, not timed) up to 10%,
+// and certify the same inputs.
+func TestAutoSweeps(t *testing.T) {
+	im, labels := mnistFixture(t)
+	n := 128
+	if testing.Short() {
+		n = 64
+	}
+	for path, want := range map[string]int{"../testdata/mnist-784-64-64-10.bin": 1, "../testdata/mnist-robust-784-256-256-10.bin": 4} {
+		m, err := lrrn.Load(path)
+		require.NoError(t, err)
+		run := func(o Options) (Options, []Certificate) {
+			c, err := New(m, o)
+			require.NoError(t, err)
+			out := make([]Certificate, n)
+			require.NoError(t, c.CertifyBatch(context.Background(), im.Pixels[:n*m.Sizes[0]], labels[:n], out))
+			assert.Equal(t, c.Options().Sweeps, c.Info().Sweeps)
+			return c.Options(), out
+		}
+		o, auto := run(Options{})
+		assert.Equal(t, want, o.Sweeps, path)
+		o, _ = run(Options{Passes: 7})
+		assert.Equal(t, 1, o.Sweeps, "%s: fixed passes", path)
+		o, _ = run(Options{Sweeps: 2, Passes: 7})
+		assert.Equal(t, 2, o.Sweeps, "%s: explicit sweeps", path)
+		if want == 1 {
+			continue
+		}
+		// work per input: each pass forms the right-hand sides of both
+		// hidden blocks (W_1ᵀz_2 for block 1; W_1 z_1 and W_2ᵀz_3 for
+		// block 2) and sweeps the two 256×256 blocks
+		d := float64(m.Sizes[1])
+		rhs, sweep := d*d+d*d+d*float64(m.Sizes[3]), 2*d*d
+		work := map[int]float64{}
+		best := math.Inf(1)
+		for S := 1; S <= 4; S++ {
+			_, out := run(Options{Sweeps: S})
+			passes := 0
+			for i := range out {
+				passes += out[i].Passes
+				assert.Equal(t, auto[i].Certified, out[i].Certified, "input %d at %d sweeps", i, S)
+			}
+			work[S] = float64(passes) / float64(n) * (rhs + float64(S)*sweep)
+			best = min(best, work[S])
+		}
+		t.Logf("%s: multiply-adds per input at 1 … 4 sweeps: %.3g %.3g %.3g %.3g; chosen %d", path, work[1], work[2], work[3], work[4], want)
+		assert.LessOrEqual(t, work[want], 1.1*best)
+	}
 }

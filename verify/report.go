@@ -35,6 +35,7 @@ type ModelInfo struct {
 	Passes       int         `json:"passes"`
 	Adaptive     bool        `json:"adaptive"`
 	MaxPasses    int         `json:"max_passes,omitempty"`
+	Sweeps       int         `json:"sweeps"`
 	Dataset      string      `json:"dataset"`
 	Epochs       int         `json:"epochs"`
 	TestAccuracy *float64    `json:"training_test_accuracy"` // recorded in the model file by training
@@ -53,7 +54,7 @@ func (c *Certifier) Info() ModelInfo {
 	b := c.bounds
 	in := ModelInfo{
 		Sizes: append([]int(nil), m.Sizes...), Beta: append([]float64(nil), m.Beta...),
-		Gamma: m.Gamma, Passes: c.opts.Passes, Adaptive: c.opts.Adaptive,
+		Gamma: m.Gamma, Passes: c.opts.Passes, Adaptive: c.opts.Adaptive, Sweeps: c.opts.Sweeps,
 		Dataset: m.Meta.Dataset, Epochs: m.Meta.Epochs, TestAccuracy: jsonnum.Finite(m.Meta.TestAccuracy),
 		Rho: jsonnum.Finite(b.Rho), RhoPre: jsonnum.Finite(b.RhoPre), RhoEstimate: jsonnum.Finite(b.RhoEstimate), Mu: jsonnum.Finite(b.MuBest),
 		Reduced: b.Reduced, SIMD: string(asm.CurrentTier()),

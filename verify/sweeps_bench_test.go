@@ -53,13 +53,18 @@ var benchModels = []struct{ name, path string }{
 	{"784-256-256-10", "../testdata/mnist-robust-784-256-256-10.bin"},
 }
 
-// BenchmarkCertifySweeps: the shipped models with passes as needed at 1, 2,
-// 3, 4 and 6 Gauss–Seidel sweeps per block and pass (Options.Sweeps); the
+// BenchmarkCertifySweeps: the shipped models with passes as needed at the
+// sweeps chosen for the model (auto, the default) and at 1, 2, 3, 4 and 6
+// Gauss–Seidel sweeps per block and pass (Options.Sweeps); the
 // certificates must agree between settings.
 func BenchmarkCertifySweeps(b *testing.B) {
 	for _, md := range benchModels {
-		for _, sw := range []int{1, 2, 3, 4, 6} {
-			b.Run(fmt.Sprintf("model=%s/sweeps=%d", md.name, sw), func(b *testing.B) {
+		for _, sw := range []int{0, 1, 2, 3, 4, 6} {
+			name := fmt.Sprintf("model=%s/sweeps=%d", md.name, sw)
+			if sw == 0 {
+				name = fmt.Sprintf("model=%s/sweeps=auto", md.name)
+			}
+			b.Run(name, func(b *testing.B) {
 				benchCertify(b, md.path, Options{Sweeps: sw})
 			})
 		}

@@ -26,11 +26,16 @@ type Options struct {
 	// error no longer counts as limiting; 0 means DefaultAdaptiveTol.
 	AdaptiveTol float64
 	// Sweeps is the number of Gauss–Seidel sweeps over each block's units
-	// per BCD pass (lrrn.Solver.SetSweeps); 0 means 1. Two or three pay
-	// for models with large weights, whose blocks converge slowly within
-	// a pass (the shipped certified-robust model: docs/verify-scaling.md).
-	// The certificates bound the error of whatever iterate the passes
-	// reach, so Sweeps changes the work, never the soundness.
+	// per BCD pass (lrrn.Solver.SetSweeps). 0 (the default) chooses for
+	// the model: with passes as needed (Adaptive) the count of 1 … 4 that
+	// the model's pass rates predict reaches the certificates with the
+	// least work (lrrn.Solver.AutoSweeps: 1 for the paper's model, 4 for
+	// the certified-robust model of testdata, whose large weights make a
+	// block converge slowly within a pass; docs/verify-scaling.md), with a
+	// fixed number of passes 1, the reference iteration. Options returns
+	// the count chosen. The certificates bound the error of whatever
+	// iterate the passes reach, so Sweeps changes the work, never the
+	// soundness.
 	Sweeps int
 }
 

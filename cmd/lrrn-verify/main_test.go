@@ -272,7 +272,7 @@ func TestUsageErrors(t *testing.T) {
 		{"serve", "--model", modelPath, "--shutdown-timeout", "0s"},
 		{"serve", "--model", modelPath, "--shutdown-timeout", "-1s"},
 		{"--limit", "-1", modelPath, imagesPath},
-		{"--sweeps", "0", modelPath, imagesPath},
+		{"--sweeps", "-1", modelPath, imagesPath},
 		{"--sweeps", "65", modelPath, imagesPath},
 		{"serve"},
 		{"serve", "--model", modelPath, "extra"},

@@ -125,7 +125,7 @@ func parse(name string, args []string, stderr io.Writer, serve bool) (*options, 
 	fs.IntVar(&o.workers, "workers", 0, fmt.Sprintf("goroutines, at most %d (0: all cores)", verify.MaxWorkers))
 	fs.BoolVar(&o.adaptive, "adaptive", false, "run more passes on inputs whose certificate is limited by the inference error")
 	fs.IntVar(&o.maxPasses, "max-passes", 2000, "with --adaptive: at most this many passes per input")
-	fs.IntVar(&o.sweeps, "sweeps", 1, fmt.Sprintf("Gauss–Seidel sweeps over each layer's units per pass, 1 … %d: 3–4 certify models with large weights (such as testdata's certified-robust model) 1.5× faster; the certificates are as sound either way", lrrn.MaxSweeps))
+	fs.IntVar(&o.sweeps, "sweeps", 0, fmt.Sprintf("Gauss–Seidel sweeps over each layer's units per pass, 1 … %d; 0 chooses for the model (with passes as needed: the count of 1 … 4 its pass rates predict is cheapest, 4 for testdata's certified-robust model; with fixed passes: 1). The certificates are as sound either way", lrrn.MaxSweeps))
 	fs.BoolVar(&o.showVersion, "version", false, "print the version and the SIMD tier, and exit")
 	if serve {
 		fs.StringVar(&o.model, "model", "", "model file (required)")
@@ -165,8 +165,8 @@ func parse(name string, args []string, stderr io.Writer, serve bool) (*options, 
 	if o.maxPasses < 1 {
 		return nil, cli.Usagef("--max-passes %d: want at least 1", o.maxPasses)
 	}
-	if o.sweeps < 1 || o.sweeps > lrrn.MaxSweeps {
-		return nil, cli.Usagef("--sweeps %d: want 1 … %d", o.sweeps, lrrn.MaxSweeps)
+	if o.sweeps < 0 || o.sweeps > lrrn.MaxSweeps {
+		return nil, cli.Usagef("--sweeps %d: want 0 (chosen for the model) … %d", o.sweeps, lrrn.MaxSweeps)
 	}
 	if serve {
 		if len(pos) != 0 {

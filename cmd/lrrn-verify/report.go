@@ -141,6 +141,9 @@ func writeTextHeader(bw *errWriter, o *options, c *verify.Certifier) {
 		ests[i] = strconv.FormatFloat(l.EllEstimate, 'f', 4, 64)
 	}
 	passes := fmt.Sprintf("%d passes", c.Options().Passes)
+	if sw := c.Options().Sweeps; sw > 1 {
+		passes += fmt.Sprintf(" of %d sweeps", sw)
+	}
 	if c.Options().Adaptive {
 		passes += fmt.Sprintf(", adaptive up to %d", c.Options().MaxPasses)
 	}
