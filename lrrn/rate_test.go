@@ -19,12 +19,13 @@ func TestPassRate(t *testing.T) {
 	require.NoError(t, err)
 	im, err := idx.ReadImages("../testdata/mnist-t500-images-idx3-ubyte.gz")
 	require.NoError(t, err)
-	const n = 32
+	const n = 16
 	x := im.Pixels[:n*784]
 	s, err := NewSolver(m)
 	require.NoError(t, err)
-	ref := s.NewStates(n)
-	require.NoError(t, s.Free(nil, x, n, 400, ref))
+	ref := s.NewStates(n) // the minimiser to the float32 floor
+	require.NoError(t, s.SetSweeps(3))
+	require.NoError(t, s.Free(nil, x, n, 150, ref))
 	dist := func(passes int) float64 {
 		st := s.NewStates(n)
 		require.NoError(t, s.Free(nil, x, n, passes, st))
