@@ -3,8 +3,11 @@ package lrrn
 import (
 	"math"
 	"math/rand/v2"
+	"testing"
 
+	"github.com/lrrn/lrrn/idx"
 	"github.com/lrrn/lrrn/internal/linalg"
+	"github.com/stretchr/testify/require"
 )
 
 // randomModel returns a small random model with the given sizes,
@@ -232,4 +235,36 @@ func (p problem) solvePG(fixed []float32, tol float64, maxIter int) ([]float64, 
 		tk = tn
 	}
 	return z, res
+}
+
+// robustDistance loads the shipped certified-robust model (large weights:
+// slow BCD) and the first n test images of testdata, runs a reference of
+// refPasses passes of refSweeps sweeps (the minimiser to the float32
+// floor), and returns the solver and the rms distance, over the inputs,
+// of the state after passes passes of sweeps sweeps to that reference.
+func robustDistance(t *testing.T, n, refSweeps, refPasses int) (*Solver, func(sweeps, passes int) float64) {
+	t.Helper()
+	m, err := Load("../testdata/mnist-robust-784-256-256-10.bin")
+	require.NoError(t, err)
+	im, err := idx.ReadImages("../testdata/mnist-t500-images-idx3-ubyte.gz")
+	require.NoError(t, err)
+	x := im.Pixels[:n*m.Sizes[0]]
+	s, err := NewSolver(m)
+	require.NoError(t, err)
+	ref := s.NewStates(n)
+	require.NoError(t, s.SetSweeps(refSweeps))
+	require.NoError(t, s.Free(nil, x, n, refPasses, ref))
+	return s, func(sweeps, passes int) float64 {
+		require.NoError(t, s.SetSweeps(sweeps))
+		st := s.NewStates(n)
+		require.NoError(t, s.Free(nil, x, n, passes, st))
+		var d float64
+		for k := 1; k <= m.L(); k++ {
+			for i, v := range st.Z[k] {
+				e := float64(v) - float64(ref.Z[k][i])
+				d += e * e
+			}
+		}
+		return math.Sqrt(d / float64(n))
+	}
 }

@@ -4,7 +4,6 @@ import (
 	"math"
 	"testing"
 
-	"github.com/lrrn/lrrn/idx"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -15,34 +14,11 @@ import (
 // minimiser falls at least about as fast (measured from 5 to 15 passes,
 // above the float32 floor). Both fall with the sweeps per pass.
 func TestPassRate(t *testing.T) {
-	m, err := Load("../testdata/mnist-robust-784-256-256-10.bin")
-	require.NoError(t, err)
-	im, err := idx.ReadImages("../testdata/mnist-t500-images-idx3-ubyte.gz")
-	require.NoError(t, err)
-	const n = 16
-	x := im.Pixels[:n*784]
-	s, err := NewSolver(m)
-	require.NoError(t, err)
-	ref := s.NewStates(n) // the minimiser to the float32 floor
-	require.NoError(t, s.SetSweeps(3))
-	require.NoError(t, s.Free(nil, x, n, 150, ref))
-	dist := func(passes int) float64 {
-		st := s.NewStates(n)
-		require.NoError(t, s.Free(nil, x, n, passes, st))
-		var d float64
-		for k := 1; k <= m.L(); k++ {
-			for i, v := range st.Z[k] {
-				e := float64(v) - float64(ref.Z[k][i])
-				d += e * e
-			}
-		}
-		return math.Sqrt(d)
-	}
+	s, dist := robustDistance(t, 16, 3, 150)
 	prevEst, prevReal := 1.0, 1.0
 	for S := 1; S <= 4; S++ {
-		require.NoError(t, s.SetSweeps(S))
 		est := s.PassRate(S)
-		real := math.Pow(dist(15)/dist(5), 0.1)
+		real := math.Pow(dist(S, 15)/dist(S, 5), 0.1)
 		t.Logf("%d sweeps: estimate %.3f, measured %.3f per pass", S, est, real)
 		assert.Less(t, real, 1.05*est, "sweeps %d: real inputs converge slower than the estimate", S)
 		assert.Less(t, est, prevEst, "sweeps %d", S)

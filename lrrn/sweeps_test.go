@@ -1,10 +1,8 @@
 package lrrn
 
 import (
-	"math"
 	"testing"
 
-	"github.com/lrrn/lrrn/idx"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -21,30 +19,7 @@ import (
 // which overwrites its right-hand side: a sweep that reused it would
 // diverge. (16 inputs keep the test short under qemu's emulation.)
 func TestSweepsConvergeFaster(t *testing.T) {
-	m, err := Load("../testdata/mnist-robust-784-256-256-10.bin")
-	require.NoError(t, err)
-	im, err := idx.ReadImages("../testdata/mnist-t500-images-idx3-ubyte.gz")
-	require.NoError(t, err)
-	const n = 16
-	x := im.Pixels[:n*784]
-	s, err := NewSolver(m)
-	require.NoError(t, err)
-	ref := s.NewStates(n)
-	require.NoError(t, s.SetSweeps(3))
-	require.NoError(t, s.Free(nil, x, n, 300, ref))
-	dist := func(sweeps, passes int) float64 {
-		require.NoError(t, s.SetSweeps(sweeps))
-		st := s.NewStates(n)
-		require.NoError(t, s.Free(nil, x, n, passes, st))
-		var d float64
-		for k := 1; k <= m.L(); k++ {
-			for i, v := range st.Z[k] {
-				e := float64(v) - float64(ref.Z[k][i])
-				d += e * e
-			}
-		}
-		return math.Sqrt(d / n)
-	}
+	s, dist := robustDistance(t, 16, 3, 300)
 	one20, one40, three20 := dist(1, 20), dist(1, 40), dist(3, 20)
 	t.Logf("rms distance to the 3-sweep 300-pass state: 1 sweep 20 passes %.3g, 40 passes %.3g; 3 sweeps 20 passes %.3g", one20, one40, three20)
 	assert.Less(t, three20, one40/2, "3 sweeps × 20 passes against 1 sweep × 40 passes")
