@@ -552,7 +552,14 @@ func (r *runner) execTo(ctx context.Context, e experiment, name string, args []s
 	return nil
 }
 
+// logCmd appends a command line to the experiment's commands.log. The
+// --kmnist-dir given is written as $KMNIST_DIR: the log is committed with
+// the results, and a directory of the machine that ran them means
+// nothing elsewhere.
 func (r *runner) logCmd(e experiment, line string) error {
+	if r.dataDir != "" {
+		line = strings.ReplaceAll(line, r.dataDir, "$KMNIST_DIR")
+	}
 	f, err := os.OpenFile(filepath.Join(r.dir(e), "commands.log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
 	if err != nil {
 		return err

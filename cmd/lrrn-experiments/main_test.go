@@ -3,10 +3,12 @@ package main
 import (
 	"bytes"
 	"context"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/lrrn/lrrn/internal/plot"
 	"github.com/lrrn/lrrn/lrrn"
 	"github.com/lrrn/lrrn/train"
 	"github.com/stretchr/testify/assert"
@@ -77,6 +79,21 @@ func TestResumeAndSkip(t *testing.T) {
 	assert.NotContains(t, out, "lrrn-train")
 }
 
+// TestCommandsLogHidesDataDir: commands.log is committed with the
+// results; the KMNIST directory of the machine that ran them is written
+// as $KMNIST_DIR.
+func TestCommandsLogHidesDataDir(t *testing.T) {
+	dir := t.TempDir()
+	e := experiments()["scratch-kmnist"]
+	r := &runner{results: dir, dataDir: "/some/machine/kmnist"}
+	require.NoError(t, mkdir(r.dir(e)))
+	require.NoError(t, r.logCmd(e, "lrrn-train --data kmnist --data-dir /some/machine/kmnist --epochs 1"))
+	b, err := os.ReadFile(filepath.Join(r.dir(e), "commands.log"))
+	require.NoError(t, err)
+	assert.Contains(t, string(b), "  lrrn-train --data kmnist --data-dir $KMNIST_DIR --epochs 1\n")
+	assert.NotContains(t, string(b), "/some/machine")
+}
+
 func TestRefusesForeignModelFile(t *testing.T) {
 	dir := t.TempDir()
 	e := experiments()["scratch-mnist"]
@@ -142,4 +159,22 @@ func TestFilterSparsity(t *testing.T) {
 	assert.InDelta(t, 0, s.NearZero, 1e-12)
 	_, err = FilterSparsity(m, use[:3])
 	assert.Error(t, err)
+}
+
+// TestBestAt158: the figure keeps the runs that certify most at ε = 1.58,
+// in their order, all of them when there are few.
+func TestBestAt158(t *testing.T) {
+	line := func(name string, at158, at2 float64) plot.Line {
+		return plot.Line{Name: name, X: []float64{0, 1.5, 1.58, 2}, Y: []float64{99, 80, at158, at2}}
+	}
+	lines := []plot.Line{line("a", 50, 90), line("b", 61, 10), line("c", 55, 30), line("d", 40, 95)}
+	names := func(ls []plot.Line) (s []string) {
+		for _, l := range ls {
+			s = append(s, l.Name)
+		}
+		return s
+	}
+	assert.Equal(t, []string{"b", "c"}, names(bestAt158(lines, 2)))
+	assert.Equal(t, []string{"a", "b", "c"}, names(bestAt158(lines, 3)), "the value at 1.58 decides, not at 2")
+	assert.Equal(t, []string{"a", "b", "c", "d"}, names(bestAt158(lines, 6)))
 }

@@ -43,9 +43,9 @@ type Chart struct {
 	XMin, XMax            float64
 	YMin, YMax            float64
 	LogY                  bool // logarithmic y axis; values ≤ 0 are left out
-	// LegendLeft puts the legend at the left rather than the right; it is
-	// always at the top.
-	LegendLeft bool
+	// LegendLeft puts the legend at the left rather than the right,
+	// LegendBottom at the bottom rather than the top.
+	LegendLeft, LegendBottom bool
 }
 
 // NewChart returns a chart with the given texts whose ranges fit the data.
@@ -104,13 +104,16 @@ func (c *Chart) newPlot() *gplot.Plot {
 	p.X.Tick.Label.Font.Size = vg.Points(10)
 	p.Y.Tick.Label.Font.Size = vg.Points(10)
 	p.Legend.TextStyle.Font.Size = vg.Points(10)
-	p.Legend.Top = true
+	p.Legend.Top = !c.LegendBottom
 	p.Legend.Left = c.LegendLeft
 	p.Legend.XOffs = -vg.Points(6)
 	if c.LegendLeft {
 		p.Legend.XOffs = vg.Points(6)
 	}
 	p.Legend.YOffs = -vg.Points(6)
+	if c.LegendBottom {
+		p.Legend.YOffs = vg.Points(6)
+	}
 	grid := plotter.NewGrid()
 	grid.Vertical.Color = color.Gray{225}
 	grid.Horizontal.Color = color.Gray{225}
