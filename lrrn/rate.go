@@ -120,6 +120,14 @@ func (s *Solver) passWork() (rhs, sweep float64) {
 // paper's model it returns 1, for the certified-robust model of testdata 4
 // (BenchmarkCertifySweeps in package verify measures both).
 func (s *Solver) AutoSweeps(start int) int {
+	S, _ := s.AutoSweepsRate(start)
+	return S
+}
+
+// AutoSweepsRate is AutoSweeps that also returns the estimated
+// contraction per pass of the count chosen (PassRate), which passes as
+// needed use to schedule their rounds (package verify).
+func (s *Solver) AutoSweepsRate(start int) (sweeps int, rate float64) {
 	const logTol = 9.5 // log(1/tol)
 	start = max(start, 1)
 	rhs, sweep := s.passWork()
@@ -154,5 +162,5 @@ func (s *Solver) AutoSweeps(start int) int {
 			best, bestCost = S, cost
 		}
 	}
-	return best
+	return best, rates[best]
 }

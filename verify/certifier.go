@@ -52,6 +52,7 @@ type Certifier struct {
 	invRhoPre        float64   // ≤ 1/RhoPre
 	maxPasses        int
 	tol              float64
+	rate             float64 // estimated contraction per pass (PassRate; 0: none)
 
 	free chan *scratch
 	// the queues of passes as needed not in use, shared by the workers
@@ -89,19 +90,26 @@ func New(m *lrrn.Model, opts Options) (*Certifier, error) {
 	if err != nil {
 		return nil, err
 	}
-	if opts.Sweeps == 0 {
-		// chosen for the model: 1 for fixed passes (the reference
-		// iteration), else what the pass rates predict is cheapest
+	// Sweeps 0: chosen for the model, 1 for fixed passes (the reference
+	// iteration), else what the pass rates predict is cheapest. Passes as
+	// needed also keep the rate of the count used (nextPasses, runQueue).
+	var rate float64
+	switch {
+	case opts.Sweeps == 0 && opts.Adaptive:
+		opts.Sweeps, rate = solver.AutoSweepsRate(opts.Passes)
+	case opts.Sweeps == 0:
 		opts.Sweeps = 1
-		if opts.Adaptive {
-			opts.Sweeps = solver.AutoSweeps(opts.Passes)
-		}
+	case opts.Adaptive:
+		rate = solver.PassRate(opts.Sweeps)
 	}
 	if err := solver.SetSweeps(opts.Sweeps); err != nil {
 		return nil, fmt.Errorf("verify: %w", err)
 	}
 	c := &Certifier{m: m, solver: solver, opts: opts, numL: L, reduced: m.ReducedOutput(),
 		d0: m.Sizes[0], d1: m.Sizes[1], dL: m.Sizes[L], maxPasses: opts.MaxPasses, tol: opts.AdaptiveTol}
+	if rate > 0 && rate < 1 {
+		c.rate = rate
+	}
 	c.numK = L
 	if c.reduced {
 		c.numK = L - 1

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"strings"
 	"sync"
 	"testing"
 
@@ -259,33 +258,48 @@ func TestPassesAsNeededConverged(t *testing.T) {
 	im, labels := mnistFixture(t)
 	n := im.N
 	for _, tc := range []struct {
-		path      string
+		path      string  // a model file, or "wide" for wideModel(1024)
 		converged int     // passes of the converged run
 		maxPasses float64 // mean passes per input
 		sweeps    int     // Options.Sweeps of the passes-as-needed run
 	}{
-		// the caps on mean passes guard the schedule: measured 5.17,
-		// 124.6 and 30.0
-		{"../testdata/mnist-784-64-64-10.bin", 100, 8, 0}, // 1 sweep chosen
+		// the caps on mean passes guard the schedule: measured 5.04,
+		// 116.5, 29.0 and 11.34 (5.17, 118.5, 29.0 and 13.04 before
+		// the rate estimate and stalled)
+		{"../testdata/mnist-784-64-64-10.bin", 100, 6, 0}, // 1 sweep chosen
 		{"../testdata/mnist-robust-784-256-256-10.bin", 1000, 140, 1},
 		// 4 sweeps per pass, as chosen for the model: the same
 		// certificates in a quarter of the passes
 		{"../testdata/mnist-robust-784-256-256-10.bin", 1000, 34, 0},
+		// a random 1024-wide model, whose small margins take many inputs
+		// to the float32 floor of the iterate: stalled inputs stop
+		// (stalled; 12.98 passes per input before)
+		{"wide", 300, 12, 0},
 	} {
-		if testing.Short() && strings.Contains(tc.path, "robust") {
+		if testing.Short() && tc.path != "../testdata/mnist-784-64-64-10.bin" {
 			// 1000 passes of a 256-wide model: too slow under -race; the
-			// schedule is the same code for both models and every tier
+			// schedule is the same code for every model and tier
 			t.Logf("-short: %s skipped", tc.path)
 			continue
 		}
-		m, err := lrrn.Load(tc.path)
-		require.NoError(t, err)
+		var m *lrrn.Model
+		if tc.path == "wide" {
+			m = wideModel(t, 1024)
+		} else {
+			var err error
+			m, err = lrrn.Load(tc.path)
+			require.NoError(t, err)
+		}
+		lab := labels
+		if tc.path == "wide" {
+			lab = nil // certify its own predictions (few match the labels)
+		}
 		sweeps := 0
 		run := func(o Options) []Certificate {
 			c, err := New(m, o)
 			require.NoError(t, err)
 			out := make([]Certificate, n)
-			require.NoError(t, c.CertifyBatch(context.Background(), im.Pixels, labels, out))
+			require.NoError(t, c.CertifyBatch(context.Background(), im.Pixels, lab, out))
 			sweeps = c.Options().Sweeps
 			return out
 		}
@@ -312,8 +326,9 @@ func TestPassesAsNeededConverged(t *testing.T) {
 }
 
 // TestNextPasses checks the schedule of passes as needed: the first extra
-// round doubles; later ones follow the measured rate of the loss, never
-// beyond doubling, on the grid.
+// round follows the model's estimated rate (doubles without one); later
+// ones follow the measured rate of the loss, never beyond doubling, on
+// the grid.
 func TestNextPasses(t *testing.T) {
 	for n := 1; n <= 8; n++ {
 		assert.Equal(t, n, gridUp(n))
@@ -328,7 +343,18 @@ func TestNextPasses(t *testing.T) {
 		require.Equal(t, g, gridUp(g), "gridUp(%d) = %d is not on the grid", n, g)
 	}
 	c := &Certifier{tol: 1e-3, maxPasses: 2000}
-	assert.Equal(t, 10, c.nextPasses(5, 5, 0, 0.1, 1), "no earlier round: doubling")
+	assert.Equal(t, 10, c.nextPasses(5, 5, 0, 0.1, 1), "no earlier round, no rate estimate: doubling")
+	// No earlier round: the model's estimated rate predicts. Halving per
+	// pass, 8× above the tolerance: 3 more passes; 1000× above: at most
+	// doubling.
+	c.rate = 0.5
+	assert.Equal(t, 8, c.nextPasses(5, 5, 0, 7.9e-3, 1))
+	assert.Equal(t, 10, c.nextPasses(5, 5, 0, 1, 1))
+	assert.Equal(t, 6, c.nextPasses(5, 5, 0, 1.5e-3, 1), "at least one more pass")
+	// a measured rate replaces the estimate
+	L0 := 16e-3
+	assert.Equal(t, 14, c.nextPasses(5, 10, L0*32, L0, 1))
+	c.rate = 0
 	// Loss halving per pass, 16× above the tolerance: 4 more passes.
 	L := 16e-3
 	assert.Equal(t, 14, c.nextPasses(5, 10, L*32, L, 1))
@@ -344,6 +370,39 @@ func TestNextPasses(t *testing.T) {
 	// Capped at MaxPasses.
 	c.maxPasses = 30
 	assert.Equal(t, 30, c.nextPasses(10, 20, 1.01*L, L, 1))
+}
+
+// TestStalled: an input stops when its loss falls at less than half the
+// log-rate of the model's estimate; never without an estimate or a
+// measured round.
+func TestStalled(t *testing.T) {
+	c := &Certifier{rate: 0.25}
+	assert.False(t, c.stalled(1, 0.25*0.25, 2), "at the estimated rate")
+	assert.False(t, c.stalled(1, 0.49*0.49, 2), "just faster than √rate")
+	assert.True(t, c.stalled(1, 0.51*0.51, 2), "just slower than √rate")
+	assert.True(t, c.stalled(1, 1.2, 2), "growing")
+	assert.False(t, c.stalled(0, 0.9, 2), "no earlier round")
+	assert.False(t, c.stalled(1, 0, 2), "nothing left to remove")
+	assert.False(t, c.stalled(1, 0.9, 0))
+	assert.False(t, c.stalled(math.NaN(), 0.9, 2))
+	c.rate = 0
+	assert.False(t, c.stalled(1, 0.99, 2), "no estimate")
+
+	// the certifier keeps the rate of the sweeps it uses with passes as
+	// needed, none with fixed passes
+	m, err := lrrn.Load("../testdata/mnist-784-64-64-10.bin")
+	require.NoError(t, err)
+	s, err := lrrn.NewSolver(m)
+	require.NoError(t, err)
+	for _, tc := range []struct {
+		o    Options
+		want float64
+	}{{Options{}, s.PassRate(1)}, {Options{Sweeps: 2}, s.PassRate(2)}, {Options{Passes: 20}, 0}} {
+		c, err := New(m, tc.o)
+		require.NoError(t, err)
+		assert.Equal(t, tc.want, c.rate, "%+v", tc.o)
+	}
+	assert.Greater(t, s.PassRate(1), 0.0)
 }
 
 // TestAutoSweeps: with the default options the certifier chooses the

@@ -88,10 +88,12 @@ func (c *Certifier) needsPasses(cert *Certificate, a *aux) (L float64, more bool
 // nextPasses returns the total passes of an input's next round, after
 // `to` passes that left it losing L (see needsPasses) of margin m, and
 // `from` passes before them that left it losing prevL (prevL = 0: no
-// earlier round). The first extra round doubles the passes. After that,
-// BCD's linear convergence predicts the rest: the loss fell by
-// r = (L/prevL)^{1/(to−from)} per pass, so it reaches AdaptiveTol·|m|
-// after log(AdaptiveTol·|m|/L)/log r more passes. The prediction is
+// earlier round). BCD's linear convergence predicts the passes: the loss
+// falls by r per pass, so it reaches AdaptiveTol·|m| after
+// log(AdaptiveTol·|m|/L)/log r more passes. After a round r is measured,
+// (L/prevL)^{1/(to−from)}; before the first extra round it is the
+// model's estimated contraction per pass (c.rate, lrrn.Solver.PassRate;
+// without one that round doubles the passes). The prediction is
 // bounded to [1, to] more passes (never beyond doubling: a loss that
 // falls slowly near the rounding floor would predict hundreds) and
 // rounded up to a grid (every count up to 8, then the counts with three
@@ -102,14 +104,31 @@ func (c *Certifier) needsPasses(cert *Certificate, a *aux) (L float64, more bool
 // iterate).
 func (c *Certifier) nextPasses(from, to int, prevL, L, m float64) int {
 	next := 2 * to
-	if prevL > 0 && L > 0 && to > from {
-		if r := math.Pow(L/prevL, 1/float64(to-from)); r < 1 {
-			k := math.Log(c.tol*math.Abs(m)/L) / math.Log(r)
-			k = min(max(math.Ceil(k), 1), float64(to))
-			next = to + int(k)
-		}
+	r := c.rate
+	if prevL > 0 && to > from {
+		r = math.Pow(L/prevL, 1/float64(to-from))
+	}
+	if L > 0 && r > 0 && r < 1 {
+		k := math.Log(c.tol*math.Abs(m)/L) / math.Log(r)
+		k = min(max(math.Ceil(k), 1), float64(to))
+		next = to + int(k)
 	}
 	return min(gridUp(next), c.maxPasses)
+}
+
+// stalled reports whether an input's loss to the inference error fell
+// from prevL to L over `passes` passes at less than half the log-rate
+// the model's contraction estimate predicts: r > √c.rate per pass. BCD's
+// error falls at about c.rate per pass or faster (lrrn.TestPassRate);
+// a loss that falls that slowly is at the float32 floor of the iterate,
+// which the rounding part of StateError (eErr) does not cover, and more
+// passes would mostly repeat it. The input keeps its certificate. Without
+// an estimate nothing stalls.
+func (c *Certifier) stalled(prevL, L float64, passes int) bool {
+	if c.rate == 0 || !(prevL > 0) || !(L > 0) || passes <= 0 {
+		return false
+	}
+	return math.Pow(L/prevL, 1/float64(passes)) > math.Sqrt(c.rate)
 }
 
 // gridUp rounds n up to the pass-count grid of nextPasses: n itself up to
@@ -159,11 +178,12 @@ func (c *Certifier) runQueue(sc *scratch, q *passQueue) {
 		ct := &q.cert[j]
 		sc.out[q.idx[j]] = *ct
 		// Continue while the certificate is limited by the inference
-		// error and the last round still gained more than AdaptiveTol of
-		// the margin (it stops gaining at the float32 floor of the
-		// iterate's residual).
+		// error, the last round still gained more than AdaptiveTol of
+		// the margin and the loss fell as BCD converges (both stop at
+		// the float32 floor of the iterate's residual).
 		gained := ct.MarginLower-q.prev[j] > c.tol*math.Abs(ct.Margin)
-		if L, more := c.needsPasses(ct, &q.aux[j]); to < c.maxPasses && gained && more {
+		L, more := c.needsPasses(ct, &q.aux[j])
+		if to < c.maxPasses && gained && more && !c.stalled(q.prevL[j], L, to-from) {
 			next := c.nextPasses(from, to, q.prevL[j], L, ct.Margin)
 			c.enqueue(sc, to, next, q.v[j*c.d1:(j+1)*c.d1], q.xn[j], q.lab[j], q.idx[j], ct.MarginLower, L, q.st, j)
 			continue
