@@ -45,6 +45,9 @@ func TestAutoSweeps(t *testing.T) {
 		s, err := NewSolver(m)
 		require.NoError(t, err)
 		assert.Equal(t, want, s.AutoSweeps(5), path)
+		S, rate := s.AutoSweepsRate(5)
+		assert.Equal(t, want, S, path)
+		assert.Equal(t, s.PassRate(S), rate, "%s: the rate of the count chosen", path)
 		assert.Equal(t, 1, s.Sweeps(), "AutoSweeps does not set the solver's sweeps")
 	}
 	for _, c := range []struct {
