@@ -49,6 +49,9 @@ Usage:
                                                 --lipschitz-n N also a lower bound of the Lipschitz constant
   lrrn-experiments [flags] tables               markdown tables (the paper vs ours) for results/README.md
   lrrn-experiments [flags] robust-plot          results/robust-certified.{png,svg}: certified accuracy against ε of the robust-* runs, with the published MNIST points
+  lrrn-experiments [flags] setup-scaling [--widths W,...]
+                                                results/setup-scaling/setup.{csv,png,svg}: CPU time and memory of verify.New
+                                                against width (random 784-W-W-10 models, one process per width)
 
 A run resumes an interrupted checkpoint (lrrn-train --resume) and skips
 stages whose checkpoint has all its epochs; run it again after a crash or
@@ -86,7 +89,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs.IntVar(&r.workers, "workers", 1, "lrrn-train --workers (2 cores: one per concurrent run)")
 	err := cli.Parse(fs, args, stderr)
 	if err == nil && fs.NArg() == 0 {
-		err = cli.Usagef("name a subcommand: list, commands, run, evaluate, verify, status, sparsity, similarity, tightness, lipschitz, tables, robust-plot")
+		err = cli.Usagef("name a subcommand: list, commands, run, evaluate, verify, status, sparsity, similarity, tightness, lipschitz, tables, robust-plot, setup-scaling")
 	}
 	if err == nil {
 		err = r.dispatch(ctx, fs.Arg(0), fs.Args()[1:])
@@ -197,10 +200,14 @@ func (r *runner) dispatch(ctx context.Context, cmd string, args []string) error 
 		return r.tables(r.stdout)
 	case "robust-plot":
 		return r.robustPlot()
+	case "setup-scaling":
+		return r.setupScaling(ctx, args)
+	case "setup-width": // hidden: setup-scaling's child process
+		return r.setupWidth(args)
 	case "similarity":
 		return similarityCmd(r.stdout, args)
 	}
-	return cli.Usagef("unknown subcommand %q (list, commands, run, evaluate, verify, status, sparsity, similarity, tightness, lipschitz, tables, robust-plot)", cmd)
+	return cli.Usagef("unknown subcommand %q (list, commands, run, evaluate, verify, status, sparsity, similarity, tightness, lipschitz, tables, robust-plot, setup-scaling)", cmd)
 }
 
 // dataDirOf returns the directory of a data set's files: --kmnist-dir for

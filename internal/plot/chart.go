@@ -42,6 +42,7 @@ type Chart struct {
 	Points                []Points
 	XMin, XMax            float64
 	YMin, YMax            float64
+	LogX                  bool // logarithmic x axis; values ≤ 0 are left out
 	LogY                  bool // logarithmic y axis; values ≤ 0 are left out
 	// LegendLeft puts the legend at the left rather than the right,
 	// LegendBottom at the bottom rather than the top.
@@ -80,7 +81,7 @@ func (c *Chart) build() (*gplot.Plot, error) {
 		return nil, err
 	}
 	if drawn += n; drawn == 0 {
-		if c.LogY {
+		if c.LogX || c.LogY {
 			return nil, fmt.Errorf("plot: %q: a logarithmic axis needs positive values", c.Title)
 		}
 		return nil, fmt.Errorf("plot: %q: no finite values to draw", c.Title)
@@ -120,6 +121,10 @@ func (c *Chart) newPlot() *gplot.Plot {
 	p.Add(grid)
 	p.X.Tick.Marker = niceTicks{}
 	p.Y.Tick.Marker = niceTicks{}
+	if c.LogX {
+		p.X.Scale = gplot.LogScale{}
+		p.X.Tick.Marker = logTicks{}
+	}
 	if c.LogY {
 		p.Y.Scale = gplot.LogScale{}
 		p.Y.Tick.Marker = logTicks{}
@@ -127,10 +132,11 @@ func (c *Chart) newPlot() *gplot.Plot {
 	return p
 }
 
-// keep reports whether y can be drawn: finite, and positive on a
-// logarithmic axis.
-func (c *Chart) keep(y float64) bool {
-	return !math.IsNaN(y) && !math.IsInf(y, 0) && (!c.LogY || y > 0)
+// keep reports whether the point (x, y) can be drawn: both finite, and
+// positive on a logarithmic axis.
+func (c *Chart) keep(x, y float64) bool {
+	finite := func(v float64) bool { return !math.IsNaN(v) && !math.IsInf(v, 0) }
+	return finite(x) && finite(y) && (!c.LogX || x > 0) && (!c.LogY || y > 0)
 }
 
 // xys returns the points of a series that can be drawn.
@@ -140,7 +146,7 @@ func (c *Chart) xys(name string, x, y []float64) (plotter.XYs, error) {
 	}
 	var out plotter.XYs
 	for i := range x {
-		if c.keep(y[i]) && !math.IsNaN(x[i]) && !math.IsInf(x[i], 0) {
+		if c.keep(x[i], y[i]) {
 			out = append(out, plotter.XY{X: x[i], Y: y[i]})
 		}
 	}
@@ -226,7 +232,7 @@ func (c *Chart) addPoints(p *gplot.Plot, k int) (drawn int, err error) {
 func (c *Chart) addLabels(p *gplot.Plot, ps Points, col color.RGBA) error {
 	var lx plotter.XYLabels
 	for j := range ps.X {
-		if c.keep(ps.Y[j]) {
+		if c.keep(ps.X[j], ps.Y[j]) {
 			lx.XYs = append(lx.XYs, plotter.XY{X: ps.X[j], Y: ps.Y[j]})
 			lx.Labels = append(lx.Labels, ps.Labels[j])
 		}
@@ -251,7 +257,7 @@ func (c *Chart) setRanges(p *gplot.Plot) error {
 		set      *float64
 		v        float64
 		log, min bool
-	}{{&p.X.Min, c.XMin, false, true}, {&p.X.Max, c.XMax, false, false}, {&p.Y.Min, c.YMin, c.LogY, true}, {&p.Y.Max, c.YMax, c.LogY, false}} {
+	}{{&p.X.Min, c.XMin, c.LogX, true}, {&p.X.Max, c.XMax, c.LogX, false}, {&p.Y.Min, c.YMin, c.LogY, true}, {&p.Y.Max, c.YMax, c.LogY, false}} {
 		if !math.IsNaN(r.v) && (!r.log || r.v > 0) {
 			*r.set = r.v
 		}
@@ -259,7 +265,11 @@ func (c *Chart) setRanges(p *gplot.Plot) error {
 	if !(p.X.Max > p.X.Min) || !(p.Y.Max > p.Y.Min) {
 		// one value: widen the range so that the axis has a length
 		if !(p.X.Max > p.X.Min) {
-			p.X.Min, p.X.Max = p.X.Min-1, p.X.Max+1
+			if c.LogX {
+				p.X.Min, p.X.Max = p.X.Min/2, p.X.Max*2
+			} else {
+				p.X.Min, p.X.Max = p.X.Min-1, p.X.Max+1
+			}
 		}
 		if !(p.Y.Max > p.Y.Min) {
 			if c.LogY {
@@ -269,7 +279,7 @@ func (c *Chart) setRanges(p *gplot.Plot) error {
 			}
 		}
 	}
-	if c.LogY && !(p.Y.Min > 0) {
+	if (c.LogX && !(p.X.Min > 0)) || (c.LogY && !(p.Y.Min > 0)) {
 		return fmt.Errorf("plot: %q: a logarithmic axis needs positive values", c.Title)
 	}
 	return nil
@@ -413,7 +423,8 @@ func (logTicks) Ticks(lo, hi float64) []gplot.Tick {
 			t := gplot.Tick{Value: v}
 			for _, k := range mult {
 				if float64(m) == k {
-					t.Label = strconv.FormatFloat(v, 'g', 3, 64)
+					// m × 10^e has at most −e decimals: 1000, not 1e+03
+					t.Label = strconv.FormatFloat(v, 'f', max(0, -int(e)), 64)
 				}
 			}
 			ticks = append(ticks, t)

@@ -37,6 +37,8 @@ func TestTickLabelsReadable(t *testing.T) {
 		{0.001, 10, true, []string{"0.001", "0.01", "0.1", "1", "10"}},
 		{0.02, 0.9, true, []string{"0.02", "0.05", "0.1", "0.2", "0.5"}},
 		{0.0314, 0.0319, true, nil},
+		{64, 4096, true, []string{"100", "200", "500", "1000", "2000"}},
+		{0.5, 3000, true, []string{"1", "10", "100", "1000"}},
 		{0, 100, false, []string{"0", "20", "40", "60", "80", "100"}},
 		{0, 2, false, []string{"0.0", "0.5", "1.0", "1.5", "2.0"}},
 		{1, 100, false, []string{"20", "40", "60", "80", "100"}},
@@ -112,10 +114,48 @@ func TestChartErrors(t *testing.T) {
 	c.LogY = true
 	c.Lines = []Line{{Name: "n", X: []float64{1, 2}, Y: []float64{0, -1}}}
 	require.ErrorContains(t, c.Save(filepath.Join(dir, "a.png")), "positive values")
+	c = NewChart("t", "x", "y")
+	c.LogX = true
+	c.Lines = []Line{{Name: "n", X: []float64{0, -1}, Y: []float64{1, 2}}}
+	require.ErrorContains(t, c.Save(filepath.Join(dir, "a.png")), "positive values")
 	// NaN values are gaps, not errors
 	c = NewChart("t", "x", "y")
 	c.Lines = []Line{{Name: "n", X: []float64{1, 2, 3}, Y: []float64{1, math.NaN(), 2}}}
 	require.NoError(t, c.Save(filepath.Join(dir, "a.png")))
 	_, err := os.Stat(filepath.Join(dir, "a.jpg"))
 	require.True(t, os.IsNotExist(err))
+}
+
+// TestChartLogX: a logarithmic x axis (with a logarithmic y axis: a
+// log–log chart of cost against size) leaves out points with x ≤ 0,
+// ignores a fixed XMin ≤ 0, labels its ticks as plain numbers, and widens
+// a single x value by a factor of 2 either side.
+func TestChartLogX(t *testing.T) {
+	dir := t.TempDir()
+	c := NewChart("cost against width", "width", "seconds")
+	c.LogX, c.LogY = true, true
+	c.XMin = 0 // not a positive bound: fit the data
+	c.Lines = []Line{{Name: "cost", X: []float64{-64, 0, 64, 256, 1024, 4096}, Y: []float64{5, 5, 0.03, 0.16, 1.2, 27}}}
+	c.Points = []Points{{Name: "marks", X: []float64{0, 128}, Y: []float64{1, 0.1}, Labels: []string{"dropped", "kept"}}}
+	p, err := c.build()
+	require.NoError(t, err)
+	require.Equal(t, 64.0, p.X.Min, "x ≤ 0 left out, XMin = 0 ignored")
+	require.Equal(t, 4096.0, p.X.Max)
+	require.Equal(t, []string{"100", "200", "500", "1000", "2000"}, labels(p.X.Tick.Marker.Ticks(p.X.Min, p.X.Max)))
+	path := filepath.Join(dir, "c.svg")
+	require.NoError(t, c.Save(path))
+	b, err := os.ReadFile(path)
+	require.NoError(t, err)
+	for _, want := range []string{"cost against width", ">100<", ">1000<", ">2000<", "kept"} {
+		require.Contains(t, string(b), want)
+	}
+	require.NotContains(t, string(b), "dropped")
+
+	c = NewChart("one width", "width", "seconds")
+	c.LogX = true
+	c.Lines = []Line{{Name: "cost", X: []float64{512, 512}, Y: []float64{1, 2}}}
+	p, err = c.build()
+	require.NoError(t, err)
+	require.Equal(t, []float64{256, 1024}, []float64{p.X.Min, p.X.Max})
+	require.NoError(t, c.Save(filepath.Join(dir, "c.png")))
 }
