@@ -16,6 +16,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/lrrn/lrrn/internal/atomicfile"
 	"github.com/lrrn/lrrn/internal/cli"
 	"github.com/lrrn/lrrn/internal/plot"
 	"github.com/lrrn/lrrn/lrrn"
@@ -246,22 +247,7 @@ func writeSetupCSV(path string, rs []setupResult) error {
 	if err := cw.Error(); err != nil {
 		return err
 	}
-	f, err := os.CreateTemp(filepath.Dir(path), ".setup-*.csv")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(f.Name()) // after the rename, nothing
-	_, err = f.Write(buf.Bytes())
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Chmod(f.Name(), 0o644)
-	}
-	if err == nil {
-		err = os.Rename(f.Name(), path)
-	}
-	return err
+	return atomicfile.Write(path, buf.Bytes())
 }
 
 // setupCharts returns the two log–log charts of setup.png: CPU seconds of

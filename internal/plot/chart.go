@@ -6,11 +6,11 @@ import (
 	"fmt"
 	"image/color"
 	"math"
-	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
 
+	"github.com/lrrn/lrrn/internal/atomicfile"
 	gplot "gonum.org/v1/plot"
 	"gonum.org/v1/plot/plotter"
 	"gonum.org/v1/plot/vg"
@@ -334,29 +334,7 @@ func SaveRow(path string, charts ...*Chart) error {
 	if _, err := cw.WriteTo(&buf); err != nil {
 		return err
 	}
-	return writeFile(path, buf.Bytes())
-}
-
-// writeFile writes b to path atomically (temporary file, then rename).
-func writeFile(path string, b []byte) error {
-	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
-	if err != nil {
-		return err
-	}
-	_, err = f.Write(b)
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Chmod(f.Name(), 0o644)
-	}
-	if err == nil {
-		err = os.Rename(f.Name(), path)
-	}
-	if err != nil {
-		os.Remove(f.Name())
-	}
-	return err
+	return atomicfile.Write(path, buf.Bytes())
 }
 
 // niceTicks labels up to 8 values at multiples of 1, 2 or 5 × 10^k, printed

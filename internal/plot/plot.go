@@ -12,17 +12,18 @@ import (
 	"image/png"
 	"math"
 
+	"github.com/lrrn/lrrn/internal/atomicfile"
 	"github.com/lrrn/lrrn/lrrn"
 	"github.com/lrrn/lrrn/train"
 )
 
-// writePNG writes img to path atomically (writeFile).
+// writePNG writes img to path atomically (atomicfile.Write).
 func writePNG(path string, img image.Image) error {
 	var b bytes.Buffer
 	if err := png.Encode(&b, img); err != nil {
 		return err
 	}
-	return writeFile(path, b.Bytes())
+	return atomicfile.Write(path, b.Bytes())
 }
 
 var (
