@@ -201,10 +201,6 @@ func addRobust(add func(experiment)) {
 		// the lever left (certified accuracy grows with width in every
 		// anchor); the same recipe at 512 units for 100 epochs
 		{"robust-mnist-512-sym-lr128-s3", "mnist", 512, 2.0, 0.5, 128, 100, "paired", 6.25e-7, "nudge=0.5,est=sym", 3},
-		// η = 256 with 4 sweeps (η·λ kept): after 10 held-out epochs
-		// 97.14% and 62.5% at 1.58 against 96.96% and 61.9% for η = 128
-		// with 3 sweeps (robust-sweep, s7), though unstable in epochs 1–6
-		{"robust-mnist-256-sym-lr256-s4", "mnist", 256, 2.0, 0.5, 256, 100, "paired", 3.125e-7, "nudge=0.5,est=sym", 4},
 		// Fashion-MNIST and KMNIST with the symmetric estimator: the MNIST
 		// recipe of robust-mnist-256-sym at ε_train 1.0 (as their 128-unit
 		// runs), 30 epochs; not tuned on them
