@@ -91,6 +91,11 @@ type Objective struct {
 	Warmup int       // epochs over which ε rises linearly from 0 to Eps
 	Temp   float64   // CrossEntropy: temperature T; 0 means 1
 	Est    Estimator // Margin, CrossEntropy: how the second phase moves the output
+	// Passes is the BCD passes of the phases that start from the free
+	// state (the nudged clamp, or the driven ±α phases) for Margin and
+	// CrossEntropy; 0 means Options.Passes. They start within O(α) of
+	// their equilibrium, the free phase from zero.
+	Passes int
 }
 
 func (o Objective) scale() float64 { return or1(o.Scale) }
@@ -140,13 +145,16 @@ func (o Objective) String() string {
 	if o.Est != Clamp {
 		b.WriteString(",est=" + o.Est.String())
 	}
+	if o.Passes != 0 {
+		b.WriteString(",passes=" + strconv.Itoa(o.Passes))
+	}
 	return b.String()
 }
 
 // ParseObjective parses the form String writes: a loss (onehot, margin or
 // ce) followed by comma-separated key=value settings: scale (onehot), eps,
 // warmup (epochs), temp (ce), nudge (margin, ce), est (margin, ce: clamp,
-// drive or sym).
+// drive or sym), passes (margin, ce: of the phases after the free one).
 func ParseObjective(s string) (Objective, error) {
 	var o Objective
 	parts := strings.Split(strings.TrimSpace(s), ",")
@@ -170,6 +178,17 @@ func ParseObjective(s string) (Objective, error) {
 				return o, fmt.Errorf("objective %q: warmup %q is not a number of epochs ≥ 0", s, v)
 			}
 			o.Warmup = n
+			continue
+		}
+		if k == "passes" {
+			n, err := strconv.Atoi(v)
+			if err != nil || n < 1 {
+				return o, fmt.Errorf("objective %q: passes %q is not a number of passes ≥ 1", s, v)
+			}
+			if o.Loss == OneHot {
+				return o, fmt.Errorf("objective %q: passes does not apply to onehot (its clamped phase starts from zero)", s)
+			}
+			o.Passes = n
 			continue
 		}
 		if k == "est" {
@@ -204,7 +223,7 @@ func ParseObjective(s string) (Objective, error) {
 		case "nudge":
 			dst, okFor = &o.Nudge, o.Loss != OneHot
 		default:
-			return o, fmt.Errorf("objective %q: unknown setting %q (want scale, eps, warmup, temp, nudge or est)", s, k)
+			return o, fmt.Errorf("objective %q: unknown setting %q (want scale, eps, warmup, temp, nudge, est or passes)", s, k)
 		}
 		if !okFor {
 			return o, fmt.Errorf("objective %q: %s does not apply to %s", s, k, o.Loss)
@@ -233,6 +252,10 @@ func (o Objective) Validate() error {
 		return fmt.Errorf("train: unknown estimator %d", o.Est)
 	case o.Est != Clamp && !o.nudged():
 		return fmt.Errorf("train: estimator %s needs a nudged objective (margin or ce)", o.Est)
+	case o.Passes < 0 || o.Passes > 1<<16:
+		return fmt.Errorf("train: objective passes %d, want 0 … 65536", o.Passes)
+	case o.Passes != 0 && !o.nudged():
+		return fmt.Errorf("train: objective passes need a nudged objective (margin or ce)")
 	}
 	return nil
 }

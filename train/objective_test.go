@@ -12,7 +12,7 @@ import (
 )
 
 func TestParseObjective(t *testing.T) {
-	for _, s := range []string{"onehot", "onehot,scale=3", "margin,eps=1.58", "ce,eps=1.58,temp=0.25,nudge=2,warmup=10", "ce", "ce,eps=2,temp=0.5,est=sym", "margin,nudge=0.5,est=drive"} {
+	for _, s := range []string{"onehot", "onehot,scale=3", "margin,eps=1.58", "ce,eps=1.58,temp=0.25,nudge=2,warmup=10", "ce", "ce,eps=2,temp=0.5,est=sym", "margin,nudge=0.5,est=drive", "ce,eps=2,temp=0.5,nudge=0.5,est=sym,passes=8"} {
 		o, err := ParseObjective(s)
 		require.NoError(t, err, s)
 		require.Equal(t, s, o.String())
@@ -20,7 +20,7 @@ func TestParseObjective(t *testing.T) {
 		require.NoError(t, err)
 		require.Equal(t, o, back)
 	}
-	for _, s := range []string{"hinge", "onehot,eps=1", "margin,temp=2", "ce,eps=-1", "ce,eps=NaN", "ce,warmup=-2", "ce,eps", "ce,foo=1", "onehot,scale=0x1p30", "onehot,est=sym", "ce,est=both"} {
+	for _, s := range []string{"hinge", "onehot,eps=1", "margin,temp=2", "ce,eps=-1", "ce,eps=NaN", "ce,warmup=-2", "ce,eps", "ce,foo=1", "onehot,scale=0x1p30", "onehot,est=sym", "ce,est=both", "ce,passes=0", "ce,passes=-3", "ce,passes=1.5", "onehot,passes=5", "ce,passes=70000"} {
 		_, err := ParseObjective(s)
 		require.Error(t, err, s)
 	}
@@ -318,6 +318,36 @@ func TestDrivenGradient(t *testing.T) {
 		require.Less(t, s1, d1/4, "Symmetric cancels the O(α) term")
 		require.Less(t, s2, 2e-3)
 	}
+}
+
+// TestSecondPhasePasses: Objective.Passes sets the passes of the phases
+// that start from the free states: equal to Options.Passes it is the
+// default bit for bit, and with few passes the symmetric estimate is
+// further from the converged one (computed with 400 passes everywhere)
+// than with many.
+func TestSecondPhasePasses(t *testing.T) {
+	const n, gamma = 4, 0.5
+	sizes := []int{6, 5, 4}
+	rng := rand.New(rand.NewPCG(43, 44))
+	data := &idx.Labelled{Images: idx.Images{N: n, Rows: 1, Cols: sizes[0], Pixels: randInputs(n, sizes[0], rng)},
+		Labels: []uint8{0, 1, 3, 2}}
+	grad := func(passes, second int) []float64 {
+		m := smallModel(t, sizes, lrrn.ReLU, []float64{1, 1}, gamma, 7)
+		obj := Objective{Loss: CrossEntropy, Eps: 0.3, Temp: 0.5, Nudge: 0.1, Est: Symmetric, Passes: second}
+		tr, err := New(m, data, Options{Mode: Supervised, LR: 1e-9, Batch: n, Passes: passes, Seed: 1,
+			Workers: 1, Convention: DefaultConvention, Objective: obj})
+		require.NoError(t, err)
+		defer tr.Close()
+		_, err = tr.Step()
+		require.NoError(t, err)
+		return flatGrad(tr.grad)
+	}
+	require.Equal(t, grad(30, 0), grad(30, 30), "passes = Options.Passes is the default")
+	ref := grad(400, 0)
+	few, many := relErr(grad(400, 1), ref), relErr(grad(400, 100), ref)
+	t.Logf("second phases of 1 / 100 passes after a 400-pass free phase: relative error %.3g / %.3g", few, many)
+	require.Greater(t, few, 10*many, "the second phases' passes are not used")
+	require.Less(t, many, 1e-3)
 }
 
 // TestDrivenNeedsReconstructingOutput: the driven estimators leave the

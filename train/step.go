@@ -206,23 +206,27 @@ func (t *Trainer) infer(ui int) {
 	n := u.hi - u.lo
 	x := t.x[u.lo*D : u.hi*D]
 	P := t.opts.Passes
+	P2 := P // the phases that start from the free states
+	if p := t.opts.Objective.Passes; p > 0 {
+		P2 = p
+	}
 	dL := t.m.Sizes[t.m.L()]
 	est := t.opts.Objective.Est
 	switch {
 	case t.minus:
 		// Symmetric's −α phase, from the unit's own free states
-		u.err = t.solver.FreeDrivenFrom(u.ws, x, t.drive[u.lo*dL:u.hi*dL], n, P, u.st)
+		u.err = t.solver.FreeDrivenFrom(u.ws, x, t.drive[u.lo*dL:u.hi*dL], n, P2, u.st)
 	case u.clamped && t.drive != nil:
 		// the +α phase, from the free states of the same rows
 		copyStates(u.st, t.units[ui-len(t.units)/2].st, t.m.Sizes, n)
-		u.err = t.solver.FreeDrivenFrom(u.ws, x, t.drive[u.lo*dL:u.hi*dL], n, P, u.st)
+		u.err = t.solver.FreeDrivenFrom(u.ws, x, t.drive[u.lo*dL:u.hi*dL], n, P2, u.st)
 	case u.clamped:
 		tg := t.tgt[u.lo*dL : u.hi*dL]
 		if t.opts.Objective.nudged() {
 			// the target is a nudge of the free output: start from the
 			// free states of the same rows (unit ui − len/2)
 			copyStates(u.st, t.units[ui-len(t.units)/2].st, t.m.Sizes, n)
-			u.err = t.solver.ClampedFrom(u.ws, x, tg, n, P, u.st)
+			u.err = t.solver.ClampedFrom(u.ws, x, tg, n, P2, u.st)
 		} else {
 			u.err = t.solver.Clamped(u.ws, x, tg, n, P, u.st)
 		}
