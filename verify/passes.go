@@ -123,7 +123,10 @@ func (c *Certifier) nextPasses(from, to int, prevL, L, m float64) int {
 // a loss that falls that slowly is at the float32 floor of the iterate,
 // which the rounding part of StateError (eErr) does not cover, and more
 // passes would mostly repeat it. The input keeps its certificate. Without
-// an estimate nothing stalls.
+// an estimate nothing stalls. It complements runQueue's gain test (the
+// last round raised MarginLower by more than AdaptiveTol·|m|), which
+// stops an input only once a whole round gains nothing: near the floor a
+// doubled round can still gain a little and be followed by another.
 func (c *Certifier) stalled(prevL, L float64, passes int) bool {
 	if c.rate == 0 || !(prevL > 0) || !(L > 0) || passes <= 0 {
 		return false

@@ -496,8 +496,10 @@ func (r *runner) exec(ctx context.Context, e experiment, name string, args []str
 // (written atomically on success) or to the runner's own.
 func (r *runner) execTo(ctx context.Context, e experiment, name string, args []string, outFile string) error {
 	line := name + " " + strings.Join(args, " ")
+	logged := name + " " + strings.Join(r.portableArgs(args), " ")
 	if outFile != "" {
 		line += " > " + outFile
+		logged += " > " + outFile
 	}
 	if r.dry {
 		fmt.Fprintln(r.stdout, line)
@@ -507,7 +509,7 @@ func (r *runner) execTo(ctx context.Context, e experiment, name string, args []s
 	if err != nil {
 		return err
 	}
-	if err := r.logCmd(e, line); err != nil {
+	if err := r.logCmd(e, logged); err != nil {
 		return err
 	}
 	fmt.Fprintln(r.stdout, "+", line)
@@ -559,14 +561,31 @@ func (r *runner) execTo(ctx context.Context, e experiment, name string, args []s
 	return nil
 }
 
-// logCmd appends a command line to the experiment's commands.log. The
-// --kmnist-dir given is written as $KMNIST_DIR: the log is committed with
-// the results, and a directory of the machine that ran them means
-// nothing elsewhere.
-func (r *runner) logCmd(e experiment, line string) error {
-	if r.dataDir != "" {
-		line = strings.ReplaceAll(line, r.dataDir, "$KMNIST_DIR")
+// portableArgs returns args for commands.log, which is committed with the
+// results: the --kmnist-dir given (an argument equal to it, or a path
+// inside it) is written as $KMNIST_DIR, since a directory of the machine
+// that ran the command means nothing elsewhere.
+func (r *runner) portableArgs(args []string) []string {
+	if r.dataDir == "" {
+		return args
 	}
+	dir := filepath.Clean(r.dataDir)
+	out := make([]string, len(args))
+	for i, a := range args {
+		switch {
+		case a == r.dataDir || a == dir:
+			a = "$KMNIST_DIR"
+		case strings.HasPrefix(a, dir+string(filepath.Separator)):
+			a = "$KMNIST_DIR" + a[len(dir):]
+		}
+		out[i] = a
+	}
+	return out
+}
+
+// logCmd appends a command line, with its date, to the experiment's
+// commands.log.
+func (r *runner) logCmd(e experiment, line string) error {
 	f, err := os.OpenFile(filepath.Join(r.dir(e), "commands.log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
 	if err != nil {
 		return err
