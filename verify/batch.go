@@ -20,8 +20,10 @@ type scratch struct {
 	xn   []float64   // TileSize: bounds of ‖x‖
 	prod [][]float32 // per layer j: TileSize×width_j (see layerProd)
 	aux  []aux
-	wide []float64  // outputs of models with many classes
-	dbg  *debugInfo // tests: per-block residual norms of the last input
+	wide []float64 // outputs of models with many classes
+	// the float64 residual's operand and gradient of one block (refine.go)
+	y64, g64 []float64
+	dbg      *debugInfo // tests: per-block residual norms of the last input
 
 	// The input part (see inputProduct): the pairwise sums of the chunks'
 	// products over the tile (TileSize×d1), which inputs take the sparse
@@ -285,7 +287,7 @@ func (c *Certifier) tile(sc *scratch, x []float32, labels []int, n, i0 int) int 
 		passes = 0
 	}
 	out := sc.out[i0 : i0+n]
-	c.evaluate(sc, sc.st, sc.v, sc.xn, labels, n, out, passes, sc.aux)
+	c.evaluate(sc, sc.st, sc.v, x, sc.xn, labels, n, out, passes, sc.aux)
 	adaptive := c.opts.Adaptive && c.numK > 0 && len(c.taus) > 0
 	for j := 0; j < n; j++ {
 		if L, more := c.needsPasses(&out[j], &sc.aux[j]); adaptive && passes < c.maxPasses && more {
@@ -294,7 +296,7 @@ func (c *Certifier) tile(sc *scratch, x []float32, labels []int, n, i0 int) int 
 				lab = labels[j]
 			}
 			next := c.nextPasses(passes, passes, 0, L, out[j].Margin)
-			c.enqueue(sc, passes, next, sc.v[j*c.d1:(j+1)*c.d1], sc.xn[j], lab, i0+j, out[j].MarginLower, L, sc.st, j)
+			c.enqueue(sc, passes, next, sc.v[j*c.d1:(j+1)*c.d1], x[j*c.d0:(j+1)*c.d0], sc.xn[j], lab, i0+j, out[j].MarginLower, L, sc.st, j)
 			continue
 		}
 		if sc.final != nil {

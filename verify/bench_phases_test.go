@@ -8,7 +8,8 @@ import (
 
 // BenchmarkPhases splits one worker's time per image into the solver's
 // (20 passes), the certifier's input part (W_0 x in chunks, ‖x‖) and its
-// evaluation (residual products, float64 residual and bounds, margins),
+// evaluation (residual products, float64 residual and bounds, margins;
+// and with the residual from the float32 products only, NoRefine),
 // on one tile of the fixture with the trained model.
 func BenchmarkPhases(b *testing.B) {
 	m, _ := trainedModel(b)
@@ -40,7 +41,18 @@ func BenchmarkPhases(b *testing.B) {
 	})
 	b.Run("evaluate", func(b *testing.B) {
 		for b.Loop() {
-			c.evaluate(sc, sc.st, sc.v, sc.xn, nil, T, out, 20, sc.aux)
+			c.evaluate(sc, sc.st, sc.v, x, sc.xn, nil, T, out, 20, sc.aux)
+		}
+		b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*T), "ns/image")
+	})
+	// the same with the residual from the float32 products only
+	c32, err := New(m, Options{Workers: 1, Passes: 20, NoRefine: true})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Run("evaluate-float32", func(b *testing.B) {
+		for b.Loop() {
+			c32.evaluate(sc, sc.st, sc.v, x, sc.xn, nil, T, out, 20, sc.aux)
 		}
 		b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*T), "ns/image")
 	})

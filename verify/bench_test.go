@@ -134,11 +134,12 @@ func (ib *inferBench) run() {
 }
 
 // BenchmarkCertifyModels certifies MNIST test images (the 500-image
-// fixture repeated: 20,000 for the shipped model, fewer for wide ones) on
-// the current SIMD tier with all cores, for the shipped model
-// (testdata/mnist-784-64-64-10.bin) and random 784-256-256-10 and
-// 784-1024-1024-10 models (wideModel), with passes as needed (the
-// default), 20 and 5 passes. images/s counts certified inputs per second
+// fixture repeated: 20,000 for the paper's model, fewer for wide ones) on
+// the current SIMD tier with all cores, for the shipped models
+// (testdata/mnist-784-64-64-10.bin, testdata/mnist-robust-784-256-256-10.bin)
+// and random 784-256-256-10 and 784-1024-1024-10 models (wideModel), with
+// passes as needed (the default; and with the residual from the float32
+// products only, NoRefine), 20 and 5 passes. images/s counts certified inputs per second
 // of wall time, images/cpu-s per second of CPU time (user+system, all
 // cores: twice it is what two idle cores reach at perfect scaling, a
 // steadier figure on a shared machine); passes/image is the mean number of
@@ -150,21 +151,30 @@ func BenchmarkCertifyModels(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
+	robust, err := lrrn.Load("../testdata/mnist-robust-784-256-256-10.bin")
+	if err != nil {
+		b.Fatal(err)
+	}
 	models := []struct {
 		name string
 		m    *lrrn.Model
 		n    int
-	}{{"784-64-64-10", shipped, 20000}, {"784-256-256-10", wideModel(b, 256), 4000}, {"784-1024-1024-10", wideModel(b, 1024), 640}}
+	}{{"784-64-64-10", shipped, 20000}, {"robust-784-256-256-10", robust, 4000},
+		{"784-256-256-10", wideModel(b, 256), 4000}, {"784-1024-1024-10", wideModel(b, 1024), 640}}
 	for _, md := range models {
 		x := benchImages(b, md.n)
-		for _, p := range []int{0, 20, 5} {
+		for _, o := range []Options{{}, {NoRefine: true}, {Passes: 20}, {Passes: 5}} {
+			p := o.Passes
 			out := make([]Certificate, md.n)
 			name := fmt.Sprintf("model=%s/passes=%d", md.name, p)
 			if p == 0 {
 				name = fmt.Sprintf("model=%s/passes=as-needed", md.name)
 			}
+			if o.NoRefine {
+				name += "/residual=float32"
+			}
 			b.Run(name, func(b *testing.B) {
-				c, err := New(md.m, Options{Passes: p})
+				c, err := New(md.m, o)
 				if err != nil {
 					b.Fatal(err)
 				}

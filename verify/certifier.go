@@ -52,7 +52,8 @@ type Certifier struct {
 	invRhoPre        float64   // ≤ 1/RhoPre
 	maxPasses        int
 	tol              float64
-	rate             float64 // estimated contraction per pass (PassRate; 0: none)
+	rate             float64    // estimated contraction per pass (PassRate; 0: none)
+	ref              []refBlock // index k = 1 … K: the float64 residual operators (nil: not refined; refine.go)
 
 	free chan *scratch
 	// the queues of passes as needed not in use, shared by the workers
@@ -124,6 +125,7 @@ func New(m *lrrn.Model, opts Options) (*Certifier, error) {
 		h.sigma = append(h.sigma, lb.MaxUpper)
 	}
 	c.buildBlocks(h, fro2, maxW)
+	c.buildRefine(h, fro2)
 	c.buildTaus(h)
 	c.buildInput(fro2, maxW)
 	c.buildOutput(maxW)

@@ -8,12 +8,13 @@ import (
 )
 
 // evaluate computes the certificates of the n inputs whose states are in
-// st, given their input parts v and norm bounds xn. Per input it follows
+// st, given their input parts v, pixels x and norm bounds xn. Per input it follows
 // docs/math.md ("How package verify computes its bounds"): the residual of
-// every block and its rounding error (residual.go), the state error
+// every block and its rounding error (residual.go; in float64 unless
+// Options.NoRefine, refine.go), the state error
 // ‖z̃ − ž‖ over the certified block scalings, then the outputs, the margin
 // lower bound and the radii (margins.go).
-func (c *Certifier) evaluate(sc *scratch, st *lrrn.States, v []float32, xn []float64, labels []int, n int, out []Certificate, passes int, ax []aux) {
+func (c *Certifier) evaluate(sc *scratch, st *lrrn.States, v, x []float32, xn []float64, labels []int, n int, out []Certificate, passes int, ax []aux) {
 	c.products(sc, st)
 	var r layerNorms
 	var o [maxOutputsStack]float64
@@ -23,8 +24,13 @@ func (c *Certifier) evaluate(sc *scratch, st *lrrn.States, v []float32, xn []flo
 		if math.IsNaN(xn[j]) {
 			continue
 		}
-		feasible := c.residuals(sc, st, v, j, &r)
-		c.roundingErrors(&r, xn[j])
+		var feasible bool
+		if c.ref != nil {
+			feasible = c.residuals64(sc, st, x[j*c.d0:(j+1)*c.d0], xn[j], j, &r)
+		} else {
+			feasible = c.residuals(sc, st, v, j, &r)
+			c.roundingErrors(&r, xn[j])
+		}
 		if sc.dbg != nil {
 			sc.dbg.gn = append(sc.dbg.gn[:0], r.gn[1:c.numK+1]...)
 			sc.dbg.err = append(sc.dbg.err[:0], r.ek[1:c.numK+1]...)

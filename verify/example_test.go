@@ -30,7 +30,7 @@ func Example() {
 	}
 	fmt.Printf("ρ ≤ %.3f; prediction %d, certified %v, radius %.2f\n", c.Bounds().Rho, cert.Pred, cert.Certified, cert.Radius)
 	// Output:
-	// ρ ≤ 2.465; prediction 7, certified true, radius 0.27
+	// ρ ≤ 2.465; prediction 7, certified true, radius 0.28
 }
 
 // New does all the per-model work: certified spectral bounds of every
@@ -80,9 +80,9 @@ func ExampleCertifier_Certify() {
 			cert.Label, cert.LabelGiven, cert.Pred, cert.Margin, cert.MarginLower, cert.Certified, cert.Radius, cert.PairRadius)
 	}
 	// Output:
-	// label 2 (given true): prediction 2, margin 0.924 (exact model ≥ 0.919), certified true, radius 0.264, pairwise 0.300
-	// label 3 (given true): prediction 2, margin -0.924 (exact model ≥ -0.929), certified false, radius 0.000, pairwise 0.000
-	// label 2 (given false): prediction 2, margin 0.924 (exact model ≥ 0.919), certified true, radius 0.264, pairwise 0.300
+	// label 2 (given true): prediction 2, margin 0.924 (exact model ≥ 0.924), certified true, radius 0.265, pairwise 0.302
+	// label 3 (given true): prediction 2, margin -0.924 (exact model ≥ -0.924), certified false, radius 0.000, pairwise 0.000
+	// label 2 (given false): prediction 2, margin 0.924 (exact model ≥ 0.924), certified true, radius 0.265, pairwise 0.302
 }
 
 // Certify a batch spread over all cores (passes as needed) and count the

@@ -13,6 +13,7 @@ type passQueue struct {
 	from, to int
 	n        int
 	v        []float32 // TileSize×d1
+	x        []float32 // TileSize×d0: the inputs (the float64 residual)
 	xn       []float64
 	lab      []int
 	idx      []int     // where the certificate goes (scratch.out)
@@ -41,7 +42,7 @@ func (c *Certifier) queueFor(sc *scratch, from, to int) *passQueue {
 	c.qmu.Unlock()
 	if q == nil {
 		T := lrrn.TileSize
-		q = &passQueue{v: make([]float32, T*c.d1), xn: make([]float64, T), lab: make([]int, T), idx: make([]int, T),
+		q = &passQueue{v: make([]float32, T*c.d1), x: make([]float32, T*c.d0), xn: make([]float64, T), lab: make([]int, T), idx: make([]int, T),
 			prev: make([]float64, T), prevL: make([]float64, T),
 			st: c.solver.NewStates(T), cert: make([]Certificate, T), aux: make([]aux, T)}
 	}
@@ -144,12 +145,13 @@ func gridUp(n int) int {
 	return (n + 1<<e - 1) >> e << e
 }
 
-// enqueue adds input j of st (its input part v, ‖x‖ bound, label, the
-// index of its certificate, its current MarginLower and L of needsPasses) to
-// the queue of the round from → to, running the queue when it is full.
-func (c *Certifier) enqueue(sc *scratch, from, to int, v []float32, xn float64, lab, idx int, lower, L float64, st *lrrn.States, j int) {
+// enqueue adds input j of st (its input part v, pixels x, ‖x‖ bound,
+// label, the index of its certificate, its current MarginLower and L of
+// needsPasses) to the queue of the round from → to, running the queue when
+// it is full.
+func (c *Certifier) enqueue(sc *scratch, from, to int, v, x []float32, xn float64, lab, idx int, lower, L float64, st *lrrn.States, j int) {
 	q := c.queueFor(sc, from, to)
-	q.add(c, v, xn, lab, idx, lower, L, st, j)
+	q.add(c, v, x, xn, lab, idx, lower, L, st, j)
 	if q.n == lrrn.TileSize {
 		c.runQueue(sc, q)
 	}
@@ -172,7 +174,7 @@ func (c *Certifier) runQueue(sc *scratch, q *passQueue) {
 	if err := c.solver.ContinueFreeWithInput(sc.ws, q.v, T, to-from, q.st); err != nil {
 		panic(err)
 	}
-	c.evaluate(sc, q.st, q.v, q.xn, q.lab[:n], n, q.cert, to, q.aux)
+	c.evaluate(sc, q.st, q.v, q.x, q.xn, q.lab[:n], n, q.cert, to, q.aux)
 	// The queue can refill only after its inputs have moved on (they go
 	// to rounds that start at `to`, never to this one); it returns to the
 	// pool after that.
@@ -188,7 +190,7 @@ func (c *Certifier) runQueue(sc *scratch, q *passQueue) {
 		L, more := c.needsPasses(ct, &q.aux[j])
 		if to < c.maxPasses && gained && more && !c.stalled(q.prevL[j], L, to-from) {
 			next := c.nextPasses(from, to, q.prevL[j], L, ct.Margin)
-			c.enqueue(sc, to, next, q.v[j*c.d1:(j+1)*c.d1], q.xn[j], q.lab[j], q.idx[j], ct.MarginLower, L, q.st, j)
+			c.enqueue(sc, to, next, q.v[j*c.d1:(j+1)*c.d1], q.x[j*c.d0:(j+1)*c.d0], q.xn[j], q.lab[j], q.idx[j], ct.MarginLower, L, q.st, j)
 			continue
 		}
 		if sc.final != nil {
@@ -260,7 +262,7 @@ func (c *Certifier) mergeRound(sc *scratch, runs []*passQueue, q *passQueue) []*
 		for q.n > 0 && r.n < T {
 			q.n--
 			i := q.n
-			r.add(c, q.v[i*c.d1:(i+1)*c.d1], q.xn[i], q.lab[i], q.idx[i], q.prev[i], q.prevL[i], q.st, i)
+			r.add(c, q.v[i*c.d1:(i+1)*c.d1], q.x[i*c.d0:(i+1)*c.d0], q.xn[i], q.lab[i], q.idx[i], q.prev[i], q.prevL[i], q.st, i)
 		}
 		if q.n == 0 {
 			c.release(sc, q)
@@ -270,12 +272,13 @@ func (c *Certifier) mergeRound(sc *scratch, runs []*passQueue, q *passQueue) []*
 	return append(runs, q)
 }
 
-// add appends an input to q (which has room): its input part v, ‖x‖
-// bound, label, the index of its certificate, its MarginLower and L (see
+// add appends an input to q (which has room): its input part v, pixels x,
+// ‖x‖ bound, label, the index of its certificate, its MarginLower and L (see
 // needsPasses), and its states, input j of st.
-func (q *passQueue) add(c *Certifier, v []float32, xn float64, lab, idx int, lower, L float64, st *lrrn.States, j int) {
+func (q *passQueue) add(c *Certifier, v, x []float32, xn float64, lab, idx int, lower, L float64, st *lrrn.States, j int) {
 	k := q.n
 	copy(q.v[k*c.d1:(k+1)*c.d1], v)
+	copy(q.x[k*c.d0:(k+1)*c.d0], x)
 	q.xn[k], q.lab[k], q.idx[k], q.prev[k], q.prevL[k] = xn, lab, idx, lower, L
 	for l := 1; l <= c.numL; l++ {
 		copy(q.st.Layer(l, k), st.Layer(l, j))

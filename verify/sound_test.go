@@ -176,16 +176,21 @@ func TestInexactInferenceSound(t *testing.T) {
 	}
 }
 
-// TestResidualRoundingBound compares the certifier's float64 residual
-// norms per block with the reference gradient (written independently from
-// the energy's definition, full-width float64 products): they must agree
-// within the rounding bound the certifier adds.
+// TestResidualRoundingBound compares the certifier's residual norms per
+// block (from the float32 products, NoRefine, and in float64, the
+// default) with the reference gradient (written independently from the
+// energy's definition, full-width float64 products): they must agree
+// within the rounding bound the certifier adds. (The float64 residual's
+// bound is below the reference's own rounding; TestResidual64Exact checks
+// it against exact arithmetic.)
 func TestResidualRoundingBound(t *testing.T) {
 	m, _ := trainedModel(t)
 	im, labels := mnistFixture(t)
 	ex := newExact(m)
-	for _, passes := range []int{1, 3, 20} {
-		c, err := New(m, Options{Passes: passes, Workers: 1})
+	for _, o := range []Options{{Passes: 1}, {Passes: 3}, {Passes: 20}, {Passes: 1, NoRefine: true}, {Passes: 3, NoRefine: true}, {Passes: 20, NoRefine: true}} {
+		passes := o.Passes
+		o.Workers = 1
+		c, err := New(m, o)
 		require.NoError(t, err)
 		sc := c.newScratch()
 		sc.dbg = &debugInfo{}
@@ -214,12 +219,12 @@ func TestResidualRoundingBound(t *testing.T) {
 				ref := math.Sqrt(s)
 				diff := math.Abs(sc.dbg.gn[k-1] - ref)
 				// The reference's own rounding is far below 1e-12 relative.
-				require.LessOrEqual(t, diff, sc.dbg.err[k-1]+1e-12*ref, "passes %d input %d block %d", passes, i, k)
+				require.LessOrEqual(t, diff, sc.dbg.err[k-1]+1e-12*ref, "passes %d norefine %v input %d block %d", passes, o.NoRefine, i, k)
 				worst = max(worst, diff/sc.dbg.err[k-1])
 				gk *= m.Gamma
 			}
 		}
-		t.Logf("passes %d: largest |‖ĝ‖ − ‖g‖| / rounding bound = %.2g", passes, worst)
+		t.Logf("passes %d norefine %v: largest |‖ĝ‖ − ‖g‖| / rounding bound = %.2g", passes, o.NoRefine, worst)
 	}
 }
 
@@ -277,12 +282,14 @@ func TestSoundRandomModels(t *testing.T) {
 		c0, err := New(m, Options{Workers: 1})
 		require.NoError(t, err)
 		ref := exactResults(t, ex, c0.solver, x, labels, n)
-		for _, o := range []Options{{Passes: 1}, {Passes: 3}, {Passes: 20}, {Passes: 2, Adaptive: true}, {}} {
+		// the float64 residual (the default) and the float32 one
+		for _, o := range []Options{{Passes: 1}, {Passes: 3}, {Passes: 20}, {Passes: 2, Adaptive: true}, {},
+			{Passes: 1, NoRefine: true}, {Passes: 20, NoRefine: true}, {NoRefine: true}} {
 			o.Workers = 1
 			c, err := New(m, o)
 			require.NoError(t, err)
 			certs, states := certifyWithStates(t, c, x, labels, n)
-			what := fmt.Sprintf("model %d (%v %v β=%v γ=%g) passes=%d adaptive=%v", mi, m.Sizes, m.Acts, m.Beta, m.Gamma, o.Passes, o.Adaptive)
+			what := fmt.Sprintf("model %d (%v %v β=%v γ=%g) passes=%d adaptive=%v norefine=%v", mi, m.Sizes, m.Acts, m.Beta, m.Gamma, o.Passes, o.Adaptive, o.NoRefine)
 			certified, _ := checkSound(t, c, certs, states, ref, what)
 			if o.Adaptive && c.bounds.Mu > 0 {
 				// Run until converged, every input whose exact margin clears

@@ -37,6 +37,15 @@ type Options struct {
 	// iterate the passes reach, so Sweeps changes the work, never the
 	// soundness.
 	Sweeps int
+	// NoRefine keeps every certificate's residual as computed during the
+	// passes, from float32 products whose rounding bound is often most
+	// of the state error. By default each input's final certificate is
+	// computed once more with the residual in float64 (refine.go;
+	// docs/math.md, "The residual in float64"), which costs one float64
+	// product with the model's block matrices per input; the tighter of
+	// the two is kept. Models whose float64 block operators would exceed
+	// 256 MiB are not refined.
+	NoRefine bool
 }
 
 // MaxWorkers bounds Options.Workers: each worker holds a scratch of a few

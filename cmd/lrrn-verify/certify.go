@@ -18,7 +18,7 @@ func loadCertifier(o *options) (*verify.Certifier, error) {
 	if err != nil {
 		return nil, fmt.Errorf("model: %w", err)
 	}
-	c, err := verify.New(m, verify.Options{Passes: o.passes, Workers: o.workers, Adaptive: o.adaptive, MaxPasses: o.maxPasses, Sweeps: o.sweeps})
+	c, err := verify.New(m, verify.Options{Passes: o.passes, Workers: o.workers, Adaptive: o.adaptive, MaxPasses: o.maxPasses, Sweeps: o.sweeps, NoRefine: o.noRefine})
 	if err != nil {
 		return nil, fmt.Errorf("model %s: %w", o.model, err)
 	}

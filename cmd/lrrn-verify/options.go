@@ -89,6 +89,7 @@ type options struct {
 	adaptive        bool
 	maxPasses       int
 	sweeps          int
+	noRefine        bool
 	eps             []float64
 	showVersion     bool
 	model, images   string
@@ -125,6 +126,7 @@ func parse(name string, args []string, stderr io.Writer, serve bool) (*options, 
 	fs.IntVar(&o.workers, "workers", 0, fmt.Sprintf("goroutines, at most %d (0: all cores)", verify.MaxWorkers))
 	fs.BoolVar(&o.adaptive, "adaptive", false, "run more passes on inputs whose certificate is limited by the inference error")
 	fs.IntVar(&o.maxPasses, "max-passes", 2000, "with --adaptive: at most this many passes per input")
+	fs.BoolVar(&o.noRefine, "no-refine", false, "compute each certificate's residual from the float32 products only, not in float64 (faster on very wide models, looser certificates: their rounding bound is often most of the inference error; docs/math.md)")
 	fs.IntVar(&o.sweeps, "sweeps", 0, fmt.Sprintf("Gauss–Seidel sweeps over each layer's units per pass, 1 … %d; 0 chooses for the model (with passes as needed: the count of 1 … 4 its pass rates predict is cheapest, 4 for testdata's certified-robust model; with fixed passes: 1). The certificates are as sound either way", lrrn.MaxSweeps))
 	fs.BoolVar(&o.showVersion, "version", false, "print the version and the SIMD tier, and exit")
 	if serve {
