@@ -36,6 +36,7 @@ type ModelInfo struct {
 	Adaptive     bool        `json:"adaptive"`
 	MaxPasses    int         `json:"max_passes,omitempty"`
 	Sweeps       int         `json:"sweeps"`
+	Residual     string      `json:"residual"` // "float64" (refine.go) or "float32" (NoRefine, or operators too large)
 	Dataset      string      `json:"dataset"`
 	Epochs       int         `json:"epochs"`
 	TestAccuracy *float64    `json:"training_test_accuracy"` // recorded in the model file by training
@@ -57,10 +58,13 @@ func (c *Certifier) Info() ModelInfo {
 		Gamma: m.Gamma, Passes: c.opts.Passes, Adaptive: c.opts.Adaptive, Sweeps: c.opts.Sweeps,
 		Dataset: m.Meta.Dataset, Epochs: m.Meta.Epochs, TestAccuracy: jsonnum.Finite(m.Meta.TestAccuracy),
 		Rho: jsonnum.Finite(b.Rho), RhoPre: jsonnum.Finite(b.RhoPre), RhoEstimate: jsonnum.Finite(b.RhoEstimate), Mu: jsonnum.Finite(b.MuBest),
-		Reduced: b.Reduced, SIMD: string(asm.CurrentTier()),
+		Reduced: b.Reduced, SIMD: string(asm.CurrentTier()), Residual: "float32",
 	}
 	if c.opts.Adaptive {
 		in.MaxPasses = c.opts.MaxPasses
+	}
+	if c.ref != nil {
+		in.Residual = "float64"
 	}
 	for _, a := range m.Acts {
 		in.Activations = append(in.Activations, a.String())

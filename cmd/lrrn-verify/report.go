@@ -147,6 +147,7 @@ func writeTextHeader(bw *errWriter, o *options, c *verify.Certifier) {
 	if c.Options().Adaptive {
 		passes += fmt.Sprintf(", adaptive up to %d", c.Options().MaxPasses)
 	}
+	passes += ", residual in " + c.Info().Residual
 	bw.printf("model %s: %s, %s, β = %v, γ = %g; %s; SIMD %s, %d workers\n",
 		o.model, strings.Join(arch, "-"), strings.Join(in.Activations, "/"), m.Beta, m.Gamma, passes, asm.CurrentTier(), c.Options().Workers)
 	bw.printf("ρ ≤ %.4f (certified: ℓ = %s)", b.Rho, strings.Join(ells, " · "))
