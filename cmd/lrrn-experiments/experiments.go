@@ -201,6 +201,14 @@ func addRobust(add func(experiment)) {
 		// the lever left (certified accuracy grows with width in every
 		// anchor); the same recipe at 512 units for 100 epochs
 		{"robust-mnist-512-sym-lr128-s3", "mnist", 512, 2.0, 0.5, 128, 100, "paired", 6.25e-7, "nudge=0.5,est=sym", 3},
+		// with the certifier's float64 residual the shipped recipe has
+		// certified accuracy to spare at 1.58 and lacks clean accuracy: the
+		// held-out runs of robust-sweep s11 (10 epochs, ε_train 2 / 1.58 /
+		// 1.25: 96.96 / 97.30 / 97.48% held-out, 64.8 / 63.6 / 62.3% at
+		// 1.58) chose ε_train 1.25, the largest whose held-out accuracy
+		// clears 97.0% by the held-out-to-test gap (about 0.5); the ±α
+		// phases at 10 passes (s9), 200 epochs as the shipped model
+		{"robust-mnist-256-sym-eps125-200", "mnist", 256, 1.25, 0.5, 128, 200, "paired", 6.25e-7, "nudge=0.5,est=sym,passes=10", 3},
 		// Fashion-MNIST and KMNIST with the symmetric estimator: the MNIST
 		// recipe of robust-mnist-256-sym at ε_train 1.0 (as their 128-unit
 		// runs), 30 epochs; not tuned on them
