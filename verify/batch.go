@@ -21,8 +21,11 @@ type scratch struct {
 	prod [][]float32 // per layer j: TileSize×width_j (see layerProd)
 	aux  []aux
 	wide []float64 // outputs of models with many classes
-	// the float64 residual's operand and gradient of one block (refine.go)
+	// the float64 residual (refine.go): the operands of one block for the
+	// tile (TileSize rows of its refBlock.n), and every block's gradients
+	// for the tile (TileSize×d_k from gOff[k])
 	y64, g64 []float64
+	gOff     []int
 	dbg      *debugInfo // tests: per-block residual norms of the last input
 
 	// The input part (see inputProduct): the pairwise sums of the chunks'
@@ -82,6 +85,17 @@ func (c *Certifier) newScratch() *scratch {
 		sc.prod[j] = make([]float32, T*c.prods[j].width)
 	}
 	sc.aux = make([]aux, T)
+	if c.ref != nil {
+		sc.gOff = make([]int, c.numK+1)
+		nmax, off := 0, 0
+		for k := 1; k <= c.numK; k++ {
+			nmax = max(nmax, c.ref[k].n)
+			sc.gOff[k] = off
+			off += T * c.m.Sizes[k]
+		}
+		sc.y64 = make([]float64, T*nmax)
+		sc.g64 = make([]float64, off)
+	}
 	return sc
 }
 

@@ -16,6 +16,9 @@ import (
 // lower bound and the radii (margins.go).
 func (c *Certifier) evaluate(sc *scratch, st *lrrn.States, v, x []float32, xn []float64, labels []int, n int, out []Certificate, passes int, ax []aux) {
 	c.products(sc, st)
+	if c.ref != nil {
+		c.gradients64(sc, st, x, n)
+	}
 	var r layerNorms
 	var o [maxOutputsStack]float64
 	for j := 0; j < n; j++ {
@@ -26,7 +29,7 @@ func (c *Certifier) evaluate(sc *scratch, st *lrrn.States, v, x []float32, xn []
 		}
 		var feasible bool
 		if c.ref != nil {
-			feasible = c.residuals64(sc, st, x[j*c.d0:(j+1)*c.d0], xn[j], j, &r)
+			feasible = c.residuals64(sc, st, xn[j], j, &r)
 		} else {
 			feasible = c.residuals(sc, st, v, j, &r)
 			c.roundingErrors(&r, xn[j])

@@ -135,10 +135,46 @@ func (c *Certifier) buildRefine(hes *hessian, fro2 []float64) {
 	}
 }
 
-// residuals64 is residuals with every block's gradient computed in float64
-// (refBlock), for input j of st with input x; it fills r.zn, r.gn, r.ek
-// and r.nz (as residuals and roundingErrors do) and reports feasibility.
-func (c *Certifier) residuals64(sc *scratch, st *lrrn.States, x []float32, xn float64, j int, r *layerNorms) bool {
+// gradients64 computes every block's float64 gradient for the n inputs
+// of a tile (states st, pixels x) into sc.g64 (per block n×d_k, at
+// sc.gOff[k]), one block product per block for the whole tile.
+func (c *Certifier) gradients64(sc *scratch, st *lrrn.States, x []float32, n int) {
+	m := c.m
+	for bi := range c.blocks {
+		b := &c.blocks[bi]
+		k, d := b.k, b.d
+		rb := &c.ref[k]
+		N := rb.n
+		Y := sc.y64[:n*N]
+		for j := 0; j < n; j++ {
+			y := Y[j*N : (j+1)*N]
+			for i, v := range st.Z[k][j*d : j*d+d] {
+				y[i] = float64(v)
+			}
+			var lo []float32 // z_{k−1}, or for k = 1 the input
+			if dl := m.Sizes[k-1]; k == 1 {
+				lo = x[j*dl : j*dl+dl]
+			} else {
+				lo = st.Z[k-1][j*dl : j*dl+dl]
+			}
+			for i, v := range lo {
+				y[rb.lo+i] = float64(v)
+			}
+			if rb.up < N {
+				du := m.Sizes[k+1]
+				for i, v := range st.Z[k+1][j*du : j*du+du] {
+					y[rb.up+i] = float64(v)
+				}
+			}
+		}
+		rb.gradients(Y, n, b.e, sc.g64[sc.gOff[k]:sc.gOff[k]+n*d])
+	}
+}
+
+// residuals64 is residuals for the gradients of gradients64: for input j
+// it fills r.zn, r.gn, r.ek and r.nz (as residuals and roundingErrors do)
+// and reports feasibility.
+func (c *Certifier) residuals64(sc *scratch, st *lrrn.States, xn float64, j int, r *layerNorms) bool {
 	feasible := true
 	m := c.m
 	// ‖z_k‖ in float64: Σ z² of float32 values (exact products), γ_d.
@@ -155,30 +191,8 @@ func (c *Certifier) residuals64(sc *scratch, st *lrrn.States, x []float32, xn fl
 		b := &c.blocks[bi]
 		k, d := b.k, b.d
 		rb := &c.ref[k]
-		y := sc.refY(rb.n)
-		z := st.Z[k][j*d : j*d+d]
-		for i, v := range z {
-			y[i] = float64(v)
-		}
-		if k == 1 {
-			for i, v := range x {
-				y[rb.lo+i] = float64(v)
-			}
-		} else {
-			dl := m.Sizes[k-1]
-			for i, v := range st.Z[k-1][j*dl : j*dl+dl] {
-				y[rb.lo+i] = float64(v)
-			}
-		}
-		if rb.up < rb.n {
-			du := m.Sizes[k+1]
-			for i, v := range st.Z[k+1][j*du : j*du+du] {
-				y[rb.up+i] = float64(v)
-			}
-		}
-		g := sc.refG(d)
-		rb.gradient(y, b.e, g)
-		gs, cnt, ok := minNorm64(b, z, g)
+		g := sc.g64[sc.gOff[k]+j*d : sc.gOff[k]+(j+1)*d]
+		gs, cnt, ok := minNorm64(b, st.Z[k][j*d:j*d+d], g)
 		if !ok {
 			feasible = false
 		}
@@ -194,25 +208,39 @@ func (c *Certifier) residuals64(sc *scratch, st *lrrn.States, x []float32, xn fl
 	return feasible
 }
 
-// gradient sets g = fl(R̃_k y − e) (len(g) = d rows): per four rows one
-// asm.Dot4x2 (its second operand unused), the last d mod 4 rows one chain
-// each; every order meets the bound γ_n of refBlock.
-func (rb *refBlock) gradient(y, e, g []float64) {
-	n, d := rb.n, len(g)
+// gradients sets, for the ni operands y_j (the rows of Y, rb.n each),
+// g_j = fl(R̃_k y_j − e) (the rows of G, d = len(e) each): per four rows of
+// R̃_k and two operands one asm.Dot4x2, so that R̃_k is read once for all
+// the operands (an odd last operand is paired with itself), the last
+// d mod 4 rows one chain per operand. Every entry is the same sequence of
+// operations whatever the other operands (Dot4x2's lanes are per pair of
+// rows), and every order meets the bound γ_n of refBlock.
+func (rb *refBlock) gradients(Y []float64, ni int, e, G []float64) {
+	n, d := rb.n, len(e)
 	i := 0
 	for ; i+4 <= d; i += 4 {
-		s := asm.Dot4x2(rb.r[i*n:(i+1)*n], rb.r[(i+1)*n:(i+2)*n], rb.r[(i+2)*n:(i+3)*n], rb.r[(i+3)*n:(i+4)*n], y, y)
-		g[i], g[i+1], g[i+2], g[i+3] = s[0], s[2], s[4], s[6]
+		r0, r1, r2, r3 := rb.r[i*n:(i+1)*n], rb.r[(i+1)*n:(i+2)*n], rb.r[(i+2)*n:(i+3)*n], rb.r[(i+3)*n:(i+4)*n]
+		for j := 0; j < ni; j += 2 {
+			j1 := min(j+1, ni-1)
+			s := asm.Dot4x2(r0, r1, r2, r3, Y[j*n:(j+1)*n], Y[j1*n:(j1+1)*n])
+			g := G[j*d : (j+1)*d]
+			g[i], g[i+1], g[i+2], g[i+3] = s[0]-e[i], s[2]-e[i+1], s[4]-e[i+2], s[6]-e[i+3]
+			if j1 != j {
+				g = G[j1*d : (j1+1)*d]
+				g[i], g[i+1], g[i+2], g[i+3] = s[1]-e[i], s[3]-e[i+1], s[5]-e[i+2], s[7]-e[i+3]
+			}
+		}
 	}
 	for ; i < d; i++ {
-		var s float64
-		for p, v := range rb.r[i*n : (i+1)*n] {
-			s += v * y[p]
+		row := rb.r[i*n : (i+1)*n]
+		for j := 0; j < ni; j++ {
+			y := Y[j*n : (j+1)*n]
+			var s float64
+			for p, v := range row {
+				s += v * y[p]
+			}
+			G[j*d+i] = s - e[i]
 		}
-		g[i] = s
-	}
-	for i := range g {
-		g[i] -= e[i]
 	}
 }
 
@@ -241,20 +269,4 @@ func minNorm64(b *block, z []float32, g []float64) (gs float64, cnt uint32, ok b
 		ok = false
 	}
 	return gs, cnt, ok
-}
-
-// refY and refG return the scratch's float64 buffers for refine, grown
-// to at least n entries.
-func (sc *scratch) refY(n int) []float64 {
-	if cap(sc.y64) < n {
-		sc.y64 = make([]float64, n)
-	}
-	return sc.y64[:n]
-}
-
-func (sc *scratch) refG(n int) []float64 {
-	if cap(sc.g64) < n {
-		sc.g64 = make([]float64, n)
-	}
-	return sc.g64[:n]
 }

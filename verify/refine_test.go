@@ -48,54 +48,64 @@ func TestResidual64Exact(t *testing.T) {
 			dl := m.Sizes[k-1]
 			du := rb.n - rb.up
 			for trial := 0; trial < trials; trial++ {
-				y := make([]float64, rb.n)
-				for i := range y {
-					y[i] = float64(float32(rng.NormFloat64() * math.Pow(10, rng.Float64()*6-3)))
+				// three operands: two paired in asm.Dot4x2, the third
+				// with itself
+				const ni = 3
+				Y := make([]float64, ni*rb.n)
+				for i := range Y {
+					Y[i] = float64(float32(rng.NormFloat64() * math.Pow(10, rng.Float64()*6-3)))
 				}
 				if trial == 1 { // the last entry nearly cancels row 0's sum
-					var s float64
-					for p := 0; p < rb.n-1; p++ {
-						s += rb.r[p] * y[p]
-					}
-					if w := rb.r[rb.n-1]; w != 0 {
-						y[rb.n-1] = float64(float32(-s / w))
+					for j := 0; j < ni; j++ {
+						y := Y[j*rb.n : (j+1)*rb.n]
+						var s float64
+						for p := 0; p < rb.n-1; p++ {
+							s += rb.r[p] * y[p]
+						}
+						if w := rb.r[rb.n-1]; w != 0 {
+							y[rb.n-1] = float64(float32(-s / w))
+						}
 					}
 				}
-				g := make([]float64, d)
-				rb.gradient(y, b.e, g)
-				var yn2 float64
-				for _, v := range y {
-					yn2 += v * v
+				G := make([]float64, ni*d)
+				rb.gradients(Y, ni, b.e, G)
+				for j := 0; j < ni; j++ {
+					y, g := Y[j*rb.n:(j+1)*rb.n], G[j*d:(j+1)*d]
+					// alone, the operand gives the same bits
+					g1 := make([]float64, d)
+					rb.gradients(y, 1, b.e, g1)
+					require.Equal(t, g1, g, "model %d block %d operand %d: depends on the other operands", mi, k, j)
+					var yn2 float64
+					for _, v := range y {
+						yn2 += v * v
+					}
+					yn := sqrtUp(mulUp(yn2, 1+gamma(rb.n, u64)))
+					// the exact residual, entry by entry
+					var err2 float64
+					for i := 0; i < d; i++ {
+						s := new(big.Float).SetPrec(4096)
+						hs := rb.r[i*rb.n : i*rb.n+d] // Hs_k as formed in float64 (copied exactly)
+						for p := 0; p < d; p++ {
+							s.Add(s, new(big.Float).SetPrec(4096).Mul(big.NewFloat(hs[p]), big.NewFloat(y[p])))
+						}
+						for p := 0; p < dl; p++ { // −p·W_{k−1}, p·w exact
+							pw := new(big.Float).SetPrec(4096).Mul(big.NewFloat(-b.p), big.NewFloat(float64(m.W[k-1][i*dl+p])))
+							s.Add(s, pw.Mul(pw, big.NewFloat(y[rb.lo+p])))
+						}
+						for r := 0; r < du; r++ { // −q·W_kᵀ
+							qw := new(big.Float).SetPrec(4096).Mul(big.NewFloat(-b.q), big.NewFloat(float64(m.W[k][r*d+i])))
+							s.Add(s, qw.Mul(qw, big.NewFloat(y[rb.up+r])))
+						}
+						s.Sub(s, big.NewFloat(b.e[i]))
+						diff, _ := new(big.Float).Sub(big.NewFloat(g[i]).SetPrec(4096), s).Float64()
+						err2 += diff * diff
+					}
+					bound := rb.cy*yn + rb.c0
+					e := math.Sqrt(err2)
+					require.LessOrEqual(t, e, bound, "model %d block %d trial %d operand %d", mi, k, trial, j)
+					worst = max(worst, e/bound)
+					checked++
 				}
-				yn := sqrtUp(mulUp(yn2, 1+gamma(rb.n, u64)))
-				// the exact residual, entry by entry
-				var err2 float64
-				for i := 0; i < d; i++ {
-					s := new(big.Float).SetPrec(4096)
-					term := func(a, v float64) {
-						s.Add(s, new(big.Float).SetPrec(4096).Mul(big.NewFloat(a).SetPrec(4096), big.NewFloat(v).SetPrec(4096)))
-					}
-					hs := rb.r[i*rb.n : i*rb.n+d] // Hs_k as formed in float64 (copied exactly)
-					for p := 0; p < d; p++ {
-						term(hs[p], y[p])
-					}
-					for p := 0; p < dl; p++ { // −p·W_{k−1}, p·w exact
-						pw := new(big.Float).SetPrec(4096).Mul(big.NewFloat(-b.p), big.NewFloat(float64(m.W[k-1][i*dl+p])))
-						s.Add(s, pw.Mul(pw, big.NewFloat(y[rb.lo+p])))
-					}
-					for r := 0; r < du; r++ { // −q·W_kᵀ
-						qw := new(big.Float).SetPrec(4096).Mul(big.NewFloat(-b.q), big.NewFloat(float64(m.W[k][r*d+i])))
-						s.Add(s, qw.Mul(qw, big.NewFloat(y[rb.up+r])))
-					}
-					s.Sub(s, big.NewFloat(b.e[i]))
-					diff, _ := new(big.Float).Sub(big.NewFloat(g[i]).SetPrec(4096), s).Float64()
-					err2 += diff * diff
-				}
-				bound := rb.cy*yn + rb.c0
-				e := math.Sqrt(err2)
-				require.LessOrEqual(t, e, bound, "model %d block %d trial %d", mi, k, trial)
-				worst = max(worst, e/bound)
-				checked++
 			}
 		}
 	}
