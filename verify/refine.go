@@ -35,10 +35,11 @@ const refineMaxBytes = 256 << 20
 //	‖ĝ_k − g̃_k‖ ≤ cz‖z_k‖ + cy‖y‖ + c0,
 //
 // cz from Hs_k's formation in float64 (setHessian's εH without the float32
-// rounding), cy = γ_{n+2}(‖R̃_k‖_F + p‖W_{k−1}‖_F + q‖W_k‖_F) — the dot
-// product (γ_n‖R̃‖_F‖y‖), the rounding of the entries p·w and q·w (u‖·‖),
-// the subtraction of e_k (u(|R̃y| + |e|)) — and c0 from e_k (its
-// formation, u‖e‖) and underflow.
+// rounding), cy = γ_{n+4}(‖R̃_k‖_F + p‖W_{k−1}‖_F + q‖W_k‖_F) — the dot
+// product (γ_n‖R̃‖_F‖y‖), the subtraction of e_k (u(|R̃y| + |e|)), and
+// the entries p·w and q·w, rounded at most three times each (p = 1+β and
+// q = γ(1+β) in float64, then the product: γ_3 of the exact p·w, q·w) —
+// and c0 from e_k (its formation, u‖e‖) and underflow.
 type refBlock struct {
 	r          []float64 // d×n, row-major
 	n          int       // d_k + d_{k−1} + d_{k+1} (the last without a top term: 0)
@@ -96,7 +97,7 @@ func (c *Certifier) buildRefine(hes *hessian, fro2 []float64) {
 		if du > 0 {
 			mag += b.q * (1 + 1e-15) * sqrtUp(fro2[k])
 		}
-		rb.cy = mulUp(gamma(rb.n+2, u64), mag*(1+1e-14))
+		rb.cy = mulUp(gamma(rb.n+4, u64), mag*(1+1e-14))
 		// Hs_k's error as formed in float64 (setHessian).
 		mk := m.Sizes[k-1]
 		hmag := 1 + m.Beta[k-1]*fro2[k-1]

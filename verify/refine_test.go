@@ -16,8 +16,8 @@ import (
 
 // TestResidual64Exact checks the float64 residual's rounding bound
 // (refBlock: ‖ĝ − g‖ ≤ cy‖y‖ + c0 for the computed fl(R̃y − e) against
-// the exact Hs·z − p·W_{k−1}·z_{k−1} − q·W_kᵀ·z_{k+1} − e, Hs and e as
-// formed in float64) against exact arithmetic (math/big), on the random
+// the exact Hs·z − (1+β_{k−1})·W_{k−1}·z_{k−1} − γ(1+β_k)·W_kᵀ·z_{k+1} − e,
+// Hs and e as formed in float64) against exact arithmetic (math/big), on the random
 // variants and the certified-robust model, for operands with cancellation:
 // random signs over six decades, and operands whose products nearly cancel
 // row by row.
@@ -47,6 +47,14 @@ func TestResidual64Exact(t *testing.T) {
 			rb := &c.ref[k]
 			dl := m.Sizes[k-1]
 			du := rb.n - rb.up
+			// p = 1+β_{k−1} and q = γ(1+β_k) exactly (the float64 ones
+			// the certifier forms are rounded)
+			pEx := new(big.Float).SetPrec(4096).Add(big.NewFloat(1), big.NewFloat(m.Beta[k-1]))
+			qEx := new(big.Float).SetPrec(4096)
+			if du > 0 {
+				qEx.Add(big.NewFloat(1), big.NewFloat(m.Beta[k]))
+				qEx.Mul(qEx, big.NewFloat(m.Gamma))
+			}
 			for trial := 0; trial < trials; trial++ {
 				// three operands: two paired in asm.Dot4x2, the third
 				// with itself
@@ -88,13 +96,13 @@ func TestResidual64Exact(t *testing.T) {
 						for p := 0; p < d; p++ {
 							s.Add(s, new(big.Float).SetPrec(4096).Mul(big.NewFloat(hs[p]), big.NewFloat(y[p])))
 						}
-						for p := 0; p < dl; p++ { // −p·W_{k−1}, p·w exact
-							pw := new(big.Float).SetPrec(4096).Mul(big.NewFloat(-b.p), big.NewFloat(float64(m.W[k-1][i*dl+p])))
-							s.Add(s, pw.Mul(pw, big.NewFloat(y[rb.lo+p])))
+						for p := 0; p < dl; p++ { // −(1+β_{k−1})·W_{k−1}, exact
+							pw := new(big.Float).SetPrec(4096).Mul(pEx, big.NewFloat(float64(m.W[k-1][i*dl+p])))
+							s.Sub(s, pw.Mul(pw, big.NewFloat(y[rb.lo+p])))
 						}
-						for r := 0; r < du; r++ { // −q·W_kᵀ
-							qw := new(big.Float).SetPrec(4096).Mul(big.NewFloat(-b.q), big.NewFloat(float64(m.W[k][r*d+i])))
-							s.Add(s, qw.Mul(qw, big.NewFloat(y[rb.up+r])))
+						for r := 0; r < du; r++ { // −γ(1+β_k)·W_kᵀ, exact
+							qw := new(big.Float).SetPrec(4096).Mul(qEx, big.NewFloat(float64(m.W[k][r*d+i])))
+							s.Sub(s, qw.Mul(qw, big.NewFloat(y[rb.up+r])))
 						}
 						s.Sub(s, big.NewFloat(b.e[i]))
 						diff, _ := new(big.Float).Sub(big.NewFloat(g[i]).SetPrec(4096), s).Float64()
