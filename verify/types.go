@@ -37,14 +37,16 @@ type Options struct {
 	// iterate the passes reach, so Sweeps changes the work, never the
 	// soundness.
 	Sweeps int
-	// NoRefine keeps every certificate's residual as computed during the
-	// passes, from float32 products whose rounding bound is often most
-	// of the state error. By default each input's final certificate is
-	// computed once more with the residual in float64 (refine.go;
-	// docs/math.md, "The residual in float64"), which costs one float64
-	// product with the model's block matrices per input; the tighter of
-	// the two is kept. Models whose float64 block operators would exceed
-	// 256 MiB are not refined.
+	// NoRefine computes every certificate's residual from the float32
+	// products of the passes, whose rounding bound is often most of the
+	// state error on models with large weights. By default each block's
+	// residual is computed in float64 instead (refine.go; docs/math.md,
+	// "The residual in float64"): one float64 product of the model's
+	// block operators with the tile's states per evaluation, 1.4 – 2.4×
+	// the time of the float32 residual (docs/verify-scaling.md), for
+	// certificates that lose only the iterate's own residual. Models
+	// whose float64 operators would exceed 256 MiB keep the float32
+	// residual (Info().Residual says which is used).
 	NoRefine bool
 }
 
