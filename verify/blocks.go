@@ -219,12 +219,16 @@ func (c *Certifier) buildProds() {
 			lp.width += w
 			return off
 		}
-		lp.hOff = add(c.blocks[j-1].h, d)
-		if j+1 <= c.numK {
-			lp.lOff = add(c.blocks[j].wlT, m.Sizes[j+1])
-		}
-		if j >= 2 {
-			lp.uOff = add(c.blocks[j-2].wu, m.Sizes[j-1])
+		// the residual's products, unless it is computed in float64
+		// (refine.go), which needs only the output's
+		if c.ref == nil {
+			lp.hOff = add(c.blocks[j-1].h, d)
+			if j+1 <= c.numK {
+				lp.lOff = add(c.blocks[j].wlT, m.Sizes[j+1])
+			}
+			if j >= 2 {
+				lp.uOff = add(c.blocks[j-2].wu, m.Sizes[j-1])
+			}
 		}
 		if c.reduced && j == c.numK {
 			lp.oOff = add(c.woutT, c.dL)

@@ -72,6 +72,9 @@ type layerNorms struct {
 func (c *Certifier) products(sc *scratch, st *lrrn.States) {
 	for j := 1; j <= c.numK; j++ {
 		lp := &c.prods[j]
+		if lp.width == 0 { // nothing to multiply (the float64 residual, no reduced output)
+			continue
+		}
 		d := c.m.Sizes[j]
 		asm.Gemm(sc.prod[j][:st.N*lp.width], st.Z[j][:st.N*d], lp.b, st.N, d, lp.width, false)
 	}
